@@ -1,0 +1,213 @@
+"""The ``matcher`` command line."""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+
+from matcher.errors import MatcherError
+from matcher.settings import Settings, load_settings
+
+app = typer.Typer(no_args_is_help=True, add_completion=False,
+                  help="delve-matcher: partners and peers for ASM associations' needs.")
+
+DbOption = Annotated[Optional[Path], typer.Option("--db", help="SQLite database file")]
+KindOption = Annotated[str, typer.Option("--kind", help="partner or peer")]
+
+
+def _fail(message: str) -> None:
+    typer.echo(f"Error: {message}", err=True)
+    raise typer.Exit(1)
+
+
+def _settings(db: Path | None) -> Settings:
+    return load_settings(db=db)
+
+
+def _engine(db: Path | None):
+    from matcher.engine import Engine
+
+    return Engine(_settings(db))
+
+
+def _parse_weights(items: list[str] | None) -> dict[str, float]:
+    weights = {}
+    for item in items or []:
+        name, _, value = item.partition("=")
+        try:
+            weights[name.strip()] = float(value)
+        except ValueError:
+            _fail(f"--weight expects NAME=NUMBER, got {item!r}")
+    return weights
+
+
+@app.command("import")
+def import_(path: Annotated[Path, typer.Argument(help="exchange-format JSON file, or - for stdin")],
+            db: DbOption = None,
+            embed: Annotated[bool, typer.Option(help="embed new or changed texts now")] = True):
+    """Import (upsert by id) an exchange-format file: all or nothing."""
+    from matcher.exchange import parse_document
+
+    engine = _engine(db)
+    try:
+        raw = sys.stdin.buffer.read() if str(path) == "-" else path.read_bytes()
+    except OSError as exc:
+        _fail(f"cannot read {path}: {exc.strerror}")
+    try:
+        report = engine.store.import_exchange(parse_document(raw, engine.ref))
+    except MatcherError as exc:
+        _fail(f"nothing imported: {exc}")
+    for table in report.inserted:
+        typer.echo(f"{table}: {report.inserted[table]} new, {report.updated[table]} updated, "
+                   f"{report.unchanged[table]} unchanged")
+    if embed:
+        count = engine.sync_embeddings(progress=sys.stderr.isatty())
+        typer.echo(f"embedded {count} texts")
+
+
+@app.command()
+def export(db: DbOption = None,
+           output: Annotated[Optional[Path], typer.Option("-o", "--output")] = None):
+    """Write the whole store in the exchange format (to stdout by default)."""
+    from matcher.exchange import dump_document
+    from matcher.store import Store
+
+    store = Store(_settings(db).db)
+    text = json.dumps(dump_document(store.export_exchange()), ensure_ascii=False, indent=2)
+    if output:
+        output.write_text(text + "\n", encoding="utf-8")
+    else:
+        typer.echo(text)
+
+
+@app.command()
+def suggest(record_id: Annotated[str, typer.Argument(help="a need id, or an association id")],
+            kind: KindOption = "partner", db: DbOption = None,
+            limit: Annotated[int, typer.Option(min=1, max=200)] = 10,
+            weight: Annotated[Optional[list[str]], typer.Option(
+                help="override a fusion weight, NAME=NUMBER (repeatable)")] = None,
+            as_json: Annotated[bool, typer.Option("--json")] = False):
+    """Ranked, explained suggestions for a need (or across an association's needs)."""
+    if kind not in ("partner", "peer"):
+        _fail("--kind must be partner or peer")
+    engine = _engine(db)
+    try:
+        corpus = engine.corpus()
+        if record_id in corpus.associations:
+            result = engine.suggest_for_association(record_id, kind, limit, _parse_weights(weight))
+        else:
+            result = engine.suggest(record_id, kind, limit, _parse_weights(weight))
+    except MatcherError as exc:
+        _fail(str(exc))
+    if as_json:
+        from dataclasses import asdict
+
+        typer.echo(json.dumps(asdict(result), ensure_ascii=False, indent=2))
+        return
+    _print_suggestions(result)
+
+
+def _print_suggestions(result) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    console = Console()
+    if result.need_id:
+        how = "inferred" if result.category_inferred else "given"
+        console.print(f"[bold]{result.need_id}[/] ({result.language}), category "
+                      f"{result.category} ({how}, {result.category_confidence:.2f})")
+    table = Table(show_lines=True)
+    for column in ("#", "id", "by", "score", "why"):
+        table.add_column(column)
+    for rank, s in enumerate(result.suggestions, 1):
+        parts = ", ".join(f"{k} {v:+.2f}" for k, v in s.contributions.items())
+        table.add_row(str(rank), f"{s.item_id}\n{s.title}", f"{s.owner_id}\n{s.owner_name}",
+                      f"{s.score:.3f}", "; ".join(s.reasons) + f"\n[dim]{parts}[/]")
+    console.print(table)
+    for name, why in result.failed_scorers.items():
+        console.print(f"[yellow]scorer {name} left out: {why}[/]")
+
+
+@app.command("eval")
+def eval_(folder: Annotated[Path, typer.Argument(help="folder with dataset.json and qrels.json")],
+          db: DbOption = None,
+          run: Annotated[Path, typer.Option(help="where to write the run file")] = Path(
+              "eval-run.json")):
+    """Import a labelled set and print partner and peer ranking figures."""
+    from matcher.evaluate import load_set, make_run, score_run
+    from matcher.exchange import parse_document
+
+    try:
+        dataset, qrels = load_set(folder)
+    except (OSError, json.JSONDecodeError) as exc:
+        _fail(f"cannot read the set in {folder}: {exc}")
+    engine = _engine(db)
+    try:
+        engine.store.import_exchange(parse_document(dataset, engine.ref))
+    except MatcherError as exc:
+        _fail(f"the set does not import: {exc}")
+    engine.sync_embeddings(progress=sys.stderr.isatty())
+    need_ids = [n["id"] for a in dataset["associations"] for n in a["needs"]]
+    result = make_run(engine, need_ids)
+    run.write_text(json.dumps(result, indent=1) + "\n", encoding="utf-8")
+    report = score_run(result, qrels, dataset)
+    for kind, figures in report.tracks.items():
+        typer.echo(f"{kind:8s} nDCG@5 {figures['ndcg@5']:.3f}  Recall@10 {figures['recall@10']:.3f}"
+                   f"  MRR {figures['mrr']:.3f}  violations@10 {figures['violations@10']:.3f}"
+                   f"  needs with violation {figures['needs_with_violation@10']:.3f}"
+                   f"  ({figures['needs']} needs)")
+        langs = "  ".join(f"{lang} {value:.3f} (n={n})"
+                          for lang, (value, n) in report.by_language[kind].items())
+        typer.echo(f"{'':8s} nDCG@5 by need language: {langs}")
+    typer.echo(f"run written to {run}")
+
+
+@app.command()
+def plugins(db: DbOption = None):
+    """List the scorers: name, weight per kind, source, description."""
+    from matcher.plugins import get_plugin_manager
+    from matcher.scoring import collect_scorers
+
+    settings = _settings(db)
+    for name, registered in collect_scorers(get_plugin_manager()).items():
+        w_partner = settings.weights_for("partner").get(name, 0.0)
+        w_peer = settings.weights_for("peer").get(name, 0.0)
+        kinds = sorted(registered.scorer.kinds)
+        typer.echo(f"{name:16s} partner {w_partner:<5g} peer {w_peer:<5g} "
+                   f"[{registered.source}] ({', '.join(kinds)}) {registered.scorer.description}")
+
+
+@app.command()
+def serve(db: DbOption = None, host: str = "127.0.0.1", port: int = 8000,
+          demo: Annotated[bool, typer.Option(help="load the bundled demo data first")] = False):
+    """Run the HTTP API (OpenAPI docs at /docs)."""
+    import uvicorn
+
+    from api.app import create_app
+
+    settings = _settings(db)
+    if demo:
+        _load_demo(settings)
+    uvicorn.run(create_app(settings), host=host, port=port, log_level="info")
+
+
+def _load_demo(settings: Settings) -> None:
+    from matcher.engine import Engine
+    from matcher.exchange import parse_document
+
+    engine = Engine(settings)
+    demo = engine.ref.data_dir / "demo.json"
+    report = engine.store.import_exchange(parse_document(demo.read_bytes(), engine.ref))
+    typer.echo(f"demo data: {sum(report.inserted.values())} new records in {settings.db}")
+    engine.sync_embeddings(progress=sys.stderr.isatty())
+    engine.store.close()
+
+
+def main() -> None:
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    app()

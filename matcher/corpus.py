@@ -1,0 +1,161 @@
+"""The in-memory view of the store the engine ranks over: matrices and attribute arrays.
+
+Built once per data version (and set of embedders) from the store, then shared read-only by
+requests. Everything a scorer or a hard filter needs is here as numpy arrays, so that one
+request filters and scores a whole block of candidates without a Python loop per pair.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from matcher.language import detect_language
+from matcher.reference import Reference
+
+
+class Vocabulary:
+    """Stable index of string values (regions, countries, languages, ...)."""
+
+    def __init__(self, values=()):
+        self.index: dict[str, int] = {}
+        for value in values:
+            self.add(value)
+
+    def add(self, value: str) -> int:
+        return self.index.setdefault(value, len(self.index))
+
+    def __len__(self) -> int:
+        return len(self.index)
+
+    def __getitem__(self, value: str) -> int:
+        return self.index[value]
+
+    def get(self, value: str, default: int = -1) -> int:
+        return self.index.get(value, default)
+
+    def mask(self, rows: list[list[str]]) -> np.ndarray:
+        """Boolean matrix (len(rows), len(vocab)): row i marks the values of rows[i]."""
+        out = np.zeros((len(rows), max(len(self), 1)), dtype=bool)
+        for i, values in enumerate(rows):
+            for value in values:
+                j = self.index.get(value)
+                if j is not None:
+                    out[i, j] = True
+        return out
+
+
+@dataclass
+class Block:
+    """One kind of candidate (offerings or practices) as parallel arrays."""
+
+    kind: str
+    ids: list[str]
+    records: list[dict]
+    texts: list[str]
+    languages: list[str]  # detected language of each text
+    category: np.ndarray  # int index into categories, -1 when not given
+    vectors: dict[str, np.ndarray] = field(default_factory=dict)
+    position: dict[str, int] = field(default_factory=dict)
+    arrays: dict[str, np.ndarray] = field(default_factory=dict)
+    state: dict[str, object] = field(default_factory=dict)  # per-scorer prepared state
+
+    def __post_init__(self) -> None:
+        self.position = {rid: i for i, rid in enumerate(self.ids)}
+
+    def __len__(self) -> int:
+        return len(self.ids)
+
+
+def offering_text(row: dict) -> str:
+    return f"{row['title']}. {row['description']}".strip()
+
+
+@dataclass
+class Corpus:
+    """Everything the engine ranks over, for one data version."""
+
+    version: int
+    ref: Reference
+    categories: Vocabulary
+    regions: Vocabulary
+    countries: Vocabulary
+    commodities: Vocabulary
+    languages: Vocabulary
+    associations: dict[str, dict]
+    assoc_index: dict[str, int]
+    partners: dict[str, dict]
+    needs: dict[str, dict]
+    offerings: Block
+    practices: Block
+    need_vectors: dict[str, dict[str, np.ndarray]] = field(default_factory=dict)
+    extra: dict[str, object] = field(default_factory=dict)
+
+    def block(self, kind: str) -> Block:
+        return self.offerings if kind == "partner" else self.practices
+
+
+def build_corpus(version: int, ref: Reference, partners: list[dict], offerings: list[dict],
+                 associations: list[dict], needs: list[dict], practices: list[dict]) -> Corpus:
+    """Arrays for filtering and scoring; vectors are attached afterwards by the engine."""
+    categories = Vocabulary(ref.categories)
+    regions = Vocabulary(ref.regions)
+    countries = Vocabulary(sorted({*ref.countries, *(a["country"] for a in associations),
+                                   *(c for o in offerings for c in o["countries"])}))
+    commodities = Vocabulary(ref.commodities)
+    languages = Vocabulary(sorted({*(lang for o in offerings for lang in o["languages"]),
+                                   *(lang for a in associations for lang in a["languages"])}))
+    assoc_by_id = {a["id"]: a for a in associations}
+    assoc_index = {a["id"]: i for i, a in enumerate(associations)}
+
+    off = Block(
+        kind="partner",
+        ids=[o["id"] for o in offerings],
+        records=offerings,
+        texts=[offering_text(o) for o in offerings],
+        languages=[detect_language(offering_text(o)) for o in offerings],
+        category=np.array([categories.get(o["category"]) for o in offerings], dtype=np.int64),
+    )
+    off.arrays = {
+        "regions": regions.mask([o["regions"] for o in offerings]),
+        "regions_any": np.array([not o["regions"] for o in offerings], dtype=bool),
+        "countries": countries.mask([o["countries"] for o in offerings]),
+        "countries_any": np.array([not o["countries"] for o in offerings], dtype=bool),
+        "commodities": commodities.mask([o["commodities"] for o in offerings]),
+        "commodities_any": np.array([not o["commodities"] for o in offerings], dtype=bool),
+        "languages": languages.mask([o["languages"] for o in offerings]),
+        "women_led_only": np.array([o["women_led_only"] for o in offerings], dtype=bool),
+        "min_members": np.array([o["min_members"] for o in offerings], dtype=np.int64),
+        "requires_formal_license": np.array([o["requires_formal_license"] for o in offerings],
+                                            dtype=bool),
+        "active": np.array([o["active"] for o in offerings], dtype=bool),
+        "capacity": np.array([np.inf if o["capacity"] is None else o["capacity"]
+                              for o in offerings], dtype=np.float64),
+        "used": np.zeros(len(offerings), dtype=np.float64),
+    }
+
+    prac_assocs = [assoc_by_id[p["association_id"]] for p in practices]
+    prac = Block(
+        kind="peer",
+        ids=[p["id"] for p in practices],
+        records=practices,
+        texts=[p["text"] for p in practices],
+        languages=[detect_language(p["text"]) for p in practices],
+        category=np.array([categories.get(p["category"]) if p["category"] else -1
+                           for p in practices], dtype=np.int64),
+    )
+    prac.arrays = {
+        "association": np.array([assoc_index[p["association_id"]] for p in practices],
+                                dtype=np.int64),
+        "country": np.array([countries.get(a["country"]) for a in prac_assocs], dtype=np.int64),
+        "region": np.array([regions.get(a["region"]) for a in prac_assocs], dtype=np.int64),
+        "commodities": commodities.mask([a["commodities"] for a in prac_assocs]),
+        "languages": languages.mask([a["languages"] for a in prac_assocs]),
+    }
+    return Corpus(
+        version=version, ref=ref, categories=categories, regions=regions, countries=countries,
+        commodities=commodities, languages=languages, associations=assoc_by_id,
+        assoc_index=assoc_index, partners={p["id"]: p for p in partners},
+        needs={n["id"]: n for n in needs}, offerings=off, practices=prac,
+    )

