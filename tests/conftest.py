@@ -1,0 +1,76 @@
+"""Shared fixtures: the real packaged embedding model, a real SQLite file with the demo data."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+
+os.environ.setdefault("OMP_NUM_THREADS", "1")
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+for _key in [k for k in os.environ if k.startswith("MATCHER_")]:
+    del os.environ[_key]  # tests run on the defaults, whatever the developer's shell says
+
+from matcher.engine import Engine  # noqa: E402
+from matcher.exchange import parse_document  # noqa: E402
+from matcher.reference import default_data_dir, load_reference  # noqa: E402
+from matcher.settings import Settings, load_settings  # noqa: E402
+from matcher.store import Store  # noqa: E402
+
+DATA = default_data_dir()
+DEMO = DATA / "demo.json"
+
+
+@pytest.fixture(scope="session")
+def ref():
+    return load_reference()
+
+
+@pytest.fixture(scope="session")
+def demo_db(tmp_path_factory) -> Path:
+    """A SQLite file with the demo data imported and embedded by the real model (built once)."""
+    path = tmp_path_factory.mktemp("demo") / "demo.db"
+    engine = Engine(load_settings(db=path))
+    engine.store.import_exchange(parse_document(DEMO.read_bytes(), engine.ref))
+    engine.sync_embeddings()
+    engine.store.db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    engine.store.close()
+    return path
+
+
+@pytest.fixture(scope="session")
+def engine(demo_db) -> Engine:
+    """A read-only engine over the demo data; do not write through it (use ``demo_copy``)."""
+    return Engine(load_settings(db=demo_db))
+
+
+@pytest.fixture
+def demo_copy(demo_db, tmp_path) -> Path:
+    """A private copy of the demo database that a test may change."""
+    target = tmp_path / "demo.db"
+    shutil.copyfile(demo_db, target)
+    return target
+
+
+@pytest.fixture
+def empty_db(tmp_path) -> Path:
+    return tmp_path / "empty.db"
+
+
+@pytest.fixture
+def settings_for():
+    def make(db: Path, **overrides) -> Settings:
+        return load_settings(db=db, **overrides)
+    return make
+
+
+@pytest.fixture
+def store(empty_db) -> Store:
+    s = Store(empty_db)
+    yield s
+    s.close()
