@@ -1,0 +1,42 @@
+"""The app factory. No database or model is opened here or at import time."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+
+from api.errors import install_error_handlers
+from api.routes import api_router, health
+from api.state import EngineProvider
+from matcher import __version__
+from matcher.settings import Settings, load_settings
+
+DESCRIPTION = """Partners and peers for the needs of artisanal and small-scale mining
+associations. Every suggestion carries its score, each scorer's contribution and
+human-readable reasons."""
+
+
+@asynccontextmanager
+async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+    """Open the store at startup (models still load on first use); close it at shutdown."""
+    engines: EngineProvider = app.state.engines
+    engines.get()
+    try:
+        yield
+    finally:
+        engines.close()
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    """A FastAPI app serving the engine for ``settings`` (default: environment / config)."""
+    settings = settings or load_settings()
+    app = FastAPI(title="delve-matcher", version=__version__, description=DESCRIPTION,
+                  lifespan=lifespan)
+    app.state.settings = settings
+    app.state.engines = EngineProvider(settings)
+    install_error_handlers(app)
+    app.include_router(health.router)
+    app.include_router(api_router)
+    return app

@@ -1,0 +1,238 @@
+"""Public response models. Field names are a public contract: change them only with a version.
+
+Built from :mod:`matcher.engine` results by the ``from_*`` helpers at the bottom, so routes
+stay thin. Every model carries an example for the OpenAPI docs.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from matcher.engine import Suggestion, SuggestionList
+
+Kind = Literal["partner", "peer"]
+Lang = Literal["en", "fr", "es", "pt"]
+
+_CONTRIBUTIONS = Field(
+    description="each scorer's weighted contribution to the score, by scorer name, largest first")
+_REASONS = Field(description="short human-readable reasons, most important first")
+
+
+def _example(**example) -> ConfigDict:
+    return ConfigDict(json_schema_extra={"examples": [example]})
+
+
+_PARTNER_EXAMPLE = {
+    "offering_id": "demo-o-001", "partner_id": "demo-p-01",
+    "title": "Pit safety, shoring and ventilation training",
+    "partner_name": "Safe Shafts Initiative", "score": 3.6611,
+    "contributions": {"semantic": 2.1392, "lexical": 0.6719, "category": 0.5, "language": 0.3},
+    "reasons": ["close in meaning (0.20)", "shared words: pit, flood, timber",
+                "topic: Occupational health and safety", "delivered in English"],
+    "rules_passed": ["region", "country", "commodity", "active", "capacity"],
+    "need_id": "demo-n-001",
+}
+_PEER_EXAMPLE = {
+    "practice_id": "demo-pr-009", "association_id": "demo-a-07",
+    "title": "We shored our pits with timber frames after a collapse",
+    "association_name": "Coopérative des Creuseurs Artisanaux du Lualaba", "score": 1.6377,
+    "contributions": {"semantic": 1.6377, "category": 0.5, "geography": 0.0},
+    "reasons": ["close in meaning (0.31)", "topic: Occupational health and safety"],
+    "need_id": "demo-n-001",
+}
+_NEED_FIELDS = {
+    "need_id": "demo-n-001", "association_id": "demo-a-01", "category": "ohs",
+    "category_confidence": 1.0, "category_inferred": False, "language": "en",
+}
+
+
+class PartnerSuggestion(BaseModel):
+    """One partner offering suggested for a need."""
+
+    model_config = _example(**_PARTNER_EXAMPLE)
+
+    offering_id: str
+    partner_id: str
+    title: str
+    partner_name: str
+    score: float = Field(description="fused score; higher is better, comparable within a list")
+    contributions: dict[str, float] = _CONTRIBUTIONS
+    reasons: list[str] = _REASONS
+    rules_passed: list[str] = Field(description="the eligibility rules this offering passed")
+    need_id: str = Field(description="the need this suggestion answers")
+
+
+class PeerSuggestion(BaseModel):
+    """One practice of another association suggested for a need (peer learning)."""
+
+    model_config = _example(**_PEER_EXAMPLE)
+
+    practice_id: str
+    association_id: str
+    title: str
+    association_name: str
+    score: float = Field(description="fused score; higher is better, comparable within a list")
+    contributions: dict[str, float] = _CONTRIBUTIONS
+    reasons: list[str] = _REASONS
+    need_id: str = Field(description="the need this suggestion answers")
+
+
+class _NeedSuggestions(BaseModel):
+    need_id: str
+    association_id: str = Field(description="the association that posted the need")
+    category: str | None = Field(description="the need's category, given or inferred")
+    category_confidence: float | None = Field(description="1.0 when given; else the model's")
+    category_inferred: bool
+    language: str | None = Field(description="the detected language of the need's text")
+    failed_scorers: dict[str, str] = Field(
+        description="scorers left out of this ranking, with why (empty when all ran)")
+
+
+class PartnerSuggestionsResponse(_NeedSuggestions):
+    """Partner offerings for one need, best first."""
+
+    model_config = _example(**_NEED_FIELDS, kind="partner", suggestions=[_PARTNER_EXAMPLE],
+                            failed_scorers={})
+
+    kind: Literal["partner"]
+    suggestions: list[PartnerSuggestion]
+
+
+class PeerSuggestionsResponse(_NeedSuggestions):
+    """Peer practices for one need, best first; never the need's own association's."""
+
+    model_config = _example(**_NEED_FIELDS, kind="peer", suggestions=[_PEER_EXAMPLE],
+                            failed_scorers={})
+
+    kind: Literal["peer"]
+    suggestions: list[PeerSuggestion]
+
+
+SuggestionsResponse = Annotated[PartnerSuggestionsResponse | PeerSuggestionsResponse,
+                                Field(discriminator="kind")]
+
+
+class _AssociationSuggestions(BaseModel):
+    association_id: str
+    failed_scorers: dict[str, str] = Field(
+        description="scorers left out for at least one need, with why")
+
+
+class AssociationPartnerSuggestionsResponse(_AssociationSuggestions):
+    """Partner offerings across an association's needs; each offering once, for its best need."""
+
+    model_config = _example(association_id="demo-a-01", kind="partner",
+                            suggestions=[_PARTNER_EXAMPLE], failed_scorers={})
+
+    kind: Literal["partner"]
+    suggestions: list[PartnerSuggestion]
+
+
+class AssociationPeerSuggestionsResponse(_AssociationSuggestions):
+    """Peer practices across an association's needs; each practice once, for its best need."""
+
+    model_config = _example(association_id="demo-a-01", kind="peer",
+                            suggestions=[_PEER_EXAMPLE], failed_scorers={})
+
+    kind: Literal["peer"]
+    suggestions: list[PeerSuggestion]
+
+
+AssociationSuggestionsResponse = Annotated[
+    AssociationPartnerSuggestionsResponse | AssociationPeerSuggestionsResponse,
+    Field(discriminator="kind")]
+
+
+class ScorerInfo(BaseModel):
+    """One registered scorer and its fusion weight per kind it serves."""
+
+    model_config = _example(name="semantic", description="cosine similarity of the texts",
+                            source="builtin", kinds=["partner", "peer"],
+                            weights={"partner": 1.0, "peer": 1.0})
+
+    name: str
+    description: str
+    source: str = Field(description="'builtin', or the distribution that provides the plugin")
+    kinds: list[Kind]
+    weights: dict[str, float] = Field(
+        description="the configured fusion weight per kind; 0 means the scorer is not used")
+
+
+class PluginsResponse(BaseModel):
+    scorers: list[ScorerInfo]
+
+
+class Health(BaseModel):
+    model_config = _example(status="ok", version="0.1.0",
+                            records={"partners": 20, "offerings": 51, "associations": 23,
+                                     "needs": 61, "practices": 34, "vectors": 202})
+
+    status: Literal["ok"]
+    version: str
+    records: dict[str, int] = Field(description="rows per table in the store")
+
+
+class ErrorMessage(BaseModel):
+    """Every engine error (404, 422, 400) comes back in this shape."""
+
+    model_config = _example(detail="no need with id 'demo-n-999'")
+
+    detail: str
+
+
+class ValidationIssue(BaseModel):
+    loc: list[str | int] = Field(description="where, e.g. ['query', 'limit']")
+    msg: str
+    type: str
+    input: Any = None
+    ctx: dict[str, Any] | None = None
+
+
+class ValidationErrorMessage(BaseModel):
+    """FastAPI's own shape for a request that fails validation (a bad ``kind`` or ``limit``)."""
+
+    detail: list[ValidationIssue]
+
+
+# ---------------------------------------------------------------------- from engine results
+def partner_suggestion(s: Suggestion) -> PartnerSuggestion:
+    return PartnerSuggestion(
+        offering_id=s.item_id, partner_id=s.owner_id, title=s.title, partner_name=s.owner_name,
+        score=s.score, contributions=s.contributions, reasons=s.reasons,
+        rules_passed=s.rules_passed, need_id=s.need_id)
+
+
+def peer_suggestion(s: Suggestion) -> PeerSuggestion:
+    return PeerSuggestion(
+        practice_id=s.item_id, association_id=s.owner_id, title=s.title,
+        association_name=s.owner_name, score=s.score, contributions=s.contributions,
+        reasons=s.reasons, need_id=s.need_id)
+
+
+def from_need_result(
+        result: SuggestionList) -> PartnerSuggestionsResponse | PeerSuggestionsResponse:
+    common = dict(
+        need_id=result.need_id, association_id=result.association_id,
+        category=result.category, category_confidence=result.category_confidence,
+        category_inferred=result.category_inferred, language=result.language,
+        failed_scorers=result.failed_scorers)
+    if result.kind == "partner":
+        return PartnerSuggestionsResponse(
+            kind="partner", suggestions=[partner_suggestion(s) for s in result.suggestions],
+            **common)
+    return PeerSuggestionsResponse(
+        kind="peer", suggestions=[peer_suggestion(s) for s in result.suggestions], **common)
+
+
+def from_association_result(
+        result: SuggestionList
+) -> AssociationPartnerSuggestionsResponse | AssociationPeerSuggestionsResponse:
+    common = dict(association_id=result.association_id, failed_scorers=result.failed_scorers)
+    if result.kind == "partner":
+        return AssociationPartnerSuggestionsResponse(
+            kind="partner", suggestions=[partner_suggestion(s) for s in result.suggestions],
+            **common)
+    return AssociationPeerSuggestionsResponse(
+        kind="peer", suggestions=[peer_suggestion(s) for s in result.suggestions], **common)

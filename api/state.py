@@ -1,0 +1,48 @@
+"""The one engine an app serves from, created on first use and closed at shutdown."""
+
+from __future__ import annotations
+
+import threading
+from typing import TYPE_CHECKING
+
+from matcher.settings import Settings
+
+if TYPE_CHECKING:
+    from matcher.engine import Engine
+
+
+class EngineProvider:
+    """Creates the app's :class:`~matcher.engine.Engine` once, thread-safely, on first ``get``.
+
+    The engine's store is opened with ``check_same_thread=False`` because FastAPI runs the
+    (synchronous) endpoints in a thread pool. Opening the store does not load any model: the
+    models and the corpus load on the first request that needs them.
+    """
+
+    def __init__(self, settings: Settings):
+        self.settings = settings
+        self._engine: Engine | None = None
+        self._lock = threading.Lock()
+
+    @property
+    def started(self) -> bool:
+        return self._engine is not None
+
+    def get(self) -> Engine:
+        engine = self._engine
+        if engine is not None:
+            return engine
+        with self._lock:
+            if self._engine is None:
+                from matcher.engine import Engine
+                from matcher.store import Store
+
+                store = Store(self.settings.db, check_same_thread=False)
+                self._engine = Engine(self.settings, store=store)
+            return self._engine
+
+    def close(self) -> None:
+        with self._lock:
+            if self._engine is not None:
+                self._engine.store.close()
+                self._engine = None

@@ -1,0 +1,395 @@
+"""In-process suggestion latency on a synthetic scale set (default 10k offerings + 10k practices).
+
+    python bench/latency.py [--offerings 10000] [--practices 10000] [--db PATH] [--repeat 200]
+                            [--embedders use-multilingual,minilm] [--all-scorers] [--profile]
+
+Builds the scale set (bench/scale.py), imports it into a SQLite file and embeds it (the file is
+reused on the next run when it was built from the same document and embedders), builds the
+corpus, warms up, then times ``Engine.suggest(need_id, kind, 10)`` over many different needs
+with the model loaded and every need already embedded. Prints p50/p95/p99/max per kind, the time
+of each stage (filters, each scorer, fusion, explanations) measured by running the same stages
+directly, and the corpus build time. ``--profile`` adds cProfile listings of the corpus build
+and of the suggestion loop (scorer threads included).
+"""
+
+from __future__ import annotations
+
+import cProfile
+import hashlib
+import io
+import json
+import os
+import pstats
+import random
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Annotated, Optional
+
+os.environ.setdefault("OMP_NUM_THREADS", "1")
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+
+import numpy as np  # noqa: E402
+import typer  # noqa: E402
+from rich.console import Console  # noqa: E402
+from rich.table import Table  # noqa: E402
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from scale import build_scale_set  # noqa: E402
+
+TARGET_P50_MS = 10.0
+TARGET_P99_MS = 40.0
+KINDS = ("partner", "peer")
+EXTRA_WEIGHT = 0.05  # --all-scorers: weight given to scorers whose default weight is 0
+
+console = Console(width=None if sys.stdout.isatty() else 120)
+
+
+def _ms(seconds: float) -> float:
+    return seconds * 1000.0
+
+
+def _pct(values, q: float) -> float:
+    return float(np.percentile(np.asarray(values, dtype=np.float64), q)) if len(values) else float("nan")
+
+
+def _remove_db(path: Path) -> None:
+    for suffix in ("", "-wal", "-shm"):
+        Path(str(path) + suffix).unlink(missing_ok=True)
+
+
+def prepare_db(db: Path, doc_text: str, embedders: list[str], rebuild: bool) -> dict:
+    """Import and embed the scale set into ``db`` unless it already holds exactly that."""
+    from matcher.engine import Engine
+    from matcher.exchange import parse_document
+    from matcher.settings import load_settings
+
+    fingerprint = hashlib.sha256(doc_text.encode("utf-8")).hexdigest()
+    sidecar = Path(str(db) + ".bench.json")
+    wanted = {"document_sha256": fingerprint, "embedders": embedders}
+    figures: dict = {}
+    if db.exists():
+        known = json.loads(sidecar.read_text()) if sidecar.exists() else None
+        if known == wanted and not rebuild:
+            figures["reused"] = True
+        elif known is not None or rebuild:
+            _remove_db(db)
+        else:
+            raise SystemExit(f"{db} exists and was not built by this benchmark "
+                             f"(no {sidecar.name}); pass --rebuild to overwrite it")
+    engine = Engine(load_settings(db=db, embedders=embedders))
+    if not figures.get("reused"):
+        sidecar.unlink(missing_ok=True)
+        start = time.perf_counter()
+        doc = parse_document(doc_text, engine.ref)
+        figures["parse_s"] = time.perf_counter() - start
+        start = time.perf_counter()
+        report = engine.store.import_exchange(doc)
+        figures["import_s"] = time.perf_counter() - start
+        figures["records"] = sum(report.inserted.values())
+        for embedder in engine.embedders.values():
+            embedder.embed("load the model before timing")
+    start = time.perf_counter()
+    figures["embedded"] = engine.sync_embeddings(progress=True)
+    figures["embed_s"] = time.perf_counter() - start
+    sidecar.write_text(json.dumps(wanted))
+    engine.store.close()
+    return figures
+
+
+class StageTimer:
+    """Runs the stages of ``Engine.suggest`` one by one (same functions) and times each."""
+
+    def __init__(self, engine, weights_override: dict[str, dict[str, float]]):
+        from matcher import engine as engine_module
+
+        self.engine = engine
+        self.module = engine_module
+        self.weights_override = weights_override
+        self.missing: list[str] = []
+        for name in ("_diversify", "_PREPARE_FAILED"):
+            if not hasattr(engine_module, name):
+                self.missing.append(name)
+
+    def run(self, need_id: str, kind: str, limit: int) -> tuple[dict[str, float], int]:
+        from matcher import filters
+        from matcher.fusion import fuse
+        from matcher.scoring import ScoringContext, run_scorers
+
+        engine, out = self.engine, {}
+        t0 = time.perf_counter()
+        corpus = engine.corpus()
+        query = engine.query(need_id)
+        t1 = time.perf_counter()
+        out["corpus check + query"] = _ms(t1 - t0)
+        block = corpus.block(kind)
+        rules = filters.rules_for(corpus, kind, query.association)
+        candidates = filters.allowed(rules)
+        t2 = time.perf_counter()
+        out["hard filters"] = _ms(t2 - t1)
+        table = engine.settings.weights_for(kind, self.weights_override.get(kind))
+        failed_marker = getattr(self.module, "_PREPARE_FAILED", None)
+        active = {name: r.scorer for name, r in engine.scorers().items()
+                  if kind in r.scorer.kinds and table.get(name, 0.0) != 0.0
+                  and block.state.get(name) is not failed_marker}
+        t3 = time.perf_counter()
+        out["collect scorers"] = _ms(t3 - t2)
+        ctx = ScoringContext(corpus, kind, query, candidates)
+        if not len(candidates):
+            return out, 0
+        run = run_scorers(active, ctx, engine.settings.scorer_budget_ms)
+        t4 = time.perf_counter()
+        out["run_scorers (pool, wall)"] = _ms(t4 - t3)
+        for name, ms in run.timings_ms.items():
+            out[f"  score: {name} (in pool)"] = ms
+        for name, scorer in active.items():  # the same scorers alone, in this thread
+            start = time.perf_counter()
+            scorer.score(ctx)
+            out[f"  score: {name} (alone)"] = _ms(time.perf_counter() - start)
+        t5 = time.perf_counter()
+        total, contributions = fuse(run.scores, active, table)
+        t6 = time.perf_counter()
+        out["fuse"] = _ms(t6 - t5)
+        if "_diversify" in self.missing:
+            chosen = [int(p) for p in np.argsort(-total, kind="stable")[:limit]]
+        else:
+            chosen = self.module._diversify(total, candidates, block, kind, limit,
+                                            engine.settings.max_per_partner)
+        t7 = time.perf_counter()
+        out["diversify / top-k"] = _ms(t7 - t6)
+        for name, scorer in active.items():
+            if name in run.scores:
+                start = time.perf_counter()
+                scorer.reasons(ctx, chosen, run.scores[name])
+                out[f"  reasons: {name}"] = _ms(time.perf_counter() - start)
+        t8 = time.perf_counter()
+        out["reasons (all scorers)"] = _ms(t8 - t7)
+        return out, len(candidates)
+
+
+def _weights(engine, all_scorers: bool) -> dict[str, dict[str, float]]:
+    if not all_scorers:
+        return {}
+    override: dict[str, dict[str, float]] = {}
+    for kind in KINDS:
+        table = engine.settings.weights_for(kind)
+        override[kind] = {name: EXTRA_WEIGHT for name, r in engine.scorers().items()
+                          if kind in r.scorer.kinds and table.get(name, 0.0) == 0.0}
+    return override
+
+
+def _profiled_loop(engine, ids: list[str], kind: str, limit: int, weights, top: int) -> str:
+    """cProfile of suggest() in this thread plus every scorer call in the pool threads."""
+    from matcher import scoring
+
+    original = scoring._timed
+    worker_profiles: list[cProfile.Profile] = []
+
+    def profiled(scorer, ctx):
+        prof = cProfile.Profile()
+        prof.enable()
+        try:
+            return original(scorer, ctx)
+        finally:
+            prof.disable()
+            worker_profiles.append(prof)
+
+    main = cProfile.Profile()
+    scoring._timed = profiled
+    try:
+        main.enable()
+        for need_id in ids:
+            engine.suggest(need_id, kind, limit, weights.get(kind))
+        main.disable()
+    finally:
+        scoring._timed = original
+    stats = pstats.Stats(main)
+    for prof in worker_profiles:
+        stats.add(prof)
+    return _format_stats(stats, top, f"{kind}: {len(ids)} suggest() calls, main + scorer threads")
+
+
+def _format_stats(stats: pstats.Stats, top: int, title: str) -> str:
+    buffer = io.StringIO()
+    stats.stream = buffer
+    stats.strip_dirs()
+    buffer.write(f"\n=== {title}: by own time (tottime) ===\n")
+    stats.sort_stats("tottime").print_stats(top)
+    buffer.write(f"\n=== {title}: by cumulative time ===\n")
+    stats.sort_stats("cumulative").print_stats(top)
+    text = buffer.getvalue()
+    # keep the listing compact: drop pstats' preamble lines
+    return "\n".join(line for line in text.splitlines()
+                     if line.strip() and not line.startswith("   Ordered by")
+                     and "List reduced" not in line)
+
+
+def main(
+    offerings: Annotated[int, typer.Option(min=1)] = 10_000,
+    practices: Annotated[int, typer.Option(min=1)] = 10_000,
+    associations: Annotated[int, typer.Option(min=2)] = 500,
+    needs: Annotated[int, typer.Option(min=1)] = 1_000,
+    seed: int = 0,
+    db: Annotated[Optional[Path], typer.Option(help="SQLite file (default: in the temp dir, "
+                                                    "named after the parameters)")] = None,
+    repeat: Annotated[int, typer.Option(min=1, help="timed suggest() calls per kind")] = 200,
+    warmup: Annotated[int, typer.Option(min=0, help="untimed calls per kind first")] = 20,
+    limit: Annotated[int, typer.Option(min=1)] = 10,
+    embedders: Annotated[Optional[str], typer.Option(
+        help="comma-separated embedders to keep vectors for (default: the settings')")] = None,
+    all_scorers: Annotated[bool, typer.Option(
+        help=f"give every scorer with default weight 0 the weight {EXTRA_WEIGHT}")] = False,
+    profile: Annotated[bool, typer.Option(help="print cProfile listings")] = False,
+    profile_top: Annotated[int, typer.Option(help="rows per cProfile listing")] = 25,
+    rebuild: Annotated[bool, typer.Option(help="rebuild the db even if it matches")] = False,
+) -> None:
+    """Time Engine.suggest for partner and peer suggestions on a synthetic scale set."""
+    from matcher.engine import Engine
+    from matcher.settings import load_settings
+
+    settings = load_settings()
+    names = [n.strip() for n in embedders.split(",")] if embedders else list(settings.embedders)
+    if db is None:
+        db = Path(tempfile.gettempdir()) / (
+            f"delve-bench-scale-{offerings}o-{practices}p-{associations}a-{needs}n-s{seed}"
+            f"-{'+'.join(names)}.db")
+
+    start = time.perf_counter()
+    doc = build_scale_set(offerings, practices, associations, needs, seed)
+    doc_text = json.dumps(doc, ensure_ascii=False)
+    generated_s = time.perf_counter() - start
+    console.print(f"scale set: {offerings:,} offerings, {practices:,} practices, "
+                  f"{associations:,} associations, {needs:,} needs (seed {seed}); db {db}")
+    prep = prepare_db(db, doc_text, names, rebuild)
+
+    engine = Engine(load_settings(db=db, embedders=names))
+    for embedder in engine.embedders.values():
+        embedder.embed("warm up the model")
+    build_profile = cProfile.Profile() if profile else None
+    start = time.perf_counter()
+    if build_profile:
+        build_profile.enable()
+    corpus = engine.corpus()
+    if build_profile:
+        build_profile.disable()
+    corpus_s = time.perf_counter() - start
+    start = time.perf_counter()
+    engine.corpus()
+    cached_corpus_ms = _ms(time.perf_counter() - start)
+
+    weights = _weights(engine, all_scorers)
+    need_ids = sorted(corpus.needs)
+    random.Random(seed).shuffle(need_ids)
+    pools = {}
+    offset = warmup
+    for kind in KINDS:  # different needs for warm-up, partner and peer where there are enough
+        pools[kind] = [need_ids[(offset + i) % len(need_ids)] for i in range(repeat)]
+        offset += repeat
+    for need_id in need_ids[:warmup]:
+        for kind in KINDS:
+            engine.suggest(need_id, kind, limit, weights.get(kind))
+
+    latencies: dict[str, list[float]] = {}
+    failures: dict[str, dict[str, int]] = {}
+    for kind in KINDS:
+        times, failed = [], {}
+        for need_id in pools[kind]:
+            start = time.perf_counter()
+            result = engine.suggest(need_id, kind, limit, weights.get(kind))
+            times.append(_ms(time.perf_counter() - start))
+            for name in result.failed_scorers:
+                failed[name] = failed.get(name, 0) + 1
+        latencies[kind], failures[kind] = times, failed
+
+    timer = StageTimer(engine, weights)
+    stages: dict[str, dict[str, list[float]]] = {}
+    candidates: dict[str, list[int]] = {}
+    for kind in KINDS:
+        stages[kind], candidates[kind] = {}, []
+        for need_id in pools[kind]:
+            figures, n = timer.run(need_id, kind, limit)
+            candidates[kind].append(n)
+            for stage, ms in figures.items():
+                stages[kind].setdefault(stage, []).append(ms)
+
+    # ------------------------------------------------------------------ report
+    setup = Table(title="setup", title_justify="left")
+    setup.add_column("step")
+    setup.add_column("figure", justify="right")
+    setup.add_row("generate scale set", f"{generated_s:.1f} s")
+    if prep.get("reused"):
+        setup.add_row("import", "reused existing db")
+    else:
+        setup.add_row("parse_document", f"{prep['parse_s']:.1f} s")
+        setup.add_row("import_exchange", f"{prep['import_s']:.1f} s "
+                      f"({prep['records'] / prep['import_s']:,.0f} records/s)")
+    rate = (f" ({prep['embedded'] / prep['embed_s']:,.0f} texts/s)"
+            if prep["embedded"] else "")
+    setup.add_row("sync_embeddings", f"{prep['embedded']:,} texts in {prep['embed_s']:.1f} s{rate}")
+    setup.add_row("corpus build (cold, first engine.corpus())", f"{corpus_s:.2f} s")
+    setup.add_row("engine.corpus() when current", f"{cached_corpus_ms:.3f} ms")
+    setup.add_row("embedders / threads", f"{', '.join(names)} / {engine.settings.threads}")
+    setup.add_row("OPENBLAS / OMP threads", f"{os.environ.get('OPENBLAS_NUM_THREADS')} / "
+                                            f"{os.environ.get('OMP_NUM_THREADS')}")
+    console.print(setup)
+
+    lat = Table(title=f"Engine.suggest(need, kind, {limit}) latency, ms "
+                      f"({repeat} different needs per kind, after {warmup} warm-up needs)",
+                title_justify="left")
+    for col in ("kind", "n", "candidates p50", "p50", "p95", "p99", "max", "mean"):
+        lat.add_column(col, justify="right" if col != "kind" else "left")
+    for kind in KINDS:
+        t = latencies[kind]
+        lat.add_row(kind, str(len(t)), f"{_pct(candidates[kind], 50):,.0f}",
+                    *(f"{_pct(t, q):.2f}" for q in (50, 95, 99)), f"{max(t):.2f}",
+                    f"{float(np.mean(t)):.2f}")
+    console.print(lat)
+    p50, p99 = _pct(latencies["partner"], 50), _pct(latencies["partner"], 99)
+    ok = p50 <= TARGET_P50_MS and p99 <= TARGET_P99_MS
+    console.print(f"target (partner): p50 ≤ {TARGET_P50_MS:g} ms and p99 ≤ {TARGET_P99_MS:g} ms: "
+                  f"{'[green]met[/]' if ok else '[bold red]NOT met[/]'} "
+                  f"(p50 {p50:.2f} = {p50 / TARGET_P50_MS:.2f}× target, "
+                  f"p99 {p99:.2f} = {p99 / TARGET_P99_MS:.2f}× target)")
+    for kind in KINDS:
+        if failures[kind]:
+            console.print(f"[yellow]{kind}: scorers left out: {failures[kind]}[/]")
+    if timer.missing:
+        console.print(f"[yellow]engine has no {', '.join(timer.missing)}; "
+                      "stage timing approximates it[/]")
+
+    st = Table(title="stages, run one by one with the engine's functions (median / p95 ms)",
+               title_justify="left")
+    st.add_column("stage")
+    for kind in KINDS:
+        st.add_column(f"{kind} p50", justify="right")
+        st.add_column(f"{kind} p95", justify="right")
+    stage_names = list(dict.fromkeys(s for kind in KINDS for s in stages[kind]))
+    for stage in stage_names:
+        cells = []
+        for kind in KINDS:
+            values = stages[kind].get(stage)
+            cells += [f"{_pct(values, 50):.3f}", f"{_pct(values, 95):.3f}"] if values \
+                else ["—", "—"]
+        st.add_row(stage, *cells)
+    console.print(st)
+    weights_note = (f"; --all-scorers: zero-weight scorers at {EXTRA_WEIGHT}: "
+                    f"{ {k: sorted(v) for k, v in weights.items()} }" if weights else "")
+    console.print(f"scorers: default weights from settings{weights_note}. "
+                  "'in pool' = timings_ms of run_scorers (threads, concurrent); "
+                  "'alone' = the same call in this thread.")
+
+    if profile:
+        stats = pstats.Stats(build_profile)
+        console.print(_format_stats(stats, profile_top, "corpus build"), markup=False,
+                      highlight=False)
+        for kind in KINDS:
+            console.print(_profiled_loop(engine, pools[kind], kind, limit, weights, profile_top),
+                          markup=False, highlight=False)
+
+
+if __name__ == "__main__":
+    typer.run(main)
