@@ -8,6 +8,7 @@ embedder covers, and it learns each deployment's own vocabulary as data arrives.
 
 from __future__ import annotations
 
+import re
 import warnings
 from dataclasses import dataclass
 
@@ -17,15 +18,21 @@ from sklearn.linear_model import LogisticRegression
 from matcher.reference import UI_LANGUAGES, Reference
 
 
+_SENTENCE_END = re.compile(r"(?<=[.!?;:])\s+")
+
+
 def prototype_texts(ref: Reference) -> list[tuple[str, str]]:
-    """(category, text) pairs: label and description of every category in every UI language."""
+    """(category, text) pairs: each category's label and each sentence of its description, in
+    every UI language. Sentences, not whole descriptions: each names one typical sub-topic."""
     pairs = []
     for category, info in ref.categories.items():
         for lang in UI_LANGUAGES:
             label = info.get("label", {}).get(lang)
-            description = info.get("description", {}).get(lang)
-            if label or description:
-                pairs.append((category, f"{label or ''}. {description or ''}".strip(". ")))
+            if label:
+                pairs.append((category, label))
+            description = info.get("description", {}).get(lang) or ""
+            pairs.extend((category, sentence.strip()) for sentence in
+                         _SENTENCE_END.split(description) if len(sentence.strip()) > 3)
     return pairs
 
 
@@ -47,7 +54,7 @@ class CategoryModel:
 
 
 def train(vectors: np.ndarray, labels: np.ndarray, n_categories: int,
-          C: float = 4.0) -> CategoryModel:
+          C: float = 16.0) -> CategoryModel:
     """Fit on labelled vectors (labels are category indices; -1 means unlabelled, skipped)."""
     keep = labels >= 0
     x, y = vectors[keep], labels[keep]

@@ -19,21 +19,20 @@ from pydantic_settings import (
 DEFAULT_WEIGHTS: dict[str, dict[str, float]] = {
     "partner": {
         "semantic": 1.0,
-        "semantic_minilm": 0.0,
-        "lexical": 0.2,
-        "category": 0.5,
-        "language": 0.3,
-        "commodity": 0.1,
-        "geography": 0.0,
+        "semantic_minilm": 0.5,
+        "lexical": 0.5,
+        "category": 2.0,
+        "language": 0.0,
+        "commodity": 0.0,
     },
     "peer": {
         "semantic": 1.0,
         "semantic_minilm": 0.0,
         "lexical": 0.1,
-        "category": 0.5,
+        "category": 2.0,
         "language": 0.0,
-        "commodity": 0.1,
-        "geography": 0.05,
+        "commodity": 0.0,
+        "geography": 0.2,
     },
 }
 
@@ -47,7 +46,9 @@ class Settings(BaseSettings):
 
     db: Path = Field(Path("exchange.db"), description="SQLite database file")
     embedders: list[str] = Field(
-        ["use-multilingual"], description="embedders whose vectors the engine keeps up to date"
+        ["use-multilingual", "minilm"],
+        description="embedders whose vectors the engine keeps up to date; the first one also "
+        "feeds category inference",
     )
     local_model_dir: Path | None = Field(
         None, description="a local sentence-transformers model directory, registered as 'local'"

@@ -1,39 +1,82 @@
-"""Semantic similarity: cosine between the need's and the candidate's sentence embeddings."""
+"""Semantic similarity: cosine between the need's and the candidate's sentence embeddings,
+corrected for hubness.
+
+Some candidates (generic offerings such as a record-keeping app) sit close to almost every need
+in embedding space and crowd every list. CSLS (Conneau et al., 2018) subtracts from the cosine
+each candidate's mean similarity to its ``HUB_K`` nearest needs, so a candidate ranks high for
+the needs it is specifically close to, not for being close to everything.
+"""
 
 from __future__ import annotations
 
 import numpy as np
 
 from matcher import hookimpl
+from matcher.corpus import Block, Corpus
 from matcher.scoring import Scorer, ScoringContext
+
+HUB_K = 10
 
 
 class SemanticScorer(Scorer):
-    """Cosine similarity of unit vectors from one embedder."""
+    """Hubness-corrected cosine similarity of unit vectors from one embedder.
+
+    ``languages``: when set (an English-only model), the scorer speaks only for needs in those
+    languages, and candidates in other languages get the block's median (no opinion).
+    """
 
     normalise = "zscore"
 
-    def __init__(self, name: str, embedder: str, description: str):
+    def __init__(self, name: str, embedder: str, description: str,
+                 languages: frozenset[str] | None = None):
         self.name = name
         self.embedder = embedder
         self.description = description
+        self.languages = languages
 
-    def score(self, ctx: ScoringContext) -> np.ndarray:
+    def prepare(self, corpus: Corpus, block: Block):
+        matrix = block.vectors.get(self.embedder)
+        needs = corpus.need_vectors.get(self.embedder)
+        if matrix is None or not needs or not len(block):
+            return np.zeros(len(block))
+        sims = matrix @ np.vstack(list(needs.values())).T
+        k = min(HUB_K, sims.shape[1])
+        return np.partition(sims, sims.shape[1] - k, axis=1)[:, -k:].mean(axis=1)
+
+    def _cosine(self, ctx: ScoringContext) -> np.ndarray:
         matrix = ctx.block.vectors.get(self.embedder)
         if matrix is None:
             raise LookupError(f"no vectors from embedder {self.embedder!r} (see settings.embedders)")
         return matrix[ctx.candidates] @ ctx.query.vectors[self.embedder]
 
+    def score(self, ctx: ScoringContext) -> np.ndarray:
+        n = len(ctx.candidates)
+        if self.languages is not None and ctx.query.language not in self.languages:
+            return np.zeros(n)
+        scores = self._cosine(ctx) - ctx.block.state[self.name][ctx.candidates]
+        if self.languages is not None:
+            ours = np.array([ctx.block.languages[i] in self.languages for i in ctx.candidates],
+                            dtype=bool)
+            if not ours.any():
+                return np.zeros(n)
+            scores = np.where(ours, scores, np.median(scores[ours]))
+        return scores
+
     def reasons(self, ctx, positions, scores):
-        return [[f"close in meaning ({scores[p]:.2f})"] if scores[p] >= np.percentile(scores, 90)
-                else [] for p in positions]
+        if not np.any(scores):
+            return [[] for _ in positions]
+        cosine = self._cosine(ctx)
+        top = np.percentile(scores, 90)
+        return [[f"close in meaning ({cosine[p]:.2f})"] if scores[p] >= top else []
+                for p in positions]
 
 
 @hookimpl
 def register_scorers(register) -> None:
     register(SemanticScorer(
         "semantic", "use-multilingual",
-        "cosine similarity of multilingual sentence embeddings (Universal Sentence Encoder)"))
+        "multilingual sentence-embedding cosine (Universal Sentence Encoder), hubness-corrected"))
     register(SemanticScorer(
         "semantic_minilm", "minilm",
-        "cosine similarity of English all-MiniLM-L6-v2 embeddings (needs the 'minilm' embedder)"))
+        "English all-MiniLM-L6-v2 cosine, hubness-corrected; speaks only for English needs",
+        languages=frozenset({"en"})))

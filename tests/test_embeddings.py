@@ -1,0 +1,256 @@
+"""The vector cache: what is stored, and that only new or changed texts are embedded.
+
+The counting tests use a small fake embedder registered through a test plugin (plumbing only);
+what the vectors mean is tested with the real model in test_engine.py.
+"""
+
+from __future__ import annotations
+
+import json
+import zlib
+from collections.abc import Sequence
+
+import numpy as np
+import pytest
+
+from matcher import hookimpl
+from matcher.embeddings import Embedder, available_embedders, content_hash
+from matcher.engine import Engine
+from matcher.errors import MatcherError
+from matcher.exchange import parse_document
+from matcher.plugins import get_plugin_manager
+from matcher.settings import load_settings
+
+
+class FakeEmbedder(Embedder):
+    """Hashed character trigrams, 32-d. Records every text it is asked to embed."""
+
+    description = "test embedder: hashed character trigrams"
+    embedded: list[str] = []  # every text any instance embedded, in order
+
+    def __init__(self, name: str = "fake"):
+        self.name = name
+
+    def embed_batch(self, texts: Sequence[str]) -> np.ndarray:
+        FakeEmbedder.embedded.extend(texts)
+        out = np.zeros((len(texts), 32), dtype=np.float32)
+        for i, text in enumerate(texts):
+            out[i, 0] = 1.0
+            for j in range(max(len(text) - 2, 0)):
+                out[i, zlib.crc32(text[j:j + 3].encode()) % 32] += 1.0
+        return out
+
+
+class FakeEmbedderPlugin:
+    @hookimpl
+    def register_embedders(self, register, settings):
+        register(FakeEmbedder("fake"))
+        register(FakeEmbedder("fake2"))
+
+
+@pytest.fixture
+def fake_embedders():
+    pm = get_plugin_manager()
+    plugin = FakeEmbedderPlugin()
+    pm.register(plugin, name="test-fake-embedders")
+    try:
+        yield FakeEmbedder
+    finally:
+        pm.unregister(plugin)
+
+
+def embedded_by(action) -> tuple[object, list[str]]:
+    """Run ``action``; return its result and the texts the fake embedders embedded meanwhile."""
+    start = len(FakeEmbedder.embedded)
+    result = action()
+    return result, FakeEmbedder.embedded[start:]
+
+
+SMALL = {
+    "partners": [{"id": "t-p-1", "name": "Safe Pits", "type": "ngo", "offerings": [
+        {"id": "t-o-1", "title": "Shoring training", "description": "Timber shoring for pits.",
+         "category": "ohs"},
+        {"id": "t-o-2", "title": "Savings groups", "description": "Village savings and loans.",
+         "category": "finance"},
+    ]}],
+    "associations": [
+        {"id": "t-a-1", "name": "Pit Diggers", "country": "GH", "commodities": ["gold"],
+         "members": 40, "languages": ["en"],
+         "needs": [{"id": "t-n-1", "text": "Our pit walls collapse in the rain.", "category": "ohs"},
+                   {"id": "t-n-2", "text": "We cannot get a loan for a pump."}],
+         "practices": [{"id": "t-pr-1", "text": "We save 2% of every sale in a welfare fund."}]},
+        {"id": "t-a-2", "name": "Orpailleurs", "country": "BF", "commodities": ["gold"],
+         "members": 90, "languages": ["fr"],
+         "needs": [{"id": "t-n-3", "text": "Nous voulons arrêter le mercure."}],
+         "practices": [{"id": "t-pr-2", "text": "Nous utilisons une table à secousses."}]},
+    ],
+}
+
+
+def small_doc() -> dict:
+    return json.loads(json.dumps(SMALL))
+
+
+def fake_engine(db, *embedders: str) -> Engine:
+    return Engine(load_settings(db=db, embedders=list(embedders or ["fake"])))
+
+
+def import_into(engine: Engine, doc: dict):
+    return engine.store.import_exchange(parse_document(json.dumps(doc), engine.ref))
+
+
+def vector_rows(store, embedder: str) -> int:
+    return store.db.execute("select count(*) from vectors where embedder = ?",
+                            [embedder]).fetchone()[0]
+
+
+# ---------------------------------------------------------------------------- real model
+def test_vectors_are_stored_with_embedder_name_dim_and_content_hash(engine):
+    rows = engine.store.db.execute(
+        "select embedder, content_hash, dim, vector from vectors").fetchall()
+    assert rows and {r[0] for r in rows} == {"use-multilingual"}
+    assert {r[2] for r in rows} == {512}
+    by_hash = {r[1]: np.frombuffer(r[3], dtype=np.float32) for r in rows}
+    assert all(len(v) == 512 for v in by_hash.values())
+    needs = engine.store.needs()
+    for need in needs:
+        assert content_hash(need["text"]) in by_hash
+    stored = np.vstack([by_hash[content_hash(n["text"])] for n in needs[:3]])
+    assert np.allclose(np.linalg.norm(stored, axis=1), 1.0, atol=1e-4)
+    fresh = engine.embedders["use-multilingual"].embed_many([n["text"] for n in needs[:3]])
+    assert np.allclose((stored * fresh).sum(axis=1), 1.0, atol=1e-3)
+
+
+def test_real_model_re_embeds_only_the_changed_need(demo_copy, ref):
+    engine = Engine(load_settings(db=demo_copy))
+    assert engine.sync_embeddings() == 0
+    doc = json.loads((ref.data_dir / "demo.json").read_bytes())
+    need = doc["associations"][1]["needs"][0]
+    need["text"] = need["text"] + " We also need a small grant for a generator."
+    import_into(engine, doc)
+    before = vector_rows(engine.store, "use-multilingual")
+    assert engine.sync_embeddings() == 1
+    assert vector_rows(engine.store, "use-multilingual") == before + 1
+    assert content_hash(need["text"]) in engine.store.known_hashes("use-multilingual")
+
+
+# ---------------------------------------------------------------------------- plumbing
+def test_first_sync_embeds_every_distinct_text_once(fake_embedders, empty_db):
+    engine = fake_engine(empty_db)
+    import_into(engine, small_doc())
+    count, texts = embedded_by(engine.sync_embeddings)
+    assert count == len(texts) == len(set(texts)) > 0
+    for assoc in SMALL["associations"]:
+        for item in assoc["needs"] + assoc["practices"]:
+            assert item["text"] in texts
+    assert vector_rows(engine.store, "fake") == count
+    assert engine.store.known_hashes("fake") == {content_hash(t) for t in texts}
+    dims = engine.store.db.execute("select distinct dim from vectors").fetchall()
+    assert dims == [(32,)]
+
+
+def test_second_sync_embeds_nothing(fake_embedders, empty_db):
+    engine = fake_engine(empty_db)
+    import_into(engine, small_doc())
+    engine.sync_embeddings()
+    count, texts = embedded_by(engine.sync_embeddings)
+    assert count == 0 and texts == []
+    import_into(engine, small_doc())  # the same document again
+    count, texts = embedded_by(engine.sync_embeddings)
+    assert count == 0 and texts == []
+
+
+def test_changing_one_need_text_embeds_exactly_that_text(fake_embedders, empty_db):
+    engine = fake_engine(empty_db)
+    import_into(engine, small_doc())
+    engine.sync_embeddings()
+    doc = small_doc()
+    doc["associations"][0]["needs"][1]["text"] = "We cannot get a loan for a water pump."
+    import_into(engine, doc)
+    count, texts = embedded_by(engine.sync_embeddings)
+    assert count == 1
+    assert texts == ["We cannot get a loan for a water pump."]
+
+
+def test_identical_texts_are_embedded_once_and_share_one_vector(fake_embedders, empty_db):
+    engine = fake_engine(empty_db)
+    import_into(engine, small_doc())
+    engine.sync_embeddings()
+    same = "Gold buyers cheat us with their scales."
+    doc = small_doc()
+    doc["associations"][0]["needs"].append({"id": "t-n-4", "text": same})
+    doc["associations"][1]["needs"].append({"id": "t-n-5", "text": same})
+    doc["associations"][1]["practices"].append({"id": "t-pr-3", "text": same})
+    import_into(engine, doc)
+    rows = vector_rows(engine.store, "fake")
+    count, texts = embedded_by(engine.sync_embeddings)
+    assert count == 1 and texts == [same]
+    assert vector_rows(engine.store, "fake") == rows + 1
+    corpus = engine.corpus()
+    practice = corpus.practices.vectors["fake"][corpus.practices.position["t-pr-3"]]
+    assert np.array_equal(corpus.need_vectors["fake"]["t-n-4"], corpus.need_vectors["fake"]["t-n-5"])
+    assert np.array_equal(corpus.need_vectors["fake"]["t-n-4"], practice)
+
+
+def test_a_change_of_metadata_only_is_written_without_re_embedding(fake_embedders, empty_db):
+    engine = fake_engine(empty_db)
+    import_into(engine, small_doc())
+    engine.sync_embeddings()
+    assert engine.corpus().needs["t-n-2"]["category"] is None
+    doc = small_doc()
+    doc["associations"][0]["needs"][1]["category"] = "finance"
+    report = import_into(engine, doc)
+    assert report.updated["needs"] == 1
+    count, texts = embedded_by(engine.sync_embeddings)
+    assert count == 0 and texts == []
+    assert engine.corpus().needs["t-n-2"]["category"] == "finance"
+    assert engine.suggest("t-n-2").category == "finance"
+
+
+def test_a_new_embedder_in_settings_gets_vectors_of_its_own(fake_embedders, empty_db):
+    first = fake_engine(empty_db, "fake")
+    import_into(first, small_doc())
+    first.sync_embeddings()
+    fake_rows = vector_rows(first.store, "fake")
+    first.store.close()
+
+    second = fake_engine(empty_db, "fake", "fake2")
+    count, texts = embedded_by(second.sync_embeddings)
+    assert count == fake_rows == len(texts)
+    assert vector_rows(second.store, "fake2") == fake_rows
+    assert vector_rows(second.store, "fake") == fake_rows
+    assert second.store.known_hashes("fake2") == second.store.known_hashes("fake")
+    corpus = second.corpus()
+    assert set(corpus.offerings.vectors) == {"fake", "fake2"}
+    assert corpus.offerings.vectors["fake2"].shape == (2, 32)
+
+
+def test_an_unknown_embedder_in_settings_is_reported(empty_db):
+    engine = Engine(load_settings(db=empty_db, embedders=["no-such-embedder"]))
+    with pytest.raises(MatcherError, match="no-such-embedder"):
+        engine.sync_embeddings()
+
+
+def test_embed_many_batches_and_returns_unit_vectors(fake_embedders):
+    texts = [f"text number {i}" for i in range(5)]
+    batches = []
+    vectors = FakeEmbedder("fake").embed_many(texts, batch_size=2, progress=batches.append)
+    assert batches == [2, 2, 1]
+    assert vectors.shape == (5, 32) and vectors.dtype == np.float32
+    assert np.allclose(np.linalg.norm(vectors, axis=1), 1.0, atol=1e-5)
+
+
+def test_two_embedders_with_one_name_are_refused(fake_embedders, engine):
+    class Clash:
+        @hookimpl
+        def register_embedders(self, register, settings):
+            register(FakeEmbedder("fake"))
+
+    pm = get_plugin_manager()
+    clash = Clash()
+    pm.register(clash, name="test-clashing-embedder")
+    try:
+        with pytest.raises(MatcherError, match="fake"):
+            available_embedders(pm, engine.settings)
+    finally:
+        pm.unregister(clash)
