@@ -15,6 +15,7 @@ from dataclasses import dataclass
 import numpy as np
 from sklearn.linear_model import LogisticRegression
 
+from matcher.corpus import Corpus
 from matcher.reference import UI_LANGUAGES, Reference
 
 
@@ -66,3 +67,28 @@ def train(vectors: np.ndarray, labels: np.ndarray, n_categories: int,
         warnings.simplefilter("ignore")
         model.fit(x, y)
     return CategoryModel(n_categories, model, model.classes_)
+
+
+def labels(corpus: Corpus, categories: list[str | None]) -> np.ndarray:
+    """Category indices, -1 where there is none."""
+    return np.array([corpus.categories.get(c) if c else -1 for c in categories], dtype=np.int64)
+
+
+def training_set(corpus: Corpus, embedder: str, need_vectors: np.ndarray,
+                 need_labels: np.ndarray, prototype_vectors: np.ndarray,
+                 prototype_labels: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Every labelled text the exchange holds (offerings, practices, needs) plus prototypes."""
+    parts = [(corpus.offerings.vectors[embedder], corpus.offerings.category),
+             (corpus.practices.vectors[embedder], corpus.practices.category),
+             (need_vectors, need_labels), (prototype_vectors, prototype_labels)]
+    parts = [(x, y) for x, y in parts if len(y)]
+    return np.vstack([x for x, _ in parts]), np.concatenate([y for _, y in parts])
+
+
+def with_given(probs: np.ndarray, given: np.ndarray) -> np.ndarray:
+    """Replace predicted rows by certainty where a category was given (index >= 0)."""
+    out = probs.copy()
+    rows = np.flatnonzero(given >= 0)
+    out[rows] = 0.0
+    out[rows, given[rows]] = 1.0
+    return out

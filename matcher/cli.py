@@ -35,17 +35,6 @@ def _engine(db: Path | None):
     return Engine(_settings(db))
 
 
-def _parse_weights(items: list[str] | None) -> dict[str, float]:
-    weights = {}
-    for item in items or []:
-        name, _, value = item.partition("=")
-        try:
-            weights[name.strip()] = float(value)
-        except ValueError:
-            _fail(f"--weight expects NAME=NUMBER, got {item!r}")
-    return weights
-
-
 @app.command("import")
 def import_(path: Annotated[Path, typer.Argument(help="exchange-format JSON file, or - for stdin")],
             db: DbOption = None,
@@ -90,18 +79,21 @@ def suggest(record_id: Annotated[str, typer.Argument(help="a need id, or an asso
             kind: KindOption = "partner", db: DbOption = None,
             limit: Annotated[int, typer.Option(min=1, max=200)] = 10,
             weight: Annotated[Optional[list[str]], typer.Option(
-                help="override a fusion weight, NAME=NUMBER (repeatable)")] = None,
+                help="override a fusion weight, NAME:NUMBER (repeatable)")] = None,
             as_json: Annotated[bool, typer.Option("--json")] = False):
     """Ranked, explained suggestions for a need (or across an association's needs)."""
     if kind not in ("partner", "peer"):
         _fail("--kind must be partner or peer")
+    from matcher.fusion import parse_weight_overrides
+
     engine = _engine(db)
     try:
+        weights = parse_weight_overrides(weight, engine.scorers())
         corpus = engine.corpus()
         if record_id in corpus.associations:
-            result = engine.suggest_for_association(record_id, kind, limit, _parse_weights(weight))
+            result = engine.suggest_for_association(record_id, kind, limit, weights)
         else:
-            result = engine.suggest(record_id, kind, limit, _parse_weights(weight))
+            result = engine.suggest(record_id, kind, limit, weights)
     except MatcherError as exc:
         _fail(str(exc))
     if as_json:

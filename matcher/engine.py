@@ -81,6 +81,11 @@ class Engine:
     def primary_embedder(self) -> str:
         return self.settings.embedders[0]
 
+    @property
+    def corpus_loaded(self) -> bool:
+        """Whether the in-memory corpus (and so the models) has been built yet."""
+        return self._corpus is not None
+
     def scorers(self) -> dict[str, RegisteredScorer]:
         return collect_scorers(self.pm)
 
@@ -153,33 +158,20 @@ class Engine:
         name = self.primary_embedder
         protos = categorize.prototype_texts(self.ref)
         n_cat = len(corpus.categories)
-        need_vecs = np.vstack([corpus.need_vectors[name][n["id"]] for n in needs]) if needs \
-            else np.zeros((0, 1), dtype=np.float32)
-        need_labels = np.array([corpus.categories.get(n["category"]) if n["category"] else -1
-                                for n in needs], dtype=np.int64)
-        x = [corpus.offerings.vectors[name], corpus.practices.vectors[name], need_vecs,
-             self._vectors(name, [t for _, t in protos])]
-        y = [corpus.offerings.category, corpus.practices.category, need_labels,
-             np.array([corpus.categories[c] for c, _ in protos], dtype=np.int64)]
-        x = [m for m in x if m.size and m.shape[0]]
-        y = [v for v in y if len(v)]
-        model = categorize.train(np.vstack(x), np.concatenate(y), n_cat)
+        need_vecs = _stack([corpus.need_vectors[name][n["id"]] for n in needs])
+        need_labels = categorize.labels(corpus, [n["category"] for n in needs])
+        x, y = categorize.training_set(corpus, name, need_vecs, need_labels,
+                                       self._vectors(name, [t for _, t in protos]),
+                                       categorize.labels(corpus, [c for c, _ in protos]))
+        model = categorize.train(x, y, n_cat)
         corpus.extra["category_model"] = model
-        probs = model.predict_proba(need_vecs)
-        for i, label in enumerate(need_labels):
-            if label >= 0:
-                probs[i] = np.eye(n_cat)[label]
+        probs = categorize.with_given(model.predict_proba(need_vecs), need_labels)
         corpus.extra["need_category"] = {n["id"]: (probs[i], need_labels[i] >= 0)
                                          for i, n in enumerate(needs)}
-        prac_probs = model.predict_proba(corpus.practices.vectors[name]) \
-            if len(corpus.practices) else np.zeros((0, n_cat))
-        for i, label in enumerate(corpus.practices.category):
-            if label >= 0:
-                prac_probs[i] = np.eye(n_cat)[label]
-        corpus.practices.arrays["category_probs"] = prac_probs
-        corpus.offerings.arrays["category_probs"] = (
-            np.eye(n_cat)[corpus.offerings.category] if len(corpus.offerings)
-            else np.zeros((0, n_cat)))
+        corpus.practices.arrays["category_probs"] = categorize.with_given(
+            model.predict_proba(corpus.practices.vectors[name]), corpus.practices.category)
+        corpus.offerings.arrays["category_probs"] = categorize.with_given(
+            np.zeros((len(corpus.offerings), n_cat)), corpus.offerings.category)
 
     # ------------------------------------------------------------------ suggestions
     def query(self, need_id: str) -> Query:
@@ -298,6 +290,10 @@ class Engine:
 
 
 _PREPARE_FAILED = object()
+
+
+def _stack(vectors: list[np.ndarray]) -> np.ndarray:
+    return np.vstack(vectors) if vectors else np.zeros((0, 1), dtype=np.float32)
 
 
 def _headline(text: str, width: int = 90) -> str:

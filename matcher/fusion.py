@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import math
+from collections.abc import Iterable
+
 import numpy as np
 
+from matcher.errors import InvalidInput
 from matcher.scoring import Scorer
 
 
@@ -36,3 +40,29 @@ def fuse(raw: dict[str, np.ndarray], scorers: dict[str, Scorer],
         n = len(next(iter(raw.values()))) if raw else 0
         total = np.zeros(n)
     return total, contributions
+
+
+def parse_weight_overrides(items: Iterable[str] | None, known: Iterable[str]) -> dict[str, float]:
+    """``["lexical:0", "semantic=1.5"]`` -> ``{"lexical": 0.0, "semantic": 1.5}``.
+
+    Raises :class:`InvalidInput` for a malformed item, an unknown scorer or a repeat.
+    """
+    known = set(known)
+    weights: dict[str, float] = {}
+    for item in items or []:
+        sep = ":" if ":" in item else "="
+        name, found, raw = item.partition(sep)
+        name = name.strip()
+        try:
+            value = float(raw) if found and name else math.nan
+        except ValueError:
+            value = math.nan
+        if not math.isfinite(value):
+            raise InvalidInput(f"expected name:number, got {item!r}", field="weight")
+        if name not in known:
+            raise InvalidInput(f"unknown scorer {name!r} (known: {', '.join(sorted(known))})",
+                               field="weight")
+        if name in weights:
+            raise InvalidInput(f"scorer {name!r} given twice", field="weight")
+        weights[name] = value
+    return weights

@@ -347,7 +347,7 @@ def test_health_does_not_build_the_corpus(api_db):
     with TestClient(app) as fresh:
         assert fresh.get("/health").status_code == 200
         engine = app.state.engines.get()
-        assert engine._corpus is None
+        assert not engine.corpus_loaded
 
 
 def test_plugins_lists_scorers_with_source_kinds_and_weights(client):

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 from typing import Annotated
 
 from fastapi import APIRouter, Path, Query
@@ -19,7 +18,7 @@ from api.schemas import (
     from_need_result,
 )
 from matcher.engine import Engine
-from matcher.errors import InvalidInput
+from matcher.fusion import parse_weight_overrides
 
 router = APIRouter(tags=["suggestions"])
 
@@ -39,30 +38,8 @@ ERRORS = {
 
 
 def parse_weights(engine: Engine, items: list[str] | None) -> dict[str, float]:
-    """``["lexical:0", "semantic:1.5"]`` -> ``{"lexical": 0.0, "semantic": 1.5}``.
-
-    Raises :class:`InvalidInput` (422) for a malformed item, an unknown scorer or a repeat.
-    """
-    if not items:
-        return {}
-    known = engine.scorers()
-    weights: dict[str, float] = {}
-    for item in items:
-        name, sep, raw = item.partition(":")
-        name = name.strip()
-        try:
-            value = float(raw) if sep and name else math.nan
-        except ValueError:
-            value = math.nan
-        if not math.isfinite(value):
-            raise InvalidInput(f"expected name:number, got {item!r}", field="weight")
-        if name not in known:
-            raise InvalidInput(f"unknown scorer {name!r} (known: {', '.join(sorted(known))})",
-                               field="weight")
-        if name in weights:
-            raise InvalidInput(f"scorer {name!r} given twice", field="weight")
-        weights[name] = value
-    return weights
+    """Per-request weight overrides; a malformed one is a 422 (see parse_weight_overrides)."""
+    return parse_weight_overrides(items, engine.scorers()) if items else {}
 
 
 @router.get("/needs/{need_id}/suggestions", response_model=SuggestionsResponse,
