@@ -105,24 +105,23 @@ def suggest(record_id: Annotated[str, typer.Argument(help="a need id, or an asso
 
 
 def _print_suggestions(result) -> None:
-    from rich.console import Console
-    from rich.table import Table
-
-    console = Console()
     if result.need_id:
         how = "inferred" if result.category_inferred else "given"
-        console.print(f"[bold]{result.need_id}[/] ({result.language}), category "
-                      f"{result.category} ({how}, {result.category_confidence:.2f})")
-    table = Table(show_lines=True)
-    for column in ("#", "id", "by", "score", "why"):
-        table.add_column(column)
+        typer.echo(f"{result.need_id} ({result.language}): category {result.category} "
+                   f"({how}, confidence {result.category_confidence:.2f})")
+    else:
+        typer.echo(f"{result.association_id}: across all its needs")
+    if not result.suggestions:
+        typer.echo("no suggestion passes the hard rules")
     for rank, s in enumerate(result.suggestions, 1):
-        parts = ", ".join(f"{k} {v:+.2f}" for k, v in s.contributions.items())
-        table.add_row(str(rank), f"{s.item_id}\n{s.title}", f"{s.owner_id}\n{s.owner_name}",
-                      f"{s.score:.3f}", "; ".join(s.reasons) + f"\n[dim]{parts}[/]")
-    console.print(table)
+        typer.echo(f"\n{rank:>2}. {s.item_id}  {s.title}")
+        typer.echo(f"    by {s.owner_name} ({s.owner_id})  score {s.score:.3f}"
+                   + (f"  for need {s.need_id}" if not result.need_id else ""))
+        typer.echo(f"    why: {'; '.join(s.reasons)}")
+        typer.echo("    contributions: "
+                   + ", ".join(f"{k} {v:+.2f}" for k, v in s.contributions.items()))
     for name, why in result.failed_scorers.items():
-        console.print(f"[yellow]scorer {name} left out: {why}[/]")
+        typer.echo(f"warning: scorer {name} left out: {why}", err=True)
 
 
 @app.command("eval")

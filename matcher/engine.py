@@ -113,7 +113,8 @@ class Engine:
             total += len(batch)
         return total
 
-    def _vectors(self, name: str, texts: list[str]) -> np.ndarray:
+    def vectors_for(self, name: str, texts: list[str]) -> np.ndarray:
+        """Stored vectors of embedder ``name`` for ``texts`` (which must have been synced)."""
         if not texts:
             return np.zeros((0, 1), dtype=np.float32)
         return self.store.load_vectors(name, [content_hash(t) for t in texts])
@@ -136,10 +137,10 @@ class Engine:
         corpus = build_corpus(version, self.ref, self.store.partners(), self.store.offerings(),
                               self.store.associations(), needs, self.store.practices())
         for name in self.embedders:
-            corpus.offerings.vectors[name] = self._vectors(name, corpus.offerings.texts)
-            corpus.practices.vectors[name] = self._vectors(name, corpus.practices.texts)
+            corpus.offerings.vectors[name] = self.vectors_for(name, corpus.offerings.texts)
+            corpus.practices.vectors[name] = self.vectors_for(name, corpus.practices.texts)
             corpus.need_vectors[name] = {
-                n["id"]: v for n, v in zip(needs, self._vectors(name, [n["text"] for n in needs]))
+                n["id"]: v for n, v in zip(needs, self.vectors_for(name, [n["text"] for n in needs]))
             }
         self._attach_categories(corpus, needs)
         for registered in self.scorers().values():
@@ -161,7 +162,7 @@ class Engine:
         need_vecs = _stack([corpus.need_vectors[name][n["id"]] for n in needs])
         need_labels = categorize.labels(corpus, [n["category"] for n in needs])
         x, y = categorize.training_set(corpus, name, need_vecs, need_labels,
-                                       self._vectors(name, [t for _, t in protos]),
+                                       self.vectors_for(name, [t for _, t in protos]),
                                        categorize.labels(corpus, [c for c, _ in protos]))
         model = categorize.train(x, y, n_cat)
         corpus.extra["category_model"] = model

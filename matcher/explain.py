@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from matcher.corpus import Corpus
+from matcher.i18n import _
 
 
 def eligibility_reasons(corpus: Corpus, association: dict, offering: dict,
@@ -11,27 +12,37 @@ def eligibility_reasons(corpus: Corpus, association: dict, offering: dict,
     ref = corpus.ref
     reasons: list[str] = []
     if offering["countries"]:
-        reasons.append(f"serves {ref.country_name(association['country'], lang)}")
+        reasons.append(_("serves {place}", lang,
+                         place=ref.country_name(association["country"], lang)))
     elif offering["regions"]:
-        reasons.append(f"serves {ref.region_label(association['region'], lang)}")
+        reasons.append(_("serves {place}", lang,
+                         place=ref.region_label(association["region"], lang)))
     else:
-        reasons.append("open to every region")
+        reasons.append(_("open to every region", lang))
     if offering["women_led_only"]:
-        reasons.append("for women-led associations")
+        reasons.append(_("for women-led associations", lang))
     if offering["requires_formal_license"]:
-        reasons.append("licensed association: eligible")
+        reasons.append(_("for licensed associations", lang))
     if offering["min_members"]:
-        reasons.append(f"at least {offering['min_members']} members: eligible")
-    if offering["capacity"] is not None:
-        reasons.append(f"capacity {offering['capacity']}")
+        reasons.append(_("for associations of {count} members or more", lang,
+                         count=offering["min_members"]))
+    shared = [c for c in offering["commodities"] if c in association["commodities"]]
+    if shared:
+        reasons.append(_("for {commodity} miners", lang,
+                         commodity=ref.commodity_label(shared[0], lang).lower()))
     return reasons
 
 
 def peer_reasons(corpus: Corpus, association: dict, other: dict, lang: str = "en") -> list[str]:
-    """Who the peer is: where it works and what it mines."""
+    """Who the peer is: where it works, and what it mines in common."""
     ref = corpus.ref
-    where = ref.country_name(other["country"], lang)
-    return [f"{other['name']} ({where})"]
+    reasons = [_("{name}, {country}", lang, name=other["name"],
+                 country=ref.country_name(other["country"], lang))]
+    shared = [c for c in other["commodities"] if c in association["commodities"]]
+    if shared:
+        reasons.append(_("also mines {commodity}", lang,
+                         commodity=ref.commodity_label(shared[0], lang).lower()))
+    return reasons
 
 
 def merge(*groups: list[str], limit: int = 8) -> list[str]:

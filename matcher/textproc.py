@@ -42,9 +42,10 @@ def tokenize(text: str, lang: str = "en") -> list[str]:
     return stemmer.stemWords(words) if stemmer else words
 
 
-def surface_words(text: str) -> dict[str, str]:
-    """Map each stem-free folded word to its first surface form (for showing shared words)."""
+def stems_with_surface(text: str, lang: str = "en") -> dict[str, str]:
+    """Each token of ``tokenize(text, lang)`` mapped to the first word it came from."""
     out: dict[str, str] = {}
-    for word in _WORD.findall(text.lower()):
-        out.setdefault(_fold(word), word)
+    words = [w for w in _WORD.findall(text.lower()) if _fold(w) not in STOPWORDS]
+    for word, stem in zip(words, tokenize(" ".join(words), lang)):
+        out.setdefault(stem, word)
     return out

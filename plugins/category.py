@@ -7,6 +7,7 @@ import numpy as np
 
 from matcher import hookimpl
 from matcher.corpus import Block, Corpus
+from matcher.i18n import _
 from matcher.scoring import Scorer, ScoringContext
 
 RELATED_CREDIT = 0.5
@@ -47,9 +48,9 @@ class CategoryScorer(Scorer):
             cat = names[int(np.argmax(probs[ctx.candidates[p]]))]
             label = corpus.ref.category_label(cat, lang)
             if cat == need_cat:
-                out.append([f"topic: {label}"])
+                out.append([_("topic: {label}", lang, label=label)])
             elif cat in corpus.ref.categories[need_cat].get("related", []):
-                out.append([f"related topic: {label}"])
+                out.append([_("related topic: {label}", lang, label=label)])
             else:
                 out.append([])
         return out

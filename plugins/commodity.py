@@ -30,15 +30,6 @@ class CommodityScorer(Scorer):
                                      ANY_COMMODITY_CREDIT, 0.0))
         return shares.astype(np.float64)
 
-    def reasons(self, ctx, positions, scores):
-        ref, lang = ctx.corpus.ref, ctx.ui_language
-        names = [ref.commodity_label(c, lang).lower()
-                 for c in ctx.query.association["commodities"]]
-        if not names:
-            return [[] for _ in positions]
-        text = ("for " if ctx.kind == "partner" else "also mines ") + "/".join(names[:2])
-        return [[text] if scores[p] == 1.0 else [] for p in positions]
-
 
 @hookimpl
 def register_scorers(register) -> None:

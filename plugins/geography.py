@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from matcher import hookimpl
+from matcher.i18n import _
 from matcher.scoring import Scorer, ScoringContext
 
 SAME_REGION_CREDIT = 0.5
@@ -24,8 +25,10 @@ class GeographyScorer(Scorer):
 
     def reasons(self, ctx, positions, scores):
         ref, assoc, lang = ctx.corpus.ref, ctx.query.association, ctx.ui_language
-        return [[f"also in {ref.country_name(assoc['country'], lang)}"] if scores[p] == 1.0
-                else [f"same network: {ref.region_label(assoc['region'], lang)}"]
+        country = ref.country_name(assoc["country"], lang)
+        region = ref.region_label(assoc["region"], lang)
+        return [[_("also in {country}", lang, country=country)] if scores[p] == 1.0
+                else [_("same network: {region}", lang, region=region)]
                 if scores[p] > 0 else [] for p in positions]
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from matcher import hookimpl
+from matcher.i18n import _
 from matcher.scoring import Scorer, ScoringContext
 
 ASSOCIATION_LANGUAGE_CREDIT = 0.8
@@ -41,8 +42,9 @@ class LanguageScorer(Scorer):
         for p in positions:
             shared = [names[j] for j in np.flatnonzero(langs[ctx.candidates[p]])
                       if names[j] in wanted]
-            verb = "delivered in" if ctx.kind == "partner" else "works in"
-            out.append([f"{verb} {ref.language_name(shared[0], lang)}"] if shared else [])
+            template = "delivered in {language}" if ctx.kind == "partner" else "works in {language}"
+            out.append([_(template, lang, language=ref.language_name(shared[0], lang))]
+                       if shared else [])
         return out
 
 

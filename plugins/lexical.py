@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+import logging
+
 import bm25s
 import numpy as np
 
 from matcher import hookimpl
 from matcher.corpus import Block, Corpus
+from matcher.i18n import _
 from matcher.scoring import Scorer, ScoringContext
-from matcher.textproc import tokenize
+from matcher.textproc import stems_with_surface, tokenize
+
+logging.getLogger("bm25s").setLevel(logging.WARNING)
 
 
 class LexicalScorer(Scorer):
@@ -34,11 +39,13 @@ class LexicalScorer(Scorer):
 
     def reasons(self, ctx, positions, scores):
         state = ctx.block.state[self.name]
-        query = self._query_tokens(ctx)
+        query = stems_with_surface(ctx.query.need["text"], ctx.query.language)
         out = []
         for p in positions:
-            shared = [t for t in dict.fromkeys(query) if t in state["docs"][ctx.candidates[p]]]
-            out.append([f"shared words: {', '.join(shared[:4])}"] if shared else [])
+            doc = state["docs"][ctx.candidates[p]]
+            shared = [surface for stem, surface in query.items() if stem in doc]
+            out.append([_("shared words: {words}", ctx.ui_language, words=", ".join(shared[:4]))]
+                       if shared else [])
         return out
 
 

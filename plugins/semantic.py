@@ -13,6 +13,7 @@ import numpy as np
 
 from matcher import hookimpl
 from matcher.corpus import Block, Corpus
+from matcher.i18n import _, number
 from matcher.scoring import Scorer, ScoringContext
 
 HUB_K = 10
@@ -28,8 +29,9 @@ class SemanticScorer(Scorer):
     normalise = "zscore"
 
     def __init__(self, name: str, embedder: str, description: str,
-                 languages: frozenset[str] | None = None):
+                 languages: frozenset[str] | None = None, explains: bool = True):
         self.name = name
+        self.explains = explains
         self.embedder = embedder
         self.description = description
         self.languages = languages
@@ -63,11 +65,13 @@ class SemanticScorer(Scorer):
         return scores
 
     def reasons(self, ctx, positions, scores):
-        if not np.any(scores):
+        if not self.explains or not np.any(scores):
             return [[] for _ in positions]
         cosine = self._cosine(ctx)
         top = np.percentile(scores, 90)
-        return [[f"close in meaning ({cosine[p]:.2f})"] if scores[p] >= top else []
+        lang = ctx.ui_language
+        return [[_("close in meaning ({similarity})", lang, similarity=number(cosine[p], lang))]
+                if scores[p] >= top else []
                 for p in positions]
 
 
@@ -79,4 +83,4 @@ def register_scorers(register) -> None:
     register(SemanticScorer(
         "semantic_minilm", "minilm",
         "English all-MiniLM-L6-v2 cosine, hubness-corrected; speaks only for English needs",
-        languages=frozenset({"en"})))
+        languages=frozenset({"en"}), explains=False))
