@@ -1,23 +1,12 @@
-"""The one module that talks SQL: profiles, embedding vectors and metadata in SQLite."""
+"""Profiles: partners, offerings, associations, needs, practices; exchange import and export."""
 
 from __future__ import annotations
 
-import json
-import sqlite3
-from collections.abc import Iterable, Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass, field
-from pathlib import Path
-
-import numpy as np
-from sqlite_utils import Database
 
 from matcher.errors import InvalidInput
 from matcher.exchange import Association, Exchange, Need, Offering, Partner, Practice
-from matcher.migrations import migrations
-
-_JSON_LISTS = {"languages", "regions", "countries", "commodities"}
-_BOOLS = {"women_led_only", "requires_formal_license", "active", "women_led", "formal_license"}
+from matcher.store.base import BaseStore, _encode
 
 
 @dataclass
@@ -33,57 +22,8 @@ class ImportReport:
         return any(self.inserted.values()) or any(self.updated.values())
 
 
-def _encode(row: dict) -> dict:
-    return {k: json.dumps(v) if k in _JSON_LISTS else (int(v) if k in _BOOLS else v)
-            for k, v in row.items()}
-
-
-def _decode(row: dict) -> dict:
-    return {k: json.loads(v) if k in _JSON_LISTS and v is not None
-            else (bool(v) if k in _BOOLS else v) for k, v in row.items()}
-
-
-class Store:
-    """A SQLite database of the exchange; open it with ``Store(path)`` (migrates on open)."""
-
-    def __init__(self, path: str | Path, *, check_same_thread: bool = True):
-        self.path = Path(path)
-        conn = sqlite3.connect(str(self.path), check_same_thread=check_same_thread, timeout=30,
-                               isolation_level=None)  # transactions are explicit, see transaction()
-        self.db = Database(conn)
-        self.db.execute("PRAGMA journal_mode=wal")
-        self.db.execute("PRAGMA foreign_keys=ON")
-        migrations.apply(self.db)
-
-    def close(self) -> None:
-        self.db.close()
-
-    # ------------------------------------------------------------------ transactions
-    @contextmanager
-    def transaction(self) -> Iterator[Database]:
-        """One write transaction, begun IMMEDIATE; rolled back whole on any error."""
-        conn = self.db.conn
-        if conn.in_transaction:
-            with self.db.atomic():
-                yield self.db
-            return
-        conn.execute("BEGIN IMMEDIATE")
-        try:
-            yield self.db
-        except BaseException:
-            conn.execute("ROLLBACK")
-            raise
-        conn.execute("COMMIT")
-
-    def data_version(self) -> int:
-        row = self.db.execute("select value from meta where key = 'data_version'").fetchone()
-        return int(row[0]) if row else 0
-
-    def _bump_version(self) -> None:
-        self.db.execute(
-            "insert into meta (key, value) values ('data_version', '1') on conflict(key) "
-            "do update set value = cast(value as integer) + 1"
-        )
+class ProfilesMixin(BaseStore):
+    """Reads and the all-or-nothing exchange import / export."""
 
     # ------------------------------------------------------------------ import / export
     def import_exchange(self, doc: Exchange) -> ImportReport:
@@ -112,17 +52,6 @@ class Store:
                     f"already belongs to {parent} {old[parent_key]!r}, not {row[parent_key]!r}",
                     record=row["id"], field="id",
                 )
-
-    def _existing(self, table: str, ids: list[str]) -> dict[str, dict]:
-        found: dict[str, dict] = {}
-        for start in range(0, len(ids), 500):
-            chunk = ids[start:start + 500]
-            marks = ",".join("?" * len(chunk))
-            cursor = self.db.execute(f"select * from [{table}] where id in ({marks})", chunk)
-            names = [d[0] for d in cursor.description]
-            for values in cursor.fetchall():
-                found[values[0]] = dict(zip(names, values))
-        return found
 
     def _upsert_changed(self, table: str, rows: list[dict], report: ImportReport) -> None:
         encoded = [_encode(r) for r in rows]
@@ -160,13 +89,6 @@ class Store:
         )
 
     # ------------------------------------------------------------------ reads
-    def _rows(self, table: str, where: str = "", params: Iterable = (), order: str = "rowid"):
-        sql = f"select * from [{table}]" + (f" where {where}" if where else "") + f" order by {order}"
-        cursor = self.db.execute(sql, list(params))
-        names = [d[0] for d in cursor.description]
-        for values in cursor.fetchall():
-            yield _decode(dict(zip(names, values)))
-
     def partners(self) -> list[dict]:
         return list(self._rows("partners"))
 
@@ -193,34 +115,6 @@ class Store:
     def counts(self) -> dict[str, int]:
         return {t: self.db[t].count for t in
                 ("partners", "offerings", "associations", "needs", "practices", "vectors")}
-
-    # ------------------------------------------------------------------ vectors
-    def known_hashes(self, embedder: str) -> set[str]:
-        cursor = self.db.execute("select content_hash from vectors where embedder = ?", [embedder])
-        return {row[0] for row in cursor.fetchall()}
-
-    def save_vectors(self, embedder: str, hashes: list[str], matrix: np.ndarray) -> None:
-        matrix = np.ascontiguousarray(matrix, dtype=np.float32)
-        rows = [{"embedder": embedder, "content_hash": h, "dim": int(matrix.shape[1]),
-                 "vector": matrix[i].tobytes()} for i, h in enumerate(hashes)]
-        with self.transaction():
-            self.db["vectors"].upsert_all(rows, pk=("embedder", "content_hash"))
-
-    def load_vectors(self, embedder: str, hashes: list[str]) -> np.ndarray:
-        """Vectors for ``hashes`` in order; a missing one raises KeyError."""
-        found: dict[str, np.ndarray] = {}
-        unique = list(dict.fromkeys(hashes))
-        for start in range(0, len(unique), 500):
-            chunk = unique[start:start + 500]
-            marks = ",".join("?" * len(chunk))
-            cursor = self.db.execute(
-                f"select content_hash, dim, vector from vectors where embedder = ? "
-                f"and content_hash in ({marks})", [embedder, *chunk])
-            for content_hash, dim, blob in cursor.fetchall():
-                found[content_hash] = np.frombuffer(blob, dtype=np.float32, count=dim)
-        if not hashes:
-            return np.zeros((0, 0), dtype=np.float32)
-        return np.vstack([found[h] for h in hashes])
 
 
 def _offering(row: dict) -> Offering:

@@ -1,0 +1,88 @@
+"""The connection, transactions and row helpers every part of the store builds on."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from sqlite_utils import Database
+
+from matcher.migrations import migrations
+
+_JSON_LISTS = {"languages", "regions", "countries", "commodities"}
+_BOOLS = {"women_led_only", "requires_formal_license", "active", "women_led", "formal_license"}
+
+
+def _encode(row: dict) -> dict:
+    return {k: json.dumps(v) if k in _JSON_LISTS else (int(v) if k in _BOOLS else v)
+            for k, v in row.items()}
+
+
+def _decode(row: dict) -> dict:
+    return {k: json.loads(v) if k in _JSON_LISTS and v is not None
+            else (bool(v) if k in _BOOLS else v) for k, v in row.items()}
+
+
+class BaseStore:
+    """A SQLite connection, migrated on open, with explicit IMMEDIATE write transactions."""
+
+    def __init__(self, path: str | Path, *, check_same_thread: bool = True):
+        self.path = Path(path)
+        conn = sqlite3.connect(str(self.path), check_same_thread=check_same_thread, timeout=30,
+                               isolation_level=None)  # transactions are explicit, see transaction()
+        self.db = Database(conn)
+        self.db.execute("PRAGMA journal_mode=wal")
+        self.db.execute("PRAGMA foreign_keys=ON")
+        migrations.apply(self.db)
+
+    def close(self) -> None:
+        self.db.close()
+
+    # ------------------------------------------------------------------ transactions
+    @contextmanager
+    def transaction(self) -> Iterator[Database]:
+        """One write transaction, begun IMMEDIATE; rolled back whole on any error."""
+        conn = self.db.conn
+        if conn.in_transaction:
+            with self.db.atomic():
+                yield self.db
+            return
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            yield self.db
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+        conn.execute("COMMIT")
+
+    def data_version(self) -> int:
+        row = self.db.execute("select value from meta where key = 'data_version'").fetchone()
+        return int(row[0]) if row else 0
+
+    def _bump_version(self) -> None:
+        self.db.execute(
+            "insert into meta (key, value) values ('data_version', '1') on conflict(key) "
+            "do update set value = cast(value as integer) + 1"
+        )
+
+    # ------------------------------------------------------------------ row helpers
+    def _existing(self, table: str, ids: list[str]) -> dict[str, dict]:
+        found: dict[str, dict] = {}
+        for start in range(0, len(ids), 500):
+            chunk = ids[start:start + 500]
+            marks = ",".join("?" * len(chunk))
+            cursor = self.db.execute(f"select * from [{table}] where id in ({marks})", chunk)
+            names = [d[0] for d in cursor.description]
+            for values in cursor.fetchall():
+                found[values[0]] = dict(zip(names, values))
+        return found
+
+    def _rows(self, table: str, where: str = "", params: Iterable = (), order: str = "rowid"):
+        sql = f"select * from [{table}]" + (f" where {where}" if where else "") + f" order by {order}"
+        cursor = self.db.execute(sql, list(params))
+        names = [d[0] for d in cursor.description]
+        for values in cursor.fetchall():
+            yield _decode(dict(zip(names, values)))
