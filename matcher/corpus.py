@@ -8,6 +8,7 @@ request filters and scores a whole block of candidates without a Python loop per
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import date
 
 import numpy as np
 
@@ -132,7 +133,9 @@ def build_corpus(version: int, ref: Reference, partners: list[dict], offerings: 
         "active": np.array([o["active"] for o in offerings], dtype=bool),
         "capacity": np.array([np.inf if o["capacity"] is None else o["capacity"]
                               for o in offerings], dtype=np.float64),
-        "used": np.zeros(len(offerings), dtype=np.float64),
+        "valid_until": np.array([date.fromisoformat(o["valid_until"]).toordinal()
+                                 if o.get("valid_until") else np.inf for o in offerings],
+                                dtype=np.float64),
     }
 
     prac_assocs = [assoc_by_id[p["association_id"]] for p in practices]

@@ -200,7 +200,9 @@ class Engine:
         corpus = self.corpus()
         query = self.query(need_id)
         block = corpus.block(kind)
-        rules = filters.rules_for(corpus, kind, query.association)
+        used = self.store.capacity_used() if kind == "partner" else None
+        rules = filters.rules_for(corpus, kind, query.association, used,
+                                  self.store.rejected_items(need_id, kind))
         candidates = filters.allowed(rules)
         table = self.settings.weights_for(kind, weights)
         registered = self.scorers()

@@ -7,6 +7,7 @@ the record id and field of the first problem found. Nothing here touches the dat
 from __future__ import annotations
 
 import json
+from datetime import date
 from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError
@@ -32,6 +33,15 @@ class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", strict=True)
 
 
+class Contact(_Strict):
+    """Extension: how to reach an organisation (used in introductions)."""
+
+    name: Annotated[str, StringConstraints(max_length=MAX_NAME)] | None = None
+    phone: Annotated[str, StringConstraints(max_length=40, pattern=r"^\+?[0-9 ()\-]{4,40}$")] | None = None
+    whatsapp: Annotated[str, StringConstraints(max_length=40, pattern=r"^\+?[0-9 ()\-]{4,40}$")] | None = None
+    email: Annotated[str, StringConstraints(max_length=254, pattern=r"^[^@\s]+@[^@\s]+$")] | None = None
+
+
 class Eligibility(_Strict):
     women_led_only: bool = False
     min_members: int = Field(0, ge=0, le=10_000_000)
@@ -50,6 +60,7 @@ class Offering(_Strict):
     eligibility: Eligibility = Field(default_factory=Eligibility)
     capacity: int | None = Field(None, ge=0, le=1_000_000)
     active: bool = True  # extension: an inactive offering is never suggested
+    valid_until: date | None = Field(None, strict=False)  # extension: not suggested after it
 
 
 class Partner(_Strict):
@@ -58,6 +69,7 @@ class Partner(_Strict):
     type: str = "other"
     description: Text = ""
     languages: list[LangCode] = Field(default_factory=list, max_length=MAX_LIST)
+    contact: Contact | None = None  # extension
     offerings: list[Offering] = Field(default_factory=list, max_length=100_000)
 
 
@@ -65,6 +77,7 @@ class Need(_Strict):
     id: RecordId
     text: LongText
     category: str | None = None
+    sensitive: bool | None = None  # extension; None: sensitive when its category is sgbv
 
 
 class Practice(_Strict):
@@ -84,6 +97,7 @@ class Association(_Strict):
     women_led: bool = False
     formal_license: bool = False
     description: Text = ""
+    contact: Contact | None = None  # extension
     needs: list[Need] = Field(default_factory=list, max_length=100_000)
     practices: list[Practice] = Field(default_factory=list, max_length=100_000)
 
@@ -94,19 +108,23 @@ class Exchange(_Strict):
 
 
 def _record_at(raw: Any, loc: tuple) -> tuple[str | None, str | None]:
-    """The id of the deepest record on a pydantic error path, and the field below it."""
-    record, field, node = None, None, raw
-    for step in loc:
+    """The id of the deepest record with an id on a pydantic error path, and the path below it
+    (``needs[3].id`` when the third need of that association has no id)."""
+    record, start, node = None, 0, raw
+    for depth, step in enumerate(loc):
         if isinstance(node, dict) and isinstance(node.get("id"), str):
-            record = node["id"]
-        field = str(step) if isinstance(step, str) else field
+            record, start = node["id"], depth
         try:
             node = node[step]
         except (KeyError, IndexError, TypeError):
             break
-    if isinstance(node, dict) and isinstance(node.get("id"), str) and loc and loc[-1] != "id":
-        record = node["id"]
-    return record, field
+    steps = list(loc[start:])
+    while len(steps) > 1 and isinstance(steps[-1], int):
+        steps.pop()  # "languages", not "languages[0]": the value is quoted in the message
+    field = ""
+    for step in steps:
+        field += f"[{step}]" if isinstance(step, int) else (f".{step}" if field else str(step))
+    return record, field or None
 
 
 def _check_vocabularies(doc: Exchange, ref: Reference) -> None:
@@ -184,11 +202,26 @@ def parse_document(data: bytes | str | dict, ref: Reference) -> Exchange:
     return doc
 
 
+# Extension fields beyond FORMAT.md v1, written only when they say something.
+_EXTENSIONS = {"active": True, "valid_until": None, "contact": None, "sensitive": None}
+
+
+def _drop_defaults(record: dict) -> dict:
+    for key, default in _EXTENSIONS.items():
+        if key in record and record[key] == default:
+            del record[key]
+    return record
+
+
 def dump_document(doc: Exchange) -> dict:
-    """The JSON-ready form of ``doc``; the ``active`` extension is written only when false."""
+    """The JSON-ready form of ``doc``; extension fields are written only when not default."""
     out = doc.model_dump(mode="json")
     for partner in out["partners"]:
+        _drop_defaults(partner)
         for offering in partner["offerings"]:
-            if offering.get("active", True):
-                offering.pop("active", None)
+            _drop_defaults(offering)
+    for association in out["associations"]:
+        _drop_defaults(association)
+        for need in association["needs"]:
+            _drop_defaults(need)
     return out

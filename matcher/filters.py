@@ -5,17 +5,23 @@ A candidate that fails any rule is never suggested, whatever the weights.
 
 from __future__ import annotations
 
+from datetime import date
+
 import numpy as np
 
 from matcher.corpus import Corpus
 
 OFFERING_RULES = ("region", "country", "commodity", "women_led_only", "min_members",
-                  "formal_license", "active", "capacity")
+                  "formal_license", "active", "valid", "capacity")
 PRACTICE_RULES = ("other_association",)
 
 
-def offering_rules(corpus: Corpus, association: dict) -> dict[str, np.ndarray]:
-    """For each rule, a boolean array over all offerings: True where the offering passes."""
+def offering_rules(corpus: Corpus, association: dict,
+                   used: dict[str, int] | None = None) -> dict[str, np.ndarray]:
+    """For each rule, a boolean array over all offerings: True where the offering passes.
+
+    ``used`` maps offering ids to the matches holding their capacity now (default: none).
+    """
     a = corpus.offerings.arrays
     n = len(corpus.offerings)
     region = corpus.regions.get(association["region"])
@@ -34,11 +40,21 @@ def offering_rules(corpus: Corpus, association: dict) -> dict[str, np.ndarray]:
         "min_members": a["min_members"] <= int(association["members"]),
         "formal_license": ~a["requires_formal_license"] | bool(association["formal_license"]),
         "active": a["active"].copy(),
-        "capacity": a["used"] < a["capacity"],
+        "valid": a["valid_until"] >= date.today().toordinal(),
+        "capacity": _used(corpus, used) < a["capacity"],
     }
 
 
-def practice_rules(corpus: Corpus, association: dict) -> dict[str, np.ndarray]:
+def _used(corpus: Corpus, used: dict[str, int] | None) -> np.ndarray:
+    counts = np.zeros(len(corpus.offerings))
+    for offering_id, count in (used or {}).items():
+        i = corpus.offerings.position.get(offering_id)
+        if i is not None:
+            counts[i] = count
+    return counts
+
+
+def practice_rules(corpus: Corpus, association: dict, used=None) -> dict[str, np.ndarray]:
     """An association's own practices are never peer suggestions for its own needs."""
     own = corpus.assoc_index.get(association["id"], -1)
     return {"other_association": corpus.practices.arrays["association"] != own}
@@ -53,5 +69,21 @@ def allowed(rules: dict[str, np.ndarray]) -> np.ndarray:
     return np.flatnonzero(ok)
 
 
-def rules_for(corpus: Corpus, kind: str, association: dict) -> dict[str, np.ndarray]:
-    return (offering_rules if kind == "partner" else practice_rules)(corpus, association)
+def not_rejected(corpus: Corpus, kind: str, rejected: set[str]) -> np.ndarray:
+    """False for the items a coordinator already rejected for this need."""
+    block = corpus.block(kind)
+    ok = np.ones(len(block), dtype=bool)
+    for item in rejected:
+        i = block.position.get(item)
+        if i is not None:
+            ok[i] = False
+    return ok
+
+
+def rules_for(corpus: Corpus, kind: str, association: dict,
+              used: dict[str, int] | None = None,
+              rejected: set[str] | None = None) -> dict[str, np.ndarray]:
+    rules = (offering_rules if kind == "partner" else practice_rules)(corpus, association, used)
+    if rejected:
+        rules["not_rejected"] = not_rejected(corpus, kind, rejected)
+    return rules

@@ -43,3 +43,34 @@ def m001_initial(db: Database) -> None:
         pk=("embedder", "content_hash"),
     )
     db["meta"].create({"key": str, "value": str}, pk="key")
+
+
+@migrations(name="m002_service")
+def m002_service(db: Database) -> None:
+    """Tokens, proposed matches and their audit trail; sensitive needs; contacts; validity."""
+    db["needs"].add_column("sensitive", int)  # null: the default rule (sgbv is sensitive)
+    db["offerings"].add_column("valid_until", str)  # ISO date; expired offerings are not suggested
+    db["associations"].add_column("contact", str)  # JSON {name, phone, whatsapp, email}
+    db["partners"].add_column("contact", str)
+    db["tokens"].create(
+        {"id": int, "token_hash": str, "role": str, "association_id": str, "partner_id": str,
+         "regions": str, "label": str, "created_at": str, "revoked_at": str},
+        pk="id", not_null={"token_hash", "role", "created_at"},
+    )
+    db["tokens"].create_index(["token_hash"], unique=True)
+    db["matches"].create(
+        {"id": int, "kind": str, "need_id": str, "association_id": str, "item_id": str,
+         "owner_id": str, "status": str, "score": float, "reason": str, "note": str,
+         "outcome": str, "created_at": str, "updated_at": str, "version": int},
+        pk="id", not_null={"kind", "need_id", "association_id", "item_id", "owner_id", "status"},
+        defaults={"version": 1},
+    )
+    db["matches"].create_index(["need_id", "kind", "item_id"], unique=True)
+    db["matches"].create_index(["status"])
+    db["matches"].create_index(["item_id", "status"])
+    db["audit"].create(
+        {"id": int, "match_id": int, "actor": str, "role": str, "at": str,
+         "from_status": str, "to_status": str, "note": str},
+        pk="id",
+    )
+    db["audit"].create_index(["match_id"])

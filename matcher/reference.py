@@ -10,6 +10,8 @@ from pathlib import Path
 from babel import Locale
 
 UI_LANGUAGES = ("en", "fr", "es", "pt")
+# CLDR two-letter territories that are not countries: unknown, groupings, the EU and UN.
+_NOT_COUNTRIES = frozenset({"ZZ", "QO", "EU", "EZ", "UN"})
 
 
 def default_data_dir() -> Path:
@@ -61,7 +63,9 @@ class Reference:
 
     @staticmethod
     def is_country_code(code: str) -> bool:
-        return len(code) == 2 and code.isupper() and code in Locale.parse("en").territories
+        """An ISO 3166-1 alpha-2 country (CLDR's two-letter territories, minus groupings)."""
+        return (len(code) == 2 and code.isalpha() and code.isupper()
+                and code not in _NOT_COUNTRIES and code in Locale.parse("en").territories)
 
 
 def _read(folder: Path, name: str) -> dict:

@@ -3,12 +3,14 @@
 Split by subject into mixins over one connection; ``Store`` combines them.
 """
 
+from matcher.store.auth import AuthMixin
 from matcher.store.base import BaseStore
+from matcher.store.matches import MatchesMixin
 from matcher.store.profiles import ImportReport, ProfilesMixin
 from matcher.store.vectors import VectorsMixin
 
 
-class Store(ProfilesMixin, VectorsMixin, BaseStore):
+class Store(ProfilesMixin, VectorsMixin, AuthMixin, MatchesMixin, BaseStore):
     """A SQLite database of the exchange; open it with ``Store(path)`` (migrates on open)."""
 
 

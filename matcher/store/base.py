@@ -12,18 +12,19 @@ from sqlite_utils import Database
 
 from matcher.migrations import migrations
 
-_JSON_LISTS = {"languages", "regions", "countries", "commodities"}
-_BOOLS = {"women_led_only", "requires_formal_license", "active", "women_led", "formal_license"}
+_JSON = {"languages", "regions", "countries", "commodities", "contact"}
+_BOOLS = {"women_led_only", "requires_formal_license", "active", "women_led", "formal_license",
+          "sensitive"}
 
 
 def _encode(row: dict) -> dict:
-    return {k: json.dumps(v) if k in _JSON_LISTS else (int(v) if k in _BOOLS else v)
+    return {k: json.dumps(v) if k in _JSON else (int(v) if k in _BOOLS and v is not None else v)
             for k, v in row.items()}
 
 
 def _decode(row: dict) -> dict:
-    return {k: json.loads(v) if k in _JSON_LISTS and v is not None
-            else (bool(v) if k in _BOOLS else v) for k, v in row.items()}
+    return {k: json.loads(v) if k in _JSON and v is not None
+            else (bool(v) if k in _BOOLS and v is not None else v) for k, v in row.items()}
 
 
 class BaseStore:

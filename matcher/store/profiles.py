@@ -73,7 +73,8 @@ class ProfilesMixin(BaseStore):
         needs: dict[str, list[Need]] = {}
         for row in self._rows("needs", order="position, rowid"):
             needs.setdefault(row["association_id"], []).append(
-                Need(id=row["id"], text=row["text"], category=row["category"]))
+                Need(id=row["id"], text=row["text"], category=row["category"],
+                     sensitive=row["sensitive"]))
         practices: dict[str, list[Practice]] = {}
         for row in self._rows("practices", order="position, rowid"):
             practices.setdefault(row["association_id"], []).append(
@@ -124,23 +125,24 @@ def _offering(row: dict) -> Offering:
         languages=row["languages"], commodities=row["commodities"],
         eligibility={"women_led_only": row["women_led_only"], "min_members": row["min_members"],
                      "requires_formal_license": row["requires_formal_license"]},
-        capacity=row["capacity"], active=row["active"],
+        capacity=row["capacity"], active=row["active"], valid_until=row["valid_until"],
     )
 
 
 def _rows(doc: Exchange) -> tuple[list[dict], ...]:
     partners, offerings, associations, needs, practices = [], [], [], [], []
     for partner in doc.partners:
-        partners.append(partner.model_dump(exclude={"offerings"}))
+        partners.append(partner.model_dump(mode="json", exclude={"offerings"}))
         for position, offering in enumerate(partner.offerings):
-            row = offering.model_dump(exclude={"eligibility"})
+            row = offering.model_dump(mode="json", exclude={"eligibility"})
             row.update(offering.eligibility.model_dump(), partner_id=partner.id, position=position)
             offerings.append(row)
     for assoc in doc.associations:
-        associations.append(assoc.model_dump(exclude={"needs", "practices"}))
+        associations.append(assoc.model_dump(mode="json", exclude={"needs", "practices"}))
         for position, need in enumerate(assoc.needs):
-            needs.append({**need.model_dump(), "association_id": assoc.id, "position": position})
+            needs.append({**need.model_dump(mode="json"), "association_id": assoc.id,
+                          "position": position})
         for position, practice in enumerate(assoc.practices):
-            practices.append({**practice.model_dump(), "association_id": assoc.id,
+            practices.append({**practice.model_dump(mode="json"), "association_id": assoc.id,
                               "position": position})
     return partners, offerings, associations, needs, practices

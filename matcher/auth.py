@@ -1,0 +1,54 @@
+"""Who is asking: roles, scopes and API tokens (stored hashed, never in clear)."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from dataclasses import dataclass, field
+from enum import Enum
+
+TOKEN_PREFIX = "dm_"
+
+
+class Role(str, Enum):
+    ADMIN = "admin"
+    COORDINATOR = "coordinator"
+    ASSOCIATION = "association"
+    PARTNER = "partner"
+
+
+@dataclass(frozen=True)
+class Principal:
+    """An authenticated caller and the scope it may act in."""
+
+    role: Role
+    association_id: str | None = None
+    partner_id: str | None = None
+    regions: frozenset[str] = field(default_factory=frozenset)
+    token_id: int | None = None
+    label: str = ""
+
+    @property
+    def actor(self) -> str:
+        """How the audit trail names this caller."""
+        scope = self.association_id or self.partner_id or ",".join(sorted(self.regions))
+        return f"token:{self.token_id}" + (f" ({self.role.value} {scope})" if scope else
+                                          f" ({self.role.value})")
+
+    @property
+    def is_admin(self) -> bool:
+        return self.role is Role.ADMIN
+
+    def covers_region(self, region: str | None) -> bool:
+        """Admins everywhere; coordinators in their regions; nobody else by region."""
+        return self.is_admin or (self.role is Role.COORDINATOR and region in self.regions)
+
+
+def new_token() -> str:
+    """A fresh random token (256 bits)."""
+    return TOKEN_PREFIX + secrets.token_urlsafe(32)
+
+
+def hash_token(token: str) -> str:
+    """The stored form of a token: SHA-256 (tokens are random, so no salt or stretching)."""
+    return hashlib.sha256(token.encode("utf-8")).hexdigest()

@@ -1,0 +1,64 @@
+"""API tokens: created, looked up by hash, revoked."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+
+from matcher.auth import Principal, Role, hash_token, new_token
+from matcher.errors import InvalidInput, NotFound
+from matcher.store.base import BaseStore
+
+
+def now() -> str:
+    return datetime.now(UTC).isoformat(timespec="seconds")
+
+
+class AuthMixin(BaseStore):
+    """Tokens carry a role and a scope (an association, a partner or regions)."""
+
+    def create_token(self, role: Role, *, association_id: str | None = None,
+                     partner_id: str | None = None, regions: list[str] | None = None,
+                     label: str = "") -> tuple[int, str]:
+        """Store a new token's hash; return its id and the token (shown once)."""
+        token = new_token()
+        with self.transaction():
+            cursor = self.db.execute(
+                "insert into tokens (token_hash, role, association_id, partner_id, regions, "
+                "label, created_at) values (?, ?, ?, ?, ?, ?, ?)",
+                [hash_token(token), role.value, association_id, partner_id,
+                 json.dumps(sorted(regions or [])), label, now()],
+            )
+        return int(cursor.lastrowid), token
+
+    def principal_for(self, token: str) -> Principal | None:
+        """The caller a token stands for, or None when unknown or revoked."""
+        row = self.db.execute(
+            "select id, role, association_id, partner_id, regions, label from tokens "
+            "where token_hash = ? and revoked_at is null", [hash_token(token)]).fetchone()
+        if row is None:
+            return None
+        token_id, role, association_id, partner_id, regions, label = row
+        return Principal(role=Role(role), association_id=association_id, partner_id=partner_id,
+                         regions=frozenset(json.loads(regions or "[]")), token_id=token_id,
+                         label=label or "")
+
+    def revoke_token(self, token_id: int) -> None:
+        with self.transaction():
+            cursor = self.db.execute(
+                "update tokens set revoked_at = ? where id = ? and revoked_at is null",
+                [now(), token_id])
+            if cursor.rowcount == 0:
+                exists = self.db.execute("select 1 from tokens where id = ?", [token_id]).fetchone()
+                if not exists:
+                    raise NotFound(f"no token with id {token_id}")
+                raise InvalidInput(f"token {token_id} is already revoked", field="id")
+
+    def tokens(self) -> list[dict]:
+        """Every token's metadata (never the token itself)."""
+        cursor = self.db.execute(
+            "select id, role, association_id, partner_id, regions, label, created_at, revoked_at "
+            "from tokens order by id")
+        names = [d[0] for d in cursor.description]
+        return [{**dict(zip(names, row)), "regions": json.loads(row[4] or "[]")}
+                for row in cursor.fetchall()]
