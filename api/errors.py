@@ -5,11 +5,13 @@ from __future__ import annotations
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 
-from matcher.errors import InvalidInput, MatcherError, NotFound
+from matcher.errors import Conflict, Forbidden, InvalidInput, MatcherError, NotFound
 
 # Most specific first: the first class an error is an instance of decides its status.
 STATUS: tuple[tuple[type[MatcherError], int], ...] = (
     (NotFound, 404),
+    (Forbidden, 403),
+    (Conflict, 409),
     (InvalidInput, 422),
     (MatcherError, 400),
 )

@@ -18,7 +18,6 @@ from sklearn.linear_model import LogisticRegression
 from matcher.corpus import Corpus
 from matcher.reference import UI_LANGUAGES, Reference
 
-
 _SENTENCE_END = re.compile(r"(?<=[.!?;:])\s+")
 
 

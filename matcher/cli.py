@@ -199,6 +199,78 @@ def _load_demo(settings: Settings) -> None:
     engine.store.close()
 
 
+token_app = typer.Typer(no_args_is_help=True, help="API tokens: create, list, revoke.")
+app.add_typer(token_app, name="token")
+
+
+@token_app.command("create")
+def token_create(
+        role: Annotated[str, typer.Option(help="admin, coordinator, association or partner")],
+        association: Annotated[Optional[str], typer.Option(help="the association (role association)")] = None,
+        partner: Annotated[Optional[str], typer.Option(help="the partner (role partner)")] = None,
+        region: Annotated[Optional[list[str]], typer.Option(help="a region (role coordinator, repeatable)")] = None,
+        label: Annotated[str, typer.Option(help="a note on who holds it")] = "",
+        db: DbOption = None):
+    """Create a token; it is printed once, alone on the last line."""
+    from matcher.auth import Role
+    from matcher.store import Store
+
+    try:
+        parsed = Role(role)
+    except ValueError:
+        _fail(f"--role must be one of: {', '.join(r.value for r in Role)}")
+    settings = _settings(db)
+    store = Store(settings.db)
+    scope = {Role.ASSOCIATION: association, Role.PARTNER: partner, Role.COORDINATOR: region}
+    extra = [name for name, value, wanted in (
+        ("--association", association, Role.ASSOCIATION), ("--partner", partner, Role.PARTNER),
+        ("--region", region, Role.COORDINATOR)) if value and parsed is not wanted]
+    if extra:
+        _fail(f"{', '.join(extra)} does not apply to role {parsed.value}")
+    if parsed in scope and not scope[parsed]:
+        flag = {Role.ASSOCIATION: "--association", Role.PARTNER: "--partner",
+                Role.COORDINATOR: "--region"}[parsed]
+        _fail(f"role {parsed.value} needs {flag}")
+    if association and store.get("associations", association) is None:
+        _fail(f"no association with id {association!r}")
+    if partner and store.get("partners", partner) is None:
+        _fail(f"no partner with id {partner!r}")
+    from matcher.reference import load_reference
+
+    known = load_reference(settings.data_dir).regions
+    for r in region or []:
+        if r not in known:
+            _fail(f"unknown region {r!r} (expected one of: {', '.join(known)})")
+    token_id, token = store.create_token(parsed, association_id=association, partner_id=partner,
+                                         regions=region, label=label)
+    typer.echo(f"token {token_id} created for {parsed.value}; keep it secret, it is shown once:")
+    typer.echo(token)
+
+
+@token_app.command("revoke")
+def token_revoke(token_id: Annotated[int, typer.Argument(help="the token's id")],
+                 db: DbOption = None):
+    """Revoke a token: it stops working at once."""
+    from matcher.store import Store
+
+    try:
+        Store(_settings(db).db).revoke_token(token_id)
+    except MatcherError as exc:
+        _fail(str(exc))
+    typer.echo(f"token {token_id} revoked")
+
+
+@token_app.command("list")
+def token_list(db: DbOption = None):
+    """List tokens (never the secrets)."""
+    from matcher.store import Store
+
+    for t in Store(_settings(db).db).tokens():
+        scope = t["association_id"] or t["partner_id"] or ",".join(t["regions"]) or "-"
+        state = f"revoked {t['revoked_at']}" if t["revoked_at"] else "active"
+        typer.echo(f"{t['id']:>4}  {t['role']:12s} {scope:30s} {state}  {t['label']}")
+
+
 def main() -> None:
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     app()

@@ -22,6 +22,7 @@ from matcher.language import detect_language
 from matcher.plugins import get_plugin_manager
 from matcher.reference import Reference, load_reference
 from matcher.scoring import Query, RegisteredScorer, ScoringContext, collect_scorers, run_scorers
+from matcher.sensitive import is_sensitive
 from matcher.settings import Settings
 from matcher.store import Store
 
@@ -189,6 +190,23 @@ class Engine:
             category_given=bool(given),
             vectors={name: corpus.need_vectors[name][need_id] for name in self.embedders},
         )
+
+    def need_category(self, need_id: str) -> tuple[str, float, bool]:
+        """The need's category, its confidence, and whether it was inferred."""
+        query = self.query(need_id)
+        names = list(self.corpus().categories.index)
+        return names[query.category], query.category_confidence, not query.category_given
+
+    def is_sensitive(self, need_id: str) -> bool:
+        """Flagged sensitive, or (unless flagged otherwise) in the sgbv category, given or
+        inferred. A need not yet in the corpus counts by its flag and given category only."""
+        need = self.store.get("needs", need_id)
+        if need is None:
+            raise NotFound(f"no need with id {need_id!r}")
+        inferred = None
+        if need["sensitive"] is None and not need["category"]:
+            inferred = self.need_category(need_id)[0]
+        return is_sensitive(need, inferred)
 
     def suggest(self, need_id: str, kind: str = "partner", limit: int = 10,
                 weights: dict[str, float] | None = None, lang: str = "en") -> SuggestionList:

@@ -9,6 +9,14 @@ class NotFound(MatcherError):
     """A record that was asked for does not exist."""
 
 
+class Forbidden(MatcherError):
+    """The caller is known but may not do this."""
+
+
+class Conflict(MatcherError):
+    """The request clashes with the record's current state (e.g. an invalid transition)."""
+
+
 class InvalidInput(MatcherError):
     """Input that breaks the exchange format or a request's rules.
 

@@ -177,6 +177,10 @@ def _check_vocabularies(doc: Exchange, ref: Reference) -> None:
             vocab(practice.category, ref.categories, practice.id, "category")
 
 
+# Free-text fields are never echoed in errors: a need's text may be sensitive.
+_FREE_TEXT = {"text", "description", "title", "name"}
+
+
 def parse_document(data: bytes | str | dict, ref: Reference) -> Exchange:
     """Validate an exchange document; raise :class:`InvalidInput` on the first problem."""
     if isinstance(data, (bytes, str)):
@@ -196,7 +200,8 @@ def parse_document(data: bytes | str | dict, ref: Reference) -> Exchange:
         first = exc.errors()[0]
         record, field = _record_at(raw, tuple(first["loc"]))
         value = first.get("input")
-        shown = "" if isinstance(value, (dict, list)) or value is None else f" (got {str(value)[:60]!r})"
+        quiet = isinstance(value, (dict, list)) or value is None or field in _FREE_TEXT
+        shown = "" if quiet else f" (got {str(value)[:60]!r})"
         raise InvalidInput(f"{first['msg']}{shown}", record=record, field=field) from None
     _check_vocabularies(doc, ref)
     return doc

@@ -23,6 +23,8 @@ from fastapi.testclient import TestClient
 
 from api.app import create_app
 from matcher import __version__
+from matcher.auth import Role
+from matcher.store import Store
 from matcher.settings import DEFAULT_WEIGHTS, load_settings
 
 DEMO = json.loads((Path(__file__).parent.parent / "data" / "demo.json").read_text("utf-8"))
@@ -58,8 +60,17 @@ def api_db(demo_db, tmp_path_factory) -> Path:
 
 
 @pytest.fixture(scope="module")
-def client(api_db):
-    with TestClient(create_app(load_settings(db=api_db))) as test_client:
+def auth(api_db) -> dict[str, str]:
+    """Headers carrying an admin token (every endpoint but /health and the docs needs one)."""
+    store = Store(api_db)
+    _, token = store.create_token(Role.ADMIN, label="api tests")
+    store.close()
+    return {"Authorization": f"Bearer {token}"}
+
+
+@pytest.fixture(scope="module")
+def client(api_db, auth):
+    with TestClient(create_app(load_settings(db=api_db)), headers=auth) as test_client:
         yield test_client
 
 
@@ -421,9 +432,9 @@ def test_create_app_opens_no_database_until_started(tmp_path):
 
 
 # ---------------------------------------------------------------------- a real server
-def test_live_server_answers_concurrent_requests(live_server):
+def test_live_server_answers_concurrent_requests(live_server, auth):
     urls = [suggestions_url(f"demo-n-00{i}") for i in range(1, 7)] + ["/health"] * 4
-    with httpx.Client(base_url=live_server, timeout=60) as http, \
+    with httpx.Client(base_url=live_server, timeout=60, headers=auth) as http, \
             ThreadPoolExecutor(max_workers=len(urls)) as pool:
         responses = list(pool.map(http.get, urls))
 
@@ -431,8 +442,8 @@ def test_live_server_answers_concurrent_requests(live_server):
     assert [r.json()["need_id"] for r in responses[:6]] == [f"demo-n-00{i}" for i in range(1, 7)]
 
 
-def test_live_server_serves_the_suggestions_contract(live_server):
-    with httpx.Client(base_url=live_server, timeout=60) as http:
+def test_live_server_serves_the_suggestions_contract(live_server, auth):
+    with httpx.Client(base_url=live_server, timeout=60, headers=auth) as http:
         partner = http.get(suggestions_url(), params={"kind": "partner", "limit": 3})
         peer = http.get(suggestions_url(), params={"kind": "peer", "limit": 3})
         missing = http.get(suggestions_url("demo-n-999"))

@@ -17,7 +17,11 @@ from api.schemas import (
     from_association_result,
     from_need_result,
 )
+from api.security import guard
+from matcher import policy
+from matcher.auth import Principal, Role
 from matcher.engine import Engine
+from matcher.errors import NotFound
 from matcher.fusion import parse_weight_overrides
 
 router = APIRouter(tags=["suggestions"])
@@ -43,22 +47,36 @@ def parse_weights(engine: Engine, items: list[str] | None) -> dict[str, float]:
 
 
 @router.get("/needs/{need_id}/suggestions", response_model=SuggestionsResponse,
-            responses=ERRORS, summary="Ranked, explained suggestions for one need")
+            responses=ERRORS, summary="Ranked, explained suggestions for one need",
+            operation_id="need_suggestions")
 def need_suggestions(engine: EngineDep,
+                     who: Annotated[Principal, guard("need_suggestions", Role.ADMIN,
+                                                     Role.COORDINATOR, Role.ASSOCIATION)],
                      need_id: Annotated[str, Path(examples=["demo-n-001"])],
                      kind: KindQuery = "partner", limit: LimitQuery = 10,
                      weight: WeightQuery = None, lang: LangQuery = "en"):
+    need = engine.store.get("needs", need_id)
+    association = need and engine.store.get("associations", need["association_id"])
+    if need is None or not policy.can_see_association(who, association):
+        raise NotFound(f"no need with id {need_id!r}")
+    policy.require_suggestions(who, association, need["association_id"])
     weights = parse_weights(engine, weight)
     return from_need_result(engine.suggest(need_id, kind, limit, weights, lang))
 
 
 @router.get("/associations/{association_id}/suggestions",
             response_model=AssociationSuggestionsResponse, responses=ERRORS,
-            summary="Suggestions across all of an association's needs, each item once")
+            summary="Suggestions across all of an association's needs, each item once",
+            operation_id="association_suggestions")
 def association_suggestions(engine: EngineDep,
+                            who: Annotated[Principal, guard(
+                                "association_suggestions", Role.ADMIN, Role.COORDINATOR,
+                                Role.ASSOCIATION)],
                             association_id: Annotated[str, Path(examples=["demo-a-01"])],
                             kind: KindQuery = "partner", limit: LimitQuery = 10,
                             weight: WeightQuery = None, lang: LangQuery = "en"):
+    policy.require_suggestions(who, engine.store.get("associations", association_id),
+                               association_id)
     weights = parse_weights(engine, weight)
     return from_association_result(
         engine.suggest_for_association(association_id, kind, limit, weights, lang))
