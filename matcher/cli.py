@@ -183,19 +183,38 @@ def serve(db: DbOption = None, host: str = "127.0.0.1", port: int = 8000,
 
     settings = _settings(db)
     if demo:
-        _load_demo(settings)
+        _load_demo(settings, f"http://{host}:{port}")
     uvicorn.run(create_app(settings), host=host, port=port, log_level="info")
 
 
-def _load_demo(settings: Settings) -> None:
+def _load_demo(settings: Settings, base_url: str) -> None:
+    """Import the bundled demo data, embed it, and print a fresh demo token per role."""
+    from matcher.auth import Role
     from matcher.engine import Engine
     from matcher.exchange import parse_document
 
     engine = Engine(settings)
     demo = engine.ref.data_dir / "demo.json"
-    report = engine.store.import_exchange(parse_document(demo.read_bytes(), engine.ref))
+    document = parse_document(demo.read_bytes(), engine.ref)
+    report = engine.store.import_exchange(document)
     typer.echo(f"demo data: {sum(report.inserted.values())} new records in {settings.db}")
     engine.sync_embeddings(progress=sys.stderr.isatty())
+    for old in engine.store.tokens():
+        if old["label"].startswith("demo ") and not old["revoked_at"]:
+            engine.store.revoke_token(old["id"])
+    association = document.associations[0]
+    partner = document.partners[0]
+    typer.echo("demo tokens (demo mode only; send as 'Authorization: Bearer <token>'):")
+    for role, scope, label in (
+            (Role.ADMIN, {}, "demo admin"),
+            (Role.COORDINATOR, {"regions": [association.region]},
+             f"demo coordinator of {association.region}"),
+            (Role.ASSOCIATION, {"association_id": association.id}, f"demo member of {association.id}"),
+            (Role.PARTNER, {"partner_id": partner.id}, f"demo partner {partner.id}")):
+        _, token = engine.store.create_token(role, label=label, **scope)
+        typer.echo(f"  {label:45s} {token}")
+    typer.echo(f"API docs: {base_url}/docs   try: curl -H 'Authorization: Bearer <admin token>' "
+               f"{base_url}/api/v1/needs/{association.needs[0].id}/suggestions")
     engine.store.close()
 
 
@@ -206,9 +225,11 @@ app.add_typer(token_app, name="token")
 @token_app.command("create")
 def token_create(
         role: Annotated[str, typer.Option(help="admin, coordinator, association or partner")],
-        association: Annotated[Optional[str], typer.Option(help="the association (role association)")] = None,
+        association: Annotated[Optional[str], typer.Option(
+            help="the association (role association)")] = None,
         partner: Annotated[Optional[str], typer.Option(help="the partner (role partner)")] = None,
-        region: Annotated[Optional[list[str]], typer.Option(help="a region (role coordinator, repeatable)")] = None,
+        region: Annotated[Optional[list[str]], typer.Option(
+            help="a region (role coordinator, repeatable)")] = None,
         label: Annotated[str, typer.Option(help="a note on who holds it")] = "",
         db: DbOption = None):
     """Create a token; it is printed once, alone on the last line."""
