@@ -6,6 +6,7 @@ Knows nothing about HTTP. One ``Engine`` per process (it keeps the models and th
 from __future__ import annotations
 
 import logging
+import math
 import threading
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -223,6 +224,10 @@ class Engine:
                                   self.store.rejected_items(need_id, kind))
         candidates = filters.allowed(rules)
         table = self.settings.weights_for(kind, weights)
+        bad = [name for name, value in table.items() if not math.isfinite(value)]
+        if bad:
+            raise InvalidInput(f"weights must be finite numbers: {', '.join(bad)}",
+                               field="weights")
         registered = self.scorers()
         active = {name: r.scorer for name, r in registered.items()
                   if kind in r.scorer.kinds and table.get(name, 0.0) != 0.0
@@ -235,7 +240,7 @@ class Engine:
                        if kind in r.scorer.kinds and block.state.get(name) is _PREPARE_FAILED})
         if run is None:
             return self._result(query, kind, [], failed)
-        total, contributions = fuse(run.scores, active, table)
+        total, contributions = fuse(run.scores, active, table, len(candidates))
         chosen = _diversify(total, candidates, block, kind, limit, self.settings.max_per_partner)
         suggestions = self._explain(ctx, chosen, total, contributions, run.scores, active, rules)
         return self._result(query, kind, suggestions, failed)
@@ -255,8 +260,11 @@ class Engine:
             for s in result.suggestions:
                 if s.item_id not in best or s.score > best[s.item_id].score:
                     best[s.item_id] = s
-        ranked = sorted(best.values(), key=lambda s: -s.score)[:limit]
-        return SuggestionList(None, association_id, kind, ranked, failed_scorers=failed)
+        ranked = sorted(best.values(), key=lambda s: -s.score)
+        if kind == "partner":
+            order = _capped_order([s.owner_id for s in ranked], self.settings.max_per_partner)
+            ranked = [ranked[i] for i in order]
+        return SuggestionList(None, association_id, kind, ranked[:limit], failed_scorers=failed)
 
     def _result(self, query: Query, kind: str, suggestions: list[Suggestion],
                 failed: dict[str, str]) -> SuggestionList:
@@ -322,30 +330,34 @@ def _headline(text: str, width: int = 90) -> str:
     return first if len(first) <= width else first[: width - 1].rstrip() + "…"
 
 
+def _capped_order(owners: list[str], max_per_owner: int) -> list[int]:
+    """Positions of a best-first list with at most ``max_per_owner`` items of one owner among
+    the first ``TOP_WINDOW``; the rest follow in order, but only once that window is full (a
+    shorter list is better than a top ten crowded by one partner)."""
+    window: list[int] = []
+    per_owner: dict[str, int] = {}
+    for i, owner in enumerate(owners):
+        if len(window) == TOP_WINDOW:
+            break
+        if per_owner.get(owner, 0) < max_per_owner:
+            per_owner[owner] = per_owner.get(owner, 0) + 1
+            window.append(i)
+    if len(window) < TOP_WINDOW:
+        return window
+    taken = set(window)
+    return window + [i for i in range(len(owners)) if i not in taken]
+
+
 def _diversify(total: np.ndarray, candidates: np.ndarray, block, kind: str, limit: int,
                max_per_owner: int) -> list[int]:
-    """Positions (into ``candidates``) best first, with at most ``max_per_owner`` offerings of
-    one partner among the first ten; the rest follow in score order."""
+    """Positions (into ``candidates``) best first; for partners, capped per partner."""
     order = np.argsort(-total, kind="stable")
     if kind != "partner":
         return [int(p) for p in order[:limit]]
-    window: list[int] = []
-    per_owner: dict[str, int] = {}
-    for p in order:
-        if len(window) == TOP_WINDOW:
-            break
-        owner = block.records[int(candidates[p])]["partner_id"]
-        if per_owner.get(owner, 0) < max_per_owner:
-            per_owner[owner] = per_owner.get(owner, 0) + 1
-            window.append(int(p))
-    taken = set(window)
-    out = window[:limit]
-    for p in order:
-        if len(out) >= limit:
-            break
-        if int(p) not in taken:
-            out.append(int(p))
-    return out
+    # Only the head of the ranking can enter the capped window: bound the Python work.
+    head = order[: max(limit, TOP_WINDOW) + TOP_WINDOW * 20]
+    owners = [block.records[int(candidates[p])]["partner_id"] for p in head]
+    return [int(head[i]) for i in _capped_order(owners, max_per_owner)[:limit]]
 
 
 def _embed_with_progress(embedder: Embedder, texts: list[str], batch_size: int,

@@ -24,9 +24,10 @@ def normalise(values: np.ndarray, how: str) -> np.ndarray:
     raise ValueError(f"unknown normalisation {how!r}")
 
 
-def fuse(raw: dict[str, np.ndarray], scorers: dict[str, Scorer],
-         weights: dict[str, float]) -> tuple[np.ndarray, dict[str, np.ndarray]]:
-    """The fused score per candidate and each scorer's weighted contribution."""
+def fuse(raw: dict[str, np.ndarray], scorers: dict[str, Scorer], weights: dict[str, float],
+         n: int) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+    """The fused score of each of the ``n`` candidates and each scorer's weighted contribution
+    (all zeros when no weighted scorer answered: the eligible candidates are still served)."""
     contributions: dict[str, np.ndarray] = {}
     total: np.ndarray | None = None
     for name, values in raw.items():
@@ -37,7 +38,6 @@ def fuse(raw: dict[str, np.ndarray], scorers: dict[str, Scorer],
         contributions[name] = part
         total = part if total is None else total + part
     if total is None:
-        n = len(next(iter(raw.values()))) if raw else 0
         total = np.zeros(n)
     return total, contributions
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import zlib
 from collections.abc import Sequence
+from typing import ClassVar
 
 import numpy as np
 import pytest
@@ -26,7 +27,7 @@ class FakeEmbedder(Embedder):
     """Hashed character trigrams, 32-d. Records every text it is asked to embed."""
 
     description = "test embedder: hashed character trigrams"
-    embedded: list[str] = []  # every text any instance embedded, in order
+    embedded: ClassVar[list[str]] = []  # every text any instance embedded, in order
 
     def __init__(self, name: str = "fake"):
         self.name = name
@@ -108,17 +109,21 @@ def vector_rows(store, embedder: str) -> int:
 def test_vectors_are_stored_with_embedder_name_dim_and_content_hash(engine):
     rows = engine.store.db.execute(
         "select embedder, content_hash, dim, vector from vectors").fetchall()
-    assert rows and {r[0] for r in rows} == {"use-multilingual"}
-    assert {r[2] for r in rows} == {512}
-    by_hash = {r[1]: np.frombuffer(r[3], dtype=np.float32) for r in rows}
-    assert all(len(v) == 512 for v in by_hash.values())
+    assert rows and {r[0] for r in rows} == set(engine.settings.embedders)
     needs = engine.store.needs()
-    for need in needs:
-        assert content_hash(need["text"]) in by_hash
-    stored = np.vstack([by_hash[content_hash(n["text"])] for n in needs[:3]])
-    assert np.allclose(np.linalg.norm(stored, axis=1), 1.0, atol=1e-4)
-    fresh = engine.embedders["use-multilingual"].embed_many([n["text"] for n in needs[:3]])
-    assert np.allclose((stored * fresh).sum(axis=1), 1.0, atol=1e-3)
+    texts = [n["text"] for n in needs[:3]]
+    for name, embedder in engine.embedders.items():
+        mine = {r[1]: r for r in rows if r[0] == name}
+        fresh = embedder.embed_many(texts)
+        dim = fresh.shape[1]
+        assert {r[2] for r in mine.values()} == {dim}
+        assert all(len(r[3]) == 4 * dim for r in mine.values())
+        for need in needs:
+            assert content_hash(need["text"]) in mine
+        stored = np.vstack([np.frombuffer(mine[content_hash(t)][3], dtype=np.float32)
+                            for t in texts])
+        assert np.allclose(np.linalg.norm(stored, axis=1), 1.0, atol=1e-4)
+        assert np.allclose((stored * fresh).sum(axis=1), 1.0, atol=1e-3), name
 
 
 def test_real_model_re_embeds_only_the_changed_need(demo_copy, ref):
@@ -128,10 +133,11 @@ def test_real_model_re_embeds_only_the_changed_need(demo_copy, ref):
     need = doc["associations"][1]["needs"][0]
     need["text"] = need["text"] + " We also need a small grant for a generator."
     import_into(engine, doc)
-    before = vector_rows(engine.store, "use-multilingual")
-    assert engine.sync_embeddings() == 1
-    assert vector_rows(engine.store, "use-multilingual") == before + 1
-    assert content_hash(need["text"]) in engine.store.known_hashes("use-multilingual")
+    before = {name: vector_rows(engine.store, name) for name in engine.settings.embedders}
+    assert engine.sync_embeddings() == len(engine.settings.embedders)
+    for name in engine.settings.embedders:
+        assert vector_rows(engine.store, name) == before[name] + 1
+        assert content_hash(need["text"]) in engine.store.known_hashes(name)
 
 
 # ---------------------------------------------------------------------------- plumbing
@@ -188,8 +194,9 @@ def test_identical_texts_are_embedded_once_and_share_one_vector(fake_embedders, 
     assert vector_rows(engine.store, "fake") == rows + 1
     corpus = engine.corpus()
     practice = corpus.practices.vectors["fake"][corpus.practices.position["t-pr-3"]]
-    assert np.array_equal(corpus.need_vectors["fake"]["t-n-4"], corpus.need_vectors["fake"]["t-n-5"])
-    assert np.array_equal(corpus.need_vectors["fake"]["t-n-4"], practice)
+    need_vectors = corpus.need_vectors["fake"]
+    assert np.array_equal(need_vectors["t-n-4"], need_vectors["t-n-5"])
+    assert np.array_equal(need_vectors["t-n-4"], practice)
 
 
 def test_a_change_of_metadata_only_is_written_without_re_embedding(fake_embedders, empty_db):

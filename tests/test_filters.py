@@ -164,25 +164,49 @@ def test_offering_with_zero_capacity_is_never_suggested(demo_copy):
         assert target not in ids, need
 
 
+def hold_slots(store, offering_id: str, count: int, status: str = "approved",
+               skip: str = "demo-n-001") -> None:
+    """Record ``count`` matches of ``offering_id`` in ``status``, one per need other than
+    ``skip`` (a need holds an item once). Test setup: straight rows in the matches table."""
+    needs = [n for n in NEED_IDS if n != skip and not store.db["matches"].count_where(
+        "need_id = ? and item_id = ?", [n, offering_id])][:count]
+    assert len(needs) == count
+    store.db["matches"].insert_all([
+        {"kind": "partner", "need_id": need, "association_id": NEED_OWNER[need]["id"],
+         "item_id": offering_id, "owner_id": PARTNER_OF[offering_id], "status": status,
+         "score": 1.0, "created_at": "2026-01-01T00:00:00+00:00",
+         "updated_at": "2026-01-01T00:00:00+00:00"}
+        for need in needs])
+
+
+PARTNER_OF = {o["id"]: p["id"] for p in RAW["partners"] for o in p["offerings"]}
+
+
 def test_offering_at_capacity_is_never_suggested_and_one_below_is(demo_copy, engine):
     need_id = "demo-n-001"
     target = _top_unrestricted_offering(engine, need_id)
     capacity = OFFERINGS[target]["capacity"]
     assert capacity is not None and capacity > 0
     fresh = Engine(load_settings(db=demo_copy))
-    corpus = fresh.corpus()
-    used = corpus.offerings.arrays["used"]
-    index = corpus.offerings.position[target]
 
-    used[index] = capacity - 1
+    hold_slots(fresh.store, target, capacity - 1)
     assert fresh.suggest(need_id).suggestions[0].item_id == target
 
-    used[index] = capacity
-    for weights in WEIGHTS.values():
-        ids = {s.item_id for s in fresh.suggest(need_id, limit=EVERYTHING,
-                                                weights=weights).suggestions}
-        assert target not in ids
-        assert ids == allowed_offerings(need_id) - {target}
+    hold_slots(fresh.store, target, 1, status="introduced")
+    for need in NEED_IDS:
+        for weights in WEIGHTS.values():
+            ids = {s.item_id for s in fresh.suggest(need, limit=EVERYTHING,
+                                                    weights=weights).suggestions}
+            assert target not in ids, need
+            assert ids == allowed_offerings(need) - {target}
+
+
+def test_matches_that_hold_no_slot_do_not_fill_an_offering(demo_copy, engine):
+    need_id = "demo-n-001"
+    target = _top_unrestricted_offering(engine, need_id)
+    fresh = Engine(load_settings(db=demo_copy))
+    hold_slots(fresh.store, target, OFFERINGS[target]["capacity"] + 5, status="proposed")
+    assert target in {s.item_id for s in fresh.suggest(need_id, limit=EVERYTHING).suggestions}
 
 
 def test_unlimited_capacity_offering_is_never_full(demo_copy):
@@ -190,8 +214,32 @@ def test_unlimited_capacity_offering_is_never_full(demo_copy):
                  and not broken_rules(o, NEED_OWNER["demo-n-001"])]
     assert unlimited
     fresh = Engine(load_settings(db=demo_copy))
-    corpus = fresh.corpus()
     for oid in unlimited:
-        corpus.offerings.arrays["used"][corpus.offerings.position[oid]] = 1e9
+        hold_slots(fresh.store, oid, 50)
     ids = {s.item_id for s in fresh.suggest("demo-n-001", limit=EVERYTHING).suggestions}
     assert set(unlimited) <= ids
+
+
+def test_an_offering_past_its_validity_is_never_suggested(demo_copy):
+    target = "demo-o-001"  # open to every region, commodity and association
+    fresh = Engine(load_settings(db=demo_copy))
+    doc = json.loads(json.dumps(RAW))
+    next(o for p in doc["partners"] for o in p["offerings"]
+         if o["id"] == target)["valid_until"] = "2000-01-01"
+    fresh.store.import_exchange(parse_document(json.dumps(doc), fresh.ref))
+    for need in NEED_IDS:
+        assert target not in {s.item_id for s in fresh.suggest(need, limit=EVERYTHING).suggestions}
+
+
+def test_an_offering_rejected_for_a_need_is_not_suggested_for_it_again(demo_copy, engine):
+    need_id = "demo-n-001"
+    target = _top_unrestricted_offering(engine, need_id)
+    fresh = Engine(load_settings(db=demo_copy))
+    fresh.store.db["matches"].insert({
+        "kind": "partner", "need_id": need_id, "association_id": NEED_OWNER[need_id]["id"],
+        "item_id": target, "owner_id": PARTNER_OF[target], "status": "rejected", "score": 1.0,
+        "created_at": "2026-01-01T00:00:00+00:00", "updated_at": "2026-01-01T00:00:00+00:00"})
+    assert target not in {s.item_id for s in fresh.suggest(need_id, limit=EVERYTHING).suggestions}
+    other = next(n for n in NEED_IDS if NEED_OWNER[n]["id"] != NEED_OWNER[need_id]["id"]
+                 and target in allowed_offerings(n))
+    assert target in {s.item_id for s in fresh.suggest(other, limit=EVERYTHING).suggestions}
