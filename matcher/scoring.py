@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Sequence
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass, field
 
@@ -118,6 +118,7 @@ class ScorerRun:
 
 
 _pool = ThreadPoolExecutor(max_workers=16, thread_name_prefix="scorer")
+_overrunning: dict[str, Future] = {}  # scorer name -> its call that overran, until it ends
 
 
 def _timed(scorer: Scorer, ctx: ScoringContext) -> tuple[np.ndarray, float]:
@@ -130,7 +131,14 @@ def run_scorers(scorers: dict[str, Scorer], ctx: ScoringContext, budget_ms: floa
     """Call each scorer on the block; isolate errors, overruns, NaN and wrong shapes."""
     run = ScorerRun()
     n = len(ctx.candidates)
-    futures = {name: _pool.submit(_timed, scorer, ctx) for name, scorer in scorers.items()}
+    futures = {}
+    for name, scorer in scorers.items():
+        stuck = _overrunning.get(name)
+        if stuck is not None and not stuck.done():
+            # Still running from an earlier request: don't pile more threads on it.
+            run.failed[name] = "still busy with an earlier request that overran its budget"
+            continue
+        futures[name] = _pool.submit(_timed, scorer, ctx)
     deadline = time.perf_counter() + budget_ms / 1000
     for name, future in futures.items():
         try:
@@ -143,7 +151,8 @@ def run_scorers(scorers: dict[str, Scorer], ctx: ScoringContext, budget_ms: floa
             run.scores[name] = values
             run.timings_ms[name] = elapsed
         except FutureTimeout:
-            future.cancel()
+            if not future.cancel():
+                _overrunning[name] = future
             run.failed[name] = f"exceeded the {budget_ms:.0f} ms budget"
             log.error("scorer %s exceeded its %.0f ms budget; left out", name, budget_ms)
         except Exception as exc:  # isolate: log, name, drop, keep serving
