@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import cProfile
 import hashlib
+import inspect
 import io
 import json
 import os
@@ -25,7 +26,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated
 
 os.environ.setdefault("OMP_NUM_THREADS", "1")
 os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
@@ -33,13 +34,13 @@ os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 
-import numpy as np  # noqa: E402
-import typer  # noqa: E402
-from rich.console import Console  # noqa: E402
-from rich.table import Table  # noqa: E402
+import numpy as np
+import typer
+from rich.console import Console
+from rich.table import Table
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from scale import build_scale_set  # noqa: E402
+from scale import build_scale_set
 
 TARGET_P50_MS = 10.0
 TARGET_P99_MS = 40.0
@@ -115,6 +116,19 @@ class StageTimer:
             if not hasattr(engine_module, name):
                 self.missing.append(name)
 
+    def candidates(self, need_id: str, kind: str) -> int:
+        """How many candidates pass the hard filters for this need (as suggest computes it)."""
+        from matcher import filters
+
+        engine = self.engine
+        corpus, query, store = engine.corpus(), engine.query(need_id), engine.store
+        used = store.capacity_used() if kind == "partner" and hasattr(store, "capacity_used") \
+            else None
+        rejected = store.rejected_items(need_id, kind) if hasattr(store, "rejected_items") \
+            else None
+        rules = _call(filters.rules_for, corpus, kind, query.association, used, rejected)
+        return len(filters.allowed(rules))
+
     def run(self, need_id: str, kind: str, limit: int) -> tuple[dict[str, float], int]:
         from matcher import filters
         from matcher.fusion import fuse
@@ -127,10 +141,18 @@ class StageTimer:
         t1 = time.perf_counter()
         out["corpus check + query"] = _ms(t1 - t0)
         block = corpus.block(kind)
-        rules = filters.rules_for(corpus, kind, query.association)
+        store = engine.store
+        used = store.capacity_used() if kind == "partner" and hasattr(store, "capacity_used") \
+            else None
+        rejected = store.rejected_items(need_id, kind) if hasattr(store, "rejected_items") \
+            else None
+        t_sql = time.perf_counter()
+        if hasattr(store, "capacity_used"):
+            out["store: capacity used + rejected (SQL)"] = _ms(t_sql - t1)
+        rules = _call(filters.rules_for, corpus, kind, query.association, used, rejected)
         candidates = filters.allowed(rules)
         t2 = time.perf_counter()
-        out["hard filters"] = _ms(t2 - t1)
+        out["hard filters"] = _ms(t2 - t_sql)
         table = engine.settings.weights_for(kind, self.weights_override.get(kind))
         failed_marker = getattr(self.module, "_PREPARE_FAILED", None)
         active = {name: r.scorer for name, r in engine.scorers().items()
@@ -151,7 +173,7 @@ class StageTimer:
             scorer.score(ctx)
             out[f"  score: {name} (alone)"] = _ms(time.perf_counter() - start)
         t5 = time.perf_counter()
-        total, contributions = fuse(run.scores, active, table)
+        total, contributions = _call(fuse, run.scores, active, table, len(candidates))
         t6 = time.perf_counter()
         out["fuse"] = _ms(t6 - t5)
         if "_diversify" in self.missing:
@@ -168,7 +190,20 @@ class StageTimer:
                 out[f"  reasons: {name}"] = _ms(time.perf_counter() - start)
         t8 = time.perf_counter()
         out["reasons (all scorers)"] = _ms(t8 - t7)
+        if hasattr(engine, "_explain"):  # the whole explanation step, scorer reasons included
+            start = time.perf_counter()
+            engine._explain(ctx, chosen, total, contributions, run.scores, active, rules)
+            out["_explain (whole step)"] = _ms(time.perf_counter() - start)
         return out, len(candidates)
+
+
+def _call(function, *args):
+    """Call an engine function with as many leading arguments as its signature takes (the
+    engine evolves; the benchmark should follow it, not break)."""
+    params = inspect.signature(function).parameters.values()
+    if any(p.kind is p.VAR_POSITIONAL for p in params):
+        return function(*args)
+    return function(*args[:len(params)])
 
 
 def _weights(engine, all_scorers: bool) -> dict[str, dict[str, float]]:
@@ -234,12 +269,12 @@ def main(
     associations: Annotated[int, typer.Option(min=2)] = 500,
     needs: Annotated[int, typer.Option(min=1)] = 1_000,
     seed: int = 0,
-    db: Annotated[Optional[Path], typer.Option(help="SQLite file (default: in the temp dir, "
+    db: Annotated[Path | None, typer.Option(help="SQLite file (default: in the temp dir, "
                                                     "named after the parameters)")] = None,
     repeat: Annotated[int, typer.Option(min=1, help="timed suggest() calls per kind")] = 200,
     warmup: Annotated[int, typer.Option(min=0, help="untimed calls per kind first")] = 20,
     limit: Annotated[int, typer.Option(min=1)] = 10,
-    embedders: Annotated[Optional[str], typer.Option(
+    embedders: Annotated[str | None, typer.Option(
         help="comma-separated embedders to keep vectors for (default: the settings')")] = None,
     all_scorers: Annotated[bool, typer.Option(
         help=f"give every scorer with default weight 0 the weight {EXTRA_WEIGHT}")] = False,
@@ -306,15 +341,8 @@ def main(
         latencies[kind], failures[kind] = times, failed
 
     timer = StageTimer(engine, weights)
-    stages: dict[str, dict[str, list[float]]] = {}
-    candidates: dict[str, list[int]] = {}
-    for kind in KINDS:
-        stages[kind], candidates[kind] = {}, []
-        for need_id in pools[kind]:
-            figures, n = timer.run(need_id, kind, limit)
-            candidates[kind].append(n)
-            for stage, ms in figures.items():
-                stages[kind].setdefault(stage, []).append(ms)
+    candidates = {kind: [timer.candidates(need_id, kind) for need_id in pools[kind]]
+                  for kind in KINDS}
 
     # ------------------------------------------------------------------ report
     setup = Table(title="setup", title_justify="left")
@@ -361,6 +389,16 @@ def main(
         console.print(f"[yellow]engine has no {', '.join(timer.missing)}; "
                       "stage timing approximates it[/]")
 
+    stages: dict[str, dict[str, list[float]]] = {kind: {} for kind in KINDS}
+    try:
+        for kind in KINDS:
+            for need_id in pools[kind]:
+                figures, _ = timer.run(need_id, kind, limit)
+                for stage, ms in figures.items():
+                    stages[kind].setdefault(stage, []).append(ms)
+    except (TypeError, AttributeError, KeyError, ValueError) as exc:  # the engine changed
+        console.print(f"[yellow]stage timing failed ({type(exc).__name__}: {exc}); "
+                      "bench/latency.py StageTimer needs updating to the engine[/]")
     st = Table(title="stages, run one by one with the engine's functions (median / p95 ms)",
                title_justify="left")
     st.add_column("stage")

@@ -425,8 +425,8 @@ def build_scale_set(offerings: int = 10_000, practices: int = 10_000, associatio
     for code, region in ref.countries.items():
         by_region.setdefault(region, []).append(code)
     countries = [c for c in ref.countries if ref.is_country_code(c)]
-    for region in by_region:
-        by_region[region] = [c for c in by_region[region] if ref.is_country_code(c)]
+    by_region = {region: [c for c in codes if ref.is_country_code(c)]
+                 for region, codes in by_region.items()}
     partner_types = list(ref.partner_types)
 
     def pick_commodities(k_max: int) -> list[str]:

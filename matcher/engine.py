@@ -351,11 +351,15 @@ def _capped_order(owners: list[str], max_per_owner: int) -> list[int]:
 def _diversify(total: np.ndarray, candidates: np.ndarray, block, kind: str, limit: int,
                max_per_owner: int) -> list[int]:
     """Positions (into ``candidates``) best first; for partners, capped per partner."""
-    order = np.argsort(-total, kind="stable")
+    # Only the head of the ranking can enter the capped window: bound the work to it.
+    depth = limit if kind != "partner" else max(limit, TOP_WINDOW) + TOP_WINDOW * 20
+    if depth < len(total):
+        head = np.argpartition(-total, depth)[:depth]
+        head = head[np.lexsort((head, -total[head]))]  # best first, ties by position
+    else:
+        head = np.argsort(-total, kind="stable")
     if kind != "partner":
-        return [int(p) for p in order[:limit]]
-    # Only the head of the ranking can enter the capped window: bound the Python work.
-    head = order[: max(limit, TOP_WINDOW) + TOP_WINDOW * 20]
+        return [int(p) for p in head[:limit]]
     owners = [block.records[int(candidates[p])]["partner_id"] for p in head]
     return [int(head[i]) for i in _capped_order(owners, max_per_owner)[:limit]]
 

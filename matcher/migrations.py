@@ -74,3 +74,40 @@ def m002_service(db: Database) -> None:
         pk="id",
     )
     db["audit"].create_index(["match_id"])
+
+
+@migrations(name="m004_matches")
+def m004_matches(db: Database) -> None:
+    """The review workflow: a match's category, reasons and introduction time; the audit row's
+    action, reject reason, outcome and acting organisation (for pseudonymisation)."""
+    db["matches"].add_column("category", str)  # the need's category, given or inferred
+    db["matches"].add_column("reasons", str)  # JSON list: why it was suggested, at proposal
+    db["matches"].add_column("introduced_at", str)  # set when the association accepted
+    db["audit"].add_column("action", str)  # propose, approve, reject, accept, decline, ...
+    db["audit"].add_column("reason", str)
+    db["audit"].add_column("outcome", str)
+    db["audit"].add_column("actor_org", str)  # the acting association or partner id, if any
+    db["audit"].create_index(["actor_org"])
+    db["matches"].create_index(["association_id"])
+    db["matches"].create_index(["owner_id"])
+    db["matches"].create_index(["created_at"])
+
+
+@migrations(name="m006_users")
+def m006_users(db: Database) -> None:
+    """Web users (username + scrypt password hash, role and scope like tokens) and the web
+    sessions signed in with a user or a token (stored by the hash of the cookie value)."""
+    db["users"].create(
+        {"id": int, "username": str, "password_hash": str, "role": str, "association_id": str,
+         "partner_id": str, "regions": str, "created_at": str, "disabled_at": str},
+        pk="id", not_null={"username", "password_hash", "role", "created_at"},
+    )
+    db["users"].create_index(["username"], unique=True)
+    db["web_sessions"].create(
+        {"session_hash": str, "user_id": int, "token_id": int, "created_at": str,
+         "expires_at": str},
+        pk="session_hash", not_null={"created_at", "expires_at"},
+    )
+    db["web_sessions"].create_index(["user_id"])
+    db["web_sessions"].create_index(["token_id"])
+    db["web_sessions"].create_index(["expires_at"])

@@ -20,6 +20,7 @@ _STEMMERS = {"en": "english", "fr": "french", "es": "spanish", "pt": "portuguese
 _WORD = re.compile(r"[^\W\d_]{2,}", re.UNICODE)
 
 
+@lru_cache(maxsize=200_000)
 def _fold(word: str) -> str:
     return "".join(c for c in unicodedata.normalize("NFKD", word) if not unicodedata.combining(c))
 

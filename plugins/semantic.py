@@ -36,29 +36,38 @@ class SemanticScorer(Scorer):
         self.description = description
         self.languages = languages
 
-    def prepare(self, corpus: Corpus, block: Block):
+    def prepare(self, corpus: Corpus, block: Block) -> dict[str, np.ndarray]:
+        """Each candidate's hub score, and which candidates are in this scorer's languages."""
+        in_languages = np.array([self.languages is None or lang in self.languages
+                                 for lang in block.languages], dtype=bool)
         matrix = block.vectors.get(self.embedder)
         needs = corpus.need_vectors.get(self.embedder)
         if matrix is None or not needs or not len(block):
-            return np.zeros(len(block))
+            return {"hub": np.zeros(len(block)), "in_languages": in_languages}
         sims = matrix @ np.vstack(list(needs.values())).T
         k = min(HUB_K, sims.shape[1])
-        return np.partition(sims, sims.shape[1] - k, axis=1)[:, -k:].mean(axis=1)
+        hub = np.partition(sims, sims.shape[1] - k, axis=1)[:, -k:].mean(axis=1)
+        return {"hub": hub, "in_languages": in_languages}
 
-    def _cosine(self, ctx: ScoringContext) -> np.ndarray:
+    def _cosine(self, ctx: ScoringContext, rows: np.ndarray | None = None) -> np.ndarray:
+        """Cosine of the query with ``rows`` of the block (default: every candidate)."""
         matrix = ctx.block.vectors.get(self.embedder)
         if matrix is None:
             raise LookupError(f"no vectors from embedder {self.embedder!r} (see settings.embedders)")
-        return matrix[ctx.candidates] @ ctx.query.vectors[self.embedder]
+        query = ctx.query.vectors[self.embedder]
+        rows = ctx.candidates if rows is None else rows
+        if len(rows) * 2 > len(matrix):  # most of the block: one pass beats copying rows out
+            return (matrix @ query)[rows]
+        return matrix[rows] @ query
 
     def score(self, ctx: ScoringContext) -> np.ndarray:
         n = len(ctx.candidates)
         if self.languages is not None and ctx.query.language not in self.languages:
             return np.zeros(n)
-        scores = self._cosine(ctx) - ctx.block.state[self.name][ctx.candidates]
+        state = ctx.block.state[self.name]
+        scores = self._cosine(ctx) - state["hub"][ctx.candidates]
         if self.languages is not None:
-            ours = np.array([ctx.block.languages[i] in self.languages for i in ctx.candidates],
-                            dtype=bool)
+            ours = state["in_languages"][ctx.candidates]
             if not ours.any():
                 return np.zeros(n)
             scores = np.where(ours, scores, np.median(scores[ours]))
@@ -67,12 +76,12 @@ class SemanticScorer(Scorer):
     def reasons(self, ctx, positions, scores):
         if not self.explains or not np.any(scores):
             return [[] for _ in positions]
-        cosine = self._cosine(ctx)
+        cosine = self._cosine(ctx, ctx.candidates[np.asarray(positions, dtype=np.int64)])
         top = np.percentile(scores, 90)
         lang = ctx.ui_language
-        return [[_("close in meaning ({similarity})", lang, similarity=number(cosine[p], lang))]
+        return [[_("close in meaning ({similarity})", lang, similarity=number(cosine[i], lang))]
                 if scores[p] >= top else []
-                for p in positions]
+                for i, p in enumerate(positions)]
 
 
 @hookimpl

@@ -7,11 +7,14 @@ from matcher.store.auth import AuthMixin
 from matcher.store.base import BaseStore
 from matcher.store.matches import MatchesMixin
 from matcher.store.profiles import ImportReport, ProfilesMixin
+from matcher.store.rights import DeletionReport, RightsMixin
+from matcher.store.users import UsersMixin
 from matcher.store.vectors import VectorsMixin
 
 
-class Store(ProfilesMixin, VectorsMixin, AuthMixin, MatchesMixin, BaseStore):
+class Store(ProfilesMixin, VectorsMixin, AuthMixin, MatchesMixin, UsersMixin, RightsMixin,
+            BaseStore):
     """A SQLite database of the exchange; open it with ``Store(path)`` (migrates on open)."""
 
 
-__all__ = ["Store", "ImportReport"]
+__all__ = ["Store", "ImportReport", "DeletionReport"]

@@ -1,16 +1,62 @@
-"""Proposed matches between a need and an offering (partner) or a practice (peer)."""
+"""Proposed matches between a need and an offering (partner) or a practice (peer), and their
+audit trail. Every status change is one IMMEDIATE transaction together with its audit row,
+guarded by the row's ``version`` (optimistic concurrency): a change computed from a stale read
+updates nothing and raises :class:`~matcher.errors.Conflict`.
+"""
 
 from __future__ import annotations
 
+import json
+import threading
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+from matcher.errors import Conflict, NotFound
 from matcher.store.base import BaseStore
 
 # Matches in these states hold one slot of their offering's capacity.
 HOLDING_CAPACITY = ("approved", "introduced", "active")
 
+SORTS = {"-score": "m.score desc, m.id", "created_at": "m.created_at, m.id",
+         "-created_at": "m.created_at desc, m.id desc"}
+
+# One connection serves every request thread; its transactions must not interleave.
+_write_lock = threading.RLock()
+
+
+def now() -> str:
+    return datetime.now(UTC).isoformat(timespec="seconds")
+
+
+@dataclass
+class MatchQuery:
+    """Which matches to list: a caller's scope plus the queue's filters (all optional).
+
+    Scope: ``regions`` (a coordinator's), ``association_id`` (its own matches, and peer matches
+    on its practices once introduced) or ``partner_id`` (matches on its offerings); none of the
+    three means every match (admins).
+    """
+
+    regions: list[str] | None = None
+    association_id: str | None = None
+    partner_id: str | None = None
+    statuses: list[str] = field(default_factory=list)
+    region: str | None = None
+    category: str | None = None
+    kind: str | None = None
+    need_id: str | None = None
+    min_score: float | None = None
+    created_before: str | None = None  # ISO timestamp
+    sort: str = "created_at"
+    limit: int = 50
+    offset: int = 0
+
 
 class MatchesMixin(BaseStore):
-    """Reads the engine needs at suggestion time; the lifecycle lives alongside."""
+    """Reads the engine needs at suggestion time, and the lifecycle's reads and writes."""
 
+    # ------------------------------------------------------------------ engine reads
     def capacity_used(self) -> dict[str, int]:
         """Offering id -> matches currently holding one of its slots."""
         marks = ",".join("?" * len(HOLDING_CAPACITY))
@@ -25,3 +71,201 @@ class MatchesMixin(BaseStore):
             "select item_id from matches where need_id = ? and kind = ? and status = 'rejected'",
             [need_id, kind])
         return {row[0] for row in cursor.fetchall()}
+
+    # ------------------------------------------------------------------ reads
+    def get_match(self, match_id: int) -> dict | None:
+        return next(self._match_rows("id = ?", [match_id]), None)
+
+    def find_match(self, need_id: str, kind: str, item_id: str) -> dict | None:
+        """The match of this pair, whatever its status (a pair is a match at most once)."""
+        return next(self._match_rows("need_id = ? and kind = ? and item_id = ?",
+                                     [need_id, kind, item_id]), None)
+
+    def audit_trail(self, match_id: int) -> list[dict]:
+        """Every change of one match, oldest first."""
+        return list(self._rows("audit", "match_id = ?", [match_id], "id"))
+
+    def list_matches(self, q: MatchQuery) -> tuple[list[dict], int]:
+        """One page of the matches ``q`` selects, and how many it selects in all."""
+        where, params = ["1 = 1"], []
+
+        def add(clause: str, *values) -> None:
+            where.append(clause)
+            params.extend(values)
+
+        if q.regions is not None:
+            add(f"a.region in ({','.join('?' * len(q.regions))})" if q.regions else "0",
+                *q.regions)
+        if q.association_id is not None:
+            add("(m.association_id = ? or (m.kind = 'peer' and m.owner_id = ? "
+                "and m.introduced_at is not null))", q.association_id, q.association_id)
+        if q.partner_id is not None:
+            add("m.kind = 'partner' and m.owner_id = ?", q.partner_id)
+        if q.statuses:
+            add(f"m.status in ({','.join('?' * len(q.statuses))})", *q.statuses)
+        for column, value in (("a.region", q.region), ("m.category", q.category),
+                              ("m.kind", q.kind), ("m.need_id", q.need_id)):
+            if value is not None:
+                add(f"{column} = ?", value)
+        if q.min_score is not None:
+            add("m.score >= ?", q.min_score)
+        if q.created_before is not None:
+            add("m.created_at <= ?", q.created_before)
+        sql = ("from matches m left join associations a on a.id = m.association_id where "
+               + " and ".join(where))
+        total = self.db.execute(f"select count(*) {sql}", params).fetchone()[0]
+        cursor = self.db.execute(
+            f"select m.* {sql} order by {SORTS[q.sort]} limit ? offset ?",
+            [*params, q.limit, q.offset])
+        names = [d[0] for d in cursor.description]
+        return [_match(dict(zip(names, row))) for row in cursor.fetchall()], total
+
+    def _match_rows(self, where: str, params: list):
+        for row in self._rows("matches", where, params, "id"):
+            yield _match(row)
+
+    # ------------------------------------------------------------------ writes
+    @contextmanager
+    def _write(self):
+        with _write_lock, self.transaction():
+            yield
+
+    def create_match(self, row: dict, *, actor: str, role: str, actor_org: str | None = None,
+                     at: str | None = None) -> dict:
+        """Insert a ``proposed`` match (``row``: kind, need_id, association_id, item_id,
+        owner_id, score, category, reasons) with its audit row. A pair already matched, or
+        rejected once, is refused (:class:`Conflict`)."""
+        at = at or now()
+        with self._write():
+            existing = self.find_match(row["need_id"], row["kind"], row["item_id"])
+            if existing is not None:
+                if existing["status"] == "rejected":
+                    raise Conflict(f"this pair was rejected (match {existing['id']}); a rejected "
+                                   "pair is never proposed again")
+                raise Conflict(f"this pair is already match {existing['id']} "
+                               f"(status {existing['status']})")
+            cursor = self.db.execute(
+                "insert into matches (kind, need_id, association_id, item_id, owner_id, status, "
+                "score, category, reasons, created_at, updated_at, version) "
+                "values (?, ?, ?, ?, ?, 'proposed', ?, ?, ?, ?, ?, 1)",
+                [row["kind"], row["need_id"], row["association_id"], row["item_id"],
+                 row["owner_id"], row["score"], row.get("category"),
+                 json.dumps(row.get("reasons") or []), at, at])
+            match_id = int(cursor.lastrowid)
+            self._audit(match_id, "propose", None, "proposed", actor, role, actor_org, at)
+        return self.get_match(match_id)
+
+    def transition_match(self, match_id: int, *, version: int, from_status: str,
+                         to_status: str, action: str, actor: str, role: str,
+                         actor_org: str | None = None, note: str | None = None,
+                         reason: str | None = None, outcome: str | None = None,
+                         takes_slot: bool = False, introduced: bool = False,
+                         at: str | None = None) -> dict:
+        """Move one match from ``from_status`` (at ``version``) to ``to_status`` and write the
+        audit row, in one transaction. Refused (:class:`Conflict`) when the match changed
+        since it was read, or, with ``takes_slot``, when its offering has no free slot."""
+        at = at or now()
+        with self._write():
+            if takes_slot:
+                self._check_free_slot(match_id)
+            sets = ["status = ?", "version = version + 1", "updated_at = ?", "note = ?"]
+            values: list = [to_status, at, note]
+            if reason is not None:
+                sets.append("reason = ?")
+                values.append(reason)
+            if outcome is not None:
+                sets.append("outcome = ?")
+                values.append(outcome)
+            if introduced:
+                sets.append("introduced_at = ?")
+                values.append(at)
+            cursor = self.db.execute(
+                f"update matches set {', '.join(sets)} where id = ? and version = ? "
+                "and status = ?", [*values, match_id, version, from_status])
+            if cursor.rowcount == 0:
+                current = self.get_match(match_id)
+                if current is None:
+                    raise NotFound(f"no match with id {match_id}")
+                raise Conflict(f"match {match_id} changed meanwhile (it is now "
+                               f"{current['status']}, version {current['version']}); "
+                               "reload it and try again")
+            self._audit(match_id, action, from_status, to_status, actor, role, actor_org, at,
+                        note=note, reason=reason, outcome=outcome)
+        return self.get_match(match_id)
+
+    def _check_free_slot(self, match_id: int) -> None:
+        row = self.db.execute(
+            "select m.kind, m.item_id, o.capacity from matches m left join offerings o "
+            "on o.id = m.item_id where m.id = ?", [match_id]).fetchone()
+        if row is None or row[0] != "partner" or row[2] is None:
+            return
+        _, item_id, capacity = row
+        marks = ",".join("?" * len(HOLDING_CAPACITY))
+        used = self.db.execute(
+            f"select count(*) from matches where kind = 'partner' and item_id = ? and status "
+            f"in ({marks})", [item_id, *HOLDING_CAPACITY]).fetchone()[0]
+        if used >= capacity:
+            raise Conflict(f"offering {item_id!r} is full ({used} of {capacity} slots held by "
+                           "approved, introduced or active matches)")
+
+    def _audit(self, match_id: int, action: str, from_status: str | None, to_status: str,
+               actor: str, role: str, actor_org: str | None, at: str, *,
+               note: str | None = None, reason: str | None = None,
+               outcome: str | None = None) -> None:
+        self.db.execute(
+            "insert into audit (match_id, action, actor, actor_org, role, at, from_status, "
+            "to_status, reason, outcome, note) values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            [match_id, action, actor, actor_org, role, at, from_status, to_status, reason,
+             outcome, note])
+
+    # ------------------------------------------------------------------ organisation data rights
+    def matches_involving(self, *, association_id: str | None = None,
+                          partner_id: str | None = None) -> list[dict]:
+        """Every match of an association (its needs, or peer matches on its practices) or of a
+        partner (its offerings), for an organisation's export."""
+        where, params = _involving(association_id, partner_id)
+        return list(self._match_rows(where, params))
+
+    def delete_matches_involving(self, *, association_id: str | None = None,
+                                 partner_id: str | None = None) -> list[int]:
+        """Delete an organisation's matches (see :meth:`matches_involving`); return their ids.
+        Their audit rows stay, for :meth:`pseudonymise_audit`. Joins the caller's transaction
+        when there is one."""
+        where, params = _involving(association_id, partner_id)
+        with self._write():
+            ids = [row[0] for row in self.db.execute(
+                f"select id from matches where {where}", params).fetchall()]
+            self.db.execute(f"delete from matches where {where}", params)
+        return ids
+
+    def pseudonymise_audit(self, org_id: str, pseudonym: str,
+                           match_ids: list[int] = ()) -> int:
+        """Replace ``org_id`` in the audit trail by ``pseudonym``: rows it acted in lose the
+        actor's name; rows of ``match_ids`` (its deleted matches) also lose their free-text
+        notes. Returns the number of rows changed. Joins the caller's transaction."""
+        changed = 0
+        with self._write():
+            changed += self.db.execute(
+                "update audit set actor = ?, actor_org = ? where actor_org = ?",
+                [pseudonym, pseudonym, org_id]).rowcount
+            for start in range(0, len(match_ids), 500):
+                chunk = list(match_ids[start:start + 500])
+                marks = ",".join("?" * len(chunk))
+                changed += self.db.execute(
+                    f"update audit set note = null where match_id in ({marks}) "
+                    "and note is not null", chunk).rowcount
+        return changed
+
+
+def _involving(association_id: str | None, partner_id: str | None) -> tuple[str, list]:
+    if (association_id is None) == (partner_id is None):
+        raise ValueError("name exactly one of association_id and partner_id")
+    if association_id is not None:
+        return ("association_id = ? or (kind = 'peer' and owner_id = ?)",
+                [association_id, association_id])
+    return "kind = 'partner' and owner_id = ?", [partner_id]
+
+
+def _match(row: dict) -> dict:
+    reasons = row.get("reasons")
+    return {**row, "reasons": json.loads(reasons) if reasons else []}

@@ -1,12 +1,38 @@
-"""Profiles: partners, offerings, associations, needs, practices; exchange import and export."""
+"""Profiles: partners, offerings, associations, needs, practices; exchange import and export;
+record-by-record CRUD and the filtered, sorted, paginated lists of the API."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-from matcher.errors import InvalidInput
+from pydantic import BaseModel
+
+from matcher.errors import Conflict, InvalidInput, NotFound
 from matcher.exchange import Association, Exchange, Need, Offering, Partner, Practice
-from matcher.store.base import BaseStore, _encode
+from matcher.policy import Scope
+from matcher.store.base import BaseStore, _decode, _encode
+from matcher.store.matches import _write_lock  # one connection: writes must not interleave
+
+PROFILE_TABLES = ("partners", "offerings", "associations", "needs", "practices")
+# A child table's parent key and parent table.
+PARENTS = {"needs": ("association_id", "associations"),
+           "practices": ("association_id", "associations"),
+           "offerings": ("partner_id", "partners")}
+# What a record of each table is called in messages.
+NOUNS = {"partners": "partner", "offerings": "offering", "associations": "association",
+         "needs": "need", "practices": "practice"}
+# The columns each list may be sorted by (``-column`` for descending); ties go by id.
+SORTABLE = {
+    "associations": ("id", "name", "country", "region", "members"),
+    "partners": ("id", "name", "type"),
+    "offerings": ("id", "title", "category", "partner_id", "capacity", "valid_until"),
+    "needs": ("id", "association_id", "category"),
+    "practices": ("id", "association_id", "category"),
+}
+# The free-text columns ``q`` searches, per table.
+SEARCHED = {"associations": ("name", "description"), "partners": ("name", "description"),
+            "offerings": ("title", "description"), "needs": ("text",), "practices": ("text",)}
 
 
 @dataclass
@@ -109,13 +135,208 @@ class ProfilesMixin(BaseStore):
 
     def get(self, table: str, record_id: str) -> dict | None:
         """One record of ``table`` (partners, offerings, associations, needs, practices)."""
-        if table not in {"partners", "offerings", "associations", "needs", "practices"}:
+        if table not in PROFILE_TABLES:
             raise ValueError(f"unknown table {table!r}")
         return next(self._rows(table, "id = ?", [record_id]), None)
 
     def counts(self) -> dict[str, int]:
         return {t: self.db[t].count for t in
                 ("partners", "offerings", "associations", "needs", "practices", "vectors")}
+
+    # ------------------------------------------------------------------ one record at a time
+    def create_record(self, table: str, record: BaseModel, parent_id: str | None = None) -> dict:
+        """Insert one validated exchange record (an :class:`Association`, a :class:`Need` of
+        association ``parent_id``, ...) in one transaction and return it as stored. Conflict
+        when its id is taken; NotFound when the parent is gone. A new need, practice or
+        offering goes last in its parent's order."""
+        row = _record_row(table, record)
+        with _write_lock, self.transaction():
+            if self._existing(table, [row["id"]]):
+                raise Conflict(f"a {NOUNS[table]} with id {row['id']!r} already exists")
+            if table in PARENTS:
+                key, parent_table = PARENTS[table]
+                if parent_id is None or not self._existing(parent_table, [parent_id]):
+                    raise NotFound(f"no {NOUNS[parent_table]} with id {parent_id!r}")
+                last = self.db.execute(f"select max(position) from [{table}] where [{key}] = ?",
+                                       [parent_id]).fetchone()[0]
+                row.update({key: parent_id, "position": 0 if last is None else last + 1})
+            self.db[table].insert(_encode(row))
+            self._bump_version()
+        return self.get(table, row["id"])
+
+    def update_record(self, table: str, record: BaseModel) -> dict:
+        """Replace the fields of one record (never its id, parent or position) in one
+        transaction and return it as stored; NotFound when it is gone."""
+        row = _record_row(table, record)
+        with _write_lock, self.transaction():
+            if not self._existing(table, [row["id"]]):
+                raise NotFound(f"no {NOUNS[table]} with id {row['id']!r}")
+            self.db[table].update(row["id"], _encode(row))
+            self._bump_version()
+        return self.get(table, row["id"])
+
+    def delete_record(self, table: str, record_id: str) -> None:
+        """Delete one need, practice or offering in one transaction. Refused (Conflict) while
+        matches refer to it: they are its history (an organisation's whole data goes with the
+        data-rights deletion instead); an offering can be set inactive meanwhile."""
+        if table not in PARENTS:
+            raise ValueError(f"delete_record deletes needs, practices or offerings, not {table}")
+        where = {"needs": "need_id = ?", "practices": "kind = 'peer' and item_id = ?",
+                 "offerings": "kind = 'partner' and item_id = ?"}[table]
+        with _write_lock, self.transaction():
+            if not self._existing(table, [record_id]):
+                raise NotFound(f"no {NOUNS[table]} with id {record_id!r}")
+            used = self.db.execute(f"select count(*) from matches where {where}",
+                                   [record_id]).fetchone()[0]
+            if used:
+                raise Conflict(f"{NOUNS[table]} {record_id!r} has {used} match(es) and cannot be "
+                               "deleted on its own" + (
+                                   "; set it inactive instead" if table == "offerings" else ""))
+            self.db.execute(f"delete from [{table}] where id = ?", [record_id])
+            self._bump_version()
+
+    # ------------------------------------------------------------------ lists
+    def list_records(self, table: str, query: ProfileQuery) -> tuple[list[dict], int]:
+        """One page of the records of ``table`` that ``query`` selects, and how many it selects
+        in all. See :class:`ProfileQuery` for what each filter means per table."""
+        if table not in SORTABLE:
+            raise ValueError(f"unknown table {table!r}")
+        column = query.sort.removeprefix("-")
+        if column not in SORTABLE[table]:
+            raise InvalidInput(f"cannot sort by {query.sort!r} (expected one of: "
+                               f"{', '.join(SORTABLE[table])}, each may start with '-')",
+                               field="sort")
+        self.db.conn.create_function("casefold", 1, _casefold, deterministic=True)
+        source, where, params = _filters(table, query)
+        sql = f"from {source} where {' and '.join(where) or '1'}"
+        total = self.db.execute(f"select count(*) {sql}", params).fetchone()[0]
+        order = f"t.[{column}]{' desc' if query.sort.startswith('-') else ''}, t.id"
+        cursor = self.db.execute(f"select t.* {sql} order by {order} limit ? offset ?",
+                                 [*params, query.limit, query.offset])
+        names = [d[0] for d in cursor.description]
+        return [_decode(dict(zip(names, values))) for values in cursor.fetchall()], total
+
+
+@dataclass
+class ProfileQuery:
+    """Which records of one table to list; every filter is optional and they all must hold.
+
+    - ``region``, ``country``: associations in it; needs and practices of such associations;
+      offerings available there (their list is empty, meaning any, or names it); partners
+      with such an offering.
+    - ``category``: needs and practices with that given category; offerings in it; partners
+      with an offering in it. Not for associations.
+    - ``commodity``: associations working it, and their needs and practices; offerings open to
+      it (empty list or naming it); partners with such an offering.
+    - ``language``: the record's own languages (associations, partners, offerings); the
+      association's languages for needs and practices.
+    - ``q``: case-insensitive substring of the names, titles, descriptions or texts.
+    - ``scope``: for needs, whose needs the caller may read (:func:`matcher.policy.need_scope`).
+    """
+
+    region: str | None = None
+    country: str | None = None
+    category: str | None = None
+    commodity: str | None = None
+    language: str | None = None
+    q: str | None = None
+    association_id: str | None = None
+    partner_id: str | None = None
+    active: bool | None = None
+    scope: Scope | None = None
+    sort: str = "id"
+    limit: int = 50
+    offset: int = 0
+
+
+def _casefold(value: str | None) -> str:
+    return value.casefold() if isinstance(value, str) else ""
+
+
+def _has(column: str) -> str:
+    return f"exists (select 1 from json_each({column}) where value = ?)"
+
+
+def _open_to(column: str) -> str:
+    """An offering's list that is empty (any) or names the value."""
+    return f"(json_array_length({column}) = 0 or {_has(column)})"
+
+
+def _filters(table: str, q: ProfileQuery) -> tuple[str, list[str], list]:
+    """The FROM clause, the WHERE conditions and their parameters of a list query."""
+    where: list[str] = []
+    params: list = []
+
+    def add(clause: str, *values) -> None:
+        where.append(clause)
+        params.extend(values)
+
+    source = f"[{table}] t"
+    if table in ("needs", "practices"):
+        source += " join associations a on a.id = t.association_id"
+        for clause, value in (("a.region = ?", q.region), ("a.country = ?", q.country),
+                              ("t.category = ?", q.category),
+                              (_has("a.commodities"), q.commodity),
+                              (_has("a.languages"), q.language),
+                              ("t.association_id = ?", q.association_id)):
+            if value is not None:
+                add(clause, value)
+    elif table == "associations":
+        if q.category is not None:
+            raise ValueError("associations are not filtered by category")
+        for clause, value in (("t.region = ?", q.region), ("t.country = ?", q.country),
+                              (_has("t.commodities"), q.commodity),
+                              (_has("t.languages"), q.language)):
+            if value is not None:
+                add(clause, value)
+    else:
+        alias = "t" if table == "offerings" else "o"
+        offer: list[str] = []
+        offer_params: list = []
+        for clause, value in ((_open_to(f"{alias}.regions"), q.region),
+                              (_open_to(f"{alias}.countries"), q.country),
+                              (f"{alias}.category = ?", q.category),
+                              (_open_to(f"{alias}.commodities"), q.commodity)):
+            if value is not None:
+                offer.append(clause)
+                offer_params.append(value)
+        if table == "offerings":
+            where.extend(offer)
+            params.extend(offer_params)
+            for clause, value in (("t.partner_id = ?", q.partner_id),
+                                  ("t.active = ?", None if q.active is None else int(q.active))):
+                if value is not None:
+                    add(clause, value)
+        elif offer:
+            add("exists (select 1 from offerings o where o.partner_id = t.id and "
+                + " and ".join(offer) + ")", *offer_params)
+        if q.language is not None:
+            add(_has("t.languages"), q.language)
+    if table == "needs" and q.scope is not None and not q.scope.everything:
+        if q.scope.nothing:
+            where.append("0")
+        else:
+            marks = ",".join("?" * len(q.scope.regions))
+            add(f"(a.region in ({marks}) or t.association_id = ?)", *q.scope.regions,
+                q.scope.association_id)
+    if q.q:
+        columns = SEARCHED[table]
+        add("(" + " or ".join(f"instr(casefold(t.[{c}]), ?) > 0" for c in columns) + ")",
+            *[q.q.casefold()] * len(columns))
+    return source, where, params
+
+
+def _record_row(table: str, record: BaseModel) -> dict:
+    """The row of one exchange record, without its children, parent key or position."""
+    if table == "associations":
+        return record.model_dump(mode="json", exclude={"needs", "practices"})
+    if table == "partners":
+        return record.model_dump(mode="json", exclude={"offerings"})
+    if table == "offerings":
+        row = record.model_dump(mode="json", exclude={"eligibility"})
+        row.update(record.eligibility.model_dump())
+        return row
+    return record.model_dump(mode="json")
 
 
 def _offering(row: dict) -> Offering:

@@ -1,0 +1,316 @@
+"""The match lifecycle: states, who may move a match from which state to which, and the
+operations the API calls (propose, transition, read, list). Knows nothing about HTTP.
+
+::
+
+    proposed ──approve──▶ approved ──accept──▶ introduced ──activate──▶ active
+        │                    │                     │                      │
+      reject              decline                close              record_outcome
+        ▼                    ▼                     ▼                      ▼
+    rejected              closed ◀────close──── (approved, active) outcome_recorded ──close──▶ closed
+
+Reviewers (a coordinator of the association's region, or an admin) approve, reject, activate,
+record outcomes and close; the association itself (or an admin) accepts or declines the
+introduction. Approved, introduced and active matches hold one slot of their offering.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+from matcher import policy
+from matcher.auth import Principal, Role
+from matcher.errors import Conflict, Forbidden, InvalidInput, NotFound
+from matcher.sensitive import neutral_summary
+from matcher.store.matches import HOLDING_CAPACITY, SORTS, MatchQuery
+
+STATES = ("proposed", "approved", "rejected", "introduced", "active", "outcome_recorded",
+          "closed")
+REJECT_REASONS = ("not_relevant", "not_eligible", "capacity", "duplicate", "other")
+OUTCOMES = ("agreement_signed", "loan", "training", "visit", "no_outcome")
+MAX_NOTE = 2000
+
+REVIEWER = "reviewer"  # a coordinator of the association's region, or an admin
+ASSOCIATION = "association"  # the association that posted the need, or an admin
+
+
+@dataclass(frozen=True)
+class Transition:
+    action: str
+    sources: tuple[str, ...]
+    target: str
+    by: str  # REVIEWER or ASSOCIATION
+    description: str
+
+    @property
+    def roles(self) -> frozenset[Role]:
+        return frozenset({Role.ADMIN, Role.COORDINATOR if self.by == REVIEWER
+                          else Role.ASSOCIATION})
+
+
+TRANSITIONS: dict[str, Transition] = {t.action: t for t in (
+    Transition("approve", ("proposed",), "approved", REVIEWER,
+               "approve a proposed match (takes one slot of the offering; refused when full)"),
+    Transition("reject", ("proposed",), "rejected", REVIEWER,
+               "reject a proposed match, with a reason; the pair is never proposed again"),
+    Transition("accept", ("approved",), "introduced", ASSOCIATION,
+               "the association accepts the introduction; both sides get a message"),
+    Transition("decline", ("approved",), "closed", ASSOCIATION,
+               "the association declines the introduction (frees the slot)"),
+    Transition("activate", ("introduced",), "active", REVIEWER,
+               "the follow-up between the two sides is under way"),
+    Transition("record_outcome", ("active",), "outcome_recorded", REVIEWER,
+               "record what came of it (agreement signed, loan, training, visit, no outcome)"),
+    Transition("close", ("approved", "introduced", "active", "outcome_recorded"), "closed",
+               REVIEWER, "close the match (frees the slot if it held one); before an outcome "
+               "is recorded, only with a note saying why"),
+)}
+
+
+def allowed_from(status: str) -> list[str]:
+    """The actions that can move a match out of ``status``."""
+    return [t.action for t in TRANSITIONS.values() if status in t.sources]
+
+
+# ---------------------------------------------------------------------- who may see / act
+def _association_of(store, match: dict) -> dict | None:
+    return store.get("associations", match["association_id"])
+
+
+def can_see(who: Principal, match: dict, association: dict | None) -> bool:
+    """The association sees its own matches (and peer matches on its practices once
+    introduced); a partner those on its offerings; coordinators those of their regions."""
+    if who.is_admin:
+        return True
+    if who.role is Role.COORDINATOR:
+        return association is not None and who.covers_region(association.get("region"))
+    if who.role is Role.ASSOCIATION:
+        return (match["association_id"] == who.association_id
+                or (match["kind"] == "peer" and match["owner_id"] == who.association_id
+                    and match["introduced_at"] is not None))
+    return match["kind"] == "partner" and match["owner_id"] == who.partner_id
+
+
+def may(who: Principal, transition: Transition, match: dict, association: dict | None) -> bool:
+    """Whether ``who`` may perform ``transition`` on ``match`` (whatever its state)."""
+    if who.is_admin:
+        return True
+    if transition.by == REVIEWER:
+        return association is not None and who.covers_region(association.get("region"))
+    return who.role is Role.ASSOCIATION and who.association_id == match["association_id"]
+
+
+def actions_for(who: Principal, match: dict, association: dict | None) -> list[str]:
+    """What ``who`` can do with ``match`` now."""
+    return [t.action for t in TRANSITIONS.values()
+            if match["status"] in t.sources and may(who, t, match, association)]
+
+
+def visible_match(store, who: Principal, match_id: int) -> tuple[dict, dict | None]:
+    """The match and its association, if ``who`` may see it; otherwise it does not exist."""
+    match = store.get_match(match_id)
+    association = match and _association_of(store, match)
+    if match is None or not can_see(who, match, association):
+        raise NotFound(f"no match with id {match_id}")
+    return match, association
+
+
+def _actor_org(who: Principal) -> str | None:
+    return who.association_id or who.partner_id
+
+
+# ---------------------------------------------------------------------- operations
+def propose(engine, who: Principal, need_id: str, kind: str, item_id: str) -> dict:
+    """Save a current suggestion of ``item_id`` for ``need_id`` as a ``proposed`` match.
+
+    The item must pass every hard rule for the need now (and not have been rejected for it);
+    its score is the engine's. By the association itself, its region's coordinators, admins.
+    """
+    store = engine.store
+    if who.role is Role.PARTNER:
+        raise Forbidden("partners do not propose matches")
+    need = store.get("needs", need_id)
+    association = need and store.get("associations", need["association_id"])
+    if need is None or not policy.can_see_association(who, association):
+        raise NotFound(f"no need with id {need_id!r}")
+    if kind not in ("partner", "peer"):
+        raise InvalidInput("kind must be partner or peer", field="kind")
+    table, noun = ("offerings", "offering") if kind == "partner" else ("practices", "practice")
+    if store.get(table, item_id) is None:
+        raise NotFound(f"no {noun} with id {item_id!r}")
+    existing = store.find_match(need_id, kind, item_id)
+    if existing is not None and existing["status"] == "rejected":
+        raise Conflict(f"this pair was rejected (match {existing['id']}); a rejected pair is "
+                       "never proposed again")
+    if existing is not None:
+        raise Conflict(f"this pair is already match {existing['id']} "
+                       f"(status {existing['status']})")
+    suggestion = _current_suggestion(engine, need_id, kind, item_id)
+    if suggestion is None:
+        raise Conflict(f"{noun} {item_id!r} is not a suggestion for need {need_id!r} now: "
+                       "it fails a hard rule (region, country, commodity, eligibility, active, "
+                       "validity, capacity, or its own association)")
+    category = engine.need_category(need_id)[0]
+    return store.create_match(
+        {"kind": kind, "need_id": need_id, "association_id": association["id"],
+         "item_id": item_id, "owner_id": suggestion.owner_id, "score": suggestion.score,
+         "category": category, "reasons": suggestion.reasons},
+        actor=who.actor, role=who.role.value, actor_org=_actor_org(who))
+
+
+def _current_suggestion(engine, need_id: str, kind: str, item_id: str):
+    """The engine's suggestion of ``item_id`` for the need, or None if it is not one now."""
+    everything = max(1, len(engine.corpus().block(kind)))
+    result = engine.suggest(need_id, kind, limit=everything)
+    return next((s for s in result.suggestions if s.item_id == item_id), None)
+
+
+def transition(engine, who: Principal, match_id: int, action: str, *, note: str | None = None,
+               reason: str | None = None, outcome: str | None = None,
+               version: int | None = None) -> dict:
+    """Perform ``action`` on a match: checked against the state machine, the caller's rights,
+    the client's ``version`` (if given) and, for approvals, the offering's capacity. The
+    change and its audit row are one transaction; a concurrent change wins, this one is 409."""
+    spec = TRANSITIONS.get(action)
+    if spec is None:
+        raise InvalidInput(f"unknown action {action!r}", field="action")
+    store = engine.store
+    match, association = visible_match(store, who, match_id)
+    if who.role not in spec.roles or not may(who, spec, match, association):
+        who_may = ("a coordinator of the association's region or an admin"
+                   if spec.by == REVIEWER else "the association itself or an admin")
+        raise Forbidden(f"only {who_may} may {action} a match")
+    _check_arguments(spec, note, reason, outcome)
+    if version is not None and version != match["version"]:
+        raise Conflict(f"match {match_id} is at version {match['version']}, not {version}; "
+                       "reload it and try again")
+    if match["status"] not in spec.sources:
+        raise Conflict(f"cannot {action} a match that is {match['status']} (only from "
+                       f"{', '.join(spec.sources)})")
+    if action == "close" and match["status"] != "outcome_recorded" and not (note or "").strip():
+        raise InvalidInput("closing a match before its outcome is recorded needs a note "
+                           "saying why", field="note")
+    return store.transition_match(
+        match_id, version=match["version"], from_status=match["status"], to_status=spec.target,
+        action=action, actor=who.actor, role=who.role.value, actor_org=_actor_org(who),
+        note=note, reason=reason, outcome=outcome,
+        takes_slot=spec.target in HOLDING_CAPACITY and match["status"] not in HOLDING_CAPACITY,
+        introduced=spec.target == "introduced")
+
+
+def _check_arguments(spec: Transition, note, reason, outcome) -> None:
+    if note is not None and len(note) > MAX_NOTE:
+        raise InvalidInput(f"at most {MAX_NOTE} characters", field="note")
+    if spec.action == "reject":
+        if reason not in REJECT_REASONS:
+            raise InvalidInput(f"a rejection needs a reason, one of: {', '.join(REJECT_REASONS)}",
+                               field="reason")
+    elif reason is not None:
+        raise InvalidInput("only a rejection takes a reason", field="reason")
+    if spec.action == "record_outcome":
+        if outcome not in OUTCOMES:
+            raise InvalidInput(f"an outcome is one of: {', '.join(OUTCOMES)}", field="outcome")
+    elif outcome is not None:
+        raise InvalidInput("only record_outcome takes an outcome", field="outcome")
+
+
+def audit_trail(engine, who: Principal, match_id: int) -> list[dict]:
+    """The match's changes, oldest first, for those who may see the match. Partners reading a
+    sensitive need's match before its introduction see no free-text notes."""
+    match, association = visible_match(engine.store, who, match_id)
+    rows = engine.store.audit_trail(match_id)
+    if _redacted(engine, who, match, association):
+        rows = [{**row, "note": None} for row in rows]
+    return rows
+
+
+@dataclass
+class Filters:
+    """The queue's filters, as the API receives them."""
+
+    statuses: list[str] | None = None
+    region: str | None = None
+    category: str | None = None
+    kind: str | None = None
+    need_id: str | None = None
+    min_score: float | None = None
+    older_than_days: int | None = None
+    sort: str = "created_at"
+    limit: int = 50
+    offset: int = 0
+
+
+def list_matches(engine, who: Principal, f: Filters) -> tuple[list[dict], int]:
+    """One page of the matches the caller may see, filtered; and the total."""
+    if f.sort not in SORTS:
+        raise InvalidInput(f"sort is one of: {', '.join(SORTS)}", field="sort")
+    bad = [s for s in f.statuses or [] if s not in STATES]
+    if bad:
+        raise InvalidInput(f"unknown status {bad[0]!r}", field="status")
+    q = MatchQuery(statuses=list(f.statuses or []), region=f.region, category=f.category,
+                   kind=f.kind, need_id=f.need_id, min_score=f.min_score, sort=f.sort,
+                   limit=f.limit, offset=f.offset)
+    if f.older_than_days is not None:
+        cutoff = datetime.now(UTC) - timedelta(days=f.older_than_days)
+        q.created_before = cutoff.isoformat(timespec="seconds")
+    if who.role is Role.COORDINATOR:
+        q.regions = sorted(who.regions)
+    elif who.role is Role.ASSOCIATION:
+        q.association_id = who.association_id or ""
+    elif who.role is Role.PARTNER:
+        q.partner_id = who.partner_id or ""
+    return engine.store.list_matches(q)
+
+
+# ---------------------------------------------------------------------- what a caller reads
+def _redacted(engine, who: Principal, match: dict, association: dict | None) -> bool:
+    """A sensitive need reads as a neutral summary to those outside its association, region
+    and admins, until the association accepted the introduction."""
+    if match["introduced_at"] is not None:
+        return False
+    if association is not None and policy.can_see_association(who, association):
+        return False
+    need = engine.store.get("needs", match["need_id"])
+    return need is None or engine.is_sensitive(match["need_id"])
+
+
+def view(engine, who: Principal, match: dict, lang: str = "en") -> dict:
+    """A match as ``who`` may read it: names, the need (or its neutral summary), and the
+    actions ``who`` can take now."""
+    store = engine.store
+    association = _association_of(store, match)
+    need = store.get("needs", match["need_id"])
+    if match["kind"] == "partner":
+        item = store.get("offerings", match["item_id"])
+        owner = store.get("partners", match["owner_id"])
+        title = item["title"] if item else match["item_id"]
+    else:
+        item = store.get("practices", match["item_id"])
+        owner = store.get("associations", match["owner_id"])
+        title = _headline(item["text"]) if item else match["item_id"]
+    redacted = _redacted(engine, who, match, association)
+    if redacted and association is not None:
+        need_text = neutral_summary(match["category"], association, engine.ref, lang)
+    else:
+        need_text = need["text"] if need else ""
+    return {
+        **{k: match[k] for k in ("id", "kind", "status", "need_id", "association_id", "item_id",
+                                  "owner_id", "score", "category", "reason",
+                                  "outcome", "created_at", "updated_at", "introduced_at",
+                                  "version")},
+        "note": None if redacted else match["note"],
+        "reasons": [] if redacted else match["reasons"],  # may quote the need's words
+        "need_text": need_text,
+        "need_text_redacted": redacted,
+        "association_name": association["name"] if association else None,
+        "region": association.get("region") if association else None,
+        "item_title": title,
+        "owner_name": owner["name"] if owner else None,
+        "actions": actions_for(who, match, association),
+    }
+
+
+def _headline(text: str, width: int = 90) -> str:
+    first = text.split(". ")[0]
+    return first if len(first) <= width else first[: width - 1].rstrip() + "…"

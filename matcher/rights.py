@@ -1,0 +1,174 @@
+"""The exchange in bulk and organisation data rights, independent of HTTP.
+
+Who may do what (the API's routes call these):
+
+=========================  ==========================================================
+bulk import                admins: anything. Coordinators: associations (with their
+                           needs and practices) of their own regions only - every
+                           association in the document, and the stored one it
+                           updates, must be in one of their regions; a document with
+                           partners or offerings is refused (partners are not
+                           regional: admins import them, partners edit themselves).
+bulk export                admins: everything. Coordinators: the associations of their
+                           regions with needs and practices (sensitive texts included:
+                           they may read them), and no partners - so that what they
+                           export they may import again.
+organisation data export   the association (or partner) itself, and admins: its
+                           profile, matches, the audit rows about them, token metadata.
+organisation deletion      the same callers: removes it everywhere (see
+                           :meth:`matcher.store.rights.RightsMixin.delete_association`).
+=========================  ==========================================================
+
+Records a caller may not see are reported missing (404), as in :mod:`matcher.policy`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+from datetime import UTC, datetime
+
+from matcher import matches as lifecycle
+from matcher import policy
+from matcher.auth import Principal, Role
+from matcher.embeddings import content_hash
+from matcher.errors import Forbidden, InvalidInput, NotFound
+from matcher.exchange import Exchange, dump_document
+from matcher.store import ImportReport, Store
+from matcher.store.rights import PSEUDONYM, DeletionReport
+
+__all__ = ["PSEUDONYM", "import_document", "export_document", "association_data",
+           "partner_data", "delete_association", "delete_partner"]
+
+
+# ---------------------------------------------------------------------- bulk import / export
+def import_document(who: Principal, store: Store, doc: Exchange) -> ImportReport:
+    """Upsert ``doc`` (already validated by :func:`matcher.exchange.parse_document`) for
+    ``who``: all or nothing, permission checks included."""
+    if who.is_admin:
+        return store.import_exchange(doc)
+    if who.role is not Role.COORDINATOR:
+        raise Forbidden("only admins and coordinators import exchange documents")
+    if doc.partners:
+        raise Forbidden(f"record {doc.partners[0].id!r}: coordinators import associations "
+                        "only; partners and offerings are imported by admins")
+    for association in doc.associations:
+        if association.region not in who.regions:
+            raise Forbidden(f"record {association.id!r}: region {association.region!r} is "
+                            "not one of yours")
+    return store.import_exchange_checked(doc, lambda: _check_stored(who, store, doc))
+
+
+def _check_stored(who: Principal, store: Store, doc: Exchange) -> None:
+    """A coordinator's document may update only what is stored in their regions, and may not
+    learn, through an error, which association outside them owns an id it reuses."""
+    ids = [a.id for a in doc.associations]
+    for association_id, region in store.regions_of(ids).items():
+        if region not in who.regions:
+            raise Forbidden(f"record {association_id!r}: an association outside your regions "
+                            "has this id")
+    for table, attr in (("needs", "needs"), ("practices", "practices")):
+        claimed = {child.id: a.id for a in doc.associations for child in getattr(a, attr)}
+        parents = store.parents_of(table, list(claimed))
+        elsewhere = {rid: parent for rid, parent in parents.items() if parent != claimed[rid]}
+        if not elsewhere:
+            continue
+        regions = store.regions_of(sorted(set(elsewhere.values())))
+        for rid, parent in elsewhere.items():
+            if regions.get(parent) not in who.regions:
+                raise InvalidInput("already belongs to an association outside your regions",
+                                   record=rid, field="id")
+
+
+def export_document(who: Principal, store: Store) -> dict:
+    """The exchange document ``who`` may export (see the table above), JSON-ready."""
+    doc = store.export_exchange()
+    if who.is_admin:
+        return dump_document(doc)
+    if who.role is Role.COORDINATOR:
+        return dump_document(Exchange(
+            partners=[], associations=[a for a in doc.associations if a.region in who.regions]))
+    raise Forbidden("only admins and coordinators export exchange documents")
+
+
+# ---------------------------------------------------------------------- organisation data
+def association_data(who: Principal, engine, association_id: str) -> dict:
+    """Everything stored about one association, for itself or an admin: its profile, the
+    matches involving it that the caller may see (as :func:`matcher.matches.view` shows
+    them, sensitive needs of others redacted), their audit rows, its tokens' metadata."""
+    _own_association(who, engine.store, association_id)
+    return {
+        "exported_at": _now(),
+        "association": engine.store.association_record(association_id),
+        **_matches_and_audit(who, engine,
+                             engine.store.matches_involving(association_id=association_id)),
+        "tokens": engine.store.scoped_tokens("association_id", association_id),
+    }
+
+
+def partner_data(who: Principal, engine, partner_id: str) -> dict:
+    """Everything stored about one partner, for itself or an admin (see
+    :func:`association_data`)."""
+    _own_partner(who, engine.store, partner_id)
+    return {
+        "exported_at": _now(),
+        "partner": engine.store.partner_record(partner_id),
+        **_matches_and_audit(who, engine, engine.store.matches_involving(partner_id=partner_id)),
+        "tokens": engine.store.scoped_tokens("partner_id", partner_id),
+    }
+
+
+def _matches_and_audit(who: Principal, engine, rows: list[dict]) -> dict:
+    visible = [m for m in rows if lifecycle.can_see(
+        who, m, engine.store.get("associations", m["association_id"]))]
+    return {"matches": [lifecycle.view(engine, who, m) for m in visible],
+            "audit": [row for m in visible
+                      for row in lifecycle.audit_trail(engine, who, m["id"])]}
+
+
+def delete_association(who: Principal, engine, association_id: str) -> dict:
+    """Remove an association everywhere (itself or an admin); the report of what went.
+
+    ``engine``: the :class:`matcher.engine.Engine` serving the store, whose embedded texts
+    decide which vectors are still needed; its corpus refreshes on the bumped data version.
+    """
+    _own_association(who, engine.store, association_id)
+    report = engine.store.delete_association(association_id, lambda: live_hashes(engine))
+    return _finish(engine.store, report, association_id)
+
+
+def delete_partner(who: Principal, engine, partner_id: str) -> dict:
+    """Remove a partner and its offerings everywhere (itself or an admin)."""
+    _own_partner(who, engine.store, partner_id)
+    report = engine.store.delete_partner(partner_id, lambda: live_hashes(engine))
+    return _finish(engine.store, report, partner_id)
+
+
+def live_hashes(engine) -> set[str]:
+    """Content hashes of every text the engine embeds (profiles and category prototypes)."""
+    return {content_hash(text) for text in engine._texts()}
+
+
+# ---------------------------------------------------------------------- helpers
+def _own_association(who: Principal, store: Store, association_id: str) -> dict:
+    if who.role not in (Role.ADMIN, Role.ASSOCIATION):
+        raise Forbidden("only the association itself or an admin may do this")
+    return policy.require_association(who, store.get("associations", association_id),
+                                      association_id, write=True)
+
+
+def _own_partner(who: Principal, store: Store, partner_id: str) -> dict:
+    if who.role not in (Role.ADMIN, Role.PARTNER):
+        raise Forbidden("only the partner itself or an admin may do this")
+    return policy.require_partner(who, store.get("partners", partner_id), partner_id,
+                                  write=True)
+
+
+def _finish(store: Store, report: DeletionReport | None, record_id: str) -> dict:
+    if report is None:  # deleted meanwhile by another request
+        raise NotFound(f"no record with id {record_id!r}")
+    store.checkpoint()
+    return {"id": record_id, **asdict(report)}
+
+
+def _now() -> str:
+    return datetime.now(UTC).isoformat(timespec="seconds")

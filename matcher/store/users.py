@@ -1,0 +1,148 @@
+"""Web users (username + scrypt password hash, with a role and a scope like tokens), the web
+sessions signed in with a user or a token, and the secret the web pages sign CSRF tokens with."""
+
+from __future__ import annotations
+
+import json
+import re
+import secrets
+from datetime import UTC, datetime, timedelta
+
+from matcher.auth import Principal, Role
+from matcher.errors import Conflict, InvalidInput, NotFound
+from matcher.passwords import check_strength, hash_password, verify_password
+from matcher.store.base import BaseStore
+from matcher.store.matches import _write_lock  # one connection: writes must not interleave
+
+USERNAME = re.compile(r"^[a-z0-9][a-z0-9._@-]{2,63}$")
+
+
+def _now() -> datetime:
+    return datetime.now(UTC).replace(microsecond=0)
+
+
+def normalise_username(username: str) -> str:
+    """Usernames compare case-insensitively: stored and looked up in lower case."""
+    return username.strip().lower()
+
+
+class UsersMixin(BaseStore):
+    """Users are created by an admin (``matcher user create``); passwords are never stored."""
+
+    # ------------------------------------------------------------------ users
+    def create_user(self, username: str, password: str, role: Role, *,
+                    association_id: str | None = None, partner_id: str | None = None,
+                    regions: list[str] | None = None, replace: bool = False) -> int:
+        """Store a new user (or, with ``replace``, give an existing one this password, role and
+        scope, ending its sessions); return its id."""
+        name = normalise_username(username)
+        if not USERNAME.match(name):
+            raise InvalidInput("a username has 3 to 64 characters: letters, digits, . _ @ -",
+                               field="username")
+        weak = check_strength(password)
+        if weak:
+            raise InvalidInput(weak, field="password")
+        row = [hash_password(password), role.value, association_id, partner_id,
+               json.dumps(sorted(regions or []))]
+        with _write_lock, self.transaction():
+            existing = self.db.execute("select id from users where username = ?",
+                                       [name]).fetchone()
+            if existing and not replace:
+                raise Conflict(f"user {name!r} already exists")
+            if existing:
+                self.db.execute(
+                    "update users set password_hash = ?, role = ?, association_id = ?, "
+                    "partner_id = ?, regions = ?, disabled_at = null where id = ?",
+                    row + [existing[0]])
+                self.db.execute("delete from web_sessions where user_id = ?", [existing[0]])
+                return int(existing[0])
+            cursor = self.db.execute(
+                "insert into users (username, password_hash, role, association_id, partner_id, "
+                "regions, created_at) values (?, ?, ?, ?, ?, ?, ?)",
+                [name] + row + [_now().isoformat()])
+            return int(cursor.lastrowid)
+
+    def check_password(self, username: str, password: str) -> int | None:
+        """The id of the active user ``username`` if ``password`` is theirs, else None (in about
+        the same time whether or not the user exists)."""
+        row = self.db.execute(
+            "select id, password_hash from users where username = ? and disabled_at is null",
+            [normalise_username(username)]).fetchone()
+        ok = verify_password(password, row[1] if row else None)
+        return int(row[0]) if row and ok else None
+
+    def disable_user(self, username: str) -> None:
+        """The user can no longer sign in; their open sessions end at once."""
+        name = normalise_username(username)
+        with _write_lock, self.transaction():
+            row = self.db.execute("select id, disabled_at from users where username = ?",
+                                  [name]).fetchone()
+            if row is None:
+                raise NotFound(f"no user {name!r}")
+            if row[1]:
+                raise InvalidInput(f"user {name!r} is already disabled", field="username")
+            self.db.execute("update users set disabled_at = ? where id = ?",
+                            [_now().isoformat(), row[0]])
+            self.db.execute("delete from web_sessions where user_id = ?", [row[0]])
+
+    def users(self) -> list[dict]:
+        """Every user's metadata (never the password hash)."""
+        cursor = self.db.execute(
+            "select id, username, role, association_id, partner_id, regions, created_at, "
+            "disabled_at from users order by id")
+        names = [d[0] for d in cursor.description]
+        return [{**dict(zip(names, row)), "regions": json.loads(row[5] or "[]")}
+                for row in cursor.fetchall()]
+
+    # ------------------------------------------------------------------ web sessions
+    def start_web_session(self, session_hash: str, *, user_id: int | None = None,
+                          token_id: int | None = None, hours: float = 12.0) -> None:
+        """Record a signed-in session (by the hash of its cookie value), for a user or a token;
+        expired sessions are cleared on the way."""
+        if (user_id is None) == (token_id is None):
+            raise ValueError("a web session belongs to exactly one user or one token")
+        now = _now()
+        with _write_lock, self.transaction():
+            self.db.execute("delete from web_sessions where expires_at <= ?", [now.isoformat()])
+            self.db.execute(
+                "insert into web_sessions (session_hash, user_id, token_id, created_at, "
+                "expires_at) values (?, ?, ?, ?, ?)",
+                [session_hash, user_id, token_id, now.isoformat(),
+                 (now + timedelta(hours=hours)).isoformat()])
+
+    def web_session(self, session_hash: str) -> tuple[Principal, dict] | None:
+        """The caller behind a live session and the session's facts (``created_at``,
+        ``username``), or None when it is unknown, expired, or its user or token is gone."""
+        row = self.db.execute(
+            "select s.created_at, s.user_id, s.token_id, u.username, "
+            "coalesce(u.role, t.role), coalesce(u.association_id, t.association_id), "
+            "coalesce(u.partner_id, t.partner_id), coalesce(u.regions, t.regions), t.label "
+            "from web_sessions s "
+            "left join users u on u.id = s.user_id and u.disabled_at is null "
+            "left join tokens t on t.id = s.token_id and t.revoked_at is null "
+            "where s.session_hash = ? and s.expires_at > ? "
+            "and (u.id is not null or t.id is not null)",
+            [session_hash, _now().isoformat()]).fetchone()
+        if row is None:
+            return None
+        created, user_id, token_id, username, role, association, partner, regions, label = row
+        principal = Principal(
+            role=Role(role), association_id=association, partner_id=partner,
+            regions=frozenset(json.loads(regions or "[]")), token_id=token_id,
+            label=f"user {username}" if username else (label or ""))
+        return principal, {"created_at": created, "username": username, "user_id": user_id}
+
+    def end_web_session(self, session_hash: str) -> None:
+        with _write_lock, self.transaction():
+            self.db.execute("delete from web_sessions where session_hash = ?", [session_hash])
+
+    def web_secret(self) -> bytes:
+        """The key the web pages sign CSRF tokens with: made once per database, kept in it, so
+        every worker and every restart agree."""
+        row = self.db.execute("select value from meta where key = 'web_secret'").fetchone()
+        if row is None:
+            with _write_lock, self.transaction():
+                self.db.execute("insert or ignore into meta (key, value) values ('web_secret', ?)",
+                                [secrets.token_hex(32)])
+            row = self.db.execute("select value from meta where key = 'web_secret'").fetchone()
+        return bytes.fromhex(row[0])
