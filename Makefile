@@ -18,13 +18,19 @@ $(BIN)/.installed: pyproject.toml
 	$(BIN)/pip install --quiet -e ".[test]"
 	touch $@
 
-install: $(BIN)/.installed
+# axe-core for the browser tests' accessibility checks (package.json), when there is one
+NODE_DEPS = $(if $(wildcard package.json),node_modules/.package-lock.json)
+node_modules/.package-lock.json: package.json package-lock.json
+	npm ci --no-audit --no-fund
+	touch $@
+
+install: $(BIN)/.installed $(NODE_DEPS)
 
 demo: $(BIN)/.installed
 	$(BIN)/matcher serve --demo --db demo.db --host $(HOST) --port $(PORT)
 
-test: $(BIN)/.installed
+test: $(BIN)/.installed $(NODE_DEPS)
 	$(BIN)/python -m pytest
 
 clean:
-	rm -rf $(VENV) demo.db*
+	rm -rf $(VENV) demo.db* node_modules tests/artifacts

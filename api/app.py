@@ -8,6 +8,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from api.errors import install_error_handlers
+from api.pages import install as install_pages
 from api.routes import api_router, health
 from api.state import EngineProvider
 from matcher import __version__
@@ -37,6 +38,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.settings = settings
     app.state.engines = EngineProvider(settings)
     install_error_handlers(app)
+    __import__("api.limits", fromlist=["install_limits"]).install_limits(app, settings)
     app.include_router(health.router)
     app.include_router(api_router)
+    install_pages(app)  # the web pages (left out of the OpenAPI schema) and /static
     return app

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import secrets
 import sys
 from pathlib import Path
 from typing import Annotated, Optional
@@ -213,6 +214,15 @@ def _load_demo(settings: Settings, base_url: str) -> None:
             (Role.PARTNER, {"partner_id": partner.id}, f"demo partner {partner.id}")):
         _, token = engine.store.create_token(role, label=label, **scope)
         typer.echo(f"  {label:45s} {token}")
+    typer.echo("demo web accounts (demo mode only; sign in at the web pages):")
+    for role, scope in ((Role.ADMIN, {}),
+                        (Role.COORDINATOR, {"regions": [association.region]}),
+                        (Role.ASSOCIATION, {"association_id": association.id}),
+                        (Role.PARTNER, {"partner_id": partner.id})):
+        username, password = f"demo-{role.value}", secrets.token_urlsafe(12)
+        engine.store.create_user(username, password, role, replace=True, **scope)
+        typer.echo(f"  {username:20s} password {password}")
+    typer.echo(f"web pages: {base_url}/")
     typer.echo(f"API docs: {base_url}/docs   try: curl -H 'Authorization: Bearer <admin token>' "
                f"{base_url}/api/v1/needs/{association.needs[0].id}/suggestions")
     engine.store.close()
@@ -290,6 +300,91 @@ def token_list(db: DbOption = None):
         scope = t["association_id"] or t["partner_id"] or ",".join(t["regions"]) or "-"
         state = f"revoked {t['revoked_at']}" if t["revoked_at"] else "active"
         typer.echo(f"{t['id']:>4}  {t['role']:12s} {scope:30s} {state}  {t['label']}")
+
+
+user_app = typer.Typer(no_args_is_help=True,
+                       help="Web users (sign in with a username and password): create, list, "
+                            "disable.")
+app.add_typer(user_app, name="user")
+
+
+@user_app.command("create")
+def user_create(
+        username: Annotated[str, typer.Option(help="3 to 64 characters: letters, digits, . _ @ -")],
+        role: Annotated[str, typer.Option(help="admin, coordinator, association or partner")],
+        association: Annotated[Optional[str], typer.Option(
+            help="the association (role association)")] = None,
+        partner: Annotated[Optional[str], typer.Option(help="the partner (role partner)")] = None,
+        region: Annotated[Optional[list[str]], typer.Option(
+            help="a region (role coordinator, repeatable)")] = None,
+        password_stdin: Annotated[bool, typer.Option(
+            "--password-stdin", help="read the password from the first line of standard input "
+                                     "(otherwise it is asked for, twice)")] = False,
+        db: DbOption = None):
+    """Create a web user; the password is never stored, only its scrypt hash."""
+    from matcher.auth import Role
+    from matcher.passwords import check_strength
+    from matcher.reference import load_reference
+    from matcher.store import Store
+
+    try:
+        parsed = Role(role)
+    except ValueError:
+        _fail(f"--role must be one of: {', '.join(r.value for r in Role)}")
+    settings = _settings(db)
+    store = Store(settings.db)
+    flags = {Role.ASSOCIATION: ("--association", association),
+             Role.PARTNER: ("--partner", partner), Role.COORDINATOR: ("--region", region)}
+    extra = [flag for wanted, (flag, value) in flags.items() if value and parsed is not wanted]
+    if extra:
+        _fail(f"{', '.join(extra)} does not apply to role {parsed.value}")
+    if parsed in flags and not flags[parsed][1]:
+        _fail(f"role {parsed.value} needs {flags[parsed][0]}")
+    if association and store.get("associations", association) is None:
+        _fail(f"no association with id {association!r}")
+    if partner and store.get("partners", partner) is None:
+        _fail(f"no partner with id {partner!r}")
+    known = load_reference(settings.data_dir).regions
+    for r in region or []:
+        if r not in known:
+            _fail(f"unknown region {r!r} (expected one of: {', '.join(known)})")
+    if password_stdin:
+        password = sys.stdin.readline().rstrip("\r\n")
+    else:
+        password = typer.prompt("Password", hide_input=True, confirmation_prompt=True)
+    weak = check_strength(password)
+    if weak:
+        _fail(weak)
+    try:
+        user_id = store.create_user(username, password, parsed, association_id=association,
+                                    partner_id=partner, regions=region)
+    except MatcherError as exc:
+        _fail(str(exc))
+    typer.echo(f"user {user_id} created: {username.strip().lower()} ({parsed.value})")
+
+
+@user_app.command("list")
+def user_list(db: DbOption = None):
+    """List web users (never their passwords)."""
+    from matcher.store import Store
+
+    for u in Store(_settings(db).db).users():
+        scope = u["association_id"] or u["partner_id"] or ",".join(u["regions"]) or "-"
+        state = f"disabled {u['disabled_at']}" if u["disabled_at"] else "active"
+        typer.echo(f"{u['id']:>4}  {u['username']:24s} {u['role']:12s} {scope:30s} {state}")
+
+
+@user_app.command("disable")
+def user_disable(username: Annotated[str, typer.Argument(help="the user's name")],
+                 db: DbOption = None):
+    """Disable a web user: they cannot sign in any more, and their open sessions end."""
+    from matcher.store import Store
+
+    try:
+        Store(_settings(db).db).disable_user(username)
+    except MatcherError as exc:
+        _fail(str(exc))
+    typer.echo(f"user {username.strip().lower()} disabled")
 
 
 def main() -> None:

@@ -17,6 +17,7 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
 from matcher.errors import Conflict
 from matcher.language import detect_language
+from matcher.reference import default_data_dir
 
 TEMPLATE_LANGUAGES = ("en", "fr", "es", "pt")
 WHATSAPP = "https://wa.me/"
@@ -66,6 +67,12 @@ def _environment(folder: str) -> Environment:
                        keep_trailing_newline=False)
 
 
+def template_folder(data_dir: Path | str | None = None) -> Path:
+    """``templates/`` of the configured data folder, or the bundled one if it has none."""
+    folder = Path(data_dir) / "templates" if data_dir else None
+    return folder if folder and folder.is_dir() else default_data_dir() / "templates"
+
+
 def _render(folder: Path, lang: str, name: str, **context) -> str:
     text = _environment(str(folder)).get_template(f"{lang}/{name}").render(**context)
     return re.sub(r"\n{3,}", "\n\n", text).strip()
@@ -94,18 +101,19 @@ def build(engine, match: dict) -> dict:
         item = store.get("offerings", match["item_id"]) or {}
         owner = store.get("partners", match["owner_id"])
         other = _party(owner, "partner", partner_language(owner)) if owner else None
-        item_title, item_text = item.get("title", match["item_id"]), item.get("description", "")
+        item_title = item.get("title") or match["item_id"]
+        item_text = item.get("description") or ""
     else:
         item = store.get("practices", match["item_id"]) or {}
         owner = store.get("associations", match["owner_id"])
         other = _party(owner, "peer", association_language(owner, item.get("text", "")),
                        owner["country"]) if owner else None
-        item_title, item_text = "", item.get("text", "")
+        item_title, item_text = "", item.get("text") or ""
     if association is None or other is None:
         raise Conflict(f"match {match['id']}: one side no longer exists")
     mine = _party(association, "association", association_language(association, need["text"]),
                   association["country"])
-    folder = Path(ref.data_dir) / "templates"
+    folder = template_folder(ref.data_dir)
     messages = []
     for me, them in ((mine, other), (other, mine)):
         lang = me["language"]

@@ -1,13 +1,18 @@
 """The match lifecycle: states, who may move a match from which state to which, and the
 operations the API calls (propose, transition, read, list). Knows nothing about HTTP.
 
-::
-
-    proposed ──approve──▶ approved ──accept──▶ introduced ──activate──▶ active
-        │                    │                     │                      │
-      reject              decline                close              record_outcome
-        ▼                    ▼                     ▼                      ▼
-    rejected              closed ◀────close──── (approved, active) outcome_recorded ──close──▶ closed
+==============  ==========================================  ==================  ===============
+action          from                                        to                  by
+==============  ==========================================  ==================  ===============
+approve         proposed                                    approved            reviewer
+reject          proposed                                    rejected (final)    reviewer
+accept          approved                                    introduced          the association
+decline         approved                                    closed (final)      the association
+activate        introduced                                  active              reviewer
+record_outcome  active                                      outcome_recorded    reviewer
+close           outcome_recorded; or approved, introduced,  closed (final)      reviewer
+                active with a note saying why
+==============  ==========================================  ==================  ===============
 
 Reviewers (a coordinator of the association's region, or an admin) approve, reject, activate,
 record outcomes and close; the association itself (or an admin) accepts or declines the

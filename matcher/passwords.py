@@ -10,6 +10,7 @@ import base64
 import hashlib
 import hmac
 import secrets
+from functools import lru_cache
 
 N, R, P = 2**14, 8, 1  # about 16 MiB and a few tens of milliseconds per check
 KEY_BYTES = 32
@@ -44,18 +45,23 @@ def hash_password(password: str) -> str:
 
 def verify_password(password: str, stored: str | None) -> bool:
     """Whether ``password`` matches ``stored``. With ``stored`` None (no such user) the same work
-    is done against a dummy hash, so the answer takes as long either way."""
+    is done against a dummy hash, so the answer takes as long either way. A malformed stored
+    hash matches nothing."""
     if len(password) > MAX_LENGTH:
         return False
     try:
-        scheme, n, r, p, salt, key = (stored or _DUMMY).split("$")
-        n_, r_, p_ = int(n), int(r), int(p)
+        scheme, n, r, p, salt, key = (stored or _dummy()).split("$")
         if scheme != "scrypt":
             return False
-        candidate = _scrypt(password, base64.b64decode(salt), n_, r_, p_)
-    except ValueError:
+        expected = base64.b64decode(key, validate=True)
+        candidate = _scrypt(password, base64.b64decode(salt, validate=True), int(n), int(r),
+                            int(p))
+    except ValueError:  # also binascii.Error
         return False
-    return hmac.compare_digest(candidate, base64.b64decode(key)) and stored is not None
+    return hmac.compare_digest(candidate, expected) and stored is not None
 
 
-_DUMMY = hash_password(secrets.token_urlsafe(16))
+@lru_cache(maxsize=1)
+def _dummy() -> str:
+    """A hash to check against when there is no such user (made on first need)."""
+    return hash_password(secrets.token_urlsafe(16))

@@ -3,7 +3,6 @@ record-by-record CRUD and the filtered, sorted, paginated lists of the API."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from pydantic import BaseModel
@@ -12,7 +11,7 @@ from matcher.errors import Conflict, InvalidInput, NotFound
 from matcher.exchange import Association, Exchange, Need, Offering, Partner, Practice
 from matcher.policy import Scope
 from matcher.store.base import BaseStore, _decode, _encode
-from matcher.store.matches import _write_lock  # one connection: writes must not interleave
+from matcher.store.matches import _write_lock  # one connection: writes serialise
 
 PROFILE_TABLES = ("partners", "offerings", "associations", "needs", "practices")
 # A child table's parent key and parent table.
@@ -152,7 +151,7 @@ class ProfilesMixin(BaseStore):
         row = _record_row(table, record)
         with _write_lock, self.transaction():
             if self._existing(table, [row["id"]]):
-                raise Conflict(f"a {NOUNS[table]} with id {row['id']!r} already exists")
+                raise Conflict(f"the id {row['id']!r} is taken (by another {NOUNS[table]})")
             if table in PARENTS:
                 key, parent_table = PARENTS[table]
                 if parent_id is None or not self._existing(parent_table, [parent_id]):

@@ -144,12 +144,13 @@ class RightsMixin(BaseStore):
     def _secure_transaction(self) -> Iterator[None]:
         """A write transaction whose deleted content SQLite overwrites with zeros."""
         with _write_lock:
+            previous = self.db.execute("PRAGMA secure_delete").fetchone()[0]
             self.db.execute("PRAGMA secure_delete = ON")
             try:
                 with self.transaction():
                     yield
             finally:
-                self.db.execute("PRAGMA secure_delete = OFF")
+                self.db.execute(f"PRAGMA secure_delete = {int(previous)}")
 
     def _forget(self, org_id: str, column: str, name: str, texts: list[str],
                 match_ids: list[int]) -> DeletionReport:

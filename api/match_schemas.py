@@ -1,0 +1,244 @@
+"""Request and response models of the match lifecycle (``/api/v1/matches``).
+
+Requests are closed (unknown fields → 422): a client names a need and an item, an action's
+reason, outcome or note, and nothing else (never a status, an owner or a reviewer).
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from api.schemas import Kind
+from matcher.exchange import RecordId
+from matcher.matches import MAX_NOTE
+
+Status = Literal["proposed", "approved", "rejected", "introduced", "active", "outcome_recorded",
+                 "closed"]
+Action = Literal["approve", "reject", "accept", "decline", "activate", "record_outcome", "close"]
+RejectReason = Literal["not_relevant", "not_eligible", "capacity", "duplicate", "other"]
+Outcome = Literal["agreement_signed", "loan", "training", "visit", "no_outcome"]
+Sort = Literal["-score", "created_at", "-created_at"]
+MatchId = Annotated[int, Field(ge=1, le=2**53)]
+Note = Annotated[str | None, Field(max_length=MAX_NOTE, description="free text for the trail")]
+Version = Annotated[int | None, Field(
+    ge=1, le=2**53, description="the version the client last read; a different current version "
+    "is a 409 (optimistic concurrency). Leave out to act on whatever is current.")]
+
+
+def _closed(**example) -> ConfigDict:
+    return ConfigDict(extra="forbid", json_schema_extra={"examples": [example]})
+
+
+def _example(**example) -> ConfigDict:
+    return ConfigDict(json_schema_extra={"examples": [example]})
+
+
+# ---------------------------------------------------------------------- requests
+class MatchCreate(BaseModel):
+    """Save a current suggestion as a proposed match."""
+
+    model_config = _closed(need_id="demo-n-001", kind="partner", item_id="demo-o-001")
+
+    need_id: RecordId
+    kind: Kind
+    item_id: RecordId = Field(description="the offering (partner) or practice (peer) id")
+
+
+class TransitionRequest(BaseModel):
+    """Approve, accept, decline, activate or close: an optional note and expected version."""
+
+    model_config = _closed(note="checked with the partner", version=1)
+
+    note: Note = None
+    version: Version = None
+
+
+class RejectRequest(TransitionRequest):
+    model_config = _closed(reason="not_eligible", note="they need a formal licence", version=1)
+
+    reason: RejectReason
+
+
+class OutcomeRequest(TransitionRequest):
+    model_config = _closed(outcome="training", note="12 members trained in May", version=3)
+
+    outcome: Outcome
+
+
+class BulkReviewRequest(BaseModel):
+    """Approve or reject many proposed matches; each is its own atomic change."""
+
+    model_config = _closed(action="reject", ids=[12, 13], reason="duplicate", note=None)
+
+    action: Literal["approve", "reject"]
+    ids: list[MatchId] = Field(min_length=1, max_length=100)
+    reason: RejectReason | None = Field(None, description="required to reject")
+    note: Note = None
+
+    @model_validator(mode="after")
+    def _reason_for_rejections(self) -> BulkReviewRequest:
+        if self.action == "reject" and self.reason is None:
+            raise ValueError("a rejection needs a reason")
+        if self.action == "approve" and self.reason is not None:
+            raise ValueError("only a rejection takes a reason")
+        return self
+
+
+# ---------------------------------------------------------------------- responses
+_MATCH_EXAMPLE = {
+    "id": 12, "kind": "partner", "status": "proposed", "need_id": "demo-n-001",
+    "need_text": "Our pits flood every rainy season and two walls collapsed last year.",
+    "need_text_redacted": False, "category": "ohs", "association_id": "demo-a-01",
+    "association_name": "Tarkwa Small Miners Association", "region": "africa_anglophone",
+    "item_id": "demo-o-001", "item_title": "Pit safety, shoring and ventilation training",
+    "owner_id": "demo-p-01", "owner_name": "Safe Shafts Initiative", "score": 3.6611,
+    "reasons": ["close in meaning (0.20)", "topic: Occupational health and safety"],
+    "reason": None, "outcome": None, "note": None, "created_at": "2025-05-02T09:14:03+00:00",
+    "updated_at": "2025-05-02T09:14:03+00:00", "introduced_at": None, "version": 1,
+    "actions": ["approve", "reject"],
+}
+
+
+class MatchPublic(BaseModel):
+    """A match as the caller may read it."""
+
+    model_config = _example(**_MATCH_EXAMPLE)
+
+    id: int
+    kind: Kind
+    status: Status
+    need_id: str
+    need_text: str = Field(description="the need's text, or a neutral summary when it is "
+                           "sensitive and the caller may not read it (yet)")
+    need_text_redacted: bool = Field(description="true when need_text is the neutral summary")
+    category: str | None = Field(description="the need's category (given or inferred)")
+    association_id: str = Field(description="the association that posted the need")
+    association_name: str | None
+    region: str | None = Field(description="the association's regional network")
+    item_id: str = Field(description="offering id (partner) or practice id (peer)")
+    item_title: str
+    owner_id: str = Field(description="the partner (partner) or other association (peer)")
+    owner_name: str | None
+    score: float | None = Field(description="the engine's score when it was proposed")
+    reasons: list[str] = Field(description="why it was suggested (empty when redacted)")
+    reason: RejectReason | None = Field(description="why it was rejected")
+    outcome: Outcome | None
+    note: str | None = Field(description="the note of the last change")
+    created_at: str
+    updated_at: str
+    introduced_at: str | None = Field(description="when the association accepted")
+    version: int = Field(description="increases with every change")
+    actions: list[Action] = Field(description="what the caller can do with it now")
+
+
+class MatchPage(BaseModel):
+    """One page of the matches the caller may see."""
+
+    model_config = _example(items=[_MATCH_EXAMPLE], total=1, limit=50, offset=0)
+
+    items: list[MatchPublic]
+    total: int = Field(description="how many match the filters in all")
+    limit: int
+    offset: int
+
+
+class AuditEntry(BaseModel):
+    """One change of a match."""
+
+    model_config = _example(id=31, match_id=12, action="reject", from_status="proposed",
+                            to_status="rejected", actor="token:4 (coordinator africa_anglophone)",
+                            role="coordinator", at="2025-05-03T10:00:00+00:00",
+                            reason="not_eligible", outcome=None, note="no formal licence")
+
+    id: int
+    match_id: int
+    action: str
+    from_status: Status | None = Field(description="null for the proposal itself")
+    to_status: Status
+    actor: str = Field(description="who (a token and its scope; a pseudonym once deleted)")
+    role: str
+    at: str
+    reason: RejectReason | None
+    outcome: Outcome | None
+    note: str | None
+
+
+class AuditTrail(BaseModel):
+    model_config = _example(match_id=12, status="rejected", entries=[
+        AuditEntry.model_config["json_schema_extra"]["examples"][0]])
+
+    match_id: int
+    status: Status = Field(description="the match's current status (the last entry's to_status)")
+    entries: list[AuditEntry]
+
+
+class Contact(BaseModel):
+    name: str | None = None
+    phone: str | None = None
+    whatsapp: str | None = None
+    email: str | None = None
+
+
+class IntroductionMessage(BaseModel):
+    """A ready-to-send message to one side, in its language (plain text)."""
+
+    model_config = _example(
+        recipient="partner", organisation_id="demo-p-01",
+        organisation_name="Safe Shafts Initiative", language="en",
+        subject="Delve Exchange introduction: Safe Shafts Initiative – Tarkwa Small Miners",
+        text="Hello Ama,\n\nThe Delve Exchange would like to introduce you to ...",
+        contact={"name": "Ama", "phone": None, "whatsapp": "+233 20 000 0000", "email": None},
+        whatsapp_link="https://wa.me/233200000000?text=Hello%20Ama%2C...")
+
+    recipient: Literal["association", "partner", "peer"]
+    organisation_id: str
+    organisation_name: str
+    language: Literal["en", "fr", "es", "pt"]
+    subject: str
+    text: str
+    contact: Contact | None = Field(description="the recipient's contact, if on file")
+    whatsapp_link: str | None = Field(
+        description="https://wa.me/<number>?text=<message>: send this message to the recipient "
+        "on WhatsApp (null without a number)")
+
+
+class Introduction(BaseModel):
+    model_config = _example(match_id=12, messages=[
+        IntroductionMessage.model_config["json_schema_extra"]["examples"][0]])
+
+    match_id: int
+    messages: list[IntroductionMessage] = Field(
+        description="one per side: the association first, then the partner or peer")
+
+
+class IntroducedMatch(MatchPublic):
+    """The match after the association accepted, with the introduction messages."""
+
+    model_config = _example(**{**_MATCH_EXAMPLE, "status": "introduced", "version": 3,
+                               "introduced_at": "2025-05-04T08:00:00+00:00",
+                               "actions": ["activate", "close"]},
+                            introduction=Introduction.model_config[
+                                "json_schema_extra"]["examples"][0])
+
+    introduction: Introduction
+
+
+class BulkResult(BaseModel):
+    model_config = _example(id=12, ok=True, status_code=200, detail=None, match=_MATCH_EXAMPLE)
+
+    id: int
+    ok: bool
+    status_code: int = Field(description="what the single-match request would have answered")
+    detail: str | None = Field(description="why it failed")
+    match: MatchPublic | None = Field(description="the match after the change, when ok")
+
+
+class BulkReviewResponse(BaseModel):
+    model_config = _example(results=[
+        {"id": 12, "ok": True, "status_code": 200, "detail": None, "match": _MATCH_EXAMPLE},
+        {"id": 13, "ok": False, "status_code": 409, "detail":
+         "cannot reject a match that is approved (only from proposed)", "match": None}])
+
+    results: list[BulkResult]

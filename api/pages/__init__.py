@@ -1,0 +1,65 @@
+"""Server-rendered web pages (Jinja2, no JavaScript needed) over the same engine as the API.
+
+``install(app)`` adds them to an app: the page routers (left out of the OpenAPI schema: they
+are not API operations), the self-hosted static files, and the handlers that answer page
+errors in HTML.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from urllib.parse import quote
+
+from fastapi import APIRouter, FastAPI, Request
+from fastapi.concurrency import run_in_threadpool
+from fastapi.staticfiles import StaticFiles
+
+from api.pages import association, signin
+from api.pages.config import WebSettings
+from api.pages.render import N_, SECURITY_HEADERS, redirect, render
+from api.pages.session import (
+    CsrfRejected,
+    FormTooLarge,
+    PageNotFound,
+    SignInRequired,
+    web_context,
+)
+
+STATIC = Path(__file__).resolve().parent.parent / "static"
+
+ROUTERS = (signin.router, association.router)
+pages_router = APIRouter(include_in_schema=False)
+for _router in ROUTERS:
+    pages_router.include_router(_router)
+
+
+async def _sign_in_required(request: Request, exc: Exception):
+    assert isinstance(exc, SignInRequired)
+    ctx = await run_in_threadpool(web_context, request)
+    return redirect(ctx, "/signin?next=" + quote(exc.next_path, safe="/"))
+
+
+def _error_page(status: int, title: str, message: str):
+    async def handler(request: Request, exc: Exception):
+        ctx = await run_in_threadpool(web_context, request)
+        return await run_in_threadpool(render, ctx, "error.html", status, title=title,
+                                       message=message)
+    return handler
+
+
+def install(app: FastAPI, settings: WebSettings | None = None) -> None:
+    """Serve the pages and their static files from ``app``."""
+    app.state.web_settings = settings or WebSettings()
+    app.include_router(pages_router)
+    app.mount("/static", StaticFiles(directory=STATIC), name="static")
+    app.add_exception_handler(SignInRequired, _sign_in_required)
+    app.add_exception_handler(PageNotFound, _error_page(
+        404, N_("Page not found"), N_("There is no such page, or it is not yours to see.")))
+    app.add_exception_handler(CsrfRejected, _error_page(
+        403, N_("Form expired"), N_("This form was not accepted: it has expired or did not come "
+                                    "from this site. Go back, reload the page and try again.")))
+    app.add_exception_handler(FormTooLarge, _error_page(
+        413, N_("Form too large"), N_("This form is too large to be accepted.")))
+
+
+__all__ = ["install", "pages_router", "ROUTERS", "SECURITY_HEADERS"]

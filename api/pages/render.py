@@ -1,0 +1,59 @@
+"""Rendering a page (or a redirect) in the caller's language, with its cookies and headers."""
+
+from __future__ import annotations
+
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+
+from api.pages.i18n import environment
+from api.pages.session import CSRF_FIELD, WebContext
+from matcher.auth import Role
+
+# Pages load nothing from elsewhere and run no inline script or style.
+SECURITY_HEADERS = {
+    "Content-Security-Policy": "default-src 'none'; style-src 'self'; img-src 'self'; "
+                               "script-src 'self'; form-action 'self'; base-uri 'none'; "
+                               "frame-ancestors 'none'",
+    "X-Content-Type-Options": "nosniff",
+    "X-Frame-Options": "DENY",
+    "Referrer-Policy": "same-origin",
+    "Cache-Control": "no-store",
+    "Vary": "Cookie, Accept-Language",
+}
+
+
+def N_(message: str) -> str:
+    """Marks a message for extraction; it is translated where it is shown."""
+    return message
+
+
+ROLE_NAMES = {
+    Role.ADMIN: N_("Administrator"),
+    Role.COORDINATOR: N_("Coordinator"),
+    Role.ASSOCIATION: N_("Association member"),
+    Role.PARTNER: N_("Partner"),
+}
+
+
+def home_for(role: Role | None) -> str:
+    """Where a caller lands after signing in."""
+    if role is None:
+        return "/signin"
+    return "/needs" if role is Role.ASSOCIATION else "/welcome"
+
+
+def render(ctx: WebContext, template: str, status: int = 200, **values) -> HTMLResponse:
+    request = ctx.request
+    here = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+    principal = ctx.principal
+    html = environment(ctx.lang).get_template(template).render(
+        ctx=ctx, principal=principal, csrf_field=CSRF_FIELD, csrf_token=ctx.csrf_token,
+        here=here, role_name=ROLE_NAMES.get(principal.role) if principal else None,
+        Role=Role, **values)
+    response = HTMLResponse(html, status_code=status, headers=SECURITY_HEADERS)
+    return ctx.apply_cookies(response)
+
+
+def redirect(ctx: WebContext, url: str) -> Response:
+    """303 See Other: after a form, the browser follows with a GET."""
+    response = RedirectResponse(url, status_code=303, headers=SECURITY_HEADERS)
+    return ctx.apply_cookies(response)

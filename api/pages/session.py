@@ -1,0 +1,201 @@
+"""Web sessions, CSRF tokens and forms for the pages.
+
+- The session cookie holds a random id; the store keeps only its SHA-256, so a database leak
+  signs nobody in. An anonymous visitor gets an id too (nothing stored), so that the sign-in and
+  language forms are CSRF-protected like every other; signing in issues a new id (no fixation)
+  and signing out deletes the stored session.
+- The CSRF token of a form is an HMAC of the session id under a per-database secret: bound to
+  the session, never the id itself, and checked on every POST before anything else.
+- Cookies: HttpOnly, SameSite=Lax, Path=/, and Secure when ``MATCHER_WEB_SECURE_COOKIES``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import re
+import secrets
+from dataclasses import dataclass, field
+from urllib.parse import parse_qsl, urlsplit
+
+from fastapi import Request, Response
+
+from api.pages.config import WebSettings
+from api.pages.i18n import choose_language
+from matcher.auth import Principal
+from matcher.store import Store
+
+SESSION_COOKIE = "dm_session"
+LANG_COOKIE = "dm_lang"
+CSRF_FIELD = "csrf_token"
+LANG_COOKIE_SECONDS = 365 * 24 * 3600
+_SESSION_ID = re.compile(r"^[A-Za-z0-9_-]{43}$")
+
+
+class SignInRequired(Exception):
+    """The page needs a signed-in caller; answered with a redirect to the sign-in page."""
+
+    def __init__(self, next_path: str):
+        self.next_path = next_path
+
+
+class PageNotFound(Exception):
+    """Answered with the HTML not-found page (also what a caller sees of others' records)."""
+
+
+class CsrfRejected(Exception):
+    """A POST without the session's CSRF token (or from another origin): 403."""
+
+
+class FormTooLarge(Exception):
+    """A form body over the size cap: 413."""
+
+
+@dataclass
+class WebContext:
+    """Who is asking, in which language, and the cookies the response must carry."""
+
+    request: Request
+    store: Store
+    settings: WebSettings
+    session_id: str
+    lang: str
+    principal: Principal | None = None
+    session: dict = field(default_factory=dict)
+    set_cookies: dict[str, tuple[str, int | None]] = field(default_factory=dict)
+    delete_cookies: list[str] = field(default_factory=list)
+
+    @property
+    def csrf_token(self) -> str:
+        return csrf_for(self.store, self.session_id, self.request)
+
+    # ------------------------------------------------------------------ session changes
+    def sign_in(self, *, user_id: int | None = None, token_id: int | None = None) -> None:
+        """Start a session (under a new id) for a user or a token."""
+        session_id = new_session_id()
+        self.store.start_web_session(hash_session_id(session_id), user_id=user_id,
+                                     token_id=token_id, hours=self.settings.session_hours)
+        found = self.store.web_session(hash_session_id(session_id))
+        if found is None:  # the user or token went away in between
+            raise SignInRequired("/")
+        self.session_id = session_id
+        self.principal, self.session = found
+        self.set_cookies[SESSION_COOKIE] = (self.session_id, None)
+
+    def sign_out(self) -> None:
+        self.store.end_web_session(hash_session_id(self.session_id))
+        self.principal = None
+        self.session_id = new_session_id()
+        self.set_cookies[SESSION_COOKIE] = (self.session_id, None)
+
+    def choose_language(self, lang: str) -> None:
+        self.lang = lang
+        self.set_cookies[LANG_COOKIE] = (lang, LANG_COOKIE_SECONDS)
+
+    def apply_cookies(self, response: Response) -> Response:
+        for name, (value, max_age) in self.set_cookies.items():
+            response.set_cookie(name, value, max_age=max_age, path="/", httponly=True,
+                                samesite="lax", secure=self.settings.secure_cookies)
+        return response
+
+
+def new_session_id() -> str:
+    return secrets.token_urlsafe(32)  # 43 characters
+
+
+def hash_session_id(session_id: str) -> str:
+    return hashlib.sha256(session_id.encode("ascii")).hexdigest()
+
+
+def _secret(store: Store, request: Request) -> bytes:
+    state = request.app.state
+    secret = getattr(state, "web_secret", None)
+    if secret is None:
+        secret = state.web_secret = store.web_secret()
+    return secret
+
+
+def csrf_for(store: Store, session_id: str, request: Request) -> str:
+    return hmac.new(_secret(store, request), b"csrf:" + session_id.encode("ascii"),
+                    hashlib.sha256).hexdigest()
+
+
+def web_context(request: Request) -> WebContext:
+    """The page dependency: session (if any), language, and a session id for anonymous
+    visitors (set on the response)."""
+    store = request.app.state.engines.get().store
+    settings: WebSettings = request.app.state.web_settings
+    cookie = request.cookies.get(SESSION_COOKIE, "")
+    lang = choose_language(request.cookies.get(LANG_COOKIE),
+                           request.headers.get("accept-language"))
+    if not _SESSION_ID.match(cookie):
+        ctx = WebContext(request, store, settings, new_session_id(), lang)
+        ctx.set_cookies[SESSION_COOKIE] = (ctx.session_id, None)
+        return ctx
+    ctx = WebContext(request, store, settings, cookie, lang)
+    found = store.web_session(hash_session_id(cookie))
+    if found is not None:
+        ctx.principal, ctx.session = found
+    return ctx
+
+
+def require_principal(ctx: WebContext) -> Principal:
+    if ctx.principal is None:
+        path = ctx.request.url.path
+        query = ctx.request.url.query
+        raise SignInRequired(path + (f"?{query}" if query else ""))
+    return ctx.principal
+
+
+async def read_form(request: Request, settings: WebSettings) -> dict[str, str]:
+    """A URL-encoded form body (size-capped), checked for the session's CSRF token and, when the
+    browser says where it comes from, for a same-origin ``Origin``."""
+    origin = request.headers.get("origin")
+    if origin is not None and not _same_origin(origin, request):
+        raise CsrfRejected()
+    content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if content_type != "application/x-www-form-urlencoded":
+        raise CsrfRejected()
+    declared = request.headers.get("content-length")
+    if declared is not None and (not declared.isdigit() or int(declared) >
+                                 settings.max_form_bytes):
+        raise FormTooLarge()
+    body = b""
+    async for chunk in request.stream():
+        body += chunk
+        if len(body) > settings.max_form_bytes:
+            raise FormTooLarge()
+    try:
+        pairs = parse_qsl(body.decode("utf-8"), keep_blank_values=True, max_num_fields=50,
+                          strict_parsing=False)
+    except (UnicodeDecodeError, ValueError):
+        raise CsrfRejected() from None
+    form: dict[str, str] = {}
+    for key, value in pairs:
+        form.setdefault(key, value)
+    return form
+
+
+def check_csrf(ctx: WebContext, form: dict[str, str]) -> None:
+    """403 unless the form carries this session's CSRF token."""
+    sent = form.get(CSRF_FIELD, "")
+    cookie = ctx.request.cookies.get(SESSION_COOKIE, "")
+    if not sent or not _SESSION_ID.match(cookie) or cookie != ctx.session_id \
+            or not hmac.compare_digest(sent, ctx.csrf_token):
+        raise CsrfRejected()
+
+
+def _same_origin(origin: str, request: Request) -> bool:
+    if origin == "null":
+        return False
+    parts = urlsplit(origin)
+    host = request.headers.get("host", "")
+    return parts.netloc == host and parts.scheme in ("http", "https")
+
+
+def safe_next(path: str | None, default: str = "/") -> str:
+    """Only a local path may be a redirect target after a form (no open redirect)."""
+    if not path or not path.startswith("/") or path.startswith("//") or "\\" in path \
+            or any(ord(c) < 32 for c in path):
+        return default
+    return path

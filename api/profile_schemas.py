@@ -1,0 +1,464 @@
+"""Request and response models of the profile routes: Create / Update / Public per resource.
+
+Create and Update models forbid unknown fields (422), so a client can never set what it must not:
+the owner of a need, practice or offering comes from the URL, the rest (roles, statuses,
+reviewers) from the token. Field types and limits are the exchange format's
+(:mod:`matcher.exchange`); vocabularies are the bundled reference data's (FORMAT.md v1), and
+every write is checked again by the import's own rules (:func:`to_exchange`).
+
+Update models are partial: a field left out keeps its value; ``null`` clears the fields that
+may be empty (contact, category, sensitive, capacity, valid_until) and is refused elsewhere.
+Nested objects (contact, eligibility) are replaced whole.
+"""
+
+from __future__ import annotations
+
+import secrets
+from datetime import date
+from typing import Annotated, Any, Generic, Literal, TypeVar
+
+from fastapi import Query
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
+
+from api.schemas import ErrorMessage, ValidationErrorMessage
+from matcher.exchange import (
+    MAX_LIST,
+    MAX_NAME,
+    MAX_TEXT,
+    Association,
+    Contact,
+    Eligibility,
+    Exchange,
+    LangCode,
+    Need,
+    Offering,
+    Partner,
+    Practice,
+    RecordId,
+    parse_document,
+)
+from matcher.reference import Reference, load_reference
+
+_REF = load_reference()  # the vocabularies of FORMAT.md v1, as bundled in data/
+
+
+def _utf8(value: str) -> str:
+    """Refuse lone surrogates (valid JSON escapes, but no text): they could not be stored."""
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        raise ValueError("text must be valid Unicode (no lone surrogates)") from None
+    return value
+
+
+def _country(value: str) -> str:
+    if not Reference.is_country_code(value):
+        raise ValueError(f"not an ISO 3166-1 alpha-2 code: {value!r}")
+    return value
+
+
+Category = Literal[tuple(_REF.categories)]  # type: ignore[valid-type]
+Region = Literal[tuple(_REF.regions)]  # type: ignore[valid-type]
+Commodity = Literal[tuple(_REF.commodities)]  # type: ignore[valid-type]
+PartnerType = Literal[tuple(_REF.partner_types)]  # type: ignore[valid-type]
+CountryCode = Annotated[str, StringConstraints(pattern=r"^[A-Z]{2}$"), AfterValidator(_country),
+                        Field(description="ISO 3166-1 alpha-2", examples=["GH"])]
+Name = Annotated[str, StringConstraints(min_length=1, max_length=MAX_NAME, strip_whitespace=True),
+                 AfterValidator(_utf8)]
+Text = Annotated[str, StringConstraints(max_length=MAX_TEXT), AfterValidator(_utf8)]
+LongText = Annotated[str, StringConstraints(min_length=1, max_length=MAX_TEXT,
+                                            strip_whitespace=True), AfterValidator(_utf8)]
+Languages = Annotated[list[LangCode], Field(max_length=MAX_LIST, examples=[["en", "fr"]])]
+Commodities = Annotated[list[Commodity], Field(max_length=MAX_LIST, examples=[["gold"]])]
+Regions = Annotated[list[Region], Field(max_length=MAX_LIST, description="[] = any region")]
+Countries = Annotated[list[CountryCode], Field(
+    max_length=MAX_LIST, description="[] = any country within the regions")]
+Members = Annotated[int, Field(ge=0, le=10_000_000)]
+Capacity = Annotated[int, Field(ge=0, le=1_000_000,
+                                description="most matches holding a slot at once")]
+ValidUntil = Annotated[date, Field(strict=False, description="ISO date; not suggested after it")]
+
+
+def _example(**example) -> dict:
+    return {"examples": [example]}
+
+
+def _no_default(schema: dict) -> None:
+    schema.pop("default", None)
+
+
+# An Update field that may be left out but not set to null: its default is never validated and
+# never shown (the type says what a client may send).
+_KEEP = Field(default=None, json_schema_extra=_no_default)
+
+
+class _Input(BaseModel):
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+
+class _Output(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+T = TypeVar("T")
+
+
+class Page(BaseModel, Generic[T]):
+    """One page of a list: ``total`` counts every record the filters select."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    items: list[T]
+    total: int = Field(ge=0, description="records selected in all, over every page")
+    limit: int = Field(description="the page size asked for")
+    offset: int = Field(description="records skipped before this page")
+
+
+# ---------------------------------------------------------------------- associations
+_ASSOCIATION = {
+    "name": "Nkwanta Small-Scale Miners Association", "country": "GH",
+    "region": "africa_anglophone", "languages": ["en", "tw"], "commodities": ["gold"],
+    "members": 240, "women_led": False, "formal_license": True,
+    "description": "Licensed small-scale gold concession with three pits and a wash plant.",
+}
+_CONTACT = {"name": "Kofi Mensah", "whatsapp": "+233 24 000 0000"}
+
+
+class AssociationCreate(_Input):
+    """A new association; without ``region``, its country's regional network."""
+
+    model_config = ConfigDict(json_schema_extra=_example(
+        id="a-nkwanta", **_ASSOCIATION, contact=_CONTACT))
+
+    id: RecordId | None = Field(None, description="chosen by the data owner; generated if left "
+                                                  "out")
+    name: Name
+    country: CountryCode
+    region: Region | None = None
+    languages: Languages = []
+    commodities: Commodities = []
+    members: Members = 0
+    women_led: bool = False
+    formal_license: bool = False
+    description: Text = ""
+    contact: Contact | None = None
+
+
+class AssociationUpdate(_Input):
+    """Changes to an association's profile. Only admins and coordinators of both regions may
+    change ``region``; a new ``country`` leaves the region as it is."""
+
+    model_config = ConfigDict(json_schema_extra=_example(members=260, languages=["en", "tw"]))
+
+    name: Name = _KEEP
+    country: CountryCode = _KEEP
+    region: Region = _KEEP
+    languages: Languages = _KEEP
+    commodities: Commodities = _KEEP
+    members: Members = _KEEP
+    women_led: bool = _KEEP
+    formal_license: bool = _KEEP
+    description: Text = _KEEP
+    contact: Contact | None = None
+
+
+class AssociationPublic(_Output):
+    """An association's profile. ``visibility`` is ``full`` for the association itself, its
+    region's coordinators and admins, who also get its ``contact``; others get the ``public``
+    profile (contact null)."""
+
+    model_config = ConfigDict(json_schema_extra=_example(
+        id="demo-a-01", **_ASSOCIATION, contact=None, visibility="public"))
+
+    id: str
+    name: str
+    country: str
+    region: str | None
+    languages: list[str]
+    commodities: list[str]
+    members: int
+    women_led: bool
+    formal_license: bool
+    description: str
+    contact: Contact | None
+    visibility: Literal["full", "public"]
+
+
+def association_public(row: dict, visibility: str) -> AssociationPublic:
+    fields = {k: row[k] for k in AssociationPublic.model_fields if k in row}
+    fields["contact"] = row.get("contact") if visibility == "full" else None
+    return AssociationPublic(**fields, visibility=visibility)
+
+
+# ---------------------------------------------------------------------- needs
+_NEED_TEXT = ("Our pits flood every rainy season and the walls are getting weak. We need "
+              "someone to show us proper timbering.")
+
+
+class NeedCreate(_Input):
+    """A new need of the association in the URL. ``sensitive`` null: sensitive when its
+    category (given or inferred) is sgbv."""
+
+    model_config = ConfigDict(json_schema_extra=_example(text=_NEED_TEXT, category="ohs"))
+
+    text: LongText
+    category: Category | None = None
+    sensitive: bool | None = None
+
+
+class NeedUpdate(_Input):
+    model_config = ConfigDict(json_schema_extra=_example(category="ohs", sensitive=None))
+
+    text: LongText = _KEEP
+    category: Category | None = None
+    sensitive: bool | None = None
+
+
+class NeedPublic(_Output):
+    """A need. For a sensitive need, whoever may not read its text gets a neutral summary in
+    ``text`` and ``text_hidden`` true."""
+
+    model_config = ConfigDict(json_schema_extra=_example(
+        id="demo-n-001", association_id="demo-a-01", text=_NEED_TEXT, text_hidden=False,
+        category="ohs", sensitive=False))
+
+    id: str
+    association_id: str
+    text: str
+    text_hidden: bool
+    category: str | None = Field(description="the category given (null: inferred when needed)")
+    sensitive: bool = Field(description="flagged so, or (unless flagged otherwise) in the sgbv "
+                                        "category, given or inferred")
+
+
+# ---------------------------------------------------------------------- practices
+_PRACTICE_TEXT = ("We set up a welfare fund: every member puts 2% of each gold sale in it.")
+
+
+class PracticeCreate(_Input):
+    """A new practice (what the association in the URL can teach its peers)."""
+
+    model_config = ConfigDict(json_schema_extra=_example(text=_PRACTICE_TEXT,
+                                                         category="finance"))
+
+    text: LongText
+    category: Category | None = None
+
+
+class PracticeUpdate(_Input):
+    model_config = ConfigDict(json_schema_extra=_example(category="finance"))
+
+    text: LongText = _KEEP
+    category: Category | None = None
+
+
+class PracticePublic(_Output):
+    model_config = ConfigDict(json_schema_extra=_example(
+        id="demo-pr-001", association_id="demo-a-01", text=_PRACTICE_TEXT, category="finance"))
+
+    id: str
+    association_id: str
+    text: str
+    category: str | None
+
+
+# ---------------------------------------------------------------------- partners
+_PARTNER = {"name": "Safe Shafts Initiative", "type": "ngo",
+            "description": "Trains artisanal miners in pit safety.",
+            "languages": ["en", "fr", "es", "pt"]}
+
+
+class PartnerCreate(_Input):
+    model_config = ConfigDict(json_schema_extra=_example(id="p-safe-shafts", **_PARTNER))
+
+    id: RecordId | None = Field(None, description="chosen by the data owner; generated if left "
+                                                  "out")
+    name: Name
+    type: PartnerType = "other"
+    description: Text = ""
+    languages: Languages = []
+    contact: Contact | None = None
+
+
+class PartnerUpdate(_Input):
+    model_config = ConfigDict(json_schema_extra=_example(description="Pit safety training."))
+
+    name: Name = _KEEP
+    type: PartnerType = _KEEP
+    description: Text = _KEEP
+    languages: Languages = _KEEP
+    contact: Contact | None = None
+
+
+class PartnerPublic(_Output):
+    """A partner, as every caller sees it; ``contact`` only for the partner itself,
+    coordinators and admins (null for others)."""
+
+    model_config = ConfigDict(json_schema_extra=_example(id="demo-p-01", **_PARTNER,
+                                                         contact=None))
+
+    id: str
+    name: str
+    type: str
+    description: str
+    languages: list[str]
+    contact: Contact | None
+
+
+def partner_public(row: dict, show_contact: bool) -> PartnerPublic:
+    fields = {k: row[k] for k in PartnerPublic.model_fields if k in row}
+    fields["contact"] = row.get("contact") if show_contact else None
+    return PartnerPublic(**fields)
+
+
+# ---------------------------------------------------------------------- offerings
+_OFFERING = {
+    "title": "Pit safety, shoring and ventilation training",
+    "description": "Three-day on-site course for up to 25 miners.", "category": "ohs",
+    "regions": ["africa_anglophone"], "countries": [], "languages": ["en", "fr"],
+    "commodities": [], "eligibility": {"women_led_only": False, "min_members": 0,
+                                       "requires_formal_license": False},
+    "capacity": 6, "active": True, "valid_until": "2027-12-31",
+}
+
+
+class OfferingCreate(_Input):
+    """A new offering of the partner in the URL."""
+
+    model_config = ConfigDict(json_schema_extra=_example(**_OFFERING))
+
+    title: Name
+    description: Text = ""
+    category: Category
+    regions: Regions = []
+    countries: Countries = []
+    languages: Languages = []
+    commodities: Commodities = []
+    eligibility: Eligibility = Field(default_factory=Eligibility)
+    capacity: Capacity | None = None
+    active: bool = True
+    valid_until: ValidUntil | None = None
+
+
+class OfferingUpdate(_Input):
+    model_config = ConfigDict(json_schema_extra=_example(capacity=4, active=False))
+
+    title: Name = _KEEP
+    description: Text = _KEEP
+    category: Category = _KEEP
+    regions: Regions = _KEEP
+    countries: Countries = _KEEP
+    languages: Languages = _KEEP
+    commodities: Commodities = _KEEP
+    eligibility: Eligibility = _KEEP
+    capacity: Capacity | None = None
+    active: bool = _KEEP
+    valid_until: ValidUntil | None = None
+
+
+class OfferingPublic(_Output):
+    model_config = ConfigDict(json_schema_extra=_example(id="demo-o-001",
+                                                         partner_id="demo-p-01", **_OFFERING))
+
+    id: str
+    partner_id: str
+    title: str
+    description: str
+    category: str
+    regions: list[str]
+    countries: list[str]
+    languages: list[str]
+    commodities: list[str]
+    eligibility: Eligibility
+    capacity: int | None
+    active: bool
+    valid_until: date | None
+
+
+def offering_public(row: dict) -> OfferingPublic:
+    return OfferingPublic(**offering_record(row).model_dump(), partner_id=row["partner_id"])
+
+
+# ---------------------------------------------------------------------- stored rows <-> records
+def association_record(row: dict) -> dict:
+    return {k: row[k] for k in Association.model_fields if k in row}
+
+
+def partner_record(row: dict) -> dict:
+    return {k: row[k] for k in Partner.model_fields if k in row}
+
+
+def offering_record(row: dict) -> Offering:
+    return Offering(
+        id=row["id"], title=row["title"], description=row["description"],
+        category=row["category"], regions=row["regions"], countries=row["countries"],
+        languages=row["languages"], commodities=row["commodities"],
+        eligibility=Eligibility(women_led_only=row["women_led_only"],
+                                min_members=row["min_members"],
+                                requires_formal_license=row["requires_formal_license"]),
+        capacity=row["capacity"], active=row["active"], valid_until=row["valid_until"])
+
+
+def need_record(row: dict) -> dict:
+    return {k: row[k] for k in Need.model_fields if k in row}
+
+
+def practice_record(row: dict) -> dict:
+    return {k: row[k] for k in Practice.model_fields if k in row}
+
+
+def to_exchange(ref: Reference, *, association: dict | None = None,
+                partner: dict | None = None, need: dict | None = None,
+                practice: dict | None = None, offering: dict | None = None) -> Exchange:
+    """Check records by the import's own rules (types, limits, vocabularies, a region from the
+    country when missing): an association with at most one need or practice, or a partner
+    with at most one offering. Raises :class:`~matcher.errors.InvalidInput` naming the field;
+    free texts are never echoed."""
+    doc: dict[str, Any] = {}
+    if association is not None:
+        doc["associations"] = [{**association, "needs": [need] if need else [],
+                                "practices": [practice] if practice else []}]
+    if partner is not None:
+        doc["partners"] = [{**partner, "offerings": [offering] if offering else []}]
+    return parse_document(doc, ref)
+
+
+# ---------------------------------------------------------------------- list query parameters
+MAX_PAGE = 200
+
+Limit = Annotated[int, Query(ge=1, le=MAX_PAGE, description=f"page size, at most {MAX_PAGE}")]
+Offset = Annotated[int, Query(ge=0, le=10_000_000, description="records to skip")]
+Search = Annotated[str | None, Query(
+    min_length=1, max_length=200, description="case-insensitive text search (substring)",
+    examples=["gold"])]
+RegionFilter = Annotated[Region | None, Query(description="regional network")]
+CountryFilter = Annotated[CountryCode | None, Query(description="ISO 3166-1 alpha-2")]
+CategoryFilter = Annotated[Category | None, Query(description="category")]
+CommodityFilter = Annotated[Commodity | None, Query(description="commodity")]
+LanguageFilter = Annotated[LangCode | None, Query(description="language code", examples=["fr"])]
+
+
+def sort_param(columns: tuple[str, ...]) -> Any:
+    """A ``sort`` parameter over a fixed allow-list, ``-column`` for descending."""
+    values = tuple(v for c in columns for v in (c, f"-{c}"))
+    return Annotated[Literal[values], Query(  # type: ignore[valid-type]
+        description=f"sort by one of {', '.join(columns)}; prefix '-' for descending")]
+
+
+# ---------------------------------------------------------------------- documented errors
+def errors(*codes: int) -> dict[int | str, dict[str, Any]]:
+    """The error responses of a profile route, for the OpenAPI document."""
+    described = {
+        401: {"model": ErrorMessage, "description": "No valid bearer token"},
+        403: {"model": ErrorMessage, "description": "The caller's role or scope may not do this"},
+        404: {"model": ErrorMessage, "description": "No such record, or not visible to the caller"},
+        409: {"model": ErrorMessage, "description": "Clashes with the stored data"},
+        422: {"model": ValidationErrorMessage | ErrorMessage,
+              "description": "A parameter or a body field is malformed or out of range"},
+    }
+    return {code: described[code] for code in (401, 403, *codes)}
+
+
+def new_id(prefix: str) -> str:
+    """A fresh record id (``a-3f9c0e1b2d4a``) for a record created without one."""
+    return f"{prefix}-{secrets.token_hex(6)}"

@@ -1,0 +1,248 @@
+"""Proposed matches, their lifecycle and audit trail, the coordinator queue and introductions.
+
+The state machine and the object-level rules live in :mod:`matcher.matches`; these routes turn
+HTTP into its calls and back.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Body, Path, Query, status
+
+from api.deps import EngineDep
+from api.errors import status_for
+from api.match_schemas import (
+    AuditEntry,
+    AuditTrail,
+    BulkResult,
+    BulkReviewRequest,
+    BulkReviewResponse,
+    IntroducedMatch,
+    Introduction,
+    MatchCreate,
+    MatchPage,
+    MatchPublic,
+    OutcomeRequest,
+    RejectRequest,
+    Sort,
+    Status,
+    TransitionRequest,
+)
+from api.schemas import ErrorMessage, Kind, Lang, ValidationErrorMessage
+from api.security import guard
+from matcher import introductions
+from matcher import matches as lifecycle
+from matcher.auth import Principal, Role
+from matcher.engine import Engine
+from matcher.errors import MatcherError
+
+router = APIRouter(prefix="/matches", tags=["matches"])
+
+REVIEWERS = (Role.ADMIN, Role.COORDINATOR)
+PROPOSERS = (Role.ADMIN, Role.COORDINATOR, Role.ASSOCIATION)
+ASSOCIATION_SIDE = (Role.ADMIN, Role.ASSOCIATION)
+
+_401 = {401: {"model": ErrorMessage, "description": "No valid bearer token"}}
+_403 = {403: {"model": ErrorMessage, "description": "The caller's role may not do this"}}
+_404 = {404: {"model": ErrorMessage, "description": "No such match (or not the caller's)"}}
+_409 = {409: {"model": ErrorMessage,
+              "description": "Invalid transition, a concurrent change, or a full offering"}}
+_422 = {422: {"model": ValidationErrorMessage | ErrorMessage,
+              "description": "Malformed request, or a missing reason or outcome"}}
+READ_ERRORS = {**_401, **_403, **_404, **_422}
+WRITE_ERRORS = {**READ_ERRORS, **_409}
+
+MatchIdPath = Annotated[int, Path(ge=1, le=2**53, description="the match id", examples=[1])]
+LangQuery = Annotated[Lang, Query(description="language of a neutral summary")]
+
+
+def _public(engine: Engine, who: Principal, match: dict, lang: str = "en") -> MatchPublic:
+    return MatchPublic(**lifecycle.view(engine, who, match, lang))
+
+
+def _transition(engine: Engine, who: Principal, match_id: int, action: str,
+                body: TransitionRequest | None, **extra) -> MatchPublic:
+    body = body or TransitionRequest()
+    match = lifecycle.transition(engine, who, match_id, action, note=body.note,
+                                 version=body.version, **extra)
+    return _public(engine, who, match)
+
+
+# ---------------------------------------------------------------------- create, read, list
+@router.post("", response_model=MatchPublic, status_code=status.HTTP_201_CREATED,
+             responses=WRITE_ERRORS, operation_id="propose_match",
+             summary="Save a current suggestion as a proposed match")
+def propose_match(engine: EngineDep,
+                  who: Annotated[Principal, guard("propose_match", *PROPOSERS)],
+                  body: MatchCreate) -> MatchPublic:
+    """By the association itself, its region's coordinators or an admin. The item must be a
+    suggestion for the need now (it passes every hard rule); a pair already matched, or
+    rejected once, is a 409."""
+    match = lifecycle.propose(engine, who, body.need_id, body.kind, body.item_id)
+    return _public(engine, who, match)
+
+
+@router.get("", response_model=MatchPage, responses=READ_ERRORS, operation_id="list_matches",
+            summary="The matches the caller may see: the coordinator review queue")
+def list_matches(
+        engine: EngineDep, who: Annotated[Principal, guard("list_matches")],
+        status_: Annotated[list[Status] | None, Query(
+            alias="status", description="only these statuses (repeatable)")] = None,
+        region: Annotated[str | None, Query(max_length=64, examples=["africa_anglophone"],
+                                            description="the association's network")] = None,
+        category: Annotated[str | None, Query(max_length=64, examples=["ohs"])] = None,
+        kind: Annotated[Kind | None, Query()] = None,
+        need_id: Annotated[str | None, Query(max_length=128)] = None,
+        min_score: Annotated[float | None, Query(allow_inf_nan=False, ge=-1e9, le=1e9)] = None,
+        older_than_days: Annotated[int | None, Query(
+            ge=0, le=36500, description="only matches proposed at least this long ago")] = None,
+        sort: Annotated[Sort, Query(description="-score: best first; created_at: oldest "
+                                    "first; -created_at: newest first")] = "created_at",
+        limit: Annotated[int, Query(ge=1, le=100)] = 50,
+        offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0,
+        lang: LangQuery = "en") -> MatchPage:
+    """Scoped to the caller: an association sees its own matches (and peer matches on its
+    practices once introduced), a partner those on its offerings, a coordinator those of its
+    regions, an admin all."""
+    rows, total = lifecycle.list_matches(engine, who, lifecycle.Filters(
+        statuses=status_, region=region, category=category, kind=kind, need_id=need_id,
+        min_score=min_score, older_than_days=older_than_days, sort=sort, limit=limit,
+        offset=offset))
+    return MatchPage(items=[_public(engine, who, row, lang) for row in rows], total=total,
+                     limit=limit, offset=offset)
+
+
+@router.post("/bulk", response_model=BulkReviewResponse, responses=READ_ERRORS,
+             operation_id="bulk_review_matches",
+             summary="Approve or reject many proposed matches, each on its own")
+def bulk_review_matches(engine: EngineDep,
+                        who: Annotated[Principal, guard("bulk_review_matches", *REVIEWERS)],
+                        body: BulkReviewRequest) -> BulkReviewResponse:
+    """Each id is one atomic change with its audit row; one failing leaves the others done.
+    Each result carries the status code the single request would have answered."""
+    results = []
+    for match_id in dict.fromkeys(body.ids):
+        try:
+            match = lifecycle.transition(engine, who, match_id, body.action, note=body.note,
+                                         reason=body.reason)
+        except MatcherError as exc:
+            results.append(BulkResult(id=match_id, ok=False, status_code=status_for(exc),
+                                      detail=str(exc), match=None))
+        else:
+            results.append(BulkResult(id=match_id, ok=True, status_code=200, detail=None,
+                                      match=_public(engine, who, match)))
+    return BulkReviewResponse(results=results)
+
+
+@router.get("/{match_id}", response_model=MatchPublic, responses=READ_ERRORS,
+            operation_id="get_match", summary="One match")
+def get_match(engine: EngineDep, who: Annotated[Principal, guard("get_match")],
+              match_id: MatchIdPath, lang: LangQuery = "en") -> MatchPublic:
+    match, _ = lifecycle.visible_match(engine.store, who, match_id)
+    return _public(engine, who, match, lang)
+
+
+@router.get("/{match_id}/audit", response_model=AuditTrail, responses=READ_ERRORS,
+            operation_id="match_audit", summary="Every change of one match, oldest first")
+def match_audit(engine: EngineDep, who: Annotated[Principal, guard("match_audit")],
+                match_id: MatchIdPath) -> AuditTrail:
+    entries = lifecycle.audit_trail(engine, who, match_id)
+    match = engine.store.get_match(match_id)
+    return AuditTrail(match_id=match_id, status=match["status"],
+                      entries=[AuditEntry(**{k: e[k] for k in AuditEntry.model_fields})
+                               for e in entries])
+
+
+@router.get("/{match_id}/introduction", response_model=Introduction,
+            responses=WRITE_ERRORS, operation_id="match_introduction",
+            summary="The introduction messages of an introduced match")
+def match_introduction(engine: EngineDep,
+                       who: Annotated[Principal, guard("match_introduction")],
+                       match_id: MatchIdPath) -> Introduction:
+    """Ready-to-send messages for both sides, each in its language, with contacts and
+    WhatsApp links; 409 until the association accepted the introduction."""
+    match, _ = lifecycle.visible_match(engine.store, who, match_id)
+    return Introduction(**introductions.build(engine, match))
+
+
+# ---------------------------------------------------------------------- the lifecycle
+OptionalBody = Body(description="optional: a note and the expected version")
+
+
+@router.post("/{match_id}/approve", response_model=MatchPublic, responses=WRITE_ERRORS,
+             operation_id="approve_match", summary="Approve a proposed match")
+def approve_match(engine: EngineDep, who: Annotated[Principal, guard("approve_match",
+                                                                     *REVIEWERS)],
+                  match_id: MatchIdPath,
+                  body: Annotated[TransitionRequest | None, OptionalBody] = None) -> MatchPublic:
+    """By a coordinator of the association's region or an admin. The match takes one slot of
+    its offering: a full offering is a 409."""
+    return _transition(engine, who, match_id, "approve", body)
+
+
+@router.post("/{match_id}/reject", response_model=MatchPublic, responses=WRITE_ERRORS,
+             operation_id="reject_match", summary="Reject a proposed match, with a reason")
+def reject_match(engine: EngineDep, who: Annotated[Principal, guard("reject_match",
+                                                                    *REVIEWERS)],
+                 match_id: MatchIdPath, body: RejectRequest) -> MatchPublic:
+    """The pair is never suggested nor proposed again."""
+    return _transition(engine, who, match_id, "reject", body, reason=body.reason)
+
+
+@router.post("/{match_id}/accept", response_model=IntroducedMatch, responses=WRITE_ERRORS,
+             operation_id="accept_introduction",
+             summary="The association accepts the introduction of an approved match")
+def accept_introduction(engine: EngineDep,
+                        who: Annotated[Principal, guard("accept_introduction",
+                                                        *ASSOCIATION_SIDE)],
+                        match_id: MatchIdPath,
+                        body: Annotated[TransitionRequest | None, OptionalBody] = None
+                        ) -> IntroducedMatch:
+    """The match becomes ``introduced``; the answer carries the introduction messages for
+    both sides, each in its language. A sensitive need's text is shown to the partner from
+    now on."""
+    public = _transition(engine, who, match_id, "accept", body)
+    match = engine.store.get_match(match_id)
+    return IntroducedMatch(**public.model_dump(),
+                           introduction=Introduction(**introductions.build(engine, match)))
+
+
+@router.post("/{match_id}/decline", response_model=MatchPublic, responses=WRITE_ERRORS,
+             operation_id="decline_introduction",
+             summary="The association declines the introduction of an approved match")
+def decline_introduction(engine: EngineDep,
+                         who: Annotated[Principal, guard("decline_introduction",
+                                                         *ASSOCIATION_SIDE)],
+                         match_id: MatchIdPath,
+                         body: Annotated[TransitionRequest | None, OptionalBody] = None
+                         ) -> MatchPublic:
+    """The match is closed (with the note, if any) and frees its slot."""
+    return _transition(engine, who, match_id, "decline", body)
+
+
+@router.post("/{match_id}/activate", response_model=MatchPublic, responses=WRITE_ERRORS,
+             operation_id="activate_match", summary="Mark an introduced match's follow-up active")
+def activate_match(engine: EngineDep, who: Annotated[Principal, guard("activate_match",
+                                                                      *REVIEWERS)],
+                   match_id: MatchIdPath,
+                   body: Annotated[TransitionRequest | None, OptionalBody] = None) -> MatchPublic:
+    return _transition(engine, who, match_id, "activate", body)
+
+
+@router.post("/{match_id}/outcome", response_model=MatchPublic, responses=WRITE_ERRORS,
+             operation_id="record_match_outcome", summary="Record the outcome of an active match")
+def record_match_outcome(engine: EngineDep,
+                         who: Annotated[Principal, guard("record_match_outcome", *REVIEWERS)],
+                         match_id: MatchIdPath, body: OutcomeRequest) -> MatchPublic:
+    return _transition(engine, who, match_id, "record_outcome", body, outcome=body.outcome)
+
+
+@router.post("/{match_id}/close", response_model=MatchPublic, responses=WRITE_ERRORS,
+             operation_id="close_match", summary="Close a match")
+def close_match(engine: EngineDep, who: Annotated[Principal, guard("close_match", *REVIEWERS)],
+                match_id: MatchIdPath,
+                body: Annotated[TransitionRequest | None, OptionalBody] = None) -> MatchPublic:
+    """After its outcome, or earlier (approved, introduced, active) with a note saying why;
+    frees the offering's slot."""
+    return _transition(engine, who, match_id, "close", body)

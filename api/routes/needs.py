@@ -1,0 +1,162 @@
+"""Needs: list, create (under their association), read, change, delete.
+
+Who may do what is :mod:`matcher.policy`'s. A need's text may be sensitive: it is shown only to
+those :func:`matcher.policy.can_read_need_text` allows (others get the neutral summary), is never
+put in an error message, and is never echoed back by a request that fails validation.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Coroutine
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Path, Query, Request, Response, status
+from fastapi.exceptions import RequestValidationError
+from fastapi.routing import APIRoute
+
+from api.deps import EngineDep
+from api.profile_schemas import (
+    CategoryFilter,
+    CommodityFilter,
+    CountryFilter,
+    LanguageFilter,
+    Limit,
+    NeedCreate,
+    NeedPublic,
+    NeedUpdate,
+    Offset,
+    Page,
+    RegionFilter,
+    Search,
+    association_record,
+    errors,
+    need_record,
+    new_id,
+    sort_param,
+    to_exchange,
+)
+from api.schemas import Lang
+from api.security import guard
+from matcher import policy
+from matcher.auth import Principal, Role
+from matcher.engine import Engine
+from matcher.sensitive import neutral_summary
+from matcher.store.profiles import SORTABLE, ProfileQuery
+
+
+class RedactedValidationRoute(APIRoute):
+    """Drops the offending ``input`` of body fields from 422 responses: it may be a need's
+    (sensitive) text, or the whole body when a field is missing."""
+
+    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
+        handler = super().get_route_handler()
+
+        async def route(request: Request) -> Response:
+            try:
+                return await handler(request)
+            except RequestValidationError as exc:
+                redacted = [{k: v for k, v in e.items() if k != "input"}
+                            if e.get("loc", ("",))[0] == "body" else e for e in exc.errors()]
+                raise RequestValidationError(redacted) from None
+
+        return route
+
+
+router = APIRouter(tags=["needs"], route_class=RedactedValidationRoute)
+
+NeedId = Annotated[str, Path(max_length=128, examples=["demo-n-001"])]
+AssociationId = Annotated[str, Path(max_length=128, examples=["demo-a-01"])]
+LangQuery = Annotated[Lang, Query(description="language of a neutral summary")]
+Sort = sort_param(SORTABLE["needs"])
+WRITERS = (Role.ADMIN, Role.COORDINATOR, Role.ASSOCIATION)
+
+
+def need_public(engine: Engine, who: Principal, need: dict, association: dict,
+                lang: str = "en") -> NeedPublic:
+    """The need as ``who`` may read it: a sensitive need's text only for those allowed."""
+    sensitive = engine.is_sensitive(need["id"])
+    text, hidden = need["text"], False
+    if not policy.can_read_need_text(who, association, sensitive):
+        category = need["category"] or engine.need_category(need["id"])[0]
+        text, hidden = neutral_summary(category, association, engine.ref, lang), True
+    return NeedPublic(id=need["id"], association_id=need["association_id"], text=text,
+                      text_hidden=hidden, category=need["category"], sensitive=sensitive)
+
+
+def _readable(engine: Engine, who: Principal, need_id: str, write: bool = False
+              ) -> tuple[dict, dict]:
+    need = engine.store.get("needs", need_id)
+    association = need and engine.store.get("associations", need["association_id"])
+    policy.require_need(who, need, association, need_id, write=write)
+    return need, association
+
+
+@router.get("/needs", response_model=Page[NeedPublic], responses=errors(422),
+            summary="List the needs the caller may read", operation_id="list_needs")
+def list_needs(engine: EngineDep, who: Annotated[Principal, guard("list_needs", *WRITERS)],
+               association_id: Annotated[str | None, Query(
+                   max_length=128, description="one association's needs",
+                   examples=["demo-a-01"])] = None,
+               region: RegionFilter = None, country: CountryFilter = None,
+               category: CategoryFilter = None, commodity: CommodityFilter = None,
+               language: LanguageFilter = None, q: Search = None, sort: Sort = "id",
+               limit: Limit = 50, offset: Offset = 0, lang: LangQuery = "en") -> Page[NeedPublic]:
+    # The scope holds only needs whose text the caller may read: q never matches hidden text.
+    rows, total = engine.store.list_records("needs", ProfileQuery(
+        association_id=association_id, region=region, country=country, category=category,
+        commodity=commodity, language=language, q=q, scope=policy.need_scope(who), sort=sort,
+        limit=limit, offset=offset))
+    associations: dict[str, dict] = {}
+    items = []
+    for row in rows:
+        aid = row["association_id"]
+        association = associations.get(aid) or engine.store.get("associations", aid)
+        associations[aid] = association
+        policy.require_need(who, row, association, row["id"])
+        items.append(need_public(engine, who, row, association, lang))
+    return Page[NeedPublic](items=items, total=total, limit=limit, offset=offset)
+
+
+@router.post("/associations/{association_id}/needs", response_model=NeedPublic,
+             status_code=status.HTTP_201_CREATED, responses=errors(404, 422),
+             summary="Add a need to an association", operation_id="create_need")
+def create_need(engine: EngineDep, association_id: AssociationId, body: NeedCreate,
+                who: Annotated[Principal, guard("create_need", *WRITERS)]) -> NeedPublic:
+    association = policy.require_manage_association(
+        who, engine.store.get("associations", association_id), association_id)
+    need = {**body.model_dump(mode="json"), "id": new_id("n")}
+    doc = to_exchange(engine.ref, association=association_record(association), need=need)
+    row = engine.store.create_record("needs", doc.associations[0].needs[0], association_id)
+    return need_public(engine, who, row, association)
+
+
+@router.get("/needs/{need_id}", response_model=NeedPublic, responses=errors(404, 422),
+            summary="One need", operation_id="get_need")
+def get_need(engine: EngineDep, need_id: NeedId,
+             who: Annotated[Principal, guard("get_need")], lang: LangQuery = "en") -> NeedPublic:
+    need, association = _readable(engine, who, need_id)
+    return need_public(engine, who, need, association, lang)
+
+
+@router.patch("/needs/{need_id}", response_model=NeedPublic, responses=errors(404, 422),
+              summary="Change a need", operation_id="update_need")
+def update_need(engine: EngineDep, need_id: NeedId, body: NeedUpdate,
+                who: Annotated[Principal, guard("update_need", *WRITERS)]) -> NeedPublic:
+    need, association = _readable(engine, who, need_id, write=True)
+    changes = body.model_dump(mode="json", exclude_unset=True)
+    if changes:
+        doc = to_exchange(engine.ref, association=association_record(association),
+                          need={**need_record(need), **changes})
+        need = engine.store.update_record("needs", doc.associations[0].needs[0])
+    return need_public(engine, who, need, association)
+
+
+@router.delete("/needs/{need_id}", status_code=status.HTTP_204_NO_CONTENT,
+               response_class=Response, responses=errors(404, 409),
+               summary="Delete a need (refused while matches refer to it)",
+               operation_id="delete_need")
+def delete_need(engine: EngineDep, need_id: NeedId,
+                who: Annotated[Principal, guard("delete_need", *WRITERS)]) -> Response:
+    _readable(engine, who, need_id, write=True)
+    engine.store.delete_record("needs", need_id)
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
