@@ -74,3 +74,5 @@ def store(empty_db) -> Store:
     s = Store(empty_db)
     yield s
     s.close()
+
+pytest_plugins = ["browsing"]  # the browser fixtures (browser, visit) and page checks

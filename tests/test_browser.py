@@ -1,60 +1,34 @@
-"""The web pages in a real browser: Playwright drives Debian's headless Chromium against a real
-uvicorn server on loopback, over the demo data and the real model.
-
-Each page visited is screenshotted (tests/artifacts/, 360 px wide), checked with axe-core (0
-serious or critical violations), for horizontal overflow at 360 px, for its weight (≤ 100 KB
-without cache) and for browser console errors (a blocked inline script or style would show).
+"""Sign-in, languages, keyboard, no-JavaScript use and the association's pages in a real browser:
+Playwright drives Debian's headless Chromium against a real uvicorn server on loopback, over the
+demo data and the real model (see ``browsing.py`` for the checks every page passes).
 """
 
 from __future__ import annotations
 
-import json
 import re
-import shutil
-import socket
-import threading
-import time
-from pathlib import Path
 
 import pytest
-import uvicorn
+from browsing import PASSWORD, browser_database, needs_chromium, serve, sign_in_with_password
+from playwright.sync_api import expect
 
-from api.app import create_app
 from matcher.auth import Role
-from matcher.settings import load_settings
 from matcher.store import Store
 
-CHROMIUM = Path("/usr/bin/chromium")
-pytestmark = pytest.mark.skipif(
-    not CHROMIUM.exists(),
-    reason="Debian's Chromium is not installed at /usr/bin/chromium (apt-get install chromium); "
-           ".ci/run installs it, so CI runs these tests")
+pytestmark = needs_chromium
 
-from playwright.sync_api import Page, expect, sync_playwright  # noqa: E402
-
-ROOT = Path(__file__).resolve().parent.parent
-ARTIFACTS = Path(__file__).resolve().parent / "artifacts"
-AXE = ROOT / "node_modules" / "axe-core" / "axe.min.js"
-# What Chromium needs on this machine: no sandbox as root, and no background network traffic.
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update",
-                 "--disable-sync"]
-PASSWORD = "browser-test-password"
 NEED = "demo-n-001"  # posted by demo-a-01
 OTHER_NEED = "demo-n-004"  # posted by demo-a-02
-PHONE = {"width": 360, "height": 740}
-PAGE_BUDGET = 100 * 1024
+USERS = {
+    "amina": (Role.ASSOCIATION, {"association_id": "demo-a-01"}),
+    "coord-africa": (Role.COORDINATOR, {"regions": ["africa_anglophone"]}),
+}
 
 
-# ---------------------------------------------------------------------- fixtures
 @pytest.fixture(scope="module")
-def browser_db(demo_db, tmp_path_factory) -> tuple[Path, str]:
+def browser_db(demo_db, tmp_path_factory) -> tuple:
     """A copy of the demo database with web users and an association token."""
-    target = tmp_path_factory.mktemp("browser") / "demo.db"
-    shutil.copyfile(demo_db, target)
+    target = browser_database(demo_db, tmp_path_factory.mktemp("browser"), USERS)
     store = Store(target)
-    store.create_user("amina", PASSWORD, Role.ASSOCIATION, association_id="demo-a-01")
-    store.create_user("coord-africa", PASSWORD, Role.COORDINATOR, regions=["africa_anglophone"])
     _, token = store.create_token(Role.ASSOCIATION, association_id="demo-a-01",
                                   label="browser test")
     store.close()
@@ -63,108 +37,8 @@ def browser_db(demo_db, tmp_path_factory) -> tuple[Path, str]:
 
 @pytest.fixture(scope="module")
 def server(browser_db):
-    """A real uvicorn server on a free loopback port, in a thread; yields its base URL."""
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.bind(("127.0.0.1", 0))
-    port = sock.getsockname()[1]
-    config = uvicorn.Config(create_app(load_settings(db=browser_db[0])), log_level="warning",
-                            lifespan="on")
-    uv = uvicorn.Server(config)
-    thread = threading.Thread(target=uv.run, kwargs={"sockets": [sock]}, daemon=True)
-    thread.start()
-    try:
-        deadline = time.monotonic() + 30
-        while not uv.started and thread.is_alive() and time.monotonic() < deadline:
-            time.sleep(0.05)
-        assert uv.started, "uvicorn did not start"
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        uv.should_exit = True
-        thread.join(timeout=15)
-        sock.close()
-
-
-@pytest.fixture(scope="module")
-def axe_source() -> str:
-    if not AXE.is_file():
-        pytest.fail(f"{AXE} is missing: run `npm ci` (make install does) to get axe-core")
-    return AXE.read_text(encoding="utf-8")
-
-
-@pytest.fixture(scope="module")
-def browser():
-    with sync_playwright() as p:
-        chromium = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        yield chromium
-        chromium.close()
-
-
-class Visit:
-    """One browser context (a visitor) and the checks every page it sees must pass."""
-
-    def __init__(self, browser, server: str, axe: str, name: str, **context_options):
-        self.context = browser.new_context(viewport=PHONE, base_url=server, **context_options)
-        self.page: Page = self.context.new_page()
-        self.page.set_default_timeout(30_000)
-        self.axe = axe
-        self.name = name
-        self.console_errors: list[str] = []
-        self.page.on("console", lambda m: m.type == "error" and self.console_errors.append(
-            m.text))
-        self.page.on("pageerror", lambda e: self.console_errors.append(str(e)))
-        self.checked: list[str] = []
-
-    def check(self, label: str, axe: bool = True) -> None:
-        """Screenshot, and check accessibility, width, weight and console of the current page."""
-        page = self.page
-        ARTIFACTS.mkdir(exist_ok=True)
-        shot = ARTIFACTS / f"{self.name}-{label}.png"
-        page.screenshot(path=str(shot), full_page=True)
-        assert page.locator("meta[name=viewport]").get_attribute("content") == \
-            "width=device-width, initial-scale=1"
-        overflow = page.evaluate("document.documentElement.scrollWidth")
-        assert overflow <= PHONE["width"], f"{label}: {overflow}px wide at 360px"
-        weight = page.evaluate(
-            "() => performance.getEntriesByType('navigation').concat("
-            "performance.getEntriesByType('resource')).reduce((n, e) => n + e.decodedBodySize, 0)")
-        assert 0 < weight <= PAGE_BUDGET, f"{label}: {weight} bytes"
-        if axe:
-            page.evaluate(self.axe)  # evaluated over CDP: the page's CSP does not apply
-            violations = page.evaluate(
-                "async () => (await axe.run(document, {resultTypes: ['violations']}))"
-                ".violations.map(v => ({id: v.id, impact: v.impact, help: v.help,"
-                " nodes: v.nodes.map(n => n.target.join(' '))}))")
-            (ARTIFACTS / f"{self.name}-{label}.axe.json").write_text(
-                json.dumps(violations, indent=1), encoding="utf-8")
-            serious = [v for v in violations if v["impact"] in ("serious", "critical")]
-            assert not serious, f"{label}: axe-core found {json.dumps(serious, indent=1)}"
-        assert not self.console_errors, f"{label}: console errors {self.console_errors}"
-        self.checked.append(label)
-
-    def close(self) -> None:
-        self.context.close()
-
-
-@pytest.fixture
-def visit(browser, server, axe_source, request):
-    visits: list[Visit] = []
-
-    def make(**options) -> Visit:
-        v = Visit(browser, server, axe_source, f"{request.node.name}-{len(visits)}", **options)
-        visits.append(v)
-        return v
-
-    yield make
-    for v in visits:
-        v.close()
-
-
-def sign_in_with_password(page: Page, username: str, password: str = PASSWORD,
-                          button: str = "Sign in") -> None:
-    page.locator("#username").fill(username)
-    page.locator("#password").fill(password)
-    page.get_by_role("button", name=button, exact=True).click()
+    with serve(browser_db[0]) as url:
+        yield url
 
 
 # ---------------------------------------------------------------------- flows

@@ -5,7 +5,6 @@ page weight and layout hints, and who may open which page. Runs the real model o
 from __future__ import annotations
 
 import re
-import shutil
 from datetime import datetime
 from html import unescape
 from pathlib import Path
@@ -13,6 +12,14 @@ from pathlib import Path
 import pytest
 from babel.dates import format_datetime
 from fastapi.testclient import TestClient
+from pages_support import (
+    PASSWORD,
+    csrf_of,
+    database_with_users,
+    sign_in,
+    sign_in_with_token,
+    text_of,
+)
 from typer.testing import CliRunner
 
 from api.app import create_app
@@ -30,7 +37,6 @@ from matcher.reference import UI_LANGUAGES
 from matcher.settings import load_settings
 from matcher.store import Store
 
-PASSWORD = "pages-test-password"
 OWN_NEED = "demo-n-001"  # posted by demo-a-01
 OTHER_NEED = "demo-n-004"  # posted by demo-a-02, same region
 FAR_NEED = "demo-n-028"  # posted by demo-a-11, Latin America
@@ -48,16 +54,7 @@ USERS = {  # username: (role, scope)
 # ---------------------------------------------------------------------- fixtures
 @pytest.fixture(scope="module")
 def pages_db(demo_db, tmp_path_factory) -> Path:
-    target = tmp_path_factory.mktemp("pages") / "demo.db"
-    shutil.copyfile(demo_db, target)
-    store = Store(target)
-    partner_id = store.partners()[0]["id"]
-    for username, (role, scope) in USERS.items():
-        if role is Role.PARTNER:
-            scope = {"partner_id": partner_id}
-        store.create_user(username, PASSWORD, role, **scope)
-    store.close()
-    return target
+    return database_with_users(demo_db, tmp_path_factory.mktemp("pages"), USERS)
 
 
 @pytest.fixture(scope="module")
@@ -90,30 +87,6 @@ def make_token(pages_db):
         finally:
             store.close()
     return make
-
-
-# ---------------------------------------------------------------------- helpers
-def csrf_of(html: str) -> str:
-    match = re.search(rf'name="{CSRF_FIELD}" value="([^"]+)"', html)
-    assert match, "no CSRF field on the page"
-    return match.group(1)
-
-
-def text_of(html: str) -> str:
-    return re.sub(r"\s+", " ", unescape(re.sub(r"<[^>]+>", " ", html)))
-
-
-def sign_in(client: TestClient, username: str, password: str = PASSWORD, next_path: str = ""):
-    page = client.get("/signin")
-    return client.post("/signin/password", data={
-        CSRF_FIELD: csrf_of(page.text), "username": username, "password": password,
-        "next": next_path}, follow_redirects=False)
-
-
-def sign_in_with_token(client: TestClient, token: str):
-    page = client.get("/signin")
-    return client.post("/signin/token", data={CSRF_FIELD: csrf_of(page.text), "token": token},
-                       follow_redirects=False)
 
 
 def set_cookie_headers(response) -> dict[str, str]:
@@ -450,12 +423,16 @@ def test_dates_follow_the_page_language(client, pages_db):
 
 
 # ---------------------------------------------------------------------- pages
-PAGES = {  # page: who opens it
+PAGES = {  # page: who opens it (every page of every role is listed here)
     "/signin": None,
+    "/welcome": "coord-africa",
+    # association
     "/needs": "amina",
     "/profile": "amina",
     f"/needs/{OWN_NEED}": "amina",
-    "/welcome": "coord-africa",
+    # partner
+    # coordinator
+    # admin
 }
 
 

@@ -14,7 +14,7 @@ from fastapi import APIRouter, FastAPI, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.staticfiles import StaticFiles
 
-from api.pages import association, signin
+from api.pages import admin, association, coordinator, partner, signin
 from api.pages.config import WebSettings
 from api.pages.render import N_, SECURITY_HEADERS, redirect, render
 from api.pages.session import (
@@ -27,7 +27,7 @@ from api.pages.session import (
 
 STATIC = Path(__file__).resolve().parent.parent / "static"
 
-ROUTERS = (signin.router, association.router)
+ROUTERS = (signin.router, association.router, partner.router, coordinator.router, admin.router)
 pages_router = APIRouter(include_in_schema=False)
 for _router in ROUTERS:
     pages_router.include_router(_router)

@@ -2,11 +2,13 @@
 
 ``python -m api.pages.messages`` updates every ``web.po`` (new messages added untranslated,
 vanished ones dropped; English as the template), and the tests check that every message has a
-translation in every language.
+translation in every language. ``python -m api.pages.messages --fill FILE.json`` also sets the
+translations given in ``FILE.json`` (``{"msgid": {"fr": "...", "es": "...", "pt": "..."}}``).
 """
 
 from __future__ import annotations
 
+import json
 import sys
 from pathlib import Path
 
@@ -40,8 +42,14 @@ def read(lang: str) -> Catalog:
         return read_po(fh, locale=lang, domain=DOMAIN)
 
 
-def update() -> None:
+def update(fill: dict[str, dict[str, str]] | None = None) -> None:
+    """Rewrite every catalogue from the messages in the code, keeping known translations and
+    taking those in ``fill`` (msgid -> language -> text) over them."""
     messages = extract()
+    fill = fill or {}
+    unknown = sorted(set(fill) - set(messages))
+    if unknown:
+        raise SystemExit(f"not a message of the pages: {unknown[0]!r}")
     for lang in UI_LANGUAGES:
         path = catalogue_path(lang)
         old = read(lang) if path.is_file() else Catalog(locale=lang, domain=DOMAIN)
@@ -50,7 +58,8 @@ def update() -> None:
                       creation_date=old.creation_date, revision_date=old.revision_date)
         for msgid, places in sorted(messages.items()):
             previous = old.get(msgid)
-            new.add(msgid, previous.string if previous else "",
+            given = fill.get(msgid, {}).get(lang) if lang != "en" else None
+            new.add(msgid, given or (previous.string if previous else ""),
                     locations=[tuple(p.rsplit(":", 1)) for p in places])
         path.parent.mkdir(parents=True, exist_ok=True)
         with open(path, "wb") as fh:
@@ -61,5 +70,14 @@ def update() -> None:
         print(f"{path}: {len(messages)} messages, {state}", file=sys.stderr)
 
 
+def main(argv: list[str]) -> None:
+    if argv[:1] == ["--fill"] and len(argv) == 2:
+        update(json.loads(Path(argv[1]).read_text(encoding="utf-8")))
+    elif not argv:
+        update()
+    else:
+        raise SystemExit("usage: python -m api.pages.messages [--fill FILE.json]")
+
+
 if __name__ == "__main__":
-    update()
+    main(sys.argv[1:])

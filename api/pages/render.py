@@ -34,11 +34,35 @@ ROLE_NAMES = {
 }
 
 
+# Where each role lands after signing in.
+HOME: dict[Role, str] = {
+    Role.ASSOCIATION: "/needs",
+    Role.PARTNER: "/welcome",
+    Role.COORDINATOR: "/welcome",
+    Role.ADMIN: "/welcome",
+}
+
+# The main menu of each role: (path, label), in order.
+NAV: dict[Role, list[tuple[str, str]]] = {
+    Role.ASSOCIATION: [
+        ("/needs", N_("Needs and practices")),
+        ("/profile", N_("Profile")),
+    ],
+    Role.PARTNER: [
+        ("/welcome", N_("Home")),
+    ],
+    Role.COORDINATOR: [
+        ("/welcome", N_("Home")),
+    ],
+    Role.ADMIN: [
+        ("/welcome", N_("Home")),
+    ],
+}
+
+
 def home_for(role: Role | None) -> str:
     """Where a caller lands after signing in."""
-    if role is None:
-        return "/signin"
-    return "/needs" if role is Role.ASSOCIATION else "/welcome"
+    return "/signin" if role is None else HOME[role]
 
 
 def render(ctx: WebContext, template: str, status: int = 200, **values) -> HTMLResponse:
@@ -48,6 +72,7 @@ def render(ctx: WebContext, template: str, status: int = 200, **values) -> HTMLR
     html = environment(ctx.lang).get_template(template).render(
         ctx=ctx, principal=principal, csrf_field=CSRF_FIELD, csrf_token=ctx.csrf_token,
         here=here, role_name=ROLE_NAMES.get(principal.role) if principal else None,
+        nav=NAV.get(principal.role, []) if principal else [],
         Role=Role, **values)
     response = HTMLResponse(html, status_code=status, headers=SECURITY_HEADERS)
     return ctx.apply_cookies(response)
