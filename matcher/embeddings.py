@@ -23,6 +23,12 @@ class Embedder(ABC):
     description: str = ""
     languages: frozenset[str] | None = None  # None: multilingual; else the languages it serves
 
+    @property
+    def model_id(self) -> str:
+        """Which model exactly (package and version, or local path): stored with each vector,
+        so that a changed model behind the same name re-embeds. Must not load the model."""
+        return self.name
+
     @abstractmethod
     def embed_batch(self, texts: Sequence[str]) -> np.ndarray:
         """Vectors for ``texts``, shape (len(texts), dim), float32, unit length."""

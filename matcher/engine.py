@@ -22,7 +22,14 @@ from matcher.fusion import fuse
 from matcher.language import detect_language
 from matcher.plugins import get_plugin_manager
 from matcher.reference import Reference, load_reference
-from matcher.scoring import Query, RegisteredScorer, ScoringContext, collect_scorers, run_scorers
+from matcher.scoring import (
+    Query,
+    RegisteredScorer,
+    ScoringContext,
+    collect_scorers,
+    record_call,
+    run_scorers,
+)
 from matcher.sensitive import is_sensitive
 from matcher.settings import Settings
 from matcher.store import Store
@@ -104,14 +111,15 @@ class Engine:
         texts = self._texts()
         total = 0
         for name, embedder in self.embedders.items():
-            known = self.store.known_hashes(name)
+            model = embedder.model_id
+            known = self.store.known_hashes(name, model)
             missing = {content_hash(t): t for t in texts if content_hash(t) not in known}
             if not missing:
                 continue
             hashes, batch = list(missing), list(missing.values())
             vectors = _embed_with_progress(embedder, batch, self.settings.batch_size,
                                            progress and len(batch) > 32)
-            self.store.save_vectors(name, hashes, vectors)
+            self.store.save_vectors(name, hashes, vectors, model)
             total += len(batch)
         return total
 
@@ -154,6 +162,7 @@ class Engine:
                 except Exception:
                     log.exception("scorer %s failed to prepare; it will be left out", scorer.name)
                     block.state[scorer.name] = _PREPARE_FAILED
+                    record_call(scorer.name, "could not prepare")
         return corpus
 
     def _attach_categories(self, corpus: Corpus, needs: list[dict]) -> None:
@@ -219,9 +228,7 @@ class Engine:
         corpus = self.corpus()
         query = self.query(need_id)
         block = corpus.block(kind)
-        used = self.store.capacity_used() if kind == "partner" else None
-        rules = filters.rules_for(corpus, kind, query.association, used,
-                                  self.store.rejected_items(need_id, kind))
+        rules = self.hard_rules(need_id, kind)
         candidates = filters.allowed(rules)
         table = self.settings.weights_for(kind, weights)
         bad = [name for name, value in table.items() if not math.isfinite(value)]
@@ -244,6 +251,15 @@ class Engine:
         chosen = _diversify(total, candidates, block, kind, limit, self.settings.max_per_partner)
         suggestions = self._explain(ctx, chosen, total, contributions, run.scores, active, rules)
         return self._result(query, kind, suggestions, failed)
+
+    def hard_rules(self, need_id: str, kind: str = "partner") -> dict[str, np.ndarray]:
+        """For each hard rule, a boolean array over the ``kind`` block: True where the item
+        passes it for this need now (capacity and rejected pairs included)."""
+        corpus = self.corpus()
+        association = self.query(need_id).association
+        used = self.store.capacity_used() if kind == "partner" else None
+        return filters.rules_for(corpus, kind, association, used,
+                                 self.store.rejected_items(need_id, kind))
 
     def suggest_for_association(self, association_id: str, kind: str = "partner",
                                 limit: int = 10, weights: dict[str, float] | None = None,

@@ -111,3 +111,18 @@ def m006_users(db: Database) -> None:
     db["web_sessions"].create_index(["user_id"])
     db["web_sessions"].create_index(["token_id"])
     db["web_sessions"].create_index(["expires_at"])
+
+
+@migrations(name="m007_vector_models")
+def m007_vector_models(db: Database) -> None:
+    """Which model made each vector (an embedder's name can stay while its model changes: a
+    new package version, another local directory). Rows of older databases have none, so
+    their texts are embedded again once."""
+    db["vectors"].add_column("model", str)
+
+
+@migrations(name="m008_match_contributions")
+def m008_match_contributions(db: Database) -> None:
+    """Each scorer's contribution to a match's score when it was proposed (JSON object), so
+    that reviewers see the signals the proposal stood on, beside its score and reasons."""
+    db["matches"].add_column("contributions", str)

