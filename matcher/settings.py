@@ -27,7 +27,7 @@ DEFAULT_WEIGHTS: dict[str, dict[str, float]] = {
     },
     "peer": {
         "semantic": 1.0,
-        "semantic_minilm": 0.0,
+        "semantic_minilm": 0.3,
         "lexical": 0.1,
         "category": 2.0,
         "language": 0.0,
