@@ -19,6 +19,15 @@ from api.routes import API_PREFIX
 MIB = 1024 * 1024
 DEFAULT_BODY_BYTES = 1 * MIB
 DEFAULT_IMPORT_BYTES = 20 * MIB
+API_IMPORT = f"{API_PREFIX}/import"
+# The admin's import form: its page reads the upload itself (capped at the import cap, see
+# api/pages/admin_data.py) and answers an HTML page; this outer cap leaves room for the form.
+PAGE_IMPORT = "/admin/data/import"
+PAGE_SLACK = 64 * 1024
+
+
+def _bulk_paths(bulk: int) -> dict[str, int]:
+    return {API_IMPORT: bulk, PAGE_IMPORT: bulk + PAGE_SLACK}
 
 
 @dataclass(frozen=True)
@@ -26,15 +35,19 @@ class Limits:
     """The body cap of every request, with larger caps for some paths (bulk import)."""
 
     body_bytes: int = DEFAULT_BODY_BYTES
-    by_path: dict[str, int] = field(
-        default_factory=lambda: {f"{API_PREFIX}/import": DEFAULT_IMPORT_BYTES})
+    by_path: dict[str, int] = field(default_factory=lambda: _bulk_paths(DEFAULT_IMPORT_BYTES))
 
     @classmethod
     def from_settings(cls, settings) -> Limits:
         """From ``settings.max_body_bytes`` and ``settings.max_import_bytes`` when set."""
         body = getattr(settings, "max_body_bytes", None) or DEFAULT_BODY_BYTES
         bulk = getattr(settings, "max_import_bytes", None) or DEFAULT_IMPORT_BYTES
-        return cls(body_bytes=body, by_path={f"{API_PREFIX}/import": bulk})
+        return cls(body_bytes=body, by_path=_bulk_paths(bulk))
+
+    @property
+    def import_bytes(self) -> int:
+        """The largest exchange document an import accepts (API or page)."""
+        return self.by_path.get(API_IMPORT, DEFAULT_IMPORT_BYTES)
 
     def for_path(self, path: str) -> int:
         return self.by_path.get(path.rstrip("/") or "/", self.body_bytes)

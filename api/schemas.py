@@ -11,6 +11,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from matcher.engine import Suggestion, SuggestionList
+from matcher.scoring import HEALTH_STATES
 
 Kind = Literal["partner", "peer"]
 Lang = Literal["en", "fr", "es", "pt"]
@@ -145,12 +146,30 @@ AssociationSuggestionsResponse = Annotated[
     Field(discriminator="kind")]
 
 
+class ScorerHealthInfo(BaseModel):
+    """How the scorer's calls went in this server process since it started."""
+
+    model_config = _example(status="failing", calls=12, failures=1,
+                            last_problem="exceeded the 250 ms budget",
+                            last_problem_at="2025-05-03T10:00:00+00:00")
+
+    status: Literal["idle", "ok", "failing", "busy"] = Field(description="; ".join(
+        f"{state}: {meaning}" for state, meaning in HEALTH_STATES.items()))
+    calls: int = Field(description="calls since the server started")
+    failures: int = Field(description="of those, calls that failed")
+    last_problem: str | None = Field(
+        description="what went wrong the last time it failed (an error's type, never its text)")
+    last_problem_at: str | None = Field(description="when it last failed (UTC)")
+
+
 class ScorerInfo(BaseModel):
-    """One registered scorer and its fusion weight per kind it serves."""
+    """One registered scorer, its fusion weight per kind it serves, and its health."""
 
     model_config = _example(name="semantic", description="cosine similarity of the texts",
                             source="builtin", kinds=["partner", "peer"],
-                            weights={"partner": 1.0, "peer": 1.0})
+                            weights={"partner": 1.0, "peer": 1.0},
+                            health={"status": "ok", "calls": 12, "failures": 0,
+                                    "last_problem": None, "last_problem_at": None})
 
     name: str
     description: str
@@ -158,6 +177,7 @@ class ScorerInfo(BaseModel):
     kinds: list[Kind]
     weights: dict[str, float] = Field(
         description="the configured fusion weight per kind; 0 means the scorer is not used")
+    health: ScorerHealthInfo
 
 
 class PluginsResponse(BaseModel):

@@ -30,10 +30,12 @@ class Principal:
 
     @property
     def actor(self) -> str:
-        """How the audit trail names this caller."""
+        """How the audit trail names this caller: its token, or the web user signed in with a
+        password (``user:<name>``), then its role and scope."""
         scope = self.association_id or self.partner_id or ",".join(sorted(self.regions))
-        return f"token:{self.token_id}" + (f" ({self.role.value} {scope})" if scope else
-                                          f" ({self.role.value})")
+        who = (f"user:{self.label[5:]}" if self.token_id is None
+               and self.label.startswith("user ") else f"token:{self.token_id}")
+        return who + (f" ({self.role.value} {scope})" if scope else f" ({self.role.value})")
 
     @property
     def is_admin(self) -> bool:

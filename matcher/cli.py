@@ -7,12 +7,16 @@ import logging
 import secrets
 import sys
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import TYPE_CHECKING, Annotated, Optional
 
 import typer
 
 from matcher.errors import MatcherError
 from matcher.settings import Settings, load_settings
+
+if TYPE_CHECKING:
+    from matcher.accounts import Scope
+    from matcher.store import Store
 
 app = typer.Typer(no_args_is_help=True, add_completion=False,
                   help="delve-matcher: partners and peers for ASM associations' needs.")
@@ -228,6 +232,30 @@ def _load_demo(settings: Settings, base_url: str) -> None:
     engine.store.close()
 
 
+# The options a scope comes from, named in the messages of :func:`matcher.accounts.check_scope`.
+SCOPE_OPTIONS = {"role": "--role", "association": "--association", "partner": "--partner",
+                 "regions": "--region"}
+
+
+def _checked_scope(db: Path | None, role: str, association: str | None, partner: str | None,
+                   regions: list[str] | None) -> tuple[Store, Scope]:
+    """The store and the checked role and scope of a new token or user (or exit 1 saying
+    what is wrong)."""
+    from matcher.accounts import BadScope, check_scope
+    from matcher.reference import load_reference
+    from matcher.store import Store
+
+    settings = _settings(db)
+    store = Store(settings.db)
+    try:
+        scope = check_scope(store, load_reference(settings.data_dir).regions, role,
+                            association=association, partner=partner, regions=regions,
+                            names=SCOPE_OPTIONS)
+    except BadScope as exc:
+        _fail(exc.reason)
+    return store, scope
+
+
 token_app = typer.Typer(no_args_is_help=True, help="API tokens: create, list, revoke.")
 app.add_typer(token_app, name="token")
 
@@ -243,38 +271,13 @@ def token_create(
         label: Annotated[str, typer.Option(help="a note on who holds it")] = "",
         db: DbOption = None):
     """Create a token; it is printed once, alone on the last line."""
-    from matcher.auth import Role
-    from matcher.store import Store
-
+    store, scope = _checked_scope(db, role, association, partner, region)
     try:
-        parsed = Role(role)
-    except ValueError:
-        _fail(f"--role must be one of: {', '.join(r.value for r in Role)}")
-    settings = _settings(db)
-    store = Store(settings.db)
-    scope = {Role.ASSOCIATION: association, Role.PARTNER: partner, Role.COORDINATOR: region}
-    extra = [name for name, value, wanted in (
-        ("--association", association, Role.ASSOCIATION), ("--partner", partner, Role.PARTNER),
-        ("--region", region, Role.COORDINATOR)) if value and parsed is not wanted]
-    if extra:
-        _fail(f"{', '.join(extra)} does not apply to role {parsed.value}")
-    if parsed in scope and not scope[parsed]:
-        flag = {Role.ASSOCIATION: "--association", Role.PARTNER: "--partner",
-                Role.COORDINATOR: "--region"}[parsed]
-        _fail(f"role {parsed.value} needs {flag}")
-    if association and store.get("associations", association) is None:
-        _fail(f"no association with id {association!r}")
-    if partner and store.get("partners", partner) is None:
-        _fail(f"no partner with id {partner!r}")
-    from matcher.reference import load_reference
-
-    known = load_reference(settings.data_dir).regions
-    for r in region or []:
-        if r not in known:
-            _fail(f"unknown region {r!r} (expected one of: {', '.join(known)})")
-    token_id, token = store.create_token(parsed, association_id=association, partner_id=partner,
-                                         regions=region, label=label)
-    typer.echo(f"token {token_id} created for {parsed.value}; keep it secret, it is shown once:")
+        token_id, token = store.create_token(scope.role, label=label, **scope.as_kwargs())
+    except MatcherError as exc:
+        _fail(str(exc))
+    typer.echo(f"token {token_id} created for {scope.role.value}; keep it secret, it is shown "
+               "once:")
     typer.echo(token)
 
 
@@ -322,32 +325,9 @@ def user_create(
                                      "(otherwise it is asked for, twice)")] = False,
         db: DbOption = None):
     """Create a web user; the password is never stored, only its scrypt hash."""
-    from matcher.auth import Role
     from matcher.passwords import check_strength
-    from matcher.reference import load_reference
-    from matcher.store import Store
 
-    try:
-        parsed = Role(role)
-    except ValueError:
-        _fail(f"--role must be one of: {', '.join(r.value for r in Role)}")
-    settings = _settings(db)
-    store = Store(settings.db)
-    flags = {Role.ASSOCIATION: ("--association", association),
-             Role.PARTNER: ("--partner", partner), Role.COORDINATOR: ("--region", region)}
-    extra = [flag for wanted, (flag, value) in flags.items() if value and parsed is not wanted]
-    if extra:
-        _fail(f"{', '.join(extra)} does not apply to role {parsed.value}")
-    if parsed in flags and not flags[parsed][1]:
-        _fail(f"role {parsed.value} needs {flags[parsed][0]}")
-    if association and store.get("associations", association) is None:
-        _fail(f"no association with id {association!r}")
-    if partner and store.get("partners", partner) is None:
-        _fail(f"no partner with id {partner!r}")
-    known = load_reference(settings.data_dir).regions
-    for r in region or []:
-        if r not in known:
-            _fail(f"unknown region {r!r} (expected one of: {', '.join(known)})")
+    store, scope = _checked_scope(db, role, association, partner, region)
     if password_stdin:
         password = sys.stdin.readline().rstrip("\r\n")
     else:
@@ -356,11 +336,10 @@ def user_create(
     if weak:
         _fail(weak)
     try:
-        user_id = store.create_user(username, password, parsed, association_id=association,
-                                    partner_id=partner, regions=region)
+        user_id = store.create_user(username, password, scope.role, **scope.as_kwargs())
     except MatcherError as exc:
         _fail(str(exc))
-    typer.echo(f"user {user_id} created: {username.strip().lower()} ({parsed.value})")
+    typer.echo(f"user {user_id} created: {username.strip().lower()} ({scope.role.value})")
 
 
 @user_app.command("list")

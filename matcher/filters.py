@@ -39,10 +39,29 @@ def offering_rules(corpus: Corpus, association: dict,
         "women_led_only": ~a["women_led_only"] | bool(association["women_led"]),
         "min_members": a["min_members"] <= int(association["members"]),
         "formal_license": ~a["requires_formal_license"] | bool(association["formal_license"]),
+        **availability_rules(corpus, used),
+    }
+
+
+AVAILABILITY_RULES = ("active", "valid", "capacity")
+
+
+def availability_rules(corpus: Corpus, used: dict[str, int] | None = None
+                       ) -> dict[str, np.ndarray]:
+    """The rules that hold or fail whatever the need: active, still valid, a slot free."""
+    a = corpus.offerings.arrays
+    return {
         "active": a["active"].copy(),
         "valid": a["valid_until"] >= date.today().toordinal(),
         "capacity": _used(corpus, used) < a["capacity"],
     }
+
+
+def unavailable(corpus: Corpus, used: dict[str, int] | None = None) -> dict[str, list[str]]:
+    """Offering id -> the availability rules it fails now (empty: it can be suggested)."""
+    rules = availability_rules(corpus, used)
+    return {offering_id: [name for name, passes in rules.items() if not passes[i]]
+            for i, offering_id in enumerate(corpus.offerings.ids)}
 
 
 def _used(corpus: Corpus, used: dict[str, int] | None) -> np.ndarray:

@@ -27,6 +27,7 @@ from datetime import UTC, datetime, timedelta
 from matcher import policy
 from matcher.auth import Principal, Role
 from matcher.errors import Conflict, Forbidden, InvalidInput, NotFound
+from matcher.reference import UI_LANGUAGES
 from matcher.sensitive import neutral_summary
 from matcher.store.matches import HOLDING_CAPACITY, SORTS, MatchQuery
 
@@ -130,7 +131,7 @@ def propose(engine, who: Principal, need_id: str, kind: str, item_id: str) -> di
     """Save a current suggestion of ``item_id`` for ``need_id`` as a ``proposed`` match.
 
     The item must pass every hard rule for the need now (and not have been rejected for it);
-    its score is the engine's. By the association itself, its region's coordinators, admins.
+    its score, reasons and each scorer's contribution are the engine's, kept with the match. By the association itself, its region's coordinators, admins.
     """
     store = engine.store
     if who.role is Role.PARTNER:
@@ -160,15 +161,29 @@ def propose(engine, who: Principal, need_id: str, kind: str, item_id: str) -> di
     return store.create_match(
         {"kind": kind, "need_id": need_id, "association_id": association["id"],
          "item_id": item_id, "owner_id": suggestion.owner_id, "score": suggestion.score,
-         "category": category, "reasons": suggestion.reasons},
+         "category": category, "reasons": suggestion.reasons,
+         "contributions": suggestion.contributions,
+         "reasons_by_language": _reasons_by_language(engine, suggestion)},
         actor=who.actor, role=who.role.value, actor_org=_actor_org(who))
 
 
-def _current_suggestion(engine, need_id: str, kind: str, item_id: str):
+def _current_suggestion(engine, need_id: str, kind: str, item_id: str, lang: str = "en"):
     """The engine's suggestion of ``item_id`` for the need, or None if it is not one now."""
     everything = max(1, len(engine.corpus().block(kind)))
-    result = engine.suggest(need_id, kind, limit=everything)
+    result = engine.suggest(need_id, kind, limit=everything, lang=lang)
     return next((s for s in result.suggestions if s.item_id == item_id), None)
+
+
+def _reasons_by_language(engine, suggestion) -> dict[str, list[str]]:
+    """The suggestion's reasons in every page language (the engine words them per language)."""
+    reasons = {"en": suggestion.reasons}
+    for lang in UI_LANGUAGES:
+        if lang not in reasons:
+            again = _current_suggestion(engine, suggestion.need_id, suggestion.kind,
+                                        suggestion.item_id, lang)
+            if again is not None:
+                reasons[lang] = again.reasons
+    return reasons
 
 
 def transition(engine, who: Principal, match_id: int, action: str, *, note: str | None = None,
@@ -305,7 +320,9 @@ def view(engine, who: Principal, match: dict, lang: str = "en") -> dict:
                                   "outcome", "created_at", "updated_at", "introduced_at",
                                   "version")},
         "note": None if redacted else match["note"],
-        "reasons": [] if redacted else match["reasons"],  # may quote the need's words
+        # may quote the need's words; in ``lang`` when it was recorded in it
+        "reasons": [] if redacted else (match.get("reasons_by_language") or {}).get(
+            lang, match["reasons"]),
         "need_text": need_text,
         "need_text_redacted": redacted,
         "association_name": association["name"] if association else None,

@@ -126,3 +126,10 @@ def m008_match_contributions(db: Database) -> None:
     """Each scorer's contribution to a match's score when it was proposed (JSON object), so
     that reviewers see the signals the proposal stood on, beside its score and reasons."""
     db["matches"].add_column("contributions", str)
+
+
+@migrations(name="m009_match_reasons_by_language")
+def m009_match_reasons_by_language(db: Database) -> None:
+    """A match's reasons in every page language (JSON object: language -> list), worded by
+    the engine when it was proposed; ``reasons`` keeps the English ones."""
+    db["matches"].add_column("reasons_by_language", str)

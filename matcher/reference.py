@@ -49,6 +49,10 @@ class Reference:
         labels = self.commodities.get(commodity, {}).get("label", {})
         return labels.get(lang) or labels.get("en") or commodity
 
+    def partner_type_label(self, partner_type: str, lang: str = "en") -> str:
+        labels = self.partner_types.get(partner_type, {}).get("label", {})
+        return labels.get(lang) or labels.get("en") or partner_type
+
     def region_label(self, region: str, lang: str = "en") -> str:
         labels = self.regions.get(region, {}).get("label", {})
         return labels.get(lang) or labels.get("en") or region

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import logging
+import threading
 import time
 from collections.abc import Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 
 import numpy as np
 import pluggy
@@ -121,6 +123,61 @@ _pool = ThreadPoolExecutor(max_workers=16, thread_name_prefix="scorer")
 _overrunning: dict[str, Future] = {}  # scorer name -> its call that overran, until it ends
 
 
+class BadScores(ValueError):
+    """A scorer returned scores of the wrong shape, or NaN or infinite ones."""
+
+
+# ---------------------------------------------------------------------- health
+HEALTH_STATES = {
+    "idle": "not called since the server started (no request yet, or weight 0)",
+    "ok": "its latest call succeeded",
+    "failing": "its latest call failed (an error, bad scores, the time budget, or it could "
+               "not prepare)",
+    "busy": "a call that overran the time budget is still running; it is skipped until then",
+}
+
+
+@dataclass
+class ScorerHealth:
+    """How a scorer's calls went in this process. ``last_problem`` never carries an error's
+    own message (it might quote a need's text): only its type, or the engine's words."""
+
+    status: str  # one of HEALTH_STATES
+    calls: int = 0
+    failures: int = 0
+    last_problem: str | None = None
+    last_problem_at: str | None = None
+
+
+_health: dict[str, ScorerHealth] = {}
+_health_lock = threading.Lock()
+
+
+def record_call(name: str, problem: str | None = None) -> None:
+    """Count one call of scorer ``name``: a success, or a failure saying ``problem``."""
+    with _health_lock:
+        entry = _health.setdefault(name, ScorerHealth("idle"))
+        entry.calls += 1
+        entry.status = "ok" if problem is None else "failing"
+        if problem is not None:
+            entry.failures += 1
+            entry.last_problem = problem
+            entry.last_problem_at = datetime.now(UTC).isoformat(timespec="seconds")
+
+
+def scorer_health(name: str) -> ScorerHealth:
+    """The health of scorer ``name`` in this process (a copy)."""
+    with _health_lock:
+        entry = _health.get(name, ScorerHealth("idle"))
+        copy = ScorerHealth(entry.status, entry.calls, entry.failures, entry.last_problem,
+                            entry.last_problem_at)
+    stuck = _overrunning.get(name)
+    if stuck is not None and not stuck.done():
+        copy.status = "busy"
+    return copy
+
+
+# ---------------------------------------------------------------------- running
 def _timed(scorer: Scorer, ctx: ScoringContext) -> tuple[np.ndarray, float]:
     start = time.perf_counter()
     out = scorer.score(ctx)
@@ -141,21 +198,24 @@ def run_scorers(scorers: dict[str, Scorer], ctx: ScoringContext, budget_ms: floa
         futures[name] = _pool.submit(_timed, scorer, ctx)
     deadline = time.perf_counter() + budget_ms / 1000
     for name, future in futures.items():
+        problem = None
         try:
             raw, elapsed = future.result(timeout=max(deadline - time.perf_counter(), 0.0))
             values = np.asarray(raw, dtype=np.float64)
             if values.shape != (n,):
-                raise ValueError(f"returned shape {values.shape}, expected ({n},)")
+                raise BadScores(f"returned shape {values.shape}, expected ({n},)")
             if not np.all(np.isfinite(values)):
-                raise ValueError("returned NaN or infinite scores")
+                raise BadScores("returned NaN or infinite scores")
             run.scores[name] = values
             run.timings_ms[name] = elapsed
         except FutureTimeout:
             if not future.cancel():
                 _overrunning[name] = future
-            run.failed[name] = f"exceeded the {budget_ms:.0f} ms budget"
+            run.failed[name] = problem = f"exceeded the {budget_ms:.0f} ms budget"
             log.error("scorer %s exceeded its %.0f ms budget; left out", name, budget_ms)
         except Exception as exc:  # isolate: log, name, drop, keep serving
             run.failed[name] = f"{type(exc).__name__}: {exc}"
+            problem = str(exc) if isinstance(exc, BadScores) else f"raised {type(exc).__name__}"
             log.error("scorer %s failed and was left out: %s", name, run.failed[name])
+        record_call(name, problem)
     return run

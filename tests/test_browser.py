@@ -188,9 +188,9 @@ def test_other_roles_and_error_pages(visit, server):
     page = v.page
     page.goto("/signin")
     sign_in_with_password(page, "coord-africa")
-    expect(page).to_have_url(f"{server}/welcome")
-    expect(page.get_by_role("heading", name="Coming soon on these pages")).to_be_visible()
-    v.check("welcome-coordinator-en")
+    expect(page).to_have_url(f"{server}/review")  # a coordinator's home: the review queue
+    expect(page.get_by_role("heading", level=1)).to_have_text("Review queue")
+    v.check("review-coordinator-en")
 
     other = visit(locale="en-GB")
     other.page.goto("/signin")

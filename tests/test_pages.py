@@ -27,7 +27,9 @@ from api.pages import ROUTERS
 from api.pages.config import WebSettings
 from api.pages.i18n import choose_language, parse_accept_language, translations
 from api.pages.messages import extract, read
+from api.pages.render import HOME
 from api.pages.session import CSRF_FIELD, LANG_COOKIE, SESSION_COOKIE, hash_session_id
+from api.pages.signin import COMING
 from api.security import FAILURE_LIMIT, reset_failures
 from matcher.auth import Role
 from matcher.cli import app as cli_app
@@ -138,10 +140,16 @@ def test_wrong_credentials_are_refused_without_a_session(client, username, passw
 
 
 def test_other_roles_land_on_the_placeholder_page(client):
-    assert sign_in(client, "coord-africa").headers["location"] == "/welcome"
-    page = client.get("/welcome")
-    assert page.status_code == 200
-    assert "Coordinator" in page.text and "The review queue of your regions" in page.text
+    users = {Role.PARTNER: "partner-user", Role.COORDINATOR: "coord-africa",
+             Role.ADMIN: "admin-user"}
+    for role, coming in COMING.items():  # the roles whose pages are still to come
+        client.cookies.clear()
+        assert sign_in(client, users[role]).headers["location"] == "/welcome"
+        page = client.get("/welcome")
+        assert page.status_code == 200 and coming[-1] in page.text
+    # A coordinator lands on the review queue.
+    client.cookies.clear()
+    assert sign_in(client, "coord-africa").headers["location"] == "/review"
     # An association member asking for the placeholder goes to its needs instead.
     client.cookies.clear()
     sign_in(client, "amina")
@@ -246,7 +254,19 @@ def post_routes() -> list[str]:
 
 
 def test_every_page_post_route_is_listed():
-    assert post_routes() == ["/language", "/signin/password", "/signin/token", "/signout"]
+    assert post_routes() == ["/admin/data/import", "/admin/users/new",
+                             "/admin/users/tokens/new",
+                             "/admin/users/tokens/{token_id}/revoke",
+                             "/admin/users/{user_id}/disable",
+                             "/language", "/matches/{match_id}/accept",
+                             "/matches/{match_id}/decline", "/needs", "/needs/{need_id}/ask",
+                             "/needs/{record_id}/delete", "/needs/{record_id}/edit",
+                             "/partner/offerings/new", "/partner/offerings/{offering_id}",
+                             "/partner/offerings/{offering_id}/delete",
+                             "/partner/profile/edit", "/practices",
+                             "/practices/{record_id}/delete", "/practices/{record_id}/edit",
+                             "/profile/edit", "/review/bulk", "/review/{match_id}",
+                             "/signin/password", "/signin/token", "/signout"]
 
 
 @pytest.mark.parametrize("path", post_routes())
@@ -430,9 +450,30 @@ PAGES = {  # page: who opens it (every page of every role is listed here)
     "/needs": "amina",
     "/profile": "amina",
     f"/needs/{OWN_NEED}": "amina",
+    "/profile/edit": "amina",
+    f"/needs/{OWN_NEED}/edit": "amina",
+    f"/needs/{OWN_NEED}/delete": "amina",
+    "/practices/demo-pr-001/edit": "amina",
+    "/practices/demo-pr-001/delete": "amina",
+    "/matches": "amina",
     # partner
+    "/partner/offerings": "partner-user",
+    "/partner/offerings/new": "partner-user",
+    "/partner/offerings/demo-o-001": "partner-user",
+    "/partner/offerings/demo-o-001/delete": "partner-user",
+    "/partner/matches": "partner-user",
+    "/partner/profile": "partner-user",
+    "/partner/profile/edit": "partner-user",
     # coordinator
+    "/review": "coord-africa",
+    "/dashboard": "coord-africa",
     # admin
+    "/admin/users": "admin-user",
+    "/admin/users/new": "admin-user",
+    "/admin/users/tokens/new": "admin-user",
+    "/admin/users/1/disable": "admin-user",
+    "/admin/plugins": "admin-user",
+    "/admin/data": "admin-user",
 }
 
 
@@ -546,9 +587,9 @@ def test_coordinator_opens_need_pages_of_their_region_only(client):
 
 def test_non_association_roles_are_sent_home_from_association_pages(client):
     sign_in(client, "admin-user")
-    for path in ("/needs", "/profile"):
+    for path in ("/needs", "/profile", "/profile/edit", "/matches"):
         response = client.get(path, follow_redirects=False)
-        assert response.status_code == 303 and response.headers["location"] == "/welcome"
+        assert response.status_code == 303 and response.headers["location"] == HOME[Role.ADMIN]
 
 
 def test_needs_page_lists_needs_and_practices_and_marks_sensitive_ones(client, pages_db):

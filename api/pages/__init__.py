@@ -14,7 +14,21 @@ from fastapi import APIRouter, FastAPI, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.staticfiles import StaticFiles
 
-from api.pages import admin, association, coordinator, partner, signin
+from api.pages import (
+    admin,
+    admin_data,
+    association,
+    association_matches,
+    association_needs,
+    association_suggestions,
+    coordinator,
+    coordinator_dashboard,
+    coordinator_match,
+    partner,
+    partner_matches,
+    partner_profile,
+    signin,
+)
 from api.pages.config import WebSettings
 from api.pages.render import N_, SECURITY_HEADERS, redirect, render
 from api.pages.session import (
@@ -27,7 +41,11 @@ from api.pages.session import (
 
 STATIC = Path(__file__).resolve().parent.parent / "static"
 
-ROUTERS = (signin.router, association.router, partner.router, coordinator.router, admin.router)
+ROUTERS = (signin.router, association.router, association_needs.router,
+           association_suggestions.router, association_matches.router, partner.router,
+           partner_matches.router, partner_profile.router,
+           coordinator.router, coordinator_match.router, coordinator_dashboard.router,
+           admin.router, admin_data.router)
 pages_router = APIRouter(include_in_schema=False)
 for _router in ROUTERS:
     pages_router.include_router(_router)

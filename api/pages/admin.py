@@ -1,7 +1,205 @@
-"""The admin's pages."""
+"""The admin's pages for people: web users (create, disable) and API tokens (create, shown
+once; revoke). Admins only: every other role gets the not-found page."""
 
 from __future__ import annotations
 
 from fastapi import APIRouter
 
+from api.deps import EngineDep
+from api.pages.admin_forms import (
+    AdminDep,
+    FormError,
+    checked_scope,
+    describe_scope,
+    scope_choices,
+    scope_values,
+)
+from api.pages.deps import CtxDep, FormDep
+from api.pages.render import N_, ROLE_NAMES, redirect, render
+from api.pages.session import PageNotFound, WebContext
+from matcher.auth import Principal, Role
+from matcher.engine import Engine
+from matcher.errors import Conflict, InvalidInput, NotFound
+from matcher.passwords import MAX_LENGTH, MIN_LENGTH, check_strength
+from matcher.store.auth import MAX_LABEL
+from matcher.store.users import username_problem
+
 router = APIRouter(include_in_schema=False)
+
+USERS = "/admin/users"
+# The notice the users page shows after a change: (message, whose name it takes).
+DONE = {
+    "user-created": N_("User %(name)s was created: they can sign in now."),
+    "user-disabled": N_("User %(name)s was disabled and signed out everywhere."),
+    "token-revoked": N_("Token %(name)s was revoked: it no longer works."),
+}
+
+
+def _record_id(raw: str) -> int:
+    """A user or token id from the path; anything else is a missing page."""
+    if not raw.isdigit() or len(raw) > 12:
+        raise PageNotFound()
+    return int(raw)
+
+
+def _user(engine: Engine, raw_id: str) -> dict:
+    found = engine.store.users(_record_id(raw_id))
+    if not found:
+        raise PageNotFound()
+    return found[0]
+
+
+def _token(engine: Engine, raw_id: str) -> dict:
+    found = engine.store.tokens(_record_id(raw_id))
+    if not found:
+        raise PageNotFound()
+    return found[0]
+
+
+def _rows(engine: Engine, lang: str, records: list[dict]) -> list[dict]:
+    return [{**r, "role_name": ROLE_NAMES[Role(r["role"])],
+             "scope": describe_scope(engine, lang, r)} for r in records]
+
+
+def _notice(engine: Engine, done: str | None, raw_id: str | None) -> tuple[str, str] | None:
+    """The message after a change, naming the record from the store (never from the URL)."""
+    if done not in DONE or not raw_id or not raw_id.isdigit():
+        return None
+    if done.startswith("user-"):
+        found = engine.store.users(int(raw_id))
+        return (DONE[done], found[0]["username"]) if found else None
+    found = engine.store.tokens(int(raw_id))
+    return (DONE[done], str(found[0]["id"])) if found else None
+
+
+@router.get(USERS)
+def users_page(ctx: CtxDep, who: AdminDep, engine: EngineDep, done: str | None = None,
+               id: str | None = None):  # noqa: A002  (the query parameter's name)
+    return render(ctx, "admin/users.html",
+                  users=_rows(engine, ctx.lang, engine.store.users()),
+                  tokens=_rows(engine, ctx.lang, engine.store.tokens()),
+                  notice=_notice(engine, done, id), me=ctx.session.get("user_id"))
+
+
+# ---------------------------------------------------------------------- users
+def _user_form(ctx: WebContext, engine: Engine, status: int = 200, values: dict | None = None,
+               errors: dict[str, FormError] | None = None):
+    return render(ctx, "admin/user_new.html", status=status,
+                  values=values or {"username": "", "role": "", "association": "",
+                                    "partner": "", "regions": []},
+                  errors=errors or {}, choices=scope_choices(engine, ctx.lang),
+                  min_length=MIN_LENGTH, max_length=MAX_LENGTH)
+
+
+@router.get(f"{USERS}/new")
+def new_user_page(ctx: CtxDep, who: AdminDep, engine: EngineDep):
+    return _user_form(ctx, engine)
+
+
+@router.post(f"{USERS}/new")
+def create_user(ctx: CtxDep, form: FormDep, who: AdminDep, engine: EngineDep):
+    values = {"username": form.get("username", "").strip(), **scope_values(form)}
+    password, again = form.get("password", ""), form.get("password2", "")
+    errors: dict[str, FormError] = {}
+    if username_problem(values["username"]):
+        errors["username"] = (N_("A username has 3 to 64 characters: letters, digits and "
+                                 ". _ @ -"), {})
+    scope = checked_scope(engine, values, errors)
+    if check_strength(password):
+        errors["password"] = (N_("A password has %(min)s to %(max)s characters."),
+                              {"min": MIN_LENGTH, "max": MAX_LENGTH})
+    elif password != again:
+        errors["password2"] = (N_("The two passwords are not the same."), {})
+    if scope is not None and not errors:
+        try:
+            user_id = engine.store.create_user(values["username"], password, scope.role,
+                                               **scope.as_kwargs())
+        except Conflict:
+            errors["username"] = (N_("This username is already taken."), {})
+        except InvalidInput as exc:  # the store's own checks, should the rules change
+            errors[exc.field or "username"] = (N_("This value is not accepted."), {})
+        else:
+            return redirect(ctx, f"{USERS}?done=user-created&id={user_id}")
+    return _user_form(ctx, engine, 422, values, errors)
+
+
+def _confirm_disable(ctx: WebContext, engine: Engine, user: dict, status: int = 200):
+    own = ctx.session.get("user_id") == user["id"]
+    return render(ctx, "admin/confirm.html", status=status, kind="user",
+                  record=_rows(engine, ctx.lang, [user])[0], own=own,
+                  done=bool(user["disabled_at"]),
+                  action=f"{USERS}/{user['id']}/disable")
+
+
+@router.get(f"{USERS}/{{user_id}}/disable")
+def disable_user_page(ctx: CtxDep, who: AdminDep, engine: EngineDep, user_id: str):
+    return _confirm_disable(ctx, engine, _user(engine, user_id))
+
+
+@router.post(f"{USERS}/{{user_id}}/disable")
+def disable_user(ctx: CtxDep, form: FormDep, who: AdminDep, engine: EngineDep, user_id: str):
+    user = _user(engine, user_id)
+    if ctx.session.get("user_id") == user["id"] or user["disabled_at"]:
+        return _confirm_disable(ctx, engine, user, 409)
+    try:
+        engine.store.disable_user(user["username"])
+    except (InvalidInput, NotFound):  # disabled or gone in between
+        return _confirm_disable(ctx, engine, _user(engine, user_id), 409)
+    return redirect(ctx, f"{USERS}?done=user-disabled&id={user['id']}")
+
+
+# ---------------------------------------------------------------------- tokens
+def _token_form(ctx: WebContext, engine: Engine, status: int = 200, values: dict | None = None,
+                errors: dict[str, FormError] | None = None):
+    return render(ctx, "admin/token_new.html", status=status,
+                  values=values or {"label": "", "role": "", "association": "", "partner": "",
+                                    "regions": []},
+                  errors=errors or {}, choices=scope_choices(engine, ctx.lang),
+                  max_label=MAX_LABEL)
+
+
+@router.get(f"{USERS}/tokens/new")
+def new_token_page(ctx: CtxDep, who: AdminDep, engine: EngineDep):
+    return _token_form(ctx, engine)
+
+
+@router.post(f"{USERS}/tokens/new")
+def create_token(ctx: CtxDep, form: FormDep, who: AdminDep, engine: EngineDep):
+    """The new token is shown on this response only (no redirect: it must never be in a URL,
+    and the page is not cached)."""
+    values = {"label": form.get("label", "").strip(), **scope_values(form)}
+    errors: dict[str, FormError] = {}
+    if len(values["label"]) > MAX_LABEL:
+        errors["label"] = (N_("A label has at most %(max)s characters."), {"max": MAX_LABEL})
+    scope = checked_scope(engine, values, errors)
+    if scope is None or errors:
+        return _token_form(ctx, engine, 422, values, errors)
+    token_id, token = engine.store.create_token(scope.role, label=values["label"],
+                                                **scope.as_kwargs())
+    record = _rows(engine, ctx.lang, engine.store.tokens(token_id))[0]
+    return render(ctx, "admin/token_created.html", token=token, record=record)
+
+
+def _confirm_revoke(ctx: WebContext, engine: Engine, who: Principal, token: dict,
+                    status: int = 200):
+    return render(ctx, "admin/confirm.html", status=status, kind="token",
+                  record=_rows(engine, ctx.lang, [token])[0], own=who.token_id == token["id"],
+                  done=bool(token["revoked_at"]),
+                  action=f"{USERS}/tokens/{token['id']}/revoke")
+
+
+@router.get(f"{USERS}/tokens/{{token_id}}/revoke")
+def revoke_token_page(ctx: CtxDep, who: AdminDep, engine: EngineDep, token_id: str):
+    return _confirm_revoke(ctx, engine, who, _token(engine, token_id))
+
+
+@router.post(f"{USERS}/tokens/{{token_id}}/revoke")
+def revoke_token(ctx: CtxDep, form: FormDep, who: AdminDep, engine: EngineDep, token_id: str):
+    token = _token(engine, token_id)
+    try:
+        engine.store.revoke_token(token["id"])
+    except (InvalidInput, NotFound):  # revoked in between
+        return _confirm_revoke(ctx, engine, who, _token(engine, token_id), 409)
+    if who.token_id == token["id"]:  # the admin signed in with it: that session is over
+        return redirect(ctx, "/signin")
+    return redirect(ctx, f"{USERS}?done=token-revoked&id={token['id']}")

@@ -1,24 +1,39 @@
-"""An association's pages: its profile, its needs and practices, and suggestions for one need."""
+"""An association's pages: its profile (read and edit) and the list of its needs and practices.
+
+The needs' and practices' editors are in :mod:`api.pages.association_needs`, the suggestions
+of one need in :mod:`api.pages.association_suggestions`, its matches in
+:mod:`api.pages.association_matches`.
+"""
 
 from __future__ import annotations
-
-from datetime import UTC, datetime
 
 from fastapi import APIRouter
 
 from api.deps import EngineDep
-from api.pages.deps import CtxDep, SignedInDep
+from api.pages import association_forms as forms
+from api.pages.association_forms import FormInvalid
+from api.pages.deps import CtxDep, FormDep, SignedInDep
 from api.pages.render import N_, home_for, redirect, render
-from api.pages.session import PageNotFound
-from matcher import policy
+from api.pages.session import PageNotFound, WebContext
+from api.profile_schemas import AssociationUpdate
+from api.routes.associations import change_association
 from matcher.auth import Principal, Role
-from matcher.engine import Engine, Suggestion
-from matcher.errors import NotFound
-from matcher.sensitive import is_sensitive
+from matcher.engine import Engine
+from matcher.errors import Forbidden, InvalidInput, NotFound
 
 router = APIRouter(include_in_schema=False)
 
-DEFAULT_LIMIT, MAX_LIMIT = 5, 20
+# What a page says after a change (redirects carry only these keys, never posted text).
+NOTICES = {
+    "profile-saved": N_("Your profile was saved."),
+    "need-added": N_("Your need was added. Open it to see who could help."),
+    "need-saved": N_("Your need was saved. Its suggestions now follow the new text."),
+    "need-deleted": N_("The need was deleted."),
+    "practice-added": N_("Your practice was added: other associations can now learn from it."),
+    "practice-saved": N_("Your practice was saved."),
+    "practice-deleted": N_("The practice was deleted."),
+}
+
 
 # Each built-in scorer in plain words; a third-party scorer is shown by its name.
 SCORER_LABELS = {
@@ -33,11 +48,28 @@ SCORER_LABELS = {
 BAR_STEPS = 20  # bar widths in steps of 5 %, as CSS classes (no inline style: see the CSP)
 
 
-def _own_association(engine: Engine, who: Principal) -> dict:
-    association = engine.store.get("associations", who.association_id or "")
+def signal_bars(contributions: dict[str, float], scale: float) -> list[dict]:
+    """One bar per scorer: its label, value, width class (``w0``..``w100``, relative to
+    ``scale``, the largest magnitude shown beside it) and sign."""
+    bars = []
+    for name, value in contributions.items():
+        step = round(BAR_STEPS * abs(value) / scale) if scale > 0 else 0
+        bars.append({"name": name, "label": SCORER_LABELS.get(name), "value": value,
+                     "width": 5 * (step or (1 if value else 0)), "negative": value < 0})
+    return bars
+
+
+def own_association(engine: Engine, who: Principal) -> dict:
+    """The caller's own association; anyone else (or a deleted one) gets the 404 page."""
+    association = engine.store.get("associations", who.association_id or "") \
+        if who.role is Role.ASSOCIATION else None
     if association is None:
         raise PageNotFound()
     return association
+
+
+def notice(ctx: WebContext) -> str | None:
+    return NOTICES.get(ctx.request.query_params.get("done", ""))
 
 
 def _labels(engine: Engine, lang: str, association: dict) -> dict:
@@ -50,76 +82,102 @@ def _labels(engine: Engine, lang: str, association: dict) -> dict:
     }
 
 
+# ---------------------------------------------------------------------- profile
 @router.get("/profile")
 def profile(ctx: CtxDep, who: SignedInDep, engine: EngineDep):
     if who.role is not Role.ASSOCIATION:
         return redirect(ctx, home_for(who.role))
-    association = _own_association(engine, who)
+    association = own_association(engine, who)
     return render(ctx, "association/profile.html", association=association,
-                  labels=_labels(engine, ctx.lang, association))
+                  labels=_labels(engine, ctx.lang, association), notice=notice(ctx))
+
+
+def _profile_values(association: dict) -> dict:
+    """The edit form's fields, filled from the stored profile."""
+    contact = association.get("contact") or {}
+    values = {key: association.get(key) for key in ("name", "description", "country")}
+    values.update(languages=", ".join(association["languages"] or []),
+                  members=str(association["members"]), women_led=association["women_led"],
+                  formal_license=association["formal_license"],
+                  commodities=association["commodities"] or [])
+    values.update({f"contact_{key}": contact.get(key) or ""
+                   for key in ("name", "phone", "whatsapp", "email")})
+    return values
+
+
+def _profile_form(ctx: WebContext, engine: Engine, association: dict, values: dict,
+                  errors: dict | None = None, status: int = 200):
+    ref = engine.ref
+    return render(ctx, "association/profile_edit.html", status, association=association,
+                  values=values, errors=errors or {},
+                  countries=forms.country_choices(ref, ctx.lang),
+                  commodities=forms.commodity_choices(ref, ctx.lang))
+
+
+@router.get("/profile/edit")
+def profile_edit(ctx: CtxDep, who: SignedInDep, engine: EngineDep):
+    if who.role is not Role.ASSOCIATION:
+        return redirect(ctx, home_for(who.role))
+    association = own_association(engine, who)
+    return _profile_form(ctx, engine, association, _profile_values(association))
+
+
+def _profile_update(engine: Engine, form: dict[str, str]) -> tuple[dict, dict]:
+    """The update the form asks for, and the form's values to show again if refused."""
+    contact = {key: forms.optional(form, f"contact_{key}")
+               for key in ("name", "phone", "whatsapp", "email")}
+    commodities = forms.ticked(form, "commodity-", list(engine.ref.commodities))
+    data = {
+        "name": forms.text(form, "name"), "description": forms.text(form, "description"),
+        "country": forms.text(form, "country"), "languages": forms.code_list(form, "languages"),
+        "commodities": commodities, "members": forms.whole_number(form, "members"),
+        "women_led": forms.checked(form, "women_led"),
+        "formal_license": forms.checked(form, "formal_license"),
+        "contact": contact if any(contact.values()) else None,
+    }
+    values = {**{k: data[k] for k in ("name", "description", "country", "women_led",
+                                      "formal_license", "commodities")},
+              "languages": forms.text(form, "languages"), "members": forms.text(form, "members"),
+              **{f"contact_{k}": forms.text(form, f"contact_{k}") for k in contact}}
+    return data, values
+
+
+@router.post("/profile/edit")
+def profile_save(ctx: CtxDep, who: SignedInDep, engine: EngineDep, form: FormDep):
+    association = own_association(engine, who)
+    data, values = _profile_update(engine, form)
+    try:
+        change_association(engine, who, association["id"],
+                           forms.validated(AssociationUpdate, data))
+    except (FormInvalid, InvalidInput) as exc:
+        return _profile_form(ctx, engine, association, values, forms.errors_of(exc), 422)
+    except (NotFound, Forbidden):
+        raise PageNotFound() from None
+    return redirect(ctx, "/profile?done=profile-saved")
+
+
+# ---------------------------------------------------------------------- needs and practices
+def needs_page(ctx: WebContext, engine: Engine, association: dict, status: int = 200,
+               need_form: dict | None = None, practice_form: dict | None = None):
+    """The list of the association's needs and practices, with the forms that add one
+    (``need_form`` / ``practice_form``: the values and errors of a refused form)."""
+    ref = engine.ref
+    rows = [{**need, "topic": ref.category_label(need["category"], ctx.lang)
+             if need["category"] else None,
+             "sensitive": engine.is_sensitive(need["id"])}
+            for need in engine.store.needs(association["id"])]
+    practices = [{**p, "topic": ref.category_label(p["category"], ctx.lang)
+                  if p["category"] else None}
+                 for p in engine.store.practices() if p["association_id"] == association["id"]]
+    empty = {"values": {}, "errors": {}}
+    return render(ctx, "association/needs.html", status, association=association, needs=rows,
+                  practices=practices, notice=notice(ctx),
+                  categories=forms.category_choices(ref, ctx.lang),
+                  need_form=need_form or empty, practice_form=practice_form or empty)
 
 
 @router.get("/needs")
 def needs(ctx: CtxDep, who: SignedInDep, engine: EngineDep):
     if who.role is not Role.ASSOCIATION:
         return redirect(ctx, home_for(who.role))
-    association = _own_association(engine, who)
-    ref = engine.ref
-    rows = [{**need, "topic": ref.category_label(need["category"], ctx.lang)
-             if need["category"] else None,
-             "sensitive": is_sensitive(need, None)}
-            for need in engine.store.needs(association["id"])]
-    practices = [{**p, "topic": ref.category_label(p["category"], ctx.lang)
-                  if p["category"] else None}
-                 for p in engine.store.practices() if p["association_id"] == association["id"]]
-    return render(ctx, "association/needs.html", association=association, needs=rows,
-                  practices=practices)
-
-
-@router.get("/needs/{need_id}")
-def need_page(ctx: CtxDep, who: SignedInDep, engine: EngineDep, need_id: str,
-              limit: str | None = None):
-    need = engine.store.get("needs", need_id)
-    association = need and engine.store.get("associations", need["association_id"])
-    # Others' needs look exactly like missing ones; partners do not ask for suggestions.
-    if need is None or who.role is Role.PARTNER \
-            or not policy.can_see_association(who, association):
-        raise PageNotFound()
-    count = _limit(limit)
-    try:
-        partners = engine.suggest(need_id, "partner", count, lang=ctx.lang)
-        peers = engine.suggest(need_id, "peer", count, lang=ctx.lang)
-        sensitive = engine.is_sensitive(need_id)
-    except NotFound:
-        raise PageNotFound() from None
-    ref = engine.ref
-    topic = ref.category_label(partners.category, ctx.lang) if partners.category else None
-    scale = max([abs(v) for s in partners.suggestions + peers.suggestions
-                 for v in s.contributions.values()] + [1e-9])
-    return render(
-        ctx, "association/need.html", need=need, association=association,
-        topic=topic, topic_inferred=partners.category_inferred, sensitive=sensitive,
-        partners=[_card(s, scale) for s in partners.suggestions],
-        peers=[_card(s, scale) for s in peers.suggestions],
-        failed=sorted(set(partners.failed_scorers) | set(peers.failed_scorers)),
-        limit=count, more=min(MAX_LIMIT, count + 10) if count < MAX_LIMIT else None,
-        computed_at=datetime.now(UTC),
-        own=who.role is Role.ASSOCIATION)
-
-
-def _limit(raw: str | None) -> int:
-    try:
-        return min(MAX_LIMIT, max(1, int(raw))) if raw else DEFAULT_LIMIT
-    except ValueError:
-        return DEFAULT_LIMIT
-
-
-def _card(s: Suggestion, scale: float) -> dict:
-    """What a page shows of one suggestion: who, what, why, and a bar per scorer."""
-    bars = []
-    for name, value in s.contributions.items():
-        step = round(BAR_STEPS * abs(value) / scale)
-        bars.append({"name": name, "label": SCORER_LABELS.get(name), "value": value,
-                     "width": 5 * (step or (1 if value else 0)), "negative": value < 0})
-    return {"title": s.title, "owner": s.owner_name, "score": s.score, "reasons": s.reasons,
-            "bars": bars, "item_id": s.item_id}
+    return needs_page(ctx, engine, own_association(engine, who))

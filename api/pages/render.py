@@ -37,25 +37,33 @@ ROLE_NAMES = {
 # Where each role lands after signing in.
 HOME: dict[Role, str] = {
     Role.ASSOCIATION: "/needs",
-    Role.PARTNER: "/welcome",
-    Role.COORDINATOR: "/welcome",
-    Role.ADMIN: "/welcome",
+    Role.PARTNER: "/partner/offerings",
+    Role.COORDINATOR: "/review",
+    Role.ADMIN: "/admin/users",
 }
 
 # The main menu of each role: (path, label), in order.
 NAV: dict[Role, list[tuple[str, str]]] = {
     Role.ASSOCIATION: [
         ("/needs", N_("Needs and practices")),
+        ("/matches", N_("My matches")),
         ("/profile", N_("Profile")),
     ],
     Role.PARTNER: [
-        ("/welcome", N_("Home")),
+        ("/partner/offerings", N_("Offerings")),
+        ("/partner/matches", N_("Matches")),
+        ("/partner/profile", N_("Profile")),
     ],
     Role.COORDINATOR: [
-        ("/welcome", N_("Home")),
+        ("/review", N_("Review queue")),
+        ("/dashboard", N_("Dashboard")),
     ],
     Role.ADMIN: [
-        ("/welcome", N_("Home")),
+        ("/admin/users", N_("Users and tokens")),
+        ("/admin/plugins", N_("Scorers")),
+        ("/admin/data", N_("Import and export")),
+        ("/review", N_("Review queue")),
+        ("/dashboard", N_("Dashboard")),
     ],
 }
 

@@ -15,10 +15,12 @@ import hashlib
 import hmac
 import re
 import secrets
+from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from urllib.parse import parse_qsl, urlsplit
 
 from fastapi import Request, Response
+from starlette.formparsers import MultiPartException, MultiPartParser
 
 from api.pages.config import WebSettings
 from api.pages.i18n import choose_language
@@ -147,19 +149,24 @@ def require_principal(ctx: WebContext) -> Principal:
     return ctx.principal
 
 
-async def read_form(request: Request, settings: WebSettings) -> dict[str, str]:
-    """A URL-encoded form body (size-capped), checked for the session's CSRF token and, when the
-    browser says where it comes from, for a same-origin ``Origin``."""
+def _check_request(request: Request, content_type: str, cap: int) -> None:
+    """A form must come from this site (when the browser says where it comes from), be of
+    ``content_type``, and declare no more than ``cap`` bytes."""
     origin = request.headers.get("origin")
     if origin is not None and not _same_origin(origin, request):
         raise CsrfRejected()
-    content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
-    if content_type != "application/x-www-form-urlencoded":
+    sent = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if sent != content_type:
         raise CsrfRejected()
     declared = request.headers.get("content-length")
-    if declared is not None and (not declared.isdigit() or int(declared) >
-                                 settings.max_form_bytes):
+    if declared is not None and (not declared.isdigit() or int(declared) > cap):
         raise FormTooLarge()
+
+
+async def read_form(request: Request, settings: WebSettings) -> dict[str, str]:
+    """A URL-encoded form body (size-capped), checked for the session's CSRF token and, when the
+    browser says where it comes from, for a same-origin ``Origin``."""
+    _check_request(request, "application/x-www-form-urlencoded", settings.max_form_bytes)
     body = b""
     async for chunk in request.stream():
         body += chunk
@@ -174,6 +181,50 @@ async def read_form(request: Request, settings: WebSettings) -> dict[str, str]:
     for key, value in pairs:
         form.setdefault(key, value)
     return form
+
+
+@dataclass(frozen=True)
+class Upload:
+    """A file sent with a form: its name on the sender's machine and its bytes."""
+
+    filename: str
+    content: bytes
+
+
+async def read_upload(request: Request, settings: WebSettings, max_file_bytes: int
+                      ) -> tuple[dict[str, str], dict[str, Upload]]:
+    """A ``multipart/form-data`` body with at most one file of at most ``max_file_bytes`` (and
+    text fields capped as in :func:`read_form`): its fields and its file by field name. The
+    same origin rule as :func:`read_form`; the caller checks the CSRF field."""
+    cap = max_file_bytes + settings.max_form_bytes
+    _check_request(request, "multipart/form-data", cap)
+
+    async def capped() -> AsyncIterator[bytes]:
+        received = 0
+        async for chunk in request.stream():
+            received += len(chunk)
+            if received > cap:
+                raise FormTooLarge()
+            yield chunk
+
+    parser = MultiPartParser(request.headers, capped(), max_files=1, max_fields=20,
+                             max_part_size=settings.max_form_bytes)
+    try:
+        data = await parser.parse()
+    except MultiPartException:
+        raise CsrfRejected() from None
+    form: dict[str, str] = {}
+    files: dict[str, Upload] = {}
+    for key, value in data.multi_items():
+        if isinstance(value, str):
+            form.setdefault(key, value)
+            continue
+        content = await value.read(max_file_bytes + 1)
+        await value.close()
+        if len(content) > max_file_bytes:
+            raise FormTooLarge()
+        files.setdefault(key, Upload(value.filename or "", content))
+    return form, files
 
 
 def check_csrf(ctx: WebContext, form: dict[str, str]) -> None:

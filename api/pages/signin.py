@@ -17,16 +17,6 @@ router = APIRouter(include_in_schema=False)
 
 # What each role's pages will offer (issue 4), shown until they exist.
 COMING = {
-    Role.PARTNER: [N_("Your profile and your offerings: category, eligibility, regions, "
-                      "languages, minerals, capacity, valid until"),
-                   N_("Matches that involve your offerings")],
-    Role.COORDINATOR: [N_("The review queue of your regions, with filters"),
-                       N_("Each match side by side, with every signal and reason; approve or "
-                          "reject"),
-                       N_("Introductions ready to copy, and outcomes"),
-                       N_("A dashboard for each region")],
-    Role.ADMIN: [N_("Users and tokens"), N_("Scorers, their weights and health"),
-                 N_("Import and export")],
 }
 
 

@@ -33,6 +33,7 @@ from api.profile_schemas import (
 from api.security import guard
 from matcher import policy
 from matcher.auth import Principal, Role
+from matcher.engine import Engine
 from matcher.errors import Forbidden
 from matcher.store.profiles import SORTABLE, ProfileQuery
 
@@ -91,6 +92,15 @@ def get_association(engine: EngineDep, association_id: AssociationId,
 def update_association(engine: EngineDep, association_id: AssociationId, body: AssociationUpdate,
                        who: Annotated[Principal, guard("update_association", *READERS)]
                        ) -> AssociationPublic:
+    row = change_association(engine, who, association_id, body)
+    return association_public(row, policy.require_association_view(who, row, association_id))
+
+
+def change_association(engine: Engine, who: Principal, association_id: str,
+                       body: AssociationUpdate) -> dict:
+    """Apply ``body`` to an association's profile (checked by the import's rules) and return
+    the stored row: NotFound / Forbidden by :mod:`matcher.policy`, InvalidInput naming the
+    field."""
     row = policy.require_manage_association(
         who, engine.store.get("associations", association_id), association_id)
     changes = body.model_dump(mode="json", exclude_unset=True)
@@ -101,4 +111,4 @@ def update_association(engine: EngineDep, association_id: AssociationId, body: A
         record = {**association_record(row), **changes}
         row = engine.store.update_record(
             "associations", to_exchange(engine.ref, association=record).associations[0])
-    return association_public(row, policy.require_association_view(who, row, association_id))
+    return row

@@ -18,8 +18,10 @@ from api.schemas import ErrorMessage
 from api.security import guard
 from matcher import rights
 from matcher.auth import Principal, Role
+from matcher.engine import Engine
 from matcher.errors import InvalidInput
 from matcher.exchange import Exchange, parse_document
+from matcher.store import ImportReport
 
 router = APIRouter(tags=["exchange"])
 
@@ -101,8 +103,15 @@ def import_exchange(engine: EngineDep,
     """Admins import anything. Coordinators import associations (with needs and practices)
     of their own regions only, never partners. New texts are embedded when the engine next
     builds its corpus (the first suggestion request after the import)."""
-    report = rights.import_document(who, engine.store, _parse(body, engine.ref))
+    report = import_bytes(engine, who, body)
     return ImportResult(changed=report.changed, **asdict(report))
+
+
+def import_bytes(engine: Engine, who: Principal, body: bytes) -> ImportReport:
+    """Parse and import an exchange document for ``who``, all or nothing (the route's work,
+    also the admin's import page's): :class:`InvalidInput` names the first bad record and
+    field, :class:`Forbidden` what ``who`` may not import, and nothing is written."""
+    return rights.import_document(who, engine.store, _parse(body, engine.ref))
 
 
 def _parse(body: bytes, ref) -> Exchange:

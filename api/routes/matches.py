@@ -54,7 +54,8 @@ READ_ERRORS = {**_401, **_403, **_404, **_422}
 WRITE_ERRORS = {**READ_ERRORS, **_409}
 
 MatchIdPath = Annotated[int, Path(ge=1, le=2**53, description="the match id", examples=[1])]
-LangQuery = Annotated[Lang, Query(description="language of a neutral summary")]
+LangQuery = Annotated[Lang, Query(
+    description="language of a neutral summary and of the reasons")]
 
 
 def _public(engine: Engine, who: Principal, match: dict, lang: str = "en") -> MatchPublic:
@@ -121,6 +122,13 @@ def bulk_review_matches(engine: EngineDep,
                         body: BulkReviewRequest) -> BulkReviewResponse:
     """Each id is one atomic change with its audit row; one failing leaves the others done.
     Each result carries the status code the single request would have answered."""
+    return BulkReviewResponse(results=bulk_review(engine, who, body))
+
+
+def bulk_review(engine: Engine, who: Principal, body: BulkReviewRequest,
+                lang: str = "en") -> list[BulkResult]:
+    """Approve or reject each match of ``body.ids`` (once each, in order) on its own: one
+    failing leaves the others done. The API's bulk route and the review page call this."""
     results = []
     for match_id in dict.fromkeys(body.ids):
         try:
@@ -131,8 +139,8 @@ def bulk_review_matches(engine: EngineDep,
                                       detail=str(exc), match=None))
         else:
             results.append(BulkResult(id=match_id, ok=True, status_code=200, detail=None,
-                                      match=_public(engine, who, match)))
-    return BulkReviewResponse(results=results)
+                                      match=_public(engine, who, match, lang)))
+    return results
 
 
 @router.get("/{match_id}", response_model=MatchPublic, responses=READ_ERRORS,

@@ -122,12 +122,19 @@ def list_needs(engine: EngineDep, who: Annotated[Principal, guard("list_needs", 
              summary="Add a need to an association", operation_id="create_need")
 def create_need(engine: EngineDep, association_id: AssociationId, body: NeedCreate,
                 who: Annotated[Principal, guard("create_need", *WRITERS)]) -> NeedPublic:
+    row = add_need(engine, who, association_id, body)
+    return need_public(engine, who, row, engine.store.get("associations", association_id))
+
+
+def add_need(engine: Engine, who: Principal, association_id: str, body: NeedCreate) -> dict:
+    """Add a need (checked by the import's rules) to an association ``who`` may manage;
+    return the stored row. NotFound / Forbidden by :mod:`matcher.policy`; InvalidInput names
+    the field, never the text."""
     association = policy.require_manage_association(
         who, engine.store.get("associations", association_id), association_id)
     need = {**body.model_dump(mode="json"), "id": new_id("n")}
     doc = to_exchange(engine.ref, association=association_record(association), need=need)
-    row = engine.store.create_record("needs", doc.associations[0].needs[0], association_id)
-    return need_public(engine, who, row, association)
+    return engine.store.create_record("needs", doc.associations[0].needs[0], association_id)
 
 
 @router.get("/needs/{need_id}", response_model=NeedPublic, responses=errors(404, 422),
@@ -142,13 +149,21 @@ def get_need(engine: EngineDep, need_id: NeedId,
               summary="Change a need", operation_id="update_need")
 def update_need(engine: EngineDep, need_id: NeedId, body: NeedUpdate,
                 who: Annotated[Principal, guard("update_need", *WRITERS)]) -> NeedPublic:
+    need, association = change_need(engine, who, need_id, body)
+    return need_public(engine, who, need, association)
+
+
+def change_need(engine: Engine, who: Principal, need_id: str, body: NeedUpdate
+                ) -> tuple[dict, dict]:
+    """Apply ``body`` to a need ``who`` may change; return the stored need and its
+    association (NotFound otherwise; InvalidInput names the field)."""
     need, association = _readable(engine, who, need_id, write=True)
     changes = body.model_dump(mode="json", exclude_unset=True)
     if changes:
         doc = to_exchange(engine.ref, association=association_record(association),
                           need={**need_record(need), **changes})
         need = engine.store.update_record("needs", doc.associations[0].needs[0])
-    return need_public(engine, who, need, association)
+    return need, association
 
 
 @router.delete("/needs/{need_id}", status_code=status.HTTP_204_NO_CONTENT,
@@ -157,6 +172,12 @@ def update_need(engine: EngineDep, need_id: NeedId, body: NeedUpdate,
                operation_id="delete_need")
 def delete_need(engine: EngineDep, need_id: NeedId,
                 who: Annotated[Principal, guard("delete_need", *WRITERS)]) -> Response:
+    remove_need(engine, who, need_id)
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
+def remove_need(engine: Engine, who: Principal, need_id: str) -> None:
+    """Delete a need ``who`` may change: NotFound otherwise, Conflict while matches refer
+    to it."""
     _readable(engine, who, need_id, write=True)
     engine.store.delete_record("needs", need_id)
-    return Response(status_code=status.HTTP_204_NO_CONTENT)

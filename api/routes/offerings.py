@@ -32,6 +32,7 @@ from api.profile_schemas import (
 from api.security import guard
 from matcher import policy
 from matcher.auth import Principal, Role
+from matcher.engine import Engine
 from matcher.store.profiles import SORTABLE, ProfileQuery
 
 router = APIRouter(tags=["offerings"])
@@ -70,12 +71,17 @@ def list_offerings(engine: EngineDep, who: Annotated[Principal, guard("list_offe
 def create_offering(engine: EngineDep, partner_id: PartnerId, body: OfferingCreate,
                     who: Annotated[Principal, guard("create_offering", *OWNERS)]
                     ) -> OfferingPublic:
+    return offering_public(add_offering(engine, who, partner_id, body))
+
+
+def add_offering(engine: Engine, who: Principal, partner_id: str, body: OfferingCreate) -> dict:
+    """Add a validated offering to a partner (the partner itself, admins); the stored row.
+    Raises NotFound, Forbidden, or InvalidInput naming the field."""
     partner = policy.require_partner(who, engine.store.get("partners", partner_id), partner_id,
                                      write=True)
     offering = {**body.model_dump(mode="json"), "id": new_id("o")}
     doc = to_exchange(engine.ref, partner=partner_record(partner), offering=offering)
-    return offering_public(engine.store.create_record("offerings", doc.partners[0].offerings[0],
-                                                      partner_id))
+    return engine.store.create_record("offerings", doc.partners[0].offerings[0], partner_id)
 
 
 @router.get("/offerings/{offering_id}", response_model=OfferingPublic, responses=errors(404),
@@ -93,6 +99,12 @@ def get_offering(engine: EngineDep, offering_id: OfferingId,
 def update_offering(engine: EngineDep, offering_id: OfferingId, body: OfferingUpdate,
                     who: Annotated[Principal, guard("update_offering", *OWNERS)]
                     ) -> OfferingPublic:
+    return offering_public(change_offering(engine, who, offering_id, body))
+
+
+def change_offering(engine: Engine, who: Principal, offering_id: str,
+                    body: OfferingUpdate) -> dict:
+    """Change the fields ``body`` sets (the partner itself, admins); the stored row."""
     row = policy.require_offering(who, engine.store.get("offerings", offering_id), offering_id,
                                   write=True)
     changes = body.model_dump(mode="json", exclude_unset=True)
@@ -101,7 +113,7 @@ def update_offering(engine: EngineDep, offering_id: OfferingId, body: OfferingUp
         record = {**offering_record(row).model_dump(mode="json"), **changes}
         doc = to_exchange(engine.ref, partner=partner_record(partner), offering=record)
         row = engine.store.update_record("offerings", doc.partners[0].offerings[0])
-    return offering_public(row)
+    return row
 
 
 @router.delete("/offerings/{offering_id}", status_code=status.HTTP_204_NO_CONTENT,
@@ -110,7 +122,12 @@ def update_offering(engine: EngineDep, offering_id: OfferingId, body: OfferingUp
                operation_id="delete_offering")
 def delete_offering(engine: EngineDep, offering_id: OfferingId,
                     who: Annotated[Principal, guard("delete_offering", *OWNERS)]) -> Response:
+    remove_offering(engine, who, offering_id)
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
+def remove_offering(engine: Engine, who: Principal, offering_id: str) -> None:
+    """Delete an offering (the partner itself, admins); Conflict while matches refer to it."""
     policy.require_offering(who, engine.store.get("offerings", offering_id), offering_id,
                             write=True)
     engine.store.delete_record("offerings", offering_id)
-    return Response(status_code=status.HTTP_204_NO_CONTENT)

@@ -31,6 +31,7 @@ from api.profile_schemas import (
 from api.security import guard
 from matcher import policy
 from matcher.auth import Principal, Role
+from matcher.engine import Engine
 from matcher.store.profiles import SORTABLE, ProfileQuery
 
 router = APIRouter(prefix="/partners", tags=["partners"])
@@ -84,10 +85,16 @@ def get_partner(engine: EngineDep, partner_id: PartnerId,
 def update_partner(engine: EngineDep, partner_id: PartnerId, body: PartnerUpdate,
                    who: Annotated[Principal, guard("update_partner", Role.ADMIN, Role.PARTNER)]
                    ) -> PartnerPublic:
+    return _public(who, change_partner(engine, who, partner_id, body))
+
+
+def change_partner(engine: Engine, who: Principal, partner_id: str, body: PartnerUpdate) -> dict:
+    """Change the fields ``body`` sets of a partner's profile (the partner itself, admins);
+    the stored row. Raises NotFound, Forbidden, or InvalidInput naming the field."""
     row = policy.require_partner(who, engine.store.get("partners", partner_id), partner_id,
                                  write=True)
     changes = body.model_dump(mode="json", exclude_unset=True)
     if changes:
         partner = to_exchange(engine.ref, partner={**partner_record(row), **changes})
         row = engine.store.update_record("partners", partner.partners[0])
-    return _public(who, row)
+    return row

@@ -1,28 +1,40 @@
-"""``GET /api/v1/plugins``: the registered scorers, where they come from, and their weights."""
+"""``GET /api/v1/plugins``: the registered scorers, where they come from, their weights and
+their health."""
 
+from dataclasses import asdict
 from typing import Annotated
 
 from fastapi import APIRouter
 
 from api.deps import EngineDep, SettingsDep
-from api.schemas import PluginsResponse, ScorerInfo
+from api.schemas import PluginsResponse, ScorerHealthInfo, ScorerInfo
 from api.security import guard
 from matcher.auth import Principal
-from matcher.engine import KINDS
-from matcher.scoring import collect_scorers
+from matcher.engine import KINDS, Engine
+from matcher.scoring import collect_scorers, scorer_health
+from matcher.settings import Settings
 
 router = APIRouter(prefix="/plugins", tags=["plugins"])
 
 
-@router.get("", response_model=PluginsResponse, summary="List the scorers",
-            operation_id="list_scorers")
-def list_scorers(engine: EngineDep, settings: SettingsDep,
-                 who: Annotated[Principal, guard("list_scorers")]) -> PluginsResponse:
+def scorer_list(engine: Engine, settings: Settings) -> list[ScorerInfo]:
+    """Every registered scorer: name, description, source, kinds, weight per kind, health
+    (also what the admin's scorers page shows)."""
     tables = {kind: settings.weights_for(kind) for kind in KINDS}
     scorers = []
     for name, registered in collect_scorers(engine.pm).items():
         kinds = [kind for kind in KINDS if kind in registered.scorer.kinds]
         scorers.append(ScorerInfo(
             name=name, description=registered.scorer.description, source=registered.source,
-            kinds=kinds, weights={kind: tables[kind].get(name, 0.0) for kind in kinds}))
-    return PluginsResponse(scorers=scorers)
+            kinds=kinds, weights={kind: tables[kind].get(name, 0.0) for kind in kinds},
+            health=ScorerHealthInfo(**asdict(scorer_health(name)))))
+    return scorers
+
+
+@router.get("", response_model=PluginsResponse, summary="List the scorers",
+            operation_id="list_scorers")
+def list_scorers(engine: EngineDep, settings: SettingsDep,
+                 who: Annotated[Principal, guard("list_scorers")]) -> PluginsResponse:
+    """Each scorer with its weights and its health in this server process: idle until first
+    called, ok or failing by its latest call, busy while a call that overran is running."""
+    return PluginsResponse(scorers=scorer_list(engine, settings))

@@ -81,13 +81,20 @@ def list_practices(engine: EngineDep, who: Annotated[Principal, guard("list_prac
 def create_practice(engine: EngineDep, association_id: AssociationId, body: PracticeCreate,
                     who: Annotated[Principal, guard("create_practice", *PEERS)]
                     ) -> PracticePublic:
+    return practice_public(add_practice(engine, who, association_id, body))
+
+
+def add_practice(engine: Engine, who: Principal, association_id: str,
+                 body: PracticeCreate) -> dict:
+    """Add a practice (checked by the import's rules) to an association ``who`` may manage;
+    return the stored row. NotFound / Forbidden by :mod:`matcher.policy`."""
     association = policy.require_manage_association(
         who, engine.store.get("associations", association_id), association_id)
     practice = {**body.model_dump(mode="json"), "id": new_id("pr")}
     doc = to_exchange(engine.ref, association=association_record(association),
                       practice=practice)
-    return practice_public(engine.store.create_record(
-        "practices", doc.associations[0].practices[0], association_id))
+    return engine.store.create_record("practices", doc.associations[0].practices[0],
+                                      association_id)
 
 
 @router.get("/practices/{practice_id}", response_model=PracticePublic, responses=errors(404),
@@ -103,13 +110,19 @@ def get_practice(engine: EngineDep, practice_id: PracticeId,
 def update_practice(engine: EngineDep, practice_id: PracticeId, body: PracticeUpdate,
                     who: Annotated[Principal, guard("update_practice", *PEERS)]
                     ) -> PracticePublic:
+    return practice_public(change_practice(engine, who, practice_id, body))
+
+
+def change_practice(engine: Engine, who: Principal, practice_id: str,
+                    body: PracticeUpdate) -> dict:
+    """Apply ``body`` to a practice ``who`` may change; return the stored row."""
     practice, association = _practice(engine, who, practice_id, write=True)
     changes = body.model_dump(mode="json", exclude_unset=True)
     if changes:
         doc = to_exchange(engine.ref, association=association_record(association),
                           practice={**practice_record(practice), **changes})
         practice = engine.store.update_record("practices", doc.associations[0].practices[0])
-    return practice_public(practice)
+    return practice
 
 
 @router.delete("/practices/{practice_id}", status_code=status.HTTP_204_NO_CONTENT,
@@ -118,6 +131,11 @@ def update_practice(engine: EngineDep, practice_id: PracticeId, body: PracticeUp
                operation_id="delete_practice")
 def delete_practice(engine: EngineDep, practice_id: PracticeId,
                     who: Annotated[Principal, guard("delete_practice", *PEERS)]) -> Response:
+    remove_practice(engine, who, practice_id)
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
+def remove_practice(engine: Engine, who: Principal, practice_id: str) -> None:
+    """Delete a practice ``who`` may change: Conflict while matches refer to it."""
     _practice(engine, who, practice_id, write=True)
     engine.store.delete_record("practices", practice_id)
-    return Response(status_code=status.HTTP_204_NO_CONTENT)

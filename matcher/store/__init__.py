@@ -5,6 +5,7 @@ Split by subject into mixins over one connection; ``Store`` combines them.
 
 from matcher.store.auth import AuthMixin
 from matcher.store.base import BaseStore
+from matcher.store.dashboard import DashboardMixin
 from matcher.store.matches import MatchesMixin
 from matcher.store.profiles import ImportReport, ProfilesMixin
 from matcher.store.rights import DeletionReport, RightsMixin
@@ -12,8 +13,8 @@ from matcher.store.users import UsersMixin
 from matcher.store.vectors import VectorsMixin
 
 
-class Store(ProfilesMixin, VectorsMixin, AuthMixin, MatchesMixin, UsersMixin, RightsMixin,
-            BaseStore):
+class Store(ProfilesMixin, VectorsMixin, AuthMixin, MatchesMixin, DashboardMixin, UsersMixin,
+            RightsMixin, BaseStore):
     """A SQLite database of the exchange; open it with ``Store(path)`` (migrates on open)."""
 
 

@@ -8,6 +8,9 @@ from datetime import UTC, datetime
 from matcher.auth import Principal, Role, hash_token, new_token
 from matcher.errors import InvalidInput, NotFound
 from matcher.store.base import BaseStore
+from matcher.store.matches import _write_lock  # one connection: writes must not interleave
+
+MAX_LABEL = 200  # characters in a token's label
 
 
 def now() -> str:
@@ -21,8 +24,10 @@ class AuthMixin(BaseStore):
                      partner_id: str | None = None, regions: list[str] | None = None,
                      label: str = "") -> tuple[int, str]:
         """Store a new token's hash; return its id and the token (shown once)."""
+        if len(label) > MAX_LABEL:
+            raise InvalidInput(f"a label has at most {MAX_LABEL} characters", field="label")
         token = new_token()
-        with self.transaction():
+        with _write_lock, self.transaction():
             cursor = self.db.execute(
                 "insert into tokens (token_hash, role, association_id, partner_id, regions, "
                 "label, created_at) values (?, ?, ?, ?, ?, ?, ?)",
@@ -44,7 +49,8 @@ class AuthMixin(BaseStore):
                          label=label or "")
 
     def revoke_token(self, token_id: int) -> None:
-        with self.transaction():
+        """The token stops working at once, and so do the web sessions signed in with it."""
+        with _write_lock, self.transaction():
             cursor = self.db.execute(
                 "update tokens set revoked_at = ? where id = ? and revoked_at is null",
                 [now(), token_id])
@@ -54,11 +60,11 @@ class AuthMixin(BaseStore):
                     raise NotFound(f"no token with id {token_id}")
                 raise InvalidInput(f"token {token_id} is already revoked", field="id")
 
-    def tokens(self) -> list[dict]:
-        """Every token's metadata (never the token itself)."""
+    def tokens(self, token_id: int | None = None) -> list[dict]:
+        """Every token's metadata (never the token itself), or only that of ``token_id``."""
         cursor = self.db.execute(
             "select id, role, association_id, partner_id, regions, label, created_at, revoked_at "
-            "from tokens order by id")
+            "from tokens where ? is null or id = ? order by id", [token_id, token_id])
         names = [d[0] for d in cursor.description]
         return [{**dict(zip(names, row)), "regions": json.loads(row[4] or "[]")}
                 for row in cursor.fetchall()]

@@ -133,7 +133,8 @@ class MatchesMixin(BaseStore):
     def create_match(self, row: dict, *, actor: str, role: str, actor_org: str | None = None,
                      at: str | None = None) -> dict:
         """Insert a ``proposed`` match (``row``: kind, need_id, association_id, item_id,
-        owner_id, score, category, reasons) with its audit row. A pair already matched, or
+        owner_id, score, category, reasons, and optionally contributions and
+        reasons_by_language) with its audit row. A pair already matched, or
         rejected once, is refused (:class:`Conflict`)."""
         at = at or now()
         with self._write():
@@ -146,11 +147,12 @@ class MatchesMixin(BaseStore):
                                f"(status {existing['status']})")
             cursor = self.db.execute(
                 "insert into matches (kind, need_id, association_id, item_id, owner_id, status, "
-                "score, category, reasons, created_at, updated_at, version) "
-                "values (?, ?, ?, ?, ?, 'proposed', ?, ?, ?, ?, ?, 1)",
+                "score, category, reasons, contributions, reasons_by_language, created_at, "
+                "updated_at, version) values (?, ?, ?, ?, ?, 'proposed', ?, ?, ?, ?, ?, ?, ?, 1)",
                 [row["kind"], row["need_id"], row["association_id"], row["item_id"],
                  row["owner_id"], row["score"], row.get("category"),
-                 json.dumps(row.get("reasons") or []), at, at])
+                 json.dumps(row.get("reasons") or []), _json_or_null(row.get("contributions")),
+                 _json_or_null(row.get("reasons_by_language")), at, at])
             match_id = int(cursor.lastrowid)
             self._audit(match_id, "propose", None, "proposed", actor, role, actor_org, at)
         return self.get_match(match_id)
@@ -266,6 +268,15 @@ def _involving(association_id: str | None, partner_id: str | None) -> tuple[str,
     return "kind = 'partner' and owner_id = ?", [partner_id]
 
 
+def _json_or_null(value) -> str | None:
+    return None if value is None else json.dumps(value)
+
+
 def _match(row: dict) -> dict:
-    reasons = row.get("reasons")
-    return {**row, "reasons": json.loads(reasons) if reasons else []}
+    """A match row with its JSON columns read; ``contributions`` is None and
+    ``reasons_by_language`` empty for matches proposed before they were recorded."""
+    reasons, contributions = row.get("reasons"), row.get("contributions")
+    by_language = row.get("reasons_by_language")
+    return {**row, "reasons": json.loads(reasons) if reasons else [],
+            "contributions": json.loads(contributions) if contributions else None,
+            "reasons_by_language": json.loads(by_language) if by_language else {}}

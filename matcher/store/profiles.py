@@ -118,8 +118,10 @@ class ProfilesMixin(BaseStore):
     def partners(self) -> list[dict]:
         return list(self._rows("partners"))
 
-    def offerings(self) -> list[dict]:
-        return list(self._rows("offerings"))
+    def offerings(self, partner_id: str | None = None) -> list[dict]:
+        if partner_id is None:
+            return list(self._rows("offerings"))
+        return list(self._rows("offerings", "partner_id = ?", [partner_id], "position, rowid"))
 
     def associations(self) -> list[dict]:
         return list(self._rows("associations"))

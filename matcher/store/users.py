@@ -26,6 +26,13 @@ def normalise_username(username: str) -> str:
     return username.strip().lower()
 
 
+def username_problem(username: str) -> str | None:
+    """Why ``username`` cannot be a username, or None."""
+    if not USERNAME.match(normalise_username(username)):
+        return "a username has 3 to 64 characters: letters, digits, . _ @ -"
+    return None
+
+
 class UsersMixin(BaseStore):
     """Users are created by an admin (``matcher user create``); passwords are never stored."""
 
@@ -36,9 +43,9 @@ class UsersMixin(BaseStore):
         """Store a new user (or, with ``replace``, give an existing one this password, role and
         scope, ending its sessions); return its id."""
         name = normalise_username(username)
-        if not USERNAME.match(name):
-            raise InvalidInput("a username has 3 to 64 characters: letters, digits, . _ @ -",
-                               field="username")
+        bad_name = username_problem(name)
+        if bad_name:
+            raise InvalidInput(bad_name, field="username")
         weak = check_strength(password)
         if weak:
             raise InvalidInput(weak, field="password")
@@ -85,11 +92,11 @@ class UsersMixin(BaseStore):
                             [_now().isoformat(), row[0]])
             self.db.execute("delete from web_sessions where user_id = ?", [row[0]])
 
-    def users(self) -> list[dict]:
-        """Every user's metadata (never the password hash)."""
+    def users(self, user_id: int | None = None) -> list[dict]:
+        """Every user's metadata (never the password hash), or only that of ``user_id``."""
         cursor = self.db.execute(
             "select id, username, role, association_id, partner_id, regions, created_at, "
-            "disabled_at from users order by id")
+            "disabled_at from users where ? is null or id = ? order by id", [user_id, user_id])
         names = [d[0] for d in cursor.description]
         return [{**dict(zip(names, row)), "regions": json.loads(row[5] or "[]")}
                 for row in cursor.fetchall()]

@@ -1,0 +1,166 @@
+"""An association's matches: their status, and its answer to an approved introduction.
+
+Everything goes through :mod:`matcher.matches` (what the caller may see and do: ``view``,
+``actions_for``, ``transition``); once the association accepts, the introduction written for
+it comes from :func:`matcher.introductions.build`, with its WhatsApp click-to-chat links.
+"""
+
+from __future__ import annotations
+
+import re
+
+from fastapi import APIRouter
+
+from api.deps import EngineDep
+from api.pages.association import own_association
+from api.pages.association_forms import Message
+from api.pages.deps import CtxDep, FormDep, SignedInDep
+from api.pages.render import N_, home_for, redirect, render
+from api.pages.session import PageNotFound, WebContext
+from matcher import introductions
+from matcher import matches as lifecycle
+from matcher.auth import Principal, Role
+from matcher.engine import Engine
+from matcher.errors import Conflict, Forbidden, InvalidInput, NotFound
+
+router = APIRouter(include_in_schema=False)
+
+PAGE_SIZE = 25
+ANSWERS = ("accept", "decline")  # what the association may do with an approved match
+
+# Each status as the association reads it.
+STATUS_LABELS = {
+    "proposed": N_("Asked for: waiting for a coordinator's review"),
+    "approved": N_("Approved: your answer is needed"),
+    "rejected": N_("Not approved"),
+    "introduced": N_("Introduced"),
+    "active": N_("Under way"),
+    "outcome_recorded": N_("Outcome recorded"),
+    "closed": N_("Closed"),
+}
+REASON_LABELS = {
+    "not_relevant": N_("It does not fit this need"),
+    "not_eligible": N_("Your association is not eligible for it"),
+    "capacity": N_("It has no room left"),
+    "duplicate": N_("It repeats another request"),
+    "other": N_("Another reason"),
+}
+OUTCOME_LABELS = {
+    "agreement_signed": N_("An agreement was signed"),
+    "loan": N_("A loan"),
+    "training": N_("A training"),
+    "visit": N_("A visit"),
+    "no_outcome": N_("Nothing came of it"),
+}
+NOTICES = {
+    "accepted": N_("You accepted the introduction. Your introduction message is below: "
+                   "write to them when you are ready."),
+    "declined": N_("You declined the introduction. This match is now closed."),
+}
+_LINK = re.compile(r"(" + re.escape(introductions.WHATSAPP) + r"\S+)")
+
+
+def message_parts(text: str) -> list[tuple[str, bool]]:
+    """A plain-text message cut into (text, is_link) parts: its WhatsApp click-to-chat links
+    become links on the page, the rest stays text (escaped where it is shown)."""
+    return [(part, index % 2 == 1) for index, part in enumerate(_LINK.split(text)) if part]
+
+
+def _match_id(raw: str) -> int:
+    if not raw.isdigit() or len(raw) > 15:
+        raise PageNotFound()
+    return int(raw)
+
+
+def _visible(engine: Engine, who: Principal, match_id: str) -> dict:
+    """A match of the caller's association (or a peer match on its practice); else 404."""
+    own_association(engine, who)
+    try:
+        return lifecycle.visible_match(engine.store, who, _match_id(match_id))[0]
+    except NotFound:
+        raise PageNotFound() from None
+
+
+def _introduction(engine: Engine, who: Principal, match: dict, lang: str) -> dict | None:
+    """The introduction message written for the caller's side, once there is one."""
+    if match["introduced_at"] is None:
+        return None
+    mine = "association" if match["association_id"] == who.association_id else "peer"
+    try:
+        built = introductions.build(engine, match)
+    except Conflict:  # one side no longer exists
+        return None
+    message = next((m for m in built["messages"] if m["recipient"] == mine), None)
+    if message is None:
+        return None
+    parts = message_parts(message["text"])
+    return {**message, "parts": parts, "chat": next((part for part, link in parts if link), None),
+            "language_name": engine.ref.language_name(message["language"], lang)}
+
+
+# ---------------------------------------------------------------------- pages
+@router.get("/matches")
+def matches(ctx: CtxDep, who: SignedInDep, engine: EngineDep, page: str | None = None):
+    if who.role is not Role.ASSOCIATION:
+        return redirect(ctx, home_for(who.role))
+    association = own_association(engine, who)
+    number = int(page) if page and page.isdigit() and len(page) < 7 else 1
+    rows, total = lifecycle.list_matches(engine, who, lifecycle.Filters(
+        sort="-created_at", limit=PAGE_SIZE, offset=(max(1, number) - 1) * PAGE_SIZE))
+    return render(ctx, "association/matches.html", association=association,
+                  matches=[lifecycle.view(engine, who, row, ctx.lang) for row in rows],
+                  total=total, page=number, pages=max(1, -(-total // PAGE_SIZE)),
+                  statuses=STATUS_LABELS, reasons=REASON_LABELS, outcomes=OUTCOME_LABELS)
+
+
+def _match_page(ctx: WebContext, engine: Engine, who: Principal, match: dict,
+                status: int = 200, error: Message | None = None, note: str = ""):
+    view = lifecycle.view(engine, who, match, ctx.lang)
+    return render(ctx, "association/match.html", status, match=view,
+                  answers=[a for a in view["actions"] if a in ANSWERS],
+                  introduction=_introduction(engine, who, match, ctx.lang),
+                  notice=NOTICES.get(ctx.request.query_params.get("done", "")),
+                  error=error, note=note, own=match["association_id"] == who.association_id,
+                  statuses=STATUS_LABELS, reasons=REASON_LABELS, outcomes=OUTCOME_LABELS)
+
+
+@router.get("/matches/{match_id}")
+def match_page(ctx: CtxDep, who: SignedInDep, engine: EngineDep, match_id: str):
+    if who.role is not Role.ASSOCIATION:
+        raise PageNotFound()
+    return _match_page(ctx, engine, who, _visible(engine, who, match_id))
+
+
+def _answer(ctx: WebContext, engine: Engine, who: Principal, match_id: str, action: str,
+            form: dict[str, str]):
+    match = _visible(engine, who, match_id)
+    note = form.get("note", "").strip()
+    version = form.get("version", "")
+    try:
+        lifecycle.transition(engine, who, match["id"], action, note=note or None,
+                             version=int(version) if version.isdigit() else None)
+    except Conflict:  # changed meanwhile, or no longer approved
+        return _match_page(ctx, engine, who, _visible(engine, who, match_id), 409, Message(
+            N_("This match changed in the meantime: here is where it stands now.")))
+    except InvalidInput:
+        return _match_page(ctx, engine, who, match, 422, Message(
+            N_("The note is too long: at most %(max)s characters."),
+            {"max": lifecycle.MAX_NOTE}), note)
+    except Forbidden:
+        return _match_page(ctx, engine, who, match, 403, Message(
+            N_("Only the association that asked for it answers this introduction.")))
+    done = "accepted" if action == "accept" else "declined"
+    return redirect(ctx, f"/matches/{match['id']}?done={done}" +
+                    ("#introduction" if action == "accept" else ""))
+
+
+@router.post("/matches/{match_id}/accept")
+def match_accept(ctx: CtxDep, who: SignedInDep, engine: EngineDep, match_id: str,
+                 form: FormDep):
+    return _answer(ctx, engine, who, match_id, "accept", form)
+
+
+@router.post("/matches/{match_id}/decline")
+def match_decline(ctx: CtxDep, who: SignedInDep, engine: EngineDep, match_id: str,
+                  form: FormDep):
+    return _answer(ctx, engine, who, match_id, "decline", form)

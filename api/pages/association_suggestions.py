@@ -1,0 +1,121 @@
+"""Suggestions for one need (partners and peers, with reasons and a bar per signal), and the
+association asking for an introduction to one of them: saved as a proposed match by
+:func:`matcher.matches.propose`, which a coordinator then reviews.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from urllib.parse import quote
+
+from fastapi import APIRouter
+
+from api.deps import EngineDep
+from api.pages.association import own_association, signal_bars
+from api.pages.association_forms import Message
+from api.pages.association_matches import STATUS_LABELS
+from api.pages.deps import CtxDep, FormDep, SignedInDep
+from api.pages.render import N_, redirect, render
+from api.pages.session import PageNotFound, WebContext
+from matcher import matches as lifecycle
+from matcher import policy
+from matcher.auth import Principal, Role
+from matcher.engine import Engine, Suggestion
+from matcher.errors import Conflict, Forbidden, InvalidInput, NotFound
+
+router = APIRouter(include_in_schema=False)
+
+DEFAULT_LIMIT, MAX_LIMIT = 5, 20
+MAX_MATCHES = 500  # a need's matches read at once, to mark the suggestions already asked for
+
+
+def _limit(raw: str | None) -> int:
+    try:
+        return min(MAX_LIMIT, max(1, int(raw))) if raw else DEFAULT_LIMIT
+    except ValueError:
+        return DEFAULT_LIMIT
+
+
+def _card(s: Suggestion, scale: float, match: dict | None) -> dict:
+    """What a page shows of one suggestion: who, what, why, a bar per scorer, and the match
+    it already is (if it was asked for)."""
+    return {"title": s.title, "owner": s.owner_name, "score": s.score, "reasons": s.reasons,
+            "bars": signal_bars(s.contributions, scale), "item_id": s.item_id, "kind": s.kind,
+            "match": match}
+
+
+def _need(engine: Engine, who: Principal, need_id: str) -> tuple[dict, dict]:
+    need = engine.store.get("needs", need_id)
+    association = need and engine.store.get("associations", need["association_id"])
+    # Others' needs look exactly like missing ones; partners do not ask for suggestions.
+    if need is None or who.role is Role.PARTNER \
+            or not policy.can_see_association(who, association):
+        raise PageNotFound()
+    return need, association
+
+
+def _asked(engine: Engine, who: Principal, need_id: str, raw: str | None) -> dict | None:
+    """The match just asked for (``?asked=<id>``), if it is one of this need's."""
+    if not raw or not raw.isdigit() or len(raw) > 15:
+        return None
+    try:
+        match, _ = lifecycle.visible_match(engine.store, who, int(raw))
+    except NotFound:
+        return None
+    return lifecycle.view(engine, who, match) if match["need_id"] == need_id else None
+
+
+def _need_page(ctx: WebContext, engine: Engine, who: Principal, need_id: str,
+               limit: str | None = None, status: int = 200, error: Message | None = None):
+    need, association = _need(engine, who, need_id)
+    count = _limit(limit)
+    try:
+        partners = engine.suggest(need_id, "partner", count, lang=ctx.lang)
+        peers = engine.suggest(need_id, "peer", count, lang=ctx.lang)
+        sensitive = engine.is_sensitive(need_id)
+    except NotFound:
+        raise PageNotFound() from None
+    rows, _ = lifecycle.list_matches(engine, who, lifecycle.Filters(
+        need_id=need_id, limit=MAX_MATCHES))
+    asked_for = {(m["kind"], m["item_id"]): m for m in rows}
+    ref = engine.ref
+    topic = ref.category_label(partners.category, ctx.lang) if partners.category else None
+    scale = max([abs(v) for s in partners.suggestions + peers.suggestions
+                 for v in s.contributions.values()] + [1e-9])
+    return render(
+        ctx, "association/need.html", status, need=need, association=association,
+        topic=topic, topic_inferred=partners.category_inferred, sensitive=sensitive,
+        partners=[_card(s, scale, asked_for.get(("partner", s.item_id)))
+                  for s in partners.suggestions],
+        peers=[_card(s, scale, asked_for.get(("peer", s.item_id))) for s in peers.suggestions],
+        failed=sorted(set(partners.failed_scorers) | set(peers.failed_scorers)),
+        limit=count, more=min(MAX_LIMIT, count + 10) if count < MAX_LIMIT else None,
+        computed_at=datetime.now(UTC), own=who.role is Role.ASSOCIATION,
+        asked=_asked(engine, who, need_id, ctx.request.query_params.get("asked")),
+        error=error, statuses=STATUS_LABELS)
+
+
+@router.get("/needs/{need_id}")
+def need_page(ctx: CtxDep, who: SignedInDep, engine: EngineDep, need_id: str,
+              limit: str | None = None):
+    return _need_page(ctx, engine, who, need_id, limit)
+
+
+@router.post("/needs/{need_id}/ask")
+def ask_for_introduction(ctx: CtxDep, who: SignedInDep, engine: EngineDep, need_id: str,
+                         form: FormDep):
+    """The association asks for an introduction to one suggestion of its own need."""
+    association = own_association(engine, who)
+    need, _ = _need(engine, who, need_id)
+    if need["association_id"] != association["id"]:
+        raise PageNotFound()
+    kind, item_id = form.get("kind", ""), form.get("item_id", "")[:128]
+    try:
+        match = lifecycle.propose(engine, who, need_id, kind, item_id)
+    except (NotFound, InvalidInput, Forbidden):
+        raise PageNotFound() from None
+    except Conflict:  # asked for already, or no longer a suggestion (rejected, full...)
+        return _need_page(ctx, engine, who, need_id, status=409, error=Message(N_(
+            "This suggestion cannot be asked for now: it was asked for already, or it no "
+            "longer fits this need. The suggestions below are up to date.")))
+    return redirect(ctx, f"/needs/{quote(need_id)}?asked={match['id']}#asked")

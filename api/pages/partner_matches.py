@@ -1,0 +1,115 @@
+"""The matches that involve the partner's offerings: a list (by status) and one match, with the
+introduction message for the partner once the association accepted it.
+
+What a partner reads of a match is :func:`matcher.matches.view`'s: a sensitive need is its
+neutral summary (and no reasons or notes) until the association accepts the introduction.
+"""
+
+from __future__ import annotations
+
+import re
+
+from fastapi import APIRouter
+
+from api.deps import EngineDep
+from api.pages.deps import CtxDep, SignedInDep
+from api.pages.partner import PER_PAGE, PartnerDep, page_number
+from api.pages.render import N_, render
+from api.pages.session import PageNotFound
+from matcher import introductions
+from matcher import matches as lifecycle
+from matcher.errors import Conflict, NotFound
+
+router = APIRouter(include_in_schema=False)
+
+STATUS_LABELS = {
+    "proposed": N_("Proposed: waiting for a coordinator's review"),
+    "approved": N_("Approved: waiting for the association to accept"),
+    "rejected": N_("Not taken forward"),
+    "introduced": N_("Introduced"),
+    "active": N_("Under way"),
+    "outcome_recorded": N_("Outcome recorded"),
+    "closed": N_("Closed"),
+}
+REASON_LABELS = {
+    "not_relevant": N_("Not relevant to the need"),
+    "not_eligible": N_("The association is not eligible"),
+    "capacity": N_("No capacity left"),
+    "duplicate": N_("A duplicate"),
+    "other": N_("Another reason"),
+}
+OUTCOME_LABELS = {
+    "agreement_signed": N_("Agreement signed"),
+    "loan": N_("Loan"),
+    "training": N_("Training"),
+    "visit": N_("Visit"),
+    "no_outcome": N_("No outcome"),
+}
+_CHAT_LINK = re.compile(re.escape(introductions.WHATSAPP) + r"\S+")
+
+
+@router.get("/partner/matches")
+def matches(ctx: CtxDep, engine: EngineDep, who: SignedInDep, partner: PartnerDep,
+            status: str | None = None, page: str | None = None):
+    chosen = status if status in lifecycle.STATES else None
+    number = page_number(page)
+    rows, total = lifecycle.list_matches(engine, who, lifecycle.Filters(
+        statuses=[chosen] if chosen else None, kind="partner", sort="-created_at",
+        limit=PER_PAGE, offset=(number - 1) * PER_PAGE))
+    return render(ctx, "partner/matches.html", partner=partner,
+                  matches=[_shown(engine, who, row, ctx.lang) for row in rows],
+                  statuses=[(s, STATUS_LABELS[s]) for s in lifecycle.STATES], chosen=chosen,
+                  page=number, pages=max(1, -(-total // PER_PAGE)), total=total)
+
+
+@router.get("/partner/matches/{match_id}")
+def match_page(ctx: CtxDep, engine: EngineDep, who: SignedInDep, partner: PartnerDep,
+               match_id: str):
+    try:
+        number = int(match_id) if match_id.isascii() and match_id.isdigit() \
+            and len(match_id) < 16 else -1
+        match, _association = lifecycle.visible_match(engine.store, who, number)
+    except NotFound:
+        raise PageNotFound() from None
+    return render(ctx, "partner/match.html", partner=partner,
+                  match=_shown(engine, who, match, ctx.lang),
+                  message=_introduction(engine, match))
+
+
+def _shown(engine, who, match: dict, lang: str) -> dict:
+    """The match as the partner may read it, with its labels."""
+    seen = lifecycle.view(engine, who, match, lang)
+    return {**seen, "status_label": STATUS_LABELS.get(seen["status"], seen["status"]),
+            "reason_label": REASON_LABELS.get(seen["reason"] or ""),
+            "outcome_label": OUTCOME_LABELS.get(seen["outcome"] or ""),
+            "topic": engine.ref.category_label(seen["category"], lang)
+            if seen["category"] else None}
+
+
+def _introduction(engine, match: dict) -> dict | None:
+    """The introduction message for the partner, once the association accepted, and the link
+    that opens a WhatsApp chat with the association (when it has a number on file)."""
+    if match["introduced_at"] is None:
+        return None
+    try:
+        built = introductions.build(engine, match)
+    except Conflict:  # one side no longer exists
+        return None
+    by_recipient = {m["recipient"]: m for m in built["messages"]}
+    message = by_recipient.get("partner")
+    if message is None:
+        return None
+    return {**message, "chat_link": _chat_link(message["text"],
+                                               by_recipient["association"]["contact"])}
+
+
+def _chat_link(text: str, contact: dict | None) -> str | None:
+    """The message's own click-to-chat link to ``contact`` (with its greeting ready), found by
+    the number it opens; a plain chat link if the message has none."""
+    digits = introductions.whatsapp_number(contact)
+    if digits is None:
+        return None
+    opens = introductions.WHATSAPP + digits
+    found = [link for link in _CHAT_LINK.findall(text)
+             if link == opens or link.startswith(opens + "?")]
+    return found[-1] if found else opens

@@ -1,0 +1,92 @@
+"""A region's dashboard for its coordinators (admins: any region, or all): open needs, the
+needs no partner offering can serve now, matches by status, how often associations accept an
+introduction, and how long a proposal takes to become one. Knows nothing about HTTP.
+
+- **Open need**: a need none of whose matches has reached an introduction yet.
+- **Without a viable offering**: an open need for which no partner offering passes the engine's
+  hard rules now (region, country, minerals, eligibility, active, validity, capacity, pairs
+  already rejected), so that no partner suggestion can be made for it at all.
+- **Acceptance rate**: of the introductions the associations answered, the share they accepted
+  (accepted ÷ (accepted + declined)); None before any answer.
+- **Days to introduction**: the median time from a match's proposal to the association's
+  acceptance, over the matches introduced so far; None before the first.
+"""
+
+from __future__ import annotations
+
+import statistics
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from matcher import filters
+from matcher.auth import Principal, Role
+from matcher.errors import Forbidden, InvalidInput
+from matcher.matches import STATES
+
+
+@dataclass
+class Dashboard:
+    """The figures of one region (or of several: ``regions``)."""
+
+    regions: list[str]
+    needs: int = 0
+    open_needs: int = 0
+    without_offering: list[dict] = field(default_factory=list)  # open needs, as region_needs
+    by_status: dict[str, int] = field(default_factory=dict)  # every state, in lifecycle order
+    by_category: dict[str, int] = field(default_factory=dict)  # open needs, most first
+    accepted: int = 0
+    declined: int = 0
+    introduced: int = 0
+    acceptance_rate: float | None = None
+    median_days_to_introduction: float | None = None
+
+    @property
+    def matches(self) -> int:
+        return sum(self.by_status.values())
+
+
+def regions_for(who: Principal, all_regions: list[str]) -> list[str]:
+    """The regions ``who`` may see a dashboard of: a coordinator's own; every one for admins."""
+    if who.is_admin:
+        return list(all_regions)
+    if who.role is Role.COORDINATOR:
+        return [r for r in all_regions if r in who.regions]
+    raise Forbidden("only coordinators and admins see the dashboard")
+
+
+def summary(engine, who: Principal, region: str | None = None) -> Dashboard:
+    """The dashboard of ``region`` (one of ``who``'s), or of all ``who``'s regions."""
+    allowed = regions_for(who, list(engine.ref.regions))
+    if region is not None and region not in allowed:
+        raise InvalidInput(f"region is one of: {', '.join(allowed)}", field="region")
+    regions = [region] if region is not None else allowed
+    store = engine.store
+    needs = store.region_needs(regions)
+    open_needs = [n for n in needs if not n["introduced"]]
+    statuses = store.match_status_counts(regions)
+    accepted, declined = store.introduction_answers(regions)
+    times = store.introduction_times(regions)
+    categories: dict[str, int] = {}
+    for need in open_needs:
+        category = need["category"] or engine.need_category(need["id"])[0]
+        categories[category] = categories.get(category, 0) + 1
+    return Dashboard(
+        regions=regions, needs=len(needs), open_needs=len(open_needs),
+        without_offering=[n for n in open_needs if not viable_offerings(engine, n["id"])],
+        by_status={status: statuses.get(status, 0) for status in STATES},
+        by_category=dict(sorted(categories.items(), key=lambda item: (-item[1], item[0]))),
+        accepted=accepted, declined=declined, introduced=len(times),
+        acceptance_rate=accepted / (accepted + declined) if accepted + declined else None,
+        median_days_to_introduction=statistics.median(_days(a, b) for a, b in times)
+        if times else None,
+    )
+
+
+def viable_offerings(engine, need_id: str) -> int:
+    """How many partner offerings pass every hard rule for the need now."""
+    return len(filters.allowed(engine.hard_rules(need_id, "partner")))
+
+
+def _days(start: str, end: str) -> float:
+    delta = datetime.fromisoformat(end) - datetime.fromisoformat(start)
+    return delta.total_seconds() / 86400

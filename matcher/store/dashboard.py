@@ -1,0 +1,63 @@
+"""The reads behind a region's dashboard: its needs and how far each got, its matches by
+status, the associations' answers to introductions, and the times from proposal to
+introduction. ``regions=None`` reads every region."""
+
+from __future__ import annotations
+
+from matcher.store.base import BaseStore
+
+
+def _in_regions(regions: list[str] | None) -> tuple[str, list]:
+    """A condition on ``a.region`` (the association's network), and its parameters."""
+    if regions is None:
+        return "1 = 1", []
+    if not regions:
+        return "0", []
+    return f"a.region in ({','.join('?' * len(regions))})", list(regions)
+
+
+class DashboardMixin(BaseStore):
+    """Aggregates over needs and matches, by the association's region."""
+
+    def region_needs(self, regions: list[str] | None) -> list[dict]:
+        """Each need of the regions' associations: ``id``, ``association_id``, the
+        association's ``association_name`` and ``region``, the given ``category`` (or None),
+        ``text``, and ``introduced`` (whether any match of it reached an introduction)."""
+        where, params = _in_regions(regions)
+        cursor = self.db.execute(
+            "select n.id, n.association_id, a.name, a.region, n.category, n.text, "
+            "exists(select 1 from matches m where m.need_id = n.id "
+            "and m.introduced_at is not null) "
+            f"from needs n join associations a on a.id = n.association_id where {where} "
+            "order by a.region, n.association_id, n.position, n.id", params)
+        names = ("id", "association_id", "association_name", "region", "category", "text",
+                 "introduced")
+        return [{**dict(zip(names, row)), "introduced": bool(row[-1])}
+                for row in cursor.fetchall()]
+
+    def match_status_counts(self, regions: list[str] | None) -> dict[str, int]:
+        """Status -> how many of the regions' matches are in it now."""
+        where, params = _in_regions(regions)
+        cursor = self.db.execute(
+            "select m.status, count(*) from matches m join associations a "
+            f"on a.id = m.association_id where {where} group by m.status", params)
+        return {status: count for status, count in cursor.fetchall()}
+
+    def introduction_answers(self, regions: list[str] | None) -> tuple[int, int]:
+        """How many of the regions' introductions the associations accepted, and how many
+        they declined."""
+        where, params = _in_regions(regions)
+        row = self.db.execute(
+            "select count(m.introduced_at), coalesce(sum(exists(select 1 from audit d "
+            "where d.match_id = m.id and d.action = 'decline')), 0) from matches m "
+            f"join associations a on a.id = m.association_id where {where}", params).fetchone()
+        return int(row[0]), int(row[1])
+
+    def introduction_times(self, regions: list[str] | None) -> list[tuple[str, str]]:
+        """(proposed at, introduced at) of each of the regions' introduced matches."""
+        where, params = _in_regions(regions)
+        cursor = self.db.execute(
+            "select m.created_at, m.introduced_at from matches m join associations a "
+            f"on a.id = m.association_id where m.introduced_at is not null and {where}",
+            params)
+        return [(created, introduced) for created, introduced in cursor.fetchall()]

@@ -1,0 +1,217 @@
+"""The association's main flow in a real browser (Playwright, Debian's headless Chromium, a real
+uvicorn server over the demo data and the real model): add a need, ask for an introduction from
+its suggestions, follow it under "My matches", accept the approved introduction and read its
+message; edit the profile; edit and delete a need without JavaScript. In French, English and
+Spanish; every page passes ``Visit.check`` (axe-core, 360 px, weight, console).
+"""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from browsing import browser_database, needs_chromium, serve, sign_in_with_password
+from playwright.sync_api import expect
+
+from api.profile_schemas import partner_record, to_exchange
+from matcher import matches as lifecycle
+from matcher.auth import Principal, Role
+from matcher.engine import Engine
+from matcher.settings import load_settings
+
+pytestmark = needs_chromium
+
+USERS = {"amina": (Role.ASSOCIATION, {"association_id": "demo-a-01"})}
+COORDINATOR = Principal(Role.COORDINATOR, regions=frozenset({"africa_anglophone"}),
+                        label="browser test coordinator")
+NEED_FR = ("Nos puits s'effondrent à chaque saison des pluies. Nous avons besoin d'une "
+           "formation au boisage et à la sécurité des puits pour nos membres.")
+
+
+@pytest.fixture(scope="module")
+def db(demo_db, tmp_path_factory):
+    """The demo data with a web user, and a WhatsApp contact for every partner."""
+    target = browser_database(demo_db, tmp_path_factory.mktemp("browser-association"), USERS)
+    engine = Engine(load_settings(db=target))
+    for number, partner in enumerate(engine.store.partners()):
+        doc = to_exchange(engine.ref, partner={**partner_record(partner), "contact": {
+            "name": f"Contact {number}", "whatsapp": f"+233 20 555 {1000 + number}"}})
+        engine.store.update_record("partners", doc.partners[0])
+    engine.store.close()
+    return target
+
+
+@pytest.fixture(scope="module")
+def server(db):
+    with serve(db) as url:
+        yield url
+
+
+@pytest.fixture(scope="module")
+def reviewer(db):
+    """The coordinator's side, straight through the lifecycle (their pages are not tested
+    here): an engine over the same database file as the server."""
+    engine = Engine(load_settings(db=db))
+    yield engine
+    engine.store.close()
+
+
+def test_association_adds_a_need_asks_for_an_introduction_and_accepts_it(visit, server,
+                                                                           reviewer):
+    v = visit(locale="fr-FR")
+    page = v.page
+    page.goto("/signin")
+    v.check("signin-fr")
+    sign_in_with_password(page, "amina", button="Se connecter")
+    expect(page).to_have_url(f"{server}/needs")
+    v.check("needs-fr")
+
+    # A new need, in French, marked sensitive.
+    page.get_by_label("De quoi avez-vous besoin ?").fill(NEED_FR)
+    page.get_by_label("Ce besoin est sensible").check()
+    page.get_by_role("button", name="Ajouter le besoin").click()
+    expect(page.get_by_role("status")).to_contain_text("Votre besoin a été ajouté.")
+    card = page.locator("li.card", has_text=NEED_FR)
+    expect(card.locator(".tag.sensitive")).to_have_text("Sensible")
+    v.check("need-added-fr")
+
+    # Its suggestions, and an introduction asked for with the first partner's offering.
+    card.get_by_role("link", name="Voir les suggestions").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Suggestions pour ce besoin")
+    expect(page.locator("blockquote.need")).to_have_text(NEED_FR)
+    expect(page.locator(".tag.sensitive")).to_be_visible()
+    first = page.locator("section[aria-labelledby=partners-title] li.card").first
+    title = first.locator("h3").inner_text()
+    v.check("need-suggestions-fr")
+    first.get_by_role("button", name="Demander une présentation").click()
+    expect(page).to_have_url(re.compile(r"/needs/[^/?]+\?asked=\d+#asked$"))
+    expect(page.locator("#asked")).to_contain_text("Votre demande de présentation a été envoyée.")
+    expect(page.locator("#asked")).to_contain_text(title)
+    asked = page.locator("section[aria-labelledby=partners-title] li.card", has_text=title)
+    expect(asked.locator(".asked")).to_contain_text("Demandée : en attente")
+    expect(asked.get_by_role("button", name="Demander une présentation")).to_have_count(0)
+    v.check("introduction-asked-fr")
+
+    # Under "My matches", as proposed.
+    page.get_by_role("link", name="Mes mises en relation", exact=True).click()
+    expect(page).to_have_url(f"{server}/matches")
+    match_card = page.locator("li.card", has_text=title)
+    expect(match_card).to_contain_text("Demandée : en attente de l'examen d'un coordinateur")
+    href = match_card.get_by_role("link").get_attribute("href")
+    match_id = int(href.rsplit("/", 1)[1])
+    v.check("matches-proposed-fr")
+
+    # A coordinator approves it; the association answers, now in English.
+    lifecycle.transition(reviewer, COORDINATOR, match_id, "approve")
+    page.get_by_label("Langue", exact=True).select_option("en")
+    page.get_by_role("button", name="Changer de langue").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("My matches")
+    match_card = page.locator("li.card", has_text=title)
+    expect(match_card).to_contain_text("Approved: your answer is needed")
+    v.check("matches-approved-en")
+    match_card.get_by_role("link", name="Answer the introduction").click()
+    expect(page).to_have_url(f"{server}/matches/{match_id}")
+    expect(page.get_by_role("heading", name="Your answer")).to_be_visible()
+    v.check("match-approved-en")
+    page.get_by_role("button", name="Accept the introduction").click()
+    expect(page).to_have_url(f"{server}/matches/{match_id}?done=accepted#introduction")
+    expect(page.get_by_role("status")).to_contain_text("You accepted the introduction.")
+    expect(page.get_by_role("heading", name="Your introduction message")).to_be_visible()
+    message = page.locator(".message")
+    expect(message).to_contain_text(NEED_FR)  # quotes the need as written
+    expect(message.locator("a[href^='https://wa.me/233205551']")).to_have_count(1)
+    chat = page.get_by_role("link", name=re.compile(r"^Write to .+ on WhatsApp$"))
+    expect(chat).to_have_attribute("href", re.compile(r"^https://wa\.me/233205551\d+\?text="))
+    expect(page.get_by_role("button", name="Accept the introduction")).to_have_count(0)
+    v.check("match-introduced-en")
+    assert reviewer.store.get_match(match_id)["status"] == "introduced"
+
+
+def test_association_edits_its_profile_and_sees_its_errors_in_spanish(visit, server):
+    v = visit(locale="es-ES")
+    page = v.page
+    page.goto("/signin")
+    v.check("signin-es")
+    sign_in_with_password(page, "amina", button="Iniciar sesión")
+    expect(page.get_by_role("heading", name="Sus necesidades")).to_be_visible()
+    v.check("needs-es")
+    page.get_by_role("link", name="Perfil").click()
+    v.check("profile-es")
+    page.get_by_role("link", name="Editar el perfil").click()
+    expect(page.get_by_label("Nombre de la asociación")).to_have_value(
+        "Nkwanta Small-Scale Miners Association")
+    v.check("profile-edit-es")
+
+    page.get_by_label("Miembros").fill("muchos")
+    page.get_by_label("Número de WhatsApp").fill("+233 24 000 1111")
+    page.get_by_role("button", name="Guardar el perfil").click()
+    expect(page.get_by_role("alert")).to_contain_text("No se guardó nada")
+    expect(page.locator("#members-error")).to_have_text("Escriba un número entero, como 120.")
+    expect(page.get_by_label("Número de WhatsApp")).to_have_value("+233 24 000 1111")  # kept
+    v.console_errors.clear()  # the 422 itself is logged by the browser
+    v.check("profile-error-es")
+
+    page.get_by_label("Miembros").fill("260")
+    page.get_by_role("button", name="Guardar el perfil").click()
+    expect(page.get_by_role("status")).to_have_text("Su perfil se ha guardado.")
+    expect(page.locator("dl.facts")).to_contain_text("260")
+    v.check("profile-saved-es")
+
+
+def test_a_need_is_edited_and_deleted_without_javascript(visit, server):
+    v = visit(locale="en-GB", java_script_enabled=False)
+    page = v.page
+    page.goto("/signin")
+    v.check("signin-en-nojs", axe=False)  # axe-core needs JavaScript
+    sign_in_with_password(page, "amina")
+    v.check("needs-en-nojs", axe=False)
+    page.get_by_label("What do you need?").fill("We need rubber boots for forty members.")
+    page.get_by_role("button", name="Add the need").click()
+    card = page.locator("li.card", has_text="rubber boots")
+    expect(card).to_have_count(1)
+    v.check("need-added-en-nojs", axe=False)
+    card.get_by_role("link", name="Edit").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Edit the need")
+    v.check("need-edit-en-nojs", axe=False)
+    page.get_by_label("What do you need?").fill("We need rubber boots and helmets for "
+                                                "forty members.")
+    page.get_by_label("Topic (optional)").select_option("ohs")
+    page.get_by_role("button", name="Save", exact=True).click()
+    expect(page.get_by_role("status")).to_contain_text("Your need was saved.")
+    card = page.locator("li.card", has_text="rubber boots and helmets")
+    expect(card.locator(".tag")).to_have_text("Occupational health and safety")
+    v.check("need-saved-en-nojs", axe=False)
+
+    card.get_by_role("link", name="Delete").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Delete this need?")
+    v.check("need-delete-en-nojs", axe=False)
+    page.get_by_role("link", name="No, keep it").click()
+    expect(page.locator("li.card", has_text="rubber boots and helmets")).to_have_count(1)
+    v.check("need-kept-en-nojs", axe=False)
+    page.locator("li.card", has_text="rubber boots and helmets") \
+        .get_by_role("link", name="Delete").click()
+    page.get_by_role("button", name="Yes, delete the need").click()
+    expect(page.get_by_role("status")).to_have_text("The need was deleted.")
+    expect(page.locator("li.card", has_text="rubber boots")).to_have_count(0)
+    v.check("need-deleted-en-nojs", axe=False)
+
+
+def test_keyboard_alone_asks_for_an_introduction(visit, server):
+    v = visit(locale="en-GB")
+    page = v.page
+    page.goto("/signin")
+    sign_in_with_password(page, "amina")
+    v.check("needs-en")
+    page.goto("/needs/demo-n-002")
+    for _ in range(120):
+        page.keyboard.press("Tab")
+        if page.evaluate("document.activeElement.textContent.trim()") == \
+                "Ask for an introduction":
+            break
+    else:
+        pytest.fail("no 'Ask for an introduction' button is reachable with Tab")
+    assert page.evaluate("getComputedStyle(document.activeElement).outlineStyle") != "none"
+    v.check("need-keyboard-en")
+    page.keyboard.press("Enter")
+    expect(page.locator("#asked")).to_contain_text("Your request for an introduction was sent.")
+    v.check("introduction-asked-keyboard-en")
