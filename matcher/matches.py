@@ -325,7 +325,8 @@ def view(engine, who: Principal, match: dict, lang: str = "en") -> dict:
             lang, match["reasons"]),
         "need_text": need_text,
         "need_text_redacted": redacted,
-        "association_name": association["name"] if association else None,
+        # a sensitive need's author stays unnamed with its text ("an association in <country>")
+        "association_name": association["name"] if association and not redacted else None,
         "region": association.get("region") if association else None,
         "item_title": title,
         "owner_name": owner["name"] if owner else None,

@@ -15,6 +15,7 @@ import hashlib
 import json
 import os
 import random
+import select
 import shutil
 import signal
 import sqlite3
@@ -135,18 +136,31 @@ def check(db: Path) -> str:
     return digest(db)
 
 
+LINE_TIMEOUT = 300.0  # a child that neither finishes nor dies fails the test, never hangs it
+
+
 class ForkServer:
     """Starts importing children on demand (see ``FORK_SERVER``) and kills them."""
 
     def __init__(self, document: Path):
         self.proc = subprocess.Popen([sys.executable, "-c", FORK_SERVER, str(document)],
-                                     stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=_env())
+                                     stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=_env(),
+                                     bufsize=0)
+        self._pending = b""
         assert self._line() == ["ready"], "the fork server did not start"
 
-    def _line(self) -> list[str]:
-        line = self.proc.stdout.readline().decode()
-        assert line, "the fork server died"
-        return line.split()
+    def _line(self, timeout: float = LINE_TIMEOUT) -> list[str]:
+        """The server's next line; fails (never hangs) when none comes within ``timeout``."""
+        deadline = time.monotonic() + timeout
+        while b"\n" not in self._pending:
+            left = deadline - time.monotonic()
+            ready, _, _ = select.select([self.proc.stdout], [], [], max(left, 0))
+            assert ready, f"the fork server said nothing for {timeout:.0f} s"
+            chunk = os.read(self.proc.stdout.fileno(), 4096)
+            assert chunk, "the fork server died"
+            self._pending += chunk
+        line, _, self._pending = self._pending.partition(b"\n")
+        return line.decode().split()
 
     def _send(self, line: str) -> None:
         self.proc.stdin.write(line.encode() + b"\n")

@@ -273,6 +273,9 @@ def test_partner_reads_a_sensitive_need_as_a_summary_until_the_association_accep
         assert text not in response.text and text[:40] not in response.text
     seen = before[0].json()
     assert seen["need_text_redacted"] and seen["reasons"] == [] and seen["note"] is None
+    name = store.get("associations", association_id)["name"]
+    assert seen["association_name"] is None
+    assert all(name not in r.text for r in before)
     assert "confidential" in seen["need_text"] and "Tanzania" in seen["need_text"]
     assert "Tanzanie" in before[3].json()["need_text"]
     assert client.get(f"{url}/introduction", headers=partner).status_code == 409
@@ -280,6 +283,7 @@ def test_partner_reads_a_sensitive_need_as_a_summary_until_the_association_accep
     client.post(f"{url}/accept", headers=association)
     after = client.get(url, headers=partner).json()
     assert after["need_text"] == text and not after["need_text_redacted"]
+    assert after["association_name"] == name
     assert text in client.get(f"{url}/introduction", headers=partner).text
 
 
