@@ -2,8 +2,9 @@
 server on loopback, and the checks every page must pass.
 
 Loaded as a pytest plugin by ``conftest.py``. A browser test module marks itself with
-``pytestmark = needs_chromium``, defines a module-scoped ``server`` fixture (with
-:func:`browser_database` and :func:`serve`), and opens pages with the ``visit`` fixture.
+``pytestmark = needs_chromium``, binds its ``browser_db`` and ``server`` fixtures with
+:func:`browser_fixtures` (or builds a module-scoped ``server`` with :func:`browser_database`
+and :func:`serve`), and opens pages with the ``visit`` fixture.
 
 ``Visit.check`` screenshots the current page (tests/artifacts/, 360 px wide), runs axe-core on
 it (0 serious or critical violations), and checks it for horizontal overflow at 360 px, for its
@@ -17,9 +18,10 @@ import json
 import socket
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any, NamedTuple
 
 import pytest
 import uvicorn
@@ -76,6 +78,37 @@ def serve(db: Path) -> Iterator[str]:
         uv.should_exit = True
         thread.join(timeout=15)
         sock.close()
+
+
+class BrowserDb(NamedTuple):
+    """The database a module's server runs on, and what its ``prepare`` made there."""
+
+    path: Path
+    made: Any
+
+
+def browser_fixtures(users: dict[str, tuple[Role, dict]],
+                     prepare: Callable[[Path], Any] | None = None) -> tuple:
+    """The fixtures of a browser test module, to bind at its top level under their names::
+
+        browser_db, server = browser_fixtures(USERS, prepare)
+
+    ``browser_db``: a :class:`BrowserDb` over the module's copy of the demo data with web
+    ``users`` (password :data:`PASSWORD`), then ``prepare``d (what it returns is ``made``);
+    ``server``: the URL of a real server over it."""
+
+    @pytest.fixture(scope="module", name="browser_db")
+    def browser_db_fixture(demo_db: Path, tmp_path_factory: pytest.TempPathFactory
+                           ) -> BrowserDb:
+        path = browser_database(demo_db, tmp_path_factory.mktemp("browser"), users)
+        return BrowserDb(path, prepare(path) if prepare is not None else None)
+
+    @pytest.fixture(scope="module", name="server")
+    def server_fixture(browser_db: BrowserDb) -> Iterator[str]:
+        with serve(browser_db.path) as url:
+            yield url
+
+    return browser_db_fixture, server_fixture
 
 
 @pytest.fixture(scope="session")

@@ -6,11 +6,13 @@ demo data and the real model (see ``browsing.py`` for the checks every page pass
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
 import pytest
-from browsing import PASSWORD, browser_database, needs_chromium, serve, sign_in_with_password
+from browsing import PASSWORD, browser_fixtures, needs_chromium, sign_in_with_password
 from playwright.sync_api import expect
 
+from api.pages.render import HOME
 from matcher.auth import Role
 from matcher.store import Store
 
@@ -21,24 +23,28 @@ OTHER_NEED = "demo-n-004"  # posted by demo-a-02
 USERS = {
     "amina": (Role.ASSOCIATION, {"association_id": "demo-a-01"}),
     "coord-africa": (Role.COORDINATOR, {"regions": ["africa_anglophone"]}),
+    "partner-user": (Role.PARTNER, {"partner_id": "demo-p-01"}),
+    "admin-user": (Role.ADMIN, {}),
+}
+HOMES = {  # who signs in: the heading of their home page
+    "amina": "Nkwanta Small-Scale Miners Association",
+    "partner-user": "Your offerings",
+    "coord-africa": "Review queue",
+    "admin-user": "Users and tokens",
 }
 
 
-@pytest.fixture(scope="module")
-def browser_db(demo_db, tmp_path_factory) -> tuple:
-    """A copy of the demo database with web users and an association token."""
-    target = browser_database(demo_db, tmp_path_factory.mktemp("browser"), USERS)
-    store = Store(target)
-    _, token = store.create_token(Role.ASSOCIATION, association_id="demo-a-01",
-                                  label="browser test")
-    store.close()
-    return target, token
+def _with_a_token(db: Path) -> str:
+    """An association token in the database (returned)."""
+    store = Store(db)
+    try:
+        return store.create_token(Role.ASSOCIATION, association_id="demo-a-01",
+                                  label="browser test")[1]
+    finally:
+        store.close()
 
 
-@pytest.fixture(scope="module")
-def server(browser_db):
-    with serve(browser_db[0]) as url:
-        yield url
+browser_db, server = browser_fixtures(USERS, _with_a_token)
 
 
 # ---------------------------------------------------------------------- flows
@@ -109,7 +115,7 @@ def test_association_signs_in_with_a_token_in_french(visit, server, browser_db):
     expect(page).to_have_url(re.compile(r"/signin\?next="))
     expect(page.locator("html")).to_have_attribute("lang", "fr")
     expect(page.get_by_role("heading", level=1)).to_have_text("Se connecter")
-    page.get_by_label("Jeton d'accès", exact=True).fill(browser_db[1])
+    page.get_by_label("Jeton d'accès", exact=True).fill(browser_db.made)
     page.get_by_role("button", name="Se connecter avec le jeton").click()
     expect(page).to_have_url(f"{server}/needs/{NEED}")  # back where it was going
     expect(page.get_by_role("heading", name="Associations qui ont résolu un problème semblable")) \
@@ -183,21 +189,27 @@ def test_core_flow_works_without_javascript(visit, server):
     expect(page.get_by_role("status")).to_have_text("Você saiu.")
 
 
-def test_other_roles_and_error_pages(visit, server):
+@pytest.mark.parametrize("username", HOMES)
+def test_every_role_lands_on_its_home(visit, server, username):
     v = visit(locale="en-GB")
     page = v.page
     page.goto("/signin")
-    sign_in_with_password(page, "coord-africa")
-    expect(page).to_have_url(f"{server}/review")  # a coordinator's home: the review queue
-    expect(page.get_by_role("heading", level=1)).to_have_text("Review queue")
-    v.check("review-coordinator-en")
+    sign_in_with_password(page, username)
+    home = HOME[USERS[username][0]]
+    expect(page).to_have_url(f"{server}{home}")
+    expect(page.get_by_role("heading", level=1)).to_have_text(HOMES[username])
+    expect(page.locator(f"nav a[href='{home}']")).to_have_attribute("aria-current", "page")
+    v.check(f"home-{username}")
 
-    other = visit(locale="en-GB")
-    other.page.goto("/signin")
-    sign_in_with_password(other.page, "amina")
-    expect(other.page).to_have_url(f"{server}/needs")
-    response = other.page.goto(f"/needs/{OTHER_NEED}")
+
+def test_another_associations_need_is_the_not_found_page(visit, server):
+    v = visit(locale="en-GB")
+    page = v.page
+    page.goto("/signin")
+    sign_in_with_password(page, "amina")
+    expect(page).to_have_url(f"{server}/needs")
+    response = page.goto(f"/needs/{OTHER_NEED}")
     assert response.status == 404
-    expect(other.page.get_by_role("heading", level=1)).to_have_text("Page not found")
-    other.console_errors.clear()  # the 404 itself is logged by the browser
-    other.check("not-found-en")
+    expect(page.get_by_role("heading", level=1)).to_have_text("Page not found")
+    v.console_errors.clear()  # the 404 itself is logged by the browser
+    v.check("not-found-en")

@@ -9,8 +9,7 @@ from __future__ import annotations
 import json
 import re
 
-import pytest
-from browsing import browser_database, needs_chromium, serve, sign_in_with_password
+from browsing import browser_fixtures, needs_chromium, sign_in_with_password
 from playwright.sync_api import expect
 
 from matcher.auth import Role
@@ -29,19 +28,11 @@ DOCUMENT = {"partners": [], "associations": [{
     "practices": []}]}
 
 
-@pytest.fixture(scope="module")
-def admin_browser_db(demo_db, tmp_path_factory):
-    return browser_database(demo_db, tmp_path_factory.mktemp("browser-admin"), USERS)
-
-
-@pytest.fixture(scope="module")
-def server(admin_browser_db):
-    with serve(admin_browser_db) as url:
-        yield url
+browser_db, server = browser_fixtures(USERS)
 
 
 def test_admin_manages_users_tokens_scorers_and_data_then_the_new_user_signs_in(
-        visit, server, admin_browser_db, tmp_path):
+        visit, server, browser_db, tmp_path):
     v = visit(locale="en-GB", accept_downloads=True)
     page = v.page
     page.goto("/")
@@ -102,7 +93,7 @@ def test_admin_manages_users_tokens_scorers_and_data_then_the_new_user_signs_in(
     page.get_by_role("button", name="Revoke the token").click()
     expect(page.get_by_role("status")).to_contain_text("was revoked: it no longer works.")
     expect(token_card).to_contain_text("Revoked on")
-    store = Store(admin_browser_db)
+    store = Store(browser_db.path)
     try:
         assert store.principal_for(token) is None
     finally:
@@ -160,8 +151,8 @@ def test_admin_manages_users_tokens_scorers_and_data_then_the_new_user_signs_in(
     member.check("new-user-needs-pt")
 
 
-def test_other_roles_see_no_admin_page(visit, server, admin_browser_db):
-    store = Store(admin_browser_db)
+def test_other_roles_see_no_admin_page(visit, server, browser_db):
+    store = Store(browser_db.path)
     try:
         store.create_user("nosy-member", "nosy-member-password", Role.ASSOCIATION,
                           association_id="demo-a-01", replace=True)

@@ -8,9 +8,10 @@ Spanish; every page passes ``Visit.check`` (axe-core, 360 px, weight, console).
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
 import pytest
-from browsing import browser_database, needs_chromium, serve, sign_in_with_password
+from browsing import browser_fixtures, needs_chromium, sign_in_with_password
 from playwright.sync_api import expect
 
 from api.profile_schemas import partner_record, to_exchange
@@ -28,30 +29,24 @@ NEED_FR = ("Nos puits s'effondrent à chaque saison des pluies. Nous avons besoi
            "formation au boisage et à la sécurité des puits pour nos membres.")
 
 
-@pytest.fixture(scope="module")
-def db(demo_db, tmp_path_factory):
-    """The demo data with a web user, and a WhatsApp contact for every partner."""
-    target = browser_database(demo_db, tmp_path_factory.mktemp("browser-association"), USERS)
-    engine = Engine(load_settings(db=target))
+def _with_partner_contacts(db: Path) -> None:
+    """A WhatsApp contact for every partner."""
+    engine = Engine(load_settings(db=db))
     for number, partner in enumerate(engine.store.partners()):
         doc = to_exchange(engine.ref, partner={**partner_record(partner), "contact": {
             "name": f"Contact {number}", "whatsapp": f"+233 20 555 {1000 + number}"}})
         engine.store.update_record("partners", doc.partners[0])
     engine.store.close()
-    return target
+
+
+browser_db, server = browser_fixtures(USERS, _with_partner_contacts)
 
 
 @pytest.fixture(scope="module")
-def server(db):
-    with serve(db) as url:
-        yield url
-
-
-@pytest.fixture(scope="module")
-def reviewer(db):
+def reviewer(browser_db):
     """The coordinator's side, straight through the lifecycle (their pages are not tested
     here): an engine over the same database file as the server."""
-    engine = Engine(load_settings(db=db))
+    engine = Engine(load_settings(db=browser_db.path))
     yield engine
     engine.store.close()
 
@@ -88,7 +83,7 @@ def test_association_adds_a_need_asks_for_an_introduction_and_accepts_it(visit, 
     expect(page.locator("#asked")).to_contain_text("Votre demande de présentation a été envoyée.")
     expect(page.locator("#asked")).to_contain_text(title)
     asked = page.locator("section[aria-labelledby=partners-title] li.card", has_text=title)
-    expect(asked.locator(".asked")).to_contain_text("Demandée : en attente")
+    expect(asked.locator(".asked")).to_contain_text("Proposée")
     expect(asked.get_by_role("button", name="Demander une présentation")).to_have_count(0)
     v.check("introduction-asked-fr")
 
@@ -96,7 +91,7 @@ def test_association_adds_a_need_asks_for_an_introduction_and_accepts_it(visit, 
     page.get_by_role("link", name="Mes mises en relation", exact=True).click()
     expect(page).to_have_url(f"{server}/matches")
     match_card = page.locator("li.card", has_text=title)
-    expect(match_card).to_contain_text("Demandée : en attente de l'examen d'un coordinateur")
+    expect(match_card.locator(".tag.status-proposed")).to_have_text("Proposée")
     href = match_card.get_by_role("link").get_attribute("href")
     match_id = int(href.rsplit("/", 1)[1])
     v.check("matches-proposed-fr")
@@ -107,7 +102,7 @@ def test_association_adds_a_need_asks_for_an_introduction_and_accepts_it(visit, 
     page.get_by_role("button", name="Changer de langue").click()
     expect(page.get_by_role("heading", level=1)).to_have_text("My matches")
     match_card = page.locator("li.card", has_text=title)
-    expect(match_card).to_contain_text("Approved: your answer is needed")
+    expect(match_card.locator(".tag.status-approved")).to_have_text("Approved")
     v.check("matches-approved-en")
     match_card.get_by_role("link", name="Answer the introduction").click()
     expect(page).to_have_url(f"{server}/matches/{match_id}")

@@ -8,10 +8,11 @@ through the lifecycle, as the association would on its own pages. Every page vis
 from __future__ import annotations
 
 import re
+from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
-from browsing import browser_database, needs_chromium, serve, sign_in_with_password
+from browsing import browser_fixtures, needs_chromium, sign_in_with_password
 from playwright.sync_api import expect
 from test_introductions import set_contacts
 
@@ -43,12 +44,10 @@ def propose(engine: Engine, need_id: str, kind: str = "partner", owner: str | No
     return lifecycle.propose(engine, ADMIN, need_id, kind, found[skip].item_id)["id"]
 
 
-@pytest.fixture(scope="module")
-def browser_db(demo_db, tmp_path_factory):
-    """A copy of the demo database with contacts, web users and proposed matches."""
-    target = browser_database(demo_db, tmp_path_factory.mktemp("browser-coordinator"), USERS)
-    set_contacts(target, CONTACTS)
-    engine = Engine(load_settings(db=target))
+def _with_contacts_and_matches(db: Path) -> dict[str, int]:
+    """Contacts, and proposed matches (their ids by what the tests do with them)."""
+    set_contacts(db, CONTACTS)
+    engine = Engine(load_settings(db=db))
     matches = {
         "introduce": propose(engine, FRENCH_NEED, owner=ENGLISH_PARTNER),
         "reject": propose(engine, FRENCH_NEED, owner="demo-p-09"),
@@ -60,26 +59,23 @@ def browser_db(demo_db, tmp_path_factory):
         "nojs": propose(engine, "demo-n-026"),
     }
     engine.store.close()
-    return target, matches
+    return matches
 
 
-@pytest.fixture(scope="module")
-def server(browser_db):
-    with serve(browser_db[0]) as url:
-        yield url
+browser_db, server = browser_fixtures(USERS, _with_contacts_and_matches)
 
 
 @pytest.fixture
 def lifecycle_on(browser_db):
     """The lifecycle over the server's database file, as another page would drive it."""
-    store = Store(browser_db[0], check_same_thread=False)
+    store = Store(browser_db.path, check_same_thread=False)
     yield SimpleNamespace(store=store)
     store.close()
 
 
 def test_coordinator_approves_introduces_records_an_outcome_rejects_and_bulk_approves_in_french(
         visit, server, browser_db, lifecycle_on):
-    matches = browser_db[1]
+    matches = browser_db.made
     v = visit(locale="fr-FR", permissions=["clipboard-read", "clipboard-write"])
     page = v.page
     page.goto("/")
@@ -140,7 +136,7 @@ def test_coordinator_approves_introduces_records_an_outcome_rejects_and_bulk_app
     page.get_by_label("Ce qui en est sorti").select_option("training")
     page.get_by_role("button", name="Enregistrer le résultat").click()
     expect(page.get_by_role("status")).to_have_text("Le résultat est enregistré.")
-    expect(page.locator("ol.trail")).to_contain_text("Résultat : Formation donnée")
+    expect(page.locator("ol.trail")).to_contain_text("Résultat : Formation dispensée")
     v.check("outcome-fr")
 
     # Reject another match with a reason from the list and a note.
@@ -152,7 +148,8 @@ def test_coordinator_approves_introduces_records_an_outcome_rejects_and_bulk_app
     page.locator("#reject-note").fill("Ne couvre pas le cobalt")
     page.get_by_role("button", name="Rejeter", exact=True).click()
     expect(page.get_by_role("status")).to_contain_text("Rejetée")
-    expect(page.locator("ol.trail")).to_contain_text("Raison : Pas éligible")
+    expect(page.locator("ol.trail")).to_contain_text(
+        "Raison : L'association n'est pas éligible")
     v.check("rejected-fr")
 
     # Bulk: tick two proposed matches and approve them at once.
@@ -180,7 +177,7 @@ def test_coordinator_approves_introduces_records_an_outcome_rejects_and_bulk_app
 
 def test_coordinator_reviews_a_peer_match_bulk_rejects_and_reads_the_dashboard_in_english(
         visit, server, browser_db):
-    matches = browser_db[1]
+    matches = browser_db.made
     v = visit(locale="en-GB")
     page = v.page
     page.goto("/signin")
@@ -217,7 +214,7 @@ def test_coordinator_reviews_a_peer_match_bulk_rejects_and_reads_the_dashboard_i
 
 
 def test_approving_works_without_javascript(visit, server, browser_db):
-    match_id = browser_db[1]["nojs"]
+    match_id = browser_db.made["nojs"]
     v = visit(locale="en-US", java_script_enabled=False)
     page = v.page
     page.goto("/signin")

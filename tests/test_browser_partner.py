@@ -8,9 +8,9 @@ free slot, it leaves them. In English and in Spanish; every page passes ``Visit.
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
-import pytest
-from browsing import browser_database, needs_chromium, serve, sign_in_with_password
+from browsing import browser_fixtures, needs_chromium, sign_in_with_password
 from playwright.sync_api import Page, expect
 
 from api.profile_schemas import AssociationUpdate
@@ -35,15 +35,7 @@ INSIZA_NEED = "demo-n-010"  # Insiza's claims blocked by a large mining company'
 MEDIATION = "demo-o-035"  # Common Ground's mediation with large-scale mining companies
 
 
-@pytest.fixture(scope="module")
-def server(demo_db, tmp_path_factory):
-    db = browser_database(demo_db, tmp_path_factory.mktemp("browser-partner"), USERS)
-    introduce(db)
-    with serve(db) as url:
-        yield url
-
-
-def introduce(db) -> None:
+def introduce(db: Path) -> None:
     """An introduced match on one of the partner's offerings: Common Ground's mediation for
     Insiza's dispute with a mining company (approved by an admin, accepted by Insiza, which
     gave a WhatsApp number)."""
@@ -57,6 +49,9 @@ def introduce(db) -> None:
         lifecycle.transition(engine, admin, match["id"], "accept")
     finally:
         engine.store.close()
+
+
+browser_db, server = browser_fixtures(USERS, introduce)
 
 
 def partner_cards(page: Page):

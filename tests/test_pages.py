@@ -7,15 +7,15 @@ from __future__ import annotations
 import re
 from datetime import datetime
 from html import unescape
-from pathlib import Path
+from urllib.parse import urlencode
 
 import pytest
-from babel.dates import format_datetime
+from babel.dates import format_date
 from fastapi.testclient import TestClient
 from pages_support import (
     PASSWORD,
     csrf_of,
-    database_with_users,
+    page_fixtures,
     sign_in,
     sign_in_with_token,
     text_of,
@@ -23,17 +23,21 @@ from pages_support import (
 from typer.testing import CliRunner
 
 from api.app import create_app
+from api.limits import DEFAULT_BODY_BYTES
 from api.pages import ROUTERS
-from api.pages.config import WebSettings
+from api.pages.config import MAX_FORM_BYTES, WebSettings
 from api.pages.i18n import choose_language, parse_accept_language, translations
-from api.pages.messages import extract, read
+from api.pages.labels import OUTCOME_LABELS, REASON_LABELS, STATUS_LABELS
+from api.pages.messages import extract, key_of, lookup, read
 from api.pages.render import HOME
-from api.pages.session import CSRF_FIELD, LANG_COOKIE, SESSION_COOKIE, hash_session_id
-from api.pages.signin import COMING
-from api.security import FAILURE_LIMIT, reset_failures
+from api.pages.session import CSRF_FIELD, LANG_COOKIE, SESSION_COOKIE
+from api.pages.signals import signal_bars
+from api.security import FAILURE_LIMIT
+from matcher import matches as lifecycle
 from matcher.auth import Role
 from matcher.cli import app as cli_app
 from matcher.errors import Conflict, InvalidInput
+from matcher.exchange import MAX_TEXT
 from matcher.passwords import hash_password, verify_password
 from matcher.reference import UI_LANGUAGES
 from matcher.settings import load_settings
@@ -54,30 +58,7 @@ USERS = {  # username: (role, scope)
 
 
 # ---------------------------------------------------------------------- fixtures
-@pytest.fixture(scope="module")
-def pages_db(demo_db, tmp_path_factory) -> Path:
-    return database_with_users(demo_db, tmp_path_factory.mktemp("pages"), USERS)
-
-
-@pytest.fixture(scope="module")
-def app(pages_db):
-    return create_app(load_settings(db=pages_db))
-
-
-@pytest.fixture(scope="module")
-def module_client(app):
-    with TestClient(app) as test_client:  # runs the lifespan once: the engine stays loaded
-        yield test_client
-
-
-@pytest.fixture
-def client(module_client):
-    """The module's client with an empty cookie jar (a new visitor) and no failure history."""
-    module_client.cookies.clear()
-    reset_failures()
-    yield module_client
-    module_client.cookies.clear()
-    reset_failures()
+pages_db, app, module_client, client, engine = page_fixtures(USERS)
 
 
 @pytest.fixture
@@ -96,7 +77,7 @@ def set_cookie_headers(response) -> dict[str, str]:
 
 
 # ---------------------------------------------------------------------- sign-in and sign-out
-@pytest.mark.parametrize("path", ["/", "/needs", "/profile", "/welcome", f"/needs/{OWN_NEED}"])
+@pytest.mark.parametrize("path", ["/", "/needs", "/profile", "/review", f"/needs/{OWN_NEED}"])
 def test_anonymous_visitor_is_sent_to_sign_in(client, path):
     response = client.get(path, follow_redirects=False)
     assert response.status_code == 303
@@ -139,21 +120,17 @@ def test_wrong_credentials_are_refused_without_a_session(client, username, passw
     assert client.get("/needs", follow_redirects=False).status_code == 303
 
 
-def test_other_roles_land_on_the_placeholder_page(client):
-    users = {Role.PARTNER: "partner-user", Role.COORDINATOR: "coord-africa",
-             Role.ADMIN: "admin-user"}
-    for role, coming in COMING.items():  # the roles whose pages are still to come
-        client.cookies.clear()
-        assert sign_in(client, users[role]).headers["location"] == "/welcome"
-        page = client.get("/welcome")
-        assert page.status_code == 200 and coming[-1] in page.text
-    # A coordinator lands on the review queue.
-    client.cookies.clear()
-    assert sign_in(client, "coord-africa").headers["location"] == "/review"
-    # An association member asking for the placeholder goes to its needs instead.
-    client.cookies.clear()
-    sign_in(client, "amina")
-    assert client.get("/welcome", follow_redirects=False).headers["location"] == "/needs"
+@pytest.mark.parametrize("role,username", [(Role.ASSOCIATION, "amina"),
+                                           (Role.PARTNER, "partner-user"),
+                                           (Role.COORDINATOR, "coord-africa"),
+                                           (Role.ADMIN, "admin-user")])
+def test_every_role_lands_on_its_home(client, role, username):
+    assert sign_in(client, username).headers["location"] == HOME[role]
+    page = client.get(HOME[role])
+    assert page.status_code == 200
+    assert f'href="{HOME[role]}" aria-current="page"' in page.text  # first in its menu
+    home = client.get("/", follow_redirects=False)
+    assert home.status_code == 303 and home.headers["location"] == HOME[role]
 
 
 def test_sign_in_with_a_token(client, make_token):
@@ -325,8 +302,13 @@ def test_same_origin_post_is_accepted(client):
 def test_oversized_form_is_413(client):
     page = client.get("/signin")
     response = client.post("/signin/token", data={CSRF_FIELD: csrf_of(page.text),
-                                                  "token": "x" * 20_000})
+                                                  "token": "x" * (MAX_FORM_BYTES + 1)})
     assert response.status_code == 413
+
+
+def test_form_cap_fits_the_longest_text_and_stays_under_the_body_cap():
+    longest = urlencode({"description": "\U0001F60A" * MAX_TEXT})  # 12 bytes a character
+    assert len(longest) + 8 * 1024 <= WebSettings().max_form_bytes <= DEFAULT_BODY_BYTES // 4
 
 
 # ---------------------------------------------------------------------- languages
@@ -394,7 +376,7 @@ def test_every_page_message_is_translated(lang):
     placeholders = re.compile(r"%\(\w+\)s")
     problems = []
     for msgid in extract():
-        message = catalogue.get(msgid)
+        message = lookup(catalogue, msgid)
         if message is None or not message.string:
             problems.append(f"missing: {msgid!r}")
         elif sorted(placeholders.findall(msgid)) != sorted(placeholders.findall(message.string)):
@@ -407,7 +389,7 @@ def test_every_page_message_is_translated(lang):
 def test_catalogues_hold_no_stale_messages():
     current = set(extract())
     for lang in UI_LANGUAGES:
-        stale = {m.id for m in read(lang) if m.id} - current
+        stale = {key_of(m) for m in read(lang) if m.id} - current
         assert not stale, f"{lang}/web.po has messages no page uses: {sorted(stale)}"
 
 
@@ -430,22 +412,21 @@ def test_numbers_follow_the_page_language(client):
 def test_dates_follow_the_page_language(client, pages_db):
     sign_in(client, "admin-user")
     store = Store(pages_db)
-    _, session = store.web_session(hash_session_id(client.cookies.get(SESSION_COOKIE)))
+    user = next(u for u in store.users() if u["username"] == "admin-user")
     store.close()
-    signed_in_at = datetime.fromisoformat(session["created_at"])
-    page = client.get("/welcome")
-    english = format_datetime(signed_in_at, format="medium", locale="en")
-    assert f"Signed in on {english} (UTC)." in unescape(page.text)
+    created = datetime.fromisoformat(user["created_at"])
+    page = client.get("/admin/users")
+    english = format_date(created, format="long", locale="en")
+    assert f"<dt>Created</dt><dd>{english}</dd>" in unescape(page.text)
     client.post("/language", data={CSRF_FIELD: csrf_of(page.text), "lang": "fr"})
-    french = format_datetime(signed_in_at, format="medium", locale="fr")
+    french = format_date(created, format="long", locale="fr")
     assert french != english
-    assert f"Connecté le {french} (UTC)." in unescape(client.get("/welcome").text)
+    assert f"<dt>Créé le</dt><dd>{french}</dd>" in unescape(client.get("/admin/users").text)
 
 
 # ---------------------------------------------------------------------- pages
 PAGES = {  # page: who opens it (every page of every role is listed here)
     "/signin": None,
-    "/welcome": "coord-africa",
     # association
     "/needs": "amina",
     "/profile": "amina",
@@ -606,6 +587,24 @@ def test_static_files_are_served_without_a_session(client):
     css = client.get("/static/app.css")
     assert css.status_code == 200 and css.headers["content-type"].startswith("text/css")
     assert "http" not in css.text  # no fonts or images from elsewhere
+
+
+def test_labels_cover_every_status_reason_and_outcome():
+    assert set(STATUS_LABELS) == set(lifecycle.STATES)
+    assert set(REASON_LABELS) == set(lifecycle.REJECT_REASONS)
+    assert set(OUTCOME_LABELS) == set(lifecycle.OUTCOMES)
+
+
+def test_signal_bars_scale_to_the_largest_and_keep_a_sliver_for_small_values():
+    bars = signal_bars({"category": 0.5, "lexical": -1.0, "plugin_x": 0.01, "language": 0.0})
+    assert [(b["name"], b["width"], b["negative"]) for b in bars] == [
+        ("category", 50, False), ("lexical", 100, True), ("plugin_x", 5, False),
+        ("language", 0, False)]
+    assert bars[0]["label"] == "Same topic" and bars[2]["label"] is None
+    assert [b["width"] for b in signal_bars({"category": 0.5}, scale=2.0)] == [25]
+    strongest = signal_bars({"lexical": 0.1, "category": 0.9}, strongest_first=True)
+    assert [b["name"] for b in strongest] == ["category", "lexical"]
+    assert signal_bars(None) == [] and signal_bars({"lexical": 0.0})[0]["width"] == 0
 
 
 # ---------------------------------------------------------------------- users in the store

@@ -10,20 +10,17 @@ from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
-from pages_support import PASSWORD, csrf_of, database_with_users, sign_in, text_of
+from pages_support import PASSWORD, csrf_of, page_fixtures, post, sign_in, text_of
 from typer.testing import CliRunner
 
-from api.app import create_app
 from api.limits import Limits
 from api.pages.session import CSRF_FIELD
-from api.security import reset_failures
 from matcher import hookimpl, rights
 from matcher.accounts import BadScope, check_scope
 from matcher.auth import Principal, Role
 from matcher.cli import app as cli_app
 from matcher.plugins import get_plugin_manager
 from matcher.scoring import Scorer
-from matcher.settings import load_settings
 from matcher.store import Store
 
 USERS = {  # username: (role, scope)
@@ -41,33 +38,13 @@ ADMIN = Principal(role=Role.ADMIN)
 
 
 # ---------------------------------------------------------------------- fixtures
-@pytest.fixture(scope="module")
-def admin_db(demo_db, tmp_path_factory) -> Path:
-    target = database_with_users(demo_db, tmp_path_factory.mktemp("admin"), USERS)
-    store = Store(target)
+def _with_a_token(db: Path) -> None:
+    store = Store(db)
     store.create_token(Role.ASSOCIATION, association_id="demo-a-01", label="first token")
     store.close()
-    return target
 
 
-@pytest.fixture(scope="module")
-def app(admin_db):
-    return create_app(load_settings(db=admin_db))
-
-
-@pytest.fixture(scope="module")
-def module_client(app):
-    with TestClient(app) as test_client:
-        yield test_client
-
-
-@pytest.fixture
-def client(module_client):
-    module_client.cookies.clear()
-    reset_failures()
-    yield module_client
-    module_client.cookies.clear()
-    reset_failures()
+pages_db, app, module_client, client, engine = page_fixtures(USERS, _with_a_token)
 
 
 @pytest.fixture
@@ -78,16 +55,9 @@ def admin(client):
 
 
 @pytest.fixture
-def store(app):
+def store(engine):
     """The app's own store (reads see the pages' writes at once)."""
-    return app.state.engines.get().store
-
-
-def post(client: TestClient, form_page: str, action: str, data: dict, **kwargs):
-    """Post ``data`` to ``action`` with the CSRF token of ``form_page``."""
-    token = csrf_of(client.get(form_page).text)
-    return client.post(action, data={CSRF_FIELD: token, **data}, follow_redirects=False,
-                       **kwargs)
+    return engine.store
 
 
 def user_form(**fields) -> dict:
@@ -127,7 +97,7 @@ def test_other_roles_cannot_post_to_admin_forms(client, store, username):
              ("/admin/users/tokens/new", {"role": "admin", "label": "sneaky"}),
              ("/admin/users/2/disable", {}), ("/admin/users/tokens/1/revoke", {})]
     for action, data in forms:
-        assert post(client, "/signin", action, data).status_code == 404, action
+        assert post(client, action, data).status_code == 404, action
     token = csrf_of(client.get("/signin").text)
     upload = client.post("/admin/data/import", data={CSRF_FIELD: token},
                          files={"file": ("x.json", b'{"partners": [], "associations": []}')})
@@ -157,8 +127,7 @@ def test_users_page_lists_users_and_tokens_never_their_secrets(admin, store):
 
 
 def test_create_user_then_the_user_signs_in_with_that_password(admin, app, store):
-    response = post(admin, "/admin/users/new", "/admin/users/new",
-                    user_form(username="Kwame.Mensah"))
+    response = post(admin, "/admin/users/new", user_form(username="Kwame.Mensah"))
     assert response.status_code == 303
     assert response.headers["location"].startswith("/admin/users?done=user-created&id=")
     notice = text_of(admin.get(response.headers["location"]).text)
@@ -170,7 +139,7 @@ def test_create_user_then_the_user_signs_in_with_that_password(admin, app, store
 
 
 def test_create_a_coordinator_with_regions(admin, store):
-    response = post(admin, "/admin/users/new", "/admin/users/new", user_form(
+    response = post(admin, "/admin/users/new", user_form(
         username="coord-two", role="coordinator", association="",
         **{"region-africa_anglophone": "1", "region-southeast_asia_pacific": "1"}))
     assert response.status_code == 303
@@ -197,7 +166,7 @@ def test_create_a_coordinator_with_regions(admin, store):
 def test_bad_new_user_is_refused_with_a_message_and_nothing_written(admin, store, fields,
                                                                      field, message):
     before = snapshot(store)
-    response = post(admin, "/admin/users/new", "/admin/users/new", user_form(**fields))
+    response = post(admin, "/admin/users/new", user_form(**fields))
     assert response.status_code == 422
     assert message in text_of(response.text)
     assert f'id="{field}-error"' in response.text
@@ -219,16 +188,14 @@ def test_disabling_a_user_asks_first_then_ends_their_sessions(admin, app, store)
     assert confirm.status_code == 200
     assert "Disable user leaving-soon?" in text_of(confirm.text)
     assert not store.users(user["id"])[0]["disabled_at"]  # asking changed nothing
-    response = post(admin, f"/admin/users/{user['id']}/disable",
-                    f"/admin/users/{user['id']}/disable", {})
+    response = post(admin, f"/admin/users/{user['id']}/disable", {})
     assert response.status_code == 303
     assert "User leaving-soon was disabled" in text_of(
         admin.get(response.headers["location"]).text)
     assert store.users(user["id"])[0]["disabled_at"]
     assert member.get("/needs", follow_redirects=False).status_code == 303
     assert sign_in(member, "leaving-soon").status_code == 401
-    again = post(admin, f"/admin/users/{user['id']}/disable",
-                 f"/admin/users/{user['id']}/disable", {})
+    again = post(admin, f"/admin/users/{user['id']}/disable", {})
     assert again.status_code == 409 and "already disabled" in again.text
 
 
@@ -237,7 +204,7 @@ def test_admin_cannot_disable_their_own_account(admin, store):
     page = admin.get(f"/admin/users/{me['id']}/disable")
     assert "You cannot disable your own account." in text_of(page.text)
     assert 'action="/admin/users/' not in page.text
-    response = post(admin, "/admin/users", f"/admin/users/{me['id']}/disable", {})
+    response = post(admin, f"/admin/users/{me['id']}/disable", {}, page="/admin/users")
     assert response.status_code == 409
     assert not store.users(me["id"])[0]["disabled_at"]
     assert admin.get("/admin/users").status_code == 200  # still signed in
@@ -254,7 +221,7 @@ def test_unknown_users_and_tokens_are_not_found(admin, path):
 
 # ---------------------------------------------------------------------- tokens
 def test_new_token_is_shown_once_and_works(admin, app, store):
-    response = post(admin, "/admin/users/tokens/new", "/admin/users/tokens/new", {
+    response = post(admin, "/admin/users/tokens/new", {
         "label": "Ghana field office", "role": "coordinator",
         "region-africa_anglophone": "1"})
     assert response.status_code == 200
@@ -280,8 +247,7 @@ def test_new_token_is_shown_once_and_works(admin, app, store):
 def test_bad_new_token_is_refused_with_a_message_and_nothing_written(admin, store, fields,
                                                                      message):
     before = snapshot(store)
-    response = post(admin, "/admin/users/tokens/new", "/admin/users/tokens/new",
-                    {"label": "kept label", **fields})
+    response = post(admin, "/admin/users/tokens/new", {"label": "kept label", **fields})
     assert response.status_code == 422
     assert message in text_of(response.text)
     assert snapshot(store) == before
@@ -300,7 +266,7 @@ def test_revoking_a_token_asks_first_then_ends_it_everywhere(admin, app, store):
     confirm = admin.get(f"/admin/users/tokens/{token_id}/revoke")
     assert f"Revoke token {token_id}?" in text_of(confirm.text)
     assert store.principal_for(token) is not None  # asking changed nothing
-    response = post(admin, "/admin/users", f"/admin/users/tokens/{token_id}/revoke", {})
+    response = post(admin, f"/admin/users/tokens/{token_id}/revoke", {}, page="/admin/users")
     assert response.status_code == 303
     assert f"Token {token_id} was revoked" in text_of(
         admin.get(response.headers["location"]).text)
@@ -308,7 +274,7 @@ def test_revoking_a_token_asks_first_then_ends_it_everywhere(admin, app, store):
     assert holder.get("/needs", follow_redirects=False).status_code == 303
     api = holder.get("/api/v1/plugins", headers={"Authorization": f"Bearer {token}"})
     assert api.status_code == 401
-    again = post(admin, "/admin/users", f"/admin/users/tokens/{token_id}/revoke", {})
+    again = post(admin, f"/admin/users/tokens/{token_id}/revoke", {}, page="/admin/users")
     assert again.status_code == 409 and "already revoked" in again.text
 
 
@@ -318,7 +284,7 @@ def test_revoking_the_token_one_is_signed_in_with_signs_out(client, store):
     client.post("/signin/token", data={CSRF_FIELD: csrf_of(page.text), "token": token})
     confirm = client.get(f"/admin/users/tokens/{token_id}/revoke")
     assert "You are signed in with this token" in text_of(confirm.text)
-    response = post(client, "/admin/users", f"/admin/users/tokens/{token_id}/revoke", {})
+    response = post(client, f"/admin/users/tokens/{token_id}/revoke", {}, page="/admin/users")
     assert response.status_code == 303 and response.headers["location"] == "/signin"
     assert client.get("/admin/users", follow_redirects=False).status_code == 303
 
@@ -418,7 +384,7 @@ def test_health_follows_the_calls_and_never_quotes_an_error(admin, app, store, e
 
 
 # ---------------------------------------------------------------------- import and export
-def new_document(id: str = "a-admin-import", **overrides) -> dict:  # noqa: A002
+def new_document(id: str = "a-admin-import", **overrides) -> dict:
     """An exchange document with one association ``id`` and its one need."""
     association = {"id": id, "name": "Imported Miners Group", "country": "GH",
                    "region": "africa_anglophone", "languages": ["en"], "commodities": ["gold"],
@@ -536,7 +502,7 @@ def test_admin_pages_speak_the_chosen_language(admin):
     users = text_of(admin.get("/admin/users").text)
     assert "Usuários e tokens" in users
     assert "Pontuadores" in text_of(admin.get("/admin/plugins").text)
-    errors = post(admin, "/admin/users/new", "/admin/users/new", user_form(username="x"))
+    errors = post(admin, "/admin/users/new", user_form(username="x"))
     assert errors.status_code == 422 and "nome de usuário" in text_of(errors.text).lower()
 
 

@@ -12,16 +12,14 @@ from html import unescape
 import pytest
 from babel.dates import format_date
 from fastapi.testclient import TestClient
-from pages_support import csrf_of, database_with_users, sign_in, text_of
+from pages_support import csrf_of, page_fixtures, post, sign_in, text_of
 
-from api.app import create_app
 from api.pages import ROUTERS
 from api.pages.session import CSRF_FIELD
 from api.profile_schemas import AssociationUpdate
 from api.routes.associations import change_association
 from matcher import matches as lifecycle
 from matcher.auth import Principal, Role
-from matcher.settings import load_settings
 
 USERS = {  # username: (role, scope)
     "safe-shafts": (Role.PARTNER, {"partner_id": "demo-p-01"}),
@@ -53,35 +51,7 @@ OFFERING_FORM = {  # a complete, valid offering form (checkboxes: present when t
 
 
 # ---------------------------------------------------------------------- fixtures
-@pytest.fixture(scope="module")
-def app(demo_db, tmp_path_factory):
-    db = database_with_users(demo_db, tmp_path_factory.mktemp("partner-pages"), USERS)
-    return create_app(load_settings(db=db))
-
-
-@pytest.fixture(scope="module")
-def module_client(app):
-    with TestClient(app) as test_client:
-        yield test_client
-
-
-@pytest.fixture
-def client(module_client):
-    module_client.cookies.clear()
-    yield module_client
-    module_client.cookies.clear()
-
-
-@pytest.fixture
-def engine(app, module_client):
-    """The app's own engine (the pages' store and corpus)."""
-    return app.state.engines.get()
-
-
-def post(client: TestClient, path: str, data: dict, form_page: str | None = None):
-    """Send a form the way a browser does: with the CSRF token of the page it is on."""
-    token = csrf_of(client.get(form_page or path).text)
-    return client.post(path, data={CSRF_FIELD: token, **data}, follow_redirects=False)
+pages_db, app, module_client, client, engine = page_fixtures(USERS)
 
 
 def offering_ids(engine, partner_id: str) -> list[str]:
@@ -316,7 +286,7 @@ def test_delete_asks_first_then_deletes(client, engine):
     assert "Delete this offering?" in confirm.text and "Short-lived offering" in confirm.text
     assert engine.store.get("offerings", row["id"]) is not None  # asking deletes nothing
     response = post(client, f"/partner/offerings/{row['id']}/delete", {},
-                    form_page=f"/partner/offerings/{row['id']}/delete")
+                    page=f"/partner/offerings/{row['id']}/delete")
     assert response.status_code == 303
     assert response.headers["location"] == "/partner/offerings?done=deleted"
     assert engine.store.get("offerings", row["id"]) is None
@@ -327,7 +297,7 @@ def test_delete_is_refused_while_matches_refer_to_the_offering(client, engine):
     matched(engine, "demo-n-023", "demo-o-042")  # ASM Voices' advocacy skills, for Falémé
     sign_in(client, "voices")
     response = post(client, "/partner/offerings/demo-o-042/delete", {},
-                    form_page="/partner/offerings/demo-o-042/delete")
+                    page="/partner/offerings/demo-o-042/delete")
     assert response.status_code == 409
     assert "This offering cannot be deleted: matches refer to it" in text_of(response.text)
     assert "Set it inactive instead" in response.text
@@ -349,7 +319,7 @@ def test_sensitive_need_stays_a_summary_for_the_partner_until_the_introduction(c
     listing, detail = text_of(pages[0].text), text_of(pages[1].text)
     assert "Safe spaces and anti-harassment toolkit" in listing
     assert "A confidential need about" in listing and "Tanzania" in listing
-    assert "Approved: waiting for the association to accept" in detail
+    assert "Status Approved" in detail
     assert "you will read it once the association accepts the introduction" in detail
     assert "wa.me" not in pages[1].text  # no introduction yet
     # The association accepts: the partner now reads the need and its introduction message.

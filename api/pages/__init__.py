@@ -30,7 +30,8 @@ from api.pages import (
     signin,
 )
 from api.pages.config import WebSettings
-from api.pages.render import N_, SECURITY_HEADERS, redirect, render
+from api.pages.i18n import N_
+from api.pages.render import SECURITY_HEADERS, redirect, render
 from api.pages.session import (
     CsrfRejected,
     FormTooLarge,

@@ -8,14 +8,15 @@ from fastapi import APIRouter
 from api.deps import EngineDep
 from api.pages.admin_forms import (
     AdminDep,
-    FormError,
     checked_scope,
     describe_scope,
     scope_choices,
     scope_values,
 )
 from api.pages.deps import CtxDep, FormDep
-from api.pages.render import N_, ROLE_NAMES, redirect, render
+from api.pages.forms import NOT_ACCEPTED, Message
+from api.pages.i18n import N_
+from api.pages.render import ROLE_NAMES, redirect, render
 from api.pages.session import PageNotFound, WebContext
 from matcher.auth import Principal, Role
 from matcher.engine import Engine
@@ -83,7 +84,7 @@ def users_page(ctx: CtxDep, who: AdminDep, engine: EngineDep, done: str | None =
 
 # ---------------------------------------------------------------------- users
 def _user_form(ctx: WebContext, engine: Engine, status: int = 200, values: dict | None = None,
-               errors: dict[str, FormError] | None = None):
+               errors: dict[str, Message] | None = None):
     return render(ctx, "admin/user_new.html", status=status,
                   values=values or {"username": "", "role": "", "association": "",
                                     "partner": "", "regions": []},
@@ -100,24 +101,24 @@ def new_user_page(ctx: CtxDep, who: AdminDep, engine: EngineDep):
 def create_user(ctx: CtxDep, form: FormDep, who: AdminDep, engine: EngineDep):
     values = {"username": form.get("username", "").strip(), **scope_values(form)}
     password, again = form.get("password", ""), form.get("password2", "")
-    errors: dict[str, FormError] = {}
+    errors: dict[str, Message] = {}
     if username_problem(values["username"]):
-        errors["username"] = (N_("A username has 3 to 64 characters: letters, digits and "
-                                 ". _ @ -"), {})
+        errors["username"] = Message(N_("A username has 3 to 64 characters: letters, digits "
+                                        "and . _ @ -"))
     scope = checked_scope(engine, values, errors)
     if check_strength(password):
-        errors["password"] = (N_("A password has %(min)s to %(max)s characters."),
-                              {"min": MIN_LENGTH, "max": MAX_LENGTH})
+        errors["password"] = Message(N_("A password has %(min)s to %(max)s characters."),
+                                     {"min": MIN_LENGTH, "max": MAX_LENGTH})
     elif password != again:
-        errors["password2"] = (N_("The two passwords are not the same."), {})
+        errors["password2"] = Message(N_("The two passwords are not the same."))
     if scope is not None and not errors:
         try:
             user_id = engine.store.create_user(values["username"], password, scope.role,
                                                **scope.as_kwargs())
         except Conflict:
-            errors["username"] = (N_("This username is already taken."), {})
+            errors["username"] = Message(N_("This username is already taken."))
         except InvalidInput as exc:  # the store's own checks, should the rules change
-            errors[exc.field or "username"] = (N_("This value is not accepted."), {})
+            errors[exc.field or "username"] = NOT_ACCEPTED
         else:
             return redirect(ctx, f"{USERS}?done=user-created&id={user_id}")
     return _user_form(ctx, engine, 422, values, errors)
@@ -150,7 +151,7 @@ def disable_user(ctx: CtxDep, form: FormDep, who: AdminDep, engine: EngineDep, u
 
 # ---------------------------------------------------------------------- tokens
 def _token_form(ctx: WebContext, engine: Engine, status: int = 200, values: dict | None = None,
-                errors: dict[str, FormError] | None = None):
+                errors: dict[str, Message] | None = None):
     return render(ctx, "admin/token_new.html", status=status,
                   values=values or {"label": "", "role": "", "association": "", "partner": "",
                                     "regions": []},
@@ -168,9 +169,10 @@ def create_token(ctx: CtxDep, form: FormDep, who: AdminDep, engine: EngineDep):
     """The new token is shown on this response only (no redirect: it must never be in a URL,
     and the page is not cached)."""
     values = {"label": form.get("label", "").strip(), **scope_values(form)}
-    errors: dict[str, FormError] = {}
+    errors: dict[str, Message] = {}
     if len(values["label"]) > MAX_LABEL:
-        errors["label"] = (N_("A label has at most %(max)s characters."), {"max": MAX_LABEL})
+        errors["label"] = Message(N_("A label has at most %(max)s characters."),
+                                  {"max": MAX_LABEL})
     scope = checked_scope(engine, values, errors)
     if scope is None or errors:
         return _token_form(ctx, engine, 422, values, errors)

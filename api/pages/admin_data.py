@@ -13,9 +13,9 @@ from fastapi.responses import Response
 from api.deps import EngineDep, SettingsDep
 from api.limits import PAGE_IMPORT, Limits
 from api.pages.admin_forms import AdminDep
-from api.pages.association import SCORER_LABELS
 from api.pages.deps import CtxDep
-from api.pages.render import N_, SECURITY_HEADERS, render
+from api.pages.i18n import N_
+from api.pages.render import SECURITY_HEADERS, render
 from api.pages.session import Upload, WebContext, check_csrf, read_upload
 from api.routes.exchange import import_bytes
 from api.routes.plugins import scorer_list
@@ -38,7 +38,7 @@ KIND_NAMES = {"partner": N_("Partners"), "peer": N_("Peer associations")}
 @router.get("/admin/plugins")
 def plugins_page(ctx: CtxDep, who: AdminDep, engine: EngineDep, settings: SettingsDep):
     return render(ctx, "admin/plugins.html", scorers=scorer_list(engine, settings),
-                  labels=SCORER_LABELS, health=HEALTH, kind_names=KIND_NAMES)
+                  health=HEALTH, kind_names=KIND_NAMES)
 
 
 # ---------------------------------------------------------------------- import and export

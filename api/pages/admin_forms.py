@@ -9,7 +9,9 @@ from typing import Annotated
 from fastapi import Depends
 
 from api.pages.deps import SignedInDep
-from api.pages.render import N_, ROLE_NAMES
+from api.pages.forms import Message
+from api.pages.i18n import N_
+from api.pages.render import ROLE_NAMES
 from api.pages.session import PageNotFound
 from matcher.accounts import BadScope, Scope, check_scope
 from matcher.auth import Principal, Role
@@ -24,9 +26,6 @@ def require_admin(who: SignedInDep) -> Principal:
 
 
 AdminDep = Annotated[Principal, Depends(require_admin)]
-
-# A form error: a message id and its placeholders, translated by the template.
-FormError = tuple[str, dict]
 
 SCOPE_MESSAGES = {
     "role": N_("Choose one of the roles."),
@@ -49,7 +48,7 @@ def scope_values(form: dict[str, str]) -> dict:
                               if key.startswith("region-") and value)}
 
 
-def checked_scope(engine: Engine, values: dict, errors: dict[str, FormError]) -> Scope | None:
+def checked_scope(engine: Engine, values: dict, errors: dict[str, Message]) -> Scope | None:
     """The scope of ``values``, or None with the problem added to ``errors`` by field."""
     try:
         return check_scope(engine.store, engine.ref.regions, values["role"],
@@ -57,7 +56,7 @@ def checked_scope(engine: Engine, values: dict, errors: dict[str, FormError]) ->
                            regions=values["regions"])
     except BadScope as exc:
         key = f"{exc.code}:{exc.field}" if exc.code == "missing" else exc.code
-        errors[exc.field or "role"] = (SCOPE_MESSAGES[key], {})
+        errors[exc.field or "role"] = Message(SCOPE_MESSAGES[key])
         return None
 
 

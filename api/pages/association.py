@@ -10,10 +10,11 @@ from __future__ import annotations
 from fastapi import APIRouter
 
 from api.deps import EngineDep
-from api.pages import association_forms as forms
-from api.pages.association_forms import FormInvalid
+from api.pages import forms
 from api.pages.deps import CtxDep, FormDep, SignedInDep
-from api.pages.render import N_, home_for, redirect, render
+from api.pages.forms import FormInvalid
+from api.pages.i18n import N_
+from api.pages.render import home_for, redirect, render
 from api.pages.session import PageNotFound, WebContext
 from api.profile_schemas import AssociationUpdate
 from api.routes.associations import change_association
@@ -33,30 +34,6 @@ NOTICES = {
     "practice-saved": N_("Your practice was saved."),
     "practice-deleted": N_("The practice was deleted."),
 }
-
-
-# Each built-in scorer in plain words; a third-party scorer is shown by its name.
-SCORER_LABELS = {
-    "semantic": N_("Close in meaning"),
-    "semantic_minilm": N_("Close in meaning (English model)"),
-    "lexical": N_("Words in common"),
-    "category": N_("Same topic"),
-    "language": N_("A shared language"),
-    "commodity": N_("Same minerals"),
-    "geography": N_("Same country or network"),
-}
-BAR_STEPS = 20  # bar widths in steps of 5 %, as CSS classes (no inline style: see the CSP)
-
-
-def signal_bars(contributions: dict[str, float], scale: float) -> list[dict]:
-    """One bar per scorer: its label, value, width class (``w0``..``w100``, relative to
-    ``scale``, the largest magnitude shown beside it) and sign."""
-    bars = []
-    for name, value in contributions.items():
-        step = round(BAR_STEPS * abs(value) / scale) if scale > 0 else 0
-        bars.append({"name": name, "label": SCORER_LABELS.get(name), "value": value,
-                     "width": 5 * (step or (1 if value else 0)), "negative": value < 0})
-    return bars
 
 
 def own_association(engine: Engine, who: Principal) -> dict:
@@ -96,7 +73,7 @@ def _profile_values(association: dict) -> dict:
     """The edit form's fields, filled from the stored profile."""
     contact = association.get("contact") or {}
     values = {key: association.get(key) for key in ("name", "description", "country")}
-    values.update(languages=", ".join(association["languages"] or []),
+    values.update(**forms.language_values(association["languages"]),
                   members=str(association["members"]), women_led=association["women_led"],
                   formal_license=association["formal_license"],
                   commodities=association["commodities"] or [])
@@ -111,7 +88,8 @@ def _profile_form(ctx: WebContext, engine: Engine, association: dict, values: di
     return render(ctx, "association/profile_edit.html", status, association=association,
                   values=values, errors=errors or {},
                   countries=forms.country_choices(ref, ctx.lang),
-                  commodities=forms.commodity_choices(ref, ctx.lang))
+                  commodities=forms.commodity_choices(ref, ctx.lang),
+                  language_choices=forms.language_choices(ref, ctx.lang))
 
 
 @router.get("/profile/edit")
@@ -129,7 +107,7 @@ def _profile_update(engine: Engine, form: dict[str, str]) -> tuple[dict, dict]:
     commodities = forms.ticked(form, "commodity-", list(engine.ref.commodities))
     data = {
         "name": forms.text(form, "name"), "description": forms.text(form, "description"),
-        "country": forms.text(form, "country"), "languages": forms.code_list(form, "languages"),
+        "country": forms.text(form, "country"), "languages": forms.languages(form),
         "commodities": commodities, "members": forms.whole_number(form, "members"),
         "women_led": forms.checked(form, "women_led"),
         "formal_license": forms.checked(form, "formal_license"),
@@ -137,7 +115,7 @@ def _profile_update(engine: Engine, form: dict[str, str]) -> tuple[dict, dict]:
     }
     values = {**{k: data[k] for k in ("name", "description", "country", "women_led",
                                       "formal_license", "commodities")},
-              "languages": forms.text(form, "languages"), "members": forms.text(form, "members"),
+              **forms.typed_language_values(form), "members": forms.text(form, "members"),
               **{f"contact_{k}": forms.text(form, f"contact_{k}") for k in contact}}
     return data, values
 

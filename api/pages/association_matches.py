@@ -13,9 +13,10 @@ from fastapi import APIRouter
 
 from api.deps import EngineDep
 from api.pages.association import own_association
-from api.pages.association_forms import Message
 from api.pages.deps import CtxDep, FormDep, SignedInDep
-from api.pages.render import N_, home_for, redirect, render
+from api.pages.forms import Message
+from api.pages.i18n import N_
+from api.pages.render import home_for, redirect, render
 from api.pages.session import PageNotFound, WebContext
 from matcher import introductions
 from matcher import matches as lifecycle
@@ -28,30 +29,6 @@ router = APIRouter(include_in_schema=False)
 PAGE_SIZE = 25
 ANSWERS = ("accept", "decline")  # what the association may do with an approved match
 
-# Each status as the association reads it.
-STATUS_LABELS = {
-    "proposed": N_("Asked for: waiting for a coordinator's review"),
-    "approved": N_("Approved: your answer is needed"),
-    "rejected": N_("Not approved"),
-    "introduced": N_("Introduced"),
-    "active": N_("Under way"),
-    "outcome_recorded": N_("Outcome recorded"),
-    "closed": N_("Closed"),
-}
-REASON_LABELS = {
-    "not_relevant": N_("It does not fit this need"),
-    "not_eligible": N_("Your association is not eligible for it"),
-    "capacity": N_("It has no room left"),
-    "duplicate": N_("It repeats another request"),
-    "other": N_("Another reason"),
-}
-OUTCOME_LABELS = {
-    "agreement_signed": N_("An agreement was signed"),
-    "loan": N_("A loan"),
-    "training": N_("A training"),
-    "visit": N_("A visit"),
-    "no_outcome": N_("Nothing came of it"),
-}
 NOTICES = {
     "accepted": N_("You accepted the introduction. Your introduction message is below: "
                    "write to them when you are ready."),
@@ -109,8 +86,7 @@ def matches(ctx: CtxDep, who: SignedInDep, engine: EngineDep, page: str | None =
         sort="-created_at", limit=PAGE_SIZE, offset=(max(1, number) - 1) * PAGE_SIZE))
     return render(ctx, "association/matches.html", association=association,
                   matches=[lifecycle.view(engine, who, row, ctx.lang) for row in rows],
-                  total=total, page=number, pages=max(1, -(-total // PAGE_SIZE)),
-                  statuses=STATUS_LABELS, reasons=REASON_LABELS, outcomes=OUTCOME_LABELS)
+                  total=total, page=number, pages=max(1, -(-total // PAGE_SIZE)))
 
 
 def _match_page(ctx: WebContext, engine: Engine, who: Principal, match: dict,
@@ -120,8 +96,7 @@ def _match_page(ctx: WebContext, engine: Engine, who: Principal, match: dict,
                   answers=[a for a in view["actions"] if a in ANSWERS],
                   introduction=_introduction(engine, who, match, ctx.lang),
                   notice=NOTICES.get(ctx.request.query_params.get("done", "")),
-                  error=error, note=note, own=match["association_id"] == who.association_id,
-                  statuses=STATUS_LABELS, reasons=REASON_LABELS, outcomes=OUTCOME_LABELS)
+                  error=error, note=note, own=match["association_id"] == who.association_id)
 
 
 @router.get("/matches/{match_id}")

@@ -16,10 +16,10 @@ from fastapi import APIRouter
 from pydantic import BaseModel
 
 from api.deps import EngineDep
-from api.pages import association_forms as forms
+from api.pages import forms
 from api.pages.association import needs_page, own_association
-from api.pages.association_forms import FormInvalid
 from api.pages.deps import CtxDep, FormDep, SignedInDep
+from api.pages.forms import FormInvalid
 from api.pages.render import redirect, render
 from api.pages.session import PageNotFound, WebContext
 from api.profile_schemas import NeedCreate, NeedUpdate, PracticeCreate, PracticeUpdate

@@ -11,12 +11,13 @@ from urllib.parse import quote
 from fastapi import APIRouter
 
 from api.deps import EngineDep
-from api.pages.association import own_association, signal_bars
-from api.pages.association_forms import Message
-from api.pages.association_matches import STATUS_LABELS
+from api.pages.association import own_association
 from api.pages.deps import CtxDep, FormDep, SignedInDep
-from api.pages.render import N_, redirect, render
+from api.pages.forms import Message
+from api.pages.i18n import N_
+from api.pages.render import redirect, render
 from api.pages.session import PageNotFound, WebContext
+from api.pages.signals import largest, signal_bars
 from matcher import matches as lifecycle
 from matcher import policy
 from matcher.auth import Principal, Role
@@ -80,8 +81,8 @@ def _need_page(ctx: WebContext, engine: Engine, who: Principal, need_id: str,
     asked_for = {(m["kind"], m["item_id"]): m for m in rows}
     ref = engine.ref
     topic = ref.category_label(partners.category, ctx.lang) if partners.category else None
-    scale = max([abs(v) for s in partners.suggestions + peers.suggestions
-                 for v in s.contributions.values()] + [1e-9])
+    scale = max((largest(s.contributions) for s in partners.suggestions + peers.suggestions),
+                default=0.0)
     return render(
         ctx, "association/need.html", status, need=need, association=association,
         topic=topic, topic_inferred=partners.category_inferred, sensitive=sensitive,
@@ -92,7 +93,7 @@ def _need_page(ctx: WebContext, engine: Engine, who: Principal, need_id: str,
         limit=count, more=min(MAX_LIMIT, count + 10) if count < MAX_LIMIT else None,
         computed_at=datetime.now(UTC), own=who.role is Role.ASSOCIATION,
         asked=_asked(engine, who, need_id, ctx.request.query_params.get("asked")),
-        error=error, statuses=STATUS_LABELS)
+        error=error)
 
 
 @router.get("/needs/{need_id}")

@@ -2,8 +2,8 @@
 caller's regions, filtered, sorted and paged through a GET form; and bulk approval or rejection
 of many proposed matches at once, each on its own like the API's ``/matches/bulk``.
 
-Also what the other coordinator pages share: who is a reviewer, the labels of statuses,
-reasons and outcomes, the regions a caller may choose from, and form errors in plain words.
+Also what the other coordinator pages share: who is a reviewer, the regions a caller may choose
+from, and form errors in plain words.
 """
 
 from __future__ import annotations
@@ -19,7 +19,8 @@ from pydantic import ValidationError
 from api.deps import EngineDep
 from api.match_schemas import BulkReviewRequest
 from api.pages.deps import CtxDep, FormDep, SignedInDep
-from api.pages.render import N_, home_for, redirect, render
+from api.pages.i18n import N_
+from api.pages.render import home_for, redirect, render
 from api.pages.session import PageNotFound, WebContext
 from api.routes.matches import bulk_review
 from matcher import matches as lifecycle
@@ -33,19 +34,6 @@ REVIEWERS = (Role.COORDINATOR, Role.ADMIN)
 PAGE_SIZE = 20
 MAX_DAYS = 36500
 
-STATUS_LABELS = {
-    "proposed": N_("Proposed"), "approved": N_("Approved"), "rejected": N_("Rejected"),
-    "introduced": N_("Introduced"), "active": N_("Active"),
-    "outcome_recorded": N_("Outcome recorded"), "closed": N_("Closed"),
-}
-REASON_LABELS = {
-    "not_relevant": N_("Not relevant to the need"), "not_eligible": N_("Not eligible"),
-    "capacity": N_("No capacity left"), "duplicate": N_("Duplicate"), "other": N_("Other"),
-}
-OUTCOME_LABELS = {
-    "agreement_signed": N_("Agreement signed"), "loan": N_("Loan granted"),
-    "training": N_("Training given"), "visit": N_("Visit made"), "no_outcome": N_("No outcome"),
-}
 KIND_LABELS = {"partner": N_("Partner offering"), "peer": N_("Peer association")}
 SORT_LABELS = {"created_at": N_("Oldest first"), "-created_at": N_("Newest first"),
                "-score": N_("Best score first")}
@@ -160,8 +148,7 @@ def queue_page(ctx: WebContext, who: Principal, engine: Engine, params: Mapping[
         next_url=f"/review?{urlencode({**query, 'page': page + 1})}" if page < pages else None,
         back=urlencode({**query, "page": page}),
         regions=region_choices(engine, who, ctx.lang),
-        categories=category_choices(engine, ctx.lang), statuses=STATUS_LABELS,
-        kinds=KIND_LABELS, sorts=SORT_LABELS, reasons=REASON_LABELS,
+        categories=category_choices(engine, ctx.lang), kinds=KIND_LABELS, sorts=SORT_LABELS,
         bulk=bulk, bulk_errors=bulk_errors or {}, bulk_form=bulk_form or {},
         selected=selected or set())
 

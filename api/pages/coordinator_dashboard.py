@@ -8,10 +8,11 @@ from fastapi import APIRouter
 
 from api.deps import EngineDep
 from api.pages.charts import Bar, bar_chart
-from api.pages.coordinator import CHOOSE, STATUS_LABELS, is_reviewer, region_choices
+from api.pages.coordinator import CHOOSE, is_reviewer, region_choices
 from api.pages.deps import CtxDep, SignedInDep
-from api.pages.i18n import format_number, translations
-from api.pages.render import N_, home_for, redirect, render
+from api.pages.i18n import N_, format_number, translations
+from api.pages.labels import STATUS_LABELS
+from api.pages.render import home_for, redirect, render
 from matcher import dashboard
 from matcher.errors import InvalidInput
 

@@ -15,18 +15,12 @@ from pydantic import ValidationError
 
 from api.deps import EngineDep
 from api.match_schemas import OutcomeRequest, RejectRequest, TransitionRequest
-from api.pages.association import BAR_STEPS, SCORER_LABELS
-from api.pages.coordinator import (
-    NOTE_TOO_LONG,
-    OUTCOME_LABELS,
-    REASON_LABELS,
-    STATUS_LABELS,
-    field_errors,
-    is_reviewer,
-)
+from api.pages.coordinator import NOTE_TOO_LONG, field_errors, is_reviewer
 from api.pages.deps import CtxDep, FormDep, SignedInDep
-from api.pages.render import N_, ROLE_NAMES, redirect, render
+from api.pages.i18n import N_
+from api.pages.render import ROLE_NAMES, redirect, render
 from api.pages.session import PageNotFound, WebContext
+from api.pages.signals import signal_bars
 from matcher import introductions
 from matcher import matches as lifecycle
 from matcher.auth import Principal
@@ -56,19 +50,6 @@ MESSAGES = {
 CLOSE_NEEDS_NOTE = N_("Say in the note why you close this match before its outcome is "
                       "recorded.")
 ROLES = {role.value: label for role, label in ROLE_NAMES.items()}
-
-
-def bars(contributions: dict[str, float] | None) -> list[dict]:
-    """Each scorer's contribution as a bar, scaled to the largest (as on a need's page)."""
-    if not contributions:
-        return []
-    scale = max([abs(v) for v in contributions.values()] + [1e-9])
-    out = []
-    for name, value in sorted(contributions.items(), key=lambda item: -item[1]):
-        step = round(BAR_STEPS * abs(value) / scale)
-        out.append({"name": name, "label": SCORER_LABELS.get(name), "value": value,
-                    "width": 5 * (step or (1 if value else 0)), "negative": value < 0})
-    return out
 
 
 def _org_facts(engine: Engine, org: dict | None, lang: str) -> dict:
@@ -151,10 +132,11 @@ def match_page(ctx: WebContext, who: Principal, engine: Engine, match_id: int,
         if match["category"] else None,
         sensitive=engine.is_sensitive(match["need_id"]),
         association=_org_facts(engine, association, ctx.lang),
-        item=_item_side(engine, match, ctx.lang), bars=bars(match["contributions"]),
+        item=_item_side(engine, match, ctx.lang),
+        bars=signal_bars(match["contributions"], strongest_first=True),
         actions=[a for a in view["actions"] if a in SCHEMAS],
         introduction=_introduction(engine, match, ctx.lang), trail=trail,
-        statuses=STATUS_LABELS, reasons=REASON_LABELS, outcomes=OUTCOME_LABELS, roles=ROLES,
+        roles=ROLES,
         done=DONE[done] if status == 200 and done in DONE
         and lifecycle.TRANSITIONS[done].target == match["status"] else None,
         failed=failed, errors=errors or {},

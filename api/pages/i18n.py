@@ -28,6 +28,11 @@ TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
 NATIVE_NAMES = {"en": "English", "fr": "Français", "es": "Español", "pt": "Português"}
 
 
+def N_(message: str) -> str:
+    """Marks a message for extraction; it is translated where it is shown."""
+    return message
+
+
 def catalogue_path(lang: str) -> Path:
     return default_data_dir() / "locale" / lang / "LC_MESSAGES" / f"{DOMAIN}.po"
 

@@ -12,19 +12,18 @@ from typing import Annotated
 from fastapi import APIRouter, Depends
 
 from api.deps import EngineDep
-from api.pages.association_forms import category_choices, commodity_choices
 from api.pages.deps import CtxDep, FormDep, SignedInDep
-from api.pages.i18n import format_number
-from api.pages.partner_forms import (
+from api.pages.forms import (
     FormInvalid,
     Message,
+    category_choices,
+    commodity_choices,
     language_choices,
-    offering_input,
-    offering_values,
-    refused,
     validated,
 )
-from api.pages.render import N_, redirect, render
+from api.pages.i18n import N_, format_number
+from api.pages.partner_forms import offering_input, offering_values, refused
+from api.pages.render import redirect, render
 from api.pages.session import PageNotFound, WebContext
 from api.profile_schemas import OfferingCreate, OfferingUpdate
 from api.routes.offerings import add_offering, change_offering, remove_offering

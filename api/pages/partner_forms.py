@@ -1,55 +1,40 @@
 """The partner's forms: posted fields into the API's input (``OfferingCreate``,
 ``OfferingUpdate``, ``PartnerUpdate`` validate it, through the helpers of
-:mod:`api.pages.association_forms`), and stored rows back into form values.
+:mod:`api.pages.forms`), and stored rows back into form values.
 
 A form field is named after the schema field it fills, nested names joined with ``_``
 (``eligibility_min_members``, ``contact_phone``); a list of fixed choices is one checkbox per
-choice (``region-africa_anglophone``), a list of codes a comma-separated text field.
+choice (``region-africa_anglophone``), a list of codes a comma-separated text field; the
+languages are the widget every page edits them with (:func:`api.pages.forms.languages`).
 """
 
 from __future__ import annotations
 
-from api.pages.association_forms import (
+from api.pages.forms import (
     FormInvalid,
     Message,
     checked,
     code_list,
     errors_of,
+    language_values,
+    languages,
     text,
     ticked,
-    validated,
+    typed_language_values,
     whole_number,
 )
-from api.pages.render import N_
+from api.pages.i18n import N_
 from matcher.errors import InvalidInput
-from matcher.reference import UI_LANGUAGES, Reference
+from matcher.reference import Reference
 
-# The languages offered as checkboxes; any other code goes in the "other languages" field.
-FORM_LANGUAGES = list(UI_LANGUAGES)
 CONTACT_FIELDS = ("name", "phone", "whatsapp", "email")
 COUNTRY_CODES = Message(N_("Write country codes of two letters, separated by commas (for "
                            "example: GH, KE), or leave this empty."))
 
 
-
-def language_choices(ref: Reference, lang: str) -> list[tuple[str, str]]:
-    """(code, name in ``lang``) of the languages offered as checkboxes."""
-    return [(code, ref.language_name(code, lang)) for code in FORM_LANGUAGES]
-
-
 def _number(form: dict[str, str], name: str, empty: int | None) -> int | str | None:
     """A whole number typed in; ``empty`` when left blank."""
     return whole_number(form, name) if form.get(name, "").strip() else empty
-
-
-def _languages(form: dict[str, str]) -> list[str]:
-    return list(dict.fromkeys([*ticked(form, "language-", FORM_LANGUAGES),
-                               *code_list(form, "other_languages")]))
-
-
-def _language_values(languages: list[str]) -> dict:
-    return {"languages": [code for code in languages if code in FORM_LANGUAGES],
-            "other_languages": ", ".join(c for c in languages if c not in FORM_LANGUAGES)}
 
 
 def offering_input(form: dict[str, str], ref: Reference) -> dict:
@@ -59,7 +44,7 @@ def offering_input(form: dict[str, str], ref: Reference) -> dict:
         "category": text(form, "category"),
         "regions": ticked(form, "region-", list(ref.regions)),
         "countries": [code.upper() for code in code_list(form, "countries")],
-        "languages": _languages(form),
+        "languages": languages(form),
         "commodities": ticked(form, "commodity-", list(ref.commodities)),
         "eligibility": {
             "women_led_only": checked(form, "eligibility_women_led_only"),
@@ -77,10 +62,10 @@ def offering_values(row: dict | None, form: dict[str, str] | None = None,
     (``row`` None), or, after a refused form, the user's input as typed."""
     if form is not None and ref is not None:
         return {**{name: text(form, name) for name in (
-            "title", "description", "category", "countries", "other_languages",
-            "eligibility_min_members", "capacity", "valid_until")},
+            "title", "description", "category", "countries", "eligibility_min_members",
+            "capacity", "valid_until")},
             "regions": ticked(form, "region-", list(ref.regions)),
-            "languages": ticked(form, "language-", FORM_LANGUAGES),
+            **typed_language_values(form),
             "commodities": ticked(form, "commodity-", list(ref.commodities)),
             **{name: checked(form, name) for name in (
                 "eligibility_women_led_only", "eligibility_requires_formal_license", "active")}}
@@ -90,7 +75,7 @@ def offering_values(row: dict | None, form: dict[str, str] | None = None,
     return {
         "title": row["title"], "description": row["description"], "category": row["category"],
         "regions": row["regions"], "countries": ", ".join(row["countries"]),
-        **_language_values(row["languages"]), "commodities": row["commodities"],
+        **language_values(row["languages"]), "commodities": row["commodities"],
         "eligibility_women_led_only": row["women_led_only"],
         "eligibility_min_members": str(row["min_members"]),
         "eligibility_requires_formal_license": row["requires_formal_license"],
@@ -104,7 +89,7 @@ def partner_input(form: dict[str, str]) -> dict:
     contact = {field: text(form, f"contact_{field}").strip() or None
                for field in CONTACT_FIELDS}
     return {"name": text(form, "name"), "type": text(form, "type"),
-            "description": text(form, "description"), "languages": _languages(form),
+            "description": text(form, "description"), "languages": languages(form),
             "contact": contact if any(contact.values()) else None}
 
 
@@ -112,13 +97,12 @@ def partner_values(row: dict | None, form: dict[str, str] | None = None) -> dict
     """What the profile form shows: the stored profile, or the user's input as typed."""
     if form is not None:
         return {**{name: text(form, name) for name in (
-            "name", "type", "description", "other_languages",
-            *(f"contact_{field}" for field in CONTACT_FIELDS))},
-            "languages": ticked(form, "language-", FORM_LANGUAGES)}
+            "name", "type", "description", *(f"contact_{field}" for field in CONTACT_FIELDS))},
+            **typed_language_values(form)}
     assert row is not None
     contact = row.get("contact") or {}
     return {"name": row["name"], "type": row["type"], "description": row["description"],
-            **_language_values(row["languages"]),
+            **language_values(row["languages"]),
             **{f"contact_{field}": contact.get(field) or "" for field in CONTACT_FIELDS}}
 
 
@@ -127,10 +111,4 @@ def refused(exc: FormInvalid | InvalidInput) -> dict[str, Message]:
     errors = errors_of(exc)
     if "countries" in errors:
         errors["countries"] = COUNTRY_CODES
-    if "languages" in errors:  # the checkboxes send known codes: the typed ones are wrong
-        errors["other_languages"] = errors.pop("languages")
     return errors
-
-
-__all__ = ["FORM_LANGUAGES", "FormInvalid", "Message", "language_choices", "offering_input",
-           "offering_values", "partner_input", "partner_values", "refused", "validated"]

@@ -14,7 +14,7 @@ from fastapi import APIRouter
 from api.deps import EngineDep
 from api.pages.deps import CtxDep, SignedInDep
 from api.pages.partner import PER_PAGE, PartnerDep, page_number
-from api.pages.render import N_, render
+from api.pages.render import render
 from api.pages.session import PageNotFound
 from matcher import introductions
 from matcher import matches as lifecycle
@@ -22,29 +22,6 @@ from matcher.errors import Conflict, NotFound
 
 router = APIRouter(include_in_schema=False)
 
-STATUS_LABELS = {
-    "proposed": N_("Proposed: waiting for a coordinator's review"),
-    "approved": N_("Approved: waiting for the association to accept"),
-    "rejected": N_("Not taken forward"),
-    "introduced": N_("Introduced"),
-    "active": N_("Under way"),
-    "outcome_recorded": N_("Outcome recorded"),
-    "closed": N_("Closed"),
-}
-REASON_LABELS = {
-    "not_relevant": N_("Not relevant to the need"),
-    "not_eligible": N_("The association is not eligible"),
-    "capacity": N_("No capacity left"),
-    "duplicate": N_("A duplicate"),
-    "other": N_("Another reason"),
-}
-OUTCOME_LABELS = {
-    "agreement_signed": N_("Agreement signed"),
-    "loan": N_("Loan"),
-    "training": N_("Training"),
-    "visit": N_("Visit"),
-    "no_outcome": N_("No outcome"),
-}
 _CHAT_LINK = re.compile(re.escape(introductions.WHATSAPP) + r"\S+")
 
 
@@ -58,7 +35,7 @@ def matches(ctx: CtxDep, engine: EngineDep, who: SignedInDep, partner: PartnerDe
         limit=PER_PAGE, offset=(number - 1) * PER_PAGE))
     return render(ctx, "partner/matches.html", partner=partner,
                   matches=[_shown(engine, who, row, ctx.lang) for row in rows],
-                  statuses=[(s, STATUS_LABELS[s]) for s in lifecycle.STATES], chosen=chosen,
+                  chosen=chosen,
                   page=number, pages=max(1, -(-total // PER_PAGE)), total=total)
 
 
@@ -77,12 +54,9 @@ def match_page(ctx: CtxDep, engine: EngineDep, who: SignedInDep, partner: Partne
 
 
 def _shown(engine, who, match: dict, lang: str) -> dict:
-    """The match as the partner may read it, with its labels."""
+    """The match as the partner may read it, with its topic in words."""
     seen = lifecycle.view(engine, who, match, lang)
-    return {**seen, "status_label": STATUS_LABELS.get(seen["status"], seen["status"]),
-            "reason_label": REASON_LABELS.get(seen["reason"] or ""),
-            "outcome_label": OUTCOME_LABELS.get(seen["outcome"] or ""),
-            "topic": engine.ref.category_label(seen["category"], lang)
+    return {**seen, "topic": engine.ref.category_label(seen["category"], lang)
             if seen["category"] else None}
 
 

@@ -7,17 +7,11 @@ from fastapi import APIRouter
 
 from api.deps import EngineDep
 from api.pages.deps import CtxDep, FormDep, SignedInDep
+from api.pages.forms import FormInvalid, Message, language_choices, validated
+from api.pages.i18n import N_
 from api.pages.partner import PartnerDep
-from api.pages.partner_forms import (
-    FormInvalid,
-    Message,
-    language_choices,
-    partner_input,
-    partner_values,
-    refused,
-    validated,
-)
-from api.pages.render import N_, redirect, render
+from api.pages.partner_forms import partner_input, partner_values, refused
+from api.pages.render import redirect, render
 from api.pages.session import PageNotFound, WebContext
 from api.profile_schemas import PartnerUpdate
 from api.routes.partners import change_partner

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from api.pages.i18n import environment
+from api.pages.i18n import N_, environment
+from api.pages.labels import OUTCOME_LABELS, REASON_LABELS, SCORER_LABELS, STATUS_LABELS
 from api.pages.session import CSRF_FIELD, WebContext
 from matcher.auth import Role
 
@@ -19,11 +20,6 @@ SECURITY_HEADERS = {
     "Cache-Control": "no-store",
     "Vary": "Cookie, Accept-Language",
 }
-
-
-def N_(message: str) -> str:
-    """Marks a message for extraction; it is translated where it is shown."""
-    return message
 
 
 ROLE_NAMES = {
@@ -74,6 +70,8 @@ def home_for(role: Role | None) -> str:
 
 
 def render(ctx: WebContext, template: str, status: int = 200, **values) -> HTMLResponse:
+    """``template`` in the caller's language, with what every page uses: the caller, the CSRF
+    field, the menu, and the labels of statuses, reasons, outcomes and scorers."""
     request = ctx.request
     here = request.url.path + (f"?{request.url.query}" if request.url.query else "")
     principal = ctx.principal
@@ -81,7 +79,8 @@ def render(ctx: WebContext, template: str, status: int = 200, **values) -> HTMLR
         ctx=ctx, principal=principal, csrf_field=CSRF_FIELD, csrf_token=ctx.csrf_token,
         here=here, role_name=ROLE_NAMES.get(principal.role) if principal else None,
         nav=NAV.get(principal.role, []) if principal else [],
-        Role=Role, **values)
+        Role=Role, status_labels=STATUS_LABELS, reason_labels=REASON_LABELS,
+        outcome_labels=OUTCOME_LABELS, scorer_labels=SCORER_LABELS, **values)
     response = HTMLResponse(html, status_code=status, headers=SECURITY_HEADERS)
     return ctx.apply_cookies(response)
 

@@ -1,23 +1,18 @@
-"""Home, sign-in (password or token), sign-out, the language choice, and the placeholder page
-of the roles whose pages come next."""
+"""Home, sign-in (password or token), sign-out and the language choice."""
 
 from __future__ import annotations
 
 from fastapi import APIRouter
 
-from api.pages.deps import CtxDep, FormDep, SignedInDep
-from api.pages.render import N_, home_for, redirect, render
+from api.pages.deps import CtxDep, FormDep
+from api.pages.i18n import N_
+from api.pages.render import home_for, redirect, render
 from api.pages.session import WebContext, safe_next
 from api.security import _record_failure, _too_many_failures
-from matcher.auth import Role
 from matcher.passwords import MAX_LENGTH
 from matcher.reference import UI_LANGUAGES
 
 router = APIRouter(include_in_schema=False)
-
-# What each role's pages will offer (issue 4), shown until they exist.
-COMING = {
-}
 
 
 @router.get("/")
@@ -87,10 +82,3 @@ def choose_language(ctx: CtxDep, form: FormDep):
         ctx.choose_language(lang)
     return redirect(ctx, safe_next(form.get("next")))
 
-
-@router.get("/welcome")
-def welcome(ctx: CtxDep, who: SignedInDep):
-    if who.role is Role.ASSOCIATION:
-        return redirect(ctx, home_for(who.role))
-    return render(ctx, "welcome.html", coming=COMING.get(who.role, []),
-                  signed_in_at=ctx.session.get("created_at"))

@@ -1,9 +1,13 @@
-"""Posted forms of the association's pages into the API's own schemas, and their errors back.
+"""Posted forms of every page into the API's own schemas, and their errors back.
 
 A page builds the route's pydantic ``*Create`` / ``*Update`` model from the form
 (:func:`validated`), so the page and the API refuse the same input; the errors come back as
 translatable messages keyed by form field (shown next to the fields; the input is kept).
 The posted text is never put in a message: a need's text may be sensitive.
+
+Languages are edited with one widget everywhere (``languages_fields`` in ``_forms.html``): a
+checkbox for each page language (``language-<code>``) and a text field for any other
+(``other_languages``).
 """
 
 from __future__ import annotations
@@ -13,9 +17,9 @@ from typing import TypeVar
 
 from pydantic import BaseModel, ValidationError
 
-from api.pages.render import N_
+from api.pages.i18n import N_
 from matcher.errors import InvalidInput
-from matcher.reference import Reference
+from matcher.reference import UI_LANGUAGES, Reference
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -43,8 +47,8 @@ FORMATS = {
     "contact_phone": N_("Write a phone number: digits, spaces, + ( ) and - only."),
     "contact_whatsapp": N_("Write a phone number: digits, spaces, + ( ) and - only."),
     "contact_email": N_("Write an email address, like name@example.org."),
-    "languages": N_("Write language codes of two or three letters, separated by commas "
-                    "(for example: en, fr, sw)."),
+    "other_languages": N_("Write language codes of two or three letters, separated by commas "
+                          "(for example: en, fr, sw)."),
     "country": N_("Choose a country from the list."),
 }
 
@@ -73,10 +77,20 @@ def _message(error: dict, name: str) -> Message:
     return NOT_ACCEPTED
 
 
+# Schema fields shown under another form field: the language checkboxes send known codes, so
+# a wrong language code is one typed in the "other languages" field.
+FORM_FIELDS = {"languages": "other_languages"}
+
+
 def field_name(loc: tuple) -> str:
-    """The form field of an error location: ``("contact", "phone")`` -> ``contact_phone``;
+    """The schema field of an error location: ``("contact", "phone")`` -> ``contact_phone``;
     list positions are dropped (``("languages", 1)`` -> ``languages``)."""
     return "_".join(str(part) for part in loc if not isinstance(part, int)) or "form"
+
+
+def _shown_at(name: str) -> str:
+    """The form field that shows the errors of the schema field ``name``."""
+    return FORM_FIELDS.get(name, name)
 
 
 def validated(model: type[M], data: dict) -> M:
@@ -86,7 +100,7 @@ def validated(model: type[M], data: dict) -> M:
     except ValidationError as exc:
         errors: dict[str, Message] = {}
         for error in exc.errors():
-            name = field_name(tuple(error["loc"]))
+            name = _shown_at(field_name(tuple(error["loc"])))
             errors.setdefault(name, _message(error, name))
         raise FormInvalid(errors) from None
 
@@ -96,7 +110,7 @@ def errors_of(exc: FormInvalid | InvalidInput) -> dict[str, Message]:
     import's own rules', next to the field they name."""
     if isinstance(exc, FormInvalid):
         return exc.errors
-    name = (exc.field or "form").replace(".", "_")
+    name = _shown_at((exc.field or "form").replace(".", "_"))
     return {name: Message(FORMATS.get(name, NOT_ACCEPTED.msgid))}
 
 
@@ -135,6 +149,30 @@ def ticked(form: dict[str, str], prefix: str, choices: list[str]) -> list[str]:
     return [choice for choice in choices if f"{prefix}{choice}" in form]
 
 
+# ---------------------------------------------------------------------- languages
+# The languages offered as checkboxes; any other code goes in the "other languages" field.
+FORM_LANGUAGES = list(UI_LANGUAGES)
+
+
+def languages(form: dict[str, str]) -> list[str]:
+    """The languages posted: the ticked ones, then the other codes typed in."""
+    return list(dict.fromkeys([*ticked(form, "language-", FORM_LANGUAGES),
+                               *code_list(form, "other_languages")]))
+
+
+def language_values(codes: list[str] | None) -> dict:
+    """The language fields showing stored ``codes``."""
+    codes = codes or []
+    return {"languages": [code for code in codes if code in FORM_LANGUAGES],
+            "other_languages": ", ".join(c for c in codes if c not in FORM_LANGUAGES)}
+
+
+def typed_language_values(form: dict[str, str]) -> dict:
+    """The language fields as the user filled them in (to show a refused form again)."""
+    return {"languages": ticked(form, "language-", FORM_LANGUAGES),
+            "other_languages": text(form, "other_languages")}
+
+
 # ---------------------------------------------------------------------- choices shown
 def category_choices(ref: Reference, lang: str) -> list[tuple[str, str]]:
     """(id, label) of every category, in the reference order."""
@@ -149,3 +187,8 @@ def country_choices(ref: Reference, lang: str) -> list[tuple[str, str]]:
 
 def commodity_choices(ref: Reference, lang: str) -> list[tuple[str, str]]:
     return [(cid, ref.commodity_label(cid, lang)) for cid in ref.commodities]
+
+
+def language_choices(ref: Reference, lang: str) -> list[tuple[str, str]]:
+    """(code, name in ``lang``) of the languages offered as checkboxes."""
+    return [(code, ref.language_name(code, lang)) for code in FORM_LANGUAGES]
