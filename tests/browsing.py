@@ -15,22 +15,16 @@ style would show there).
 from __future__ import annotations
 
 import json
-import socket
-import threading
-import time
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, NamedTuple
 
 import pytest
-import uvicorn
 from pages_support import database_with_users
 from playwright.sync_api import Page, sync_playwright
+from servers import serve
 
-from api.app import create_app
 from matcher.auth import Role
-from matcher.settings import load_settings
 
 CHROMIUM = Path("/usr/bin/chromium")
 needs_chromium = pytest.mark.skipif(
@@ -54,30 +48,6 @@ def browser_database(demo_db: Path, folder: Path, users: dict[str, tuple[Role, d
     """A private copy of the demo database with web ``users`` (username: (role, scope)), all
     with the password :data:`PASSWORD`."""
     return database_with_users(demo_db, folder, users, PASSWORD)
-
-
-@contextmanager
-def serve(db: Path) -> Iterator[str]:
-    """A real uvicorn server over ``db`` on a free loopback port, in a thread; yields its URL."""
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.bind(("127.0.0.1", 0))
-    port = sock.getsockname()[1]
-    config = uvicorn.Config(create_app(load_settings(db=db)), log_level="warning",
-                            lifespan="on")
-    uv = uvicorn.Server(config)
-    thread = threading.Thread(target=uv.run, kwargs={"sockets": [sock]}, daemon=True)
-    thread.start()
-    try:
-        deadline = time.monotonic() + 30
-        while not uv.started and thread.is_alive() and time.monotonic() < deadline:
-            time.sleep(0.05)
-        assert uv.started, "uvicorn did not start"
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        uv.should_exit = True
-        thread.join(timeout=15)
-        sock.close()
 
 
 class BrowserDb(NamedTuple):

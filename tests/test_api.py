@@ -11,21 +11,20 @@ import shutil
 import socket
 import subprocess
 import sys
-import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import httpx
 import pytest
-import uvicorn
 from fastapi.testclient import TestClient
+from servers import serve
 
 from api.app import create_app
 from matcher import __version__
 from matcher.auth import Role
-from matcher.store import Store
 from matcher.settings import DEFAULT_WEIGHTS, load_settings
+from matcher.store import Store
 
 DEMO = json.loads((Path(__file__).parent.parent / "data" / "demo.json").read_text("utf-8"))
 NEED = "demo-n-001"
@@ -93,22 +92,8 @@ def _wait_until(check, timeout: float, what: str) -> None:
 @pytest.fixture(scope="module")
 def live_server(api_db):
     """A real uvicorn server on a free loopback port, in a thread; yields its base URL."""
-    sock = _free_socket()
-    port = sock.getsockname()[1]
-    config = uvicorn.Config(create_app(load_settings(db=api_db)), log_level="warning",
-                            lifespan="on")
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
-    thread.start()
-    try:
-        _wait_until(lambda: server.started or not thread.is_alive(), 30, "uvicorn to start")
-        assert server.started, "uvicorn did not start"
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        thread.join(timeout=15)
-        sock.close()
-        assert not thread.is_alive(), "uvicorn did not stop"
+    with serve(api_db) as url:
+        yield url
 
 
 # ---------------------------------------------------------------------- helpers

@@ -9,19 +9,15 @@ from __future__ import annotations
 
 import json
 import shutil
-import socket
 import threading
-import time
 from concurrent.futures import ThreadPoolExecutor
 
 import httpx
 import pytest
-import uvicorn
+from servers import serve
 
-from api.app import create_app
 from matcher.auth import Role
 from matcher.reference import default_data_dir
-from matcher.settings import load_settings
 from matcher.store import Store
 
 DEMO = json.loads((default_data_dir() / "demo.json").read_text("utf-8"))
@@ -63,27 +59,8 @@ def tokens(review_db) -> dict[str, dict[str, str]]:
 
 @pytest.fixture(scope="module")
 def server(review_db):
-    """A real uvicorn server on a free loopback port, in a thread; yields its base URL."""
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.bind(("127.0.0.1", 0))
-    port = sock.getsockname()[1]
-    config = uvicorn.Config(create_app(load_settings(db=review_db)), log_level="warning",
-                            lifespan="on")
-    uv = uvicorn.Server(config)
-    thread = threading.Thread(target=uv.run, kwargs={"sockets": [sock]}, daemon=True)
-    thread.start()
-    try:
-        deadline = time.monotonic() + 30
-        while not uv.started and thread.is_alive() and time.monotonic() < deadline:
-            time.sleep(0.05)
-        assert uv.started, "uvicorn did not start"
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        uv.should_exit = True
-        thread.join(timeout=15)
-        sock.close()
-        assert not thread.is_alive(), "uvicorn did not stop"
+    with serve(review_db) as url:
+        yield url
 
 
 @pytest.fixture(scope="module")

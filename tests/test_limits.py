@@ -7,13 +7,12 @@ from __future__ import annotations
 import json
 import select
 import socket
-import threading
 import time
 from types import SimpleNamespace
 
 import pytest
-import uvicorn
 from fastapi.testclient import TestClient
+from servers import serve_app
 
 from api import security
 from api.app import create_app
@@ -141,23 +140,8 @@ def test_import_over_its_cap_writes_nothing(app, client, demo_copy):
 def server(app, admin):
     """A real uvicorn server on loopback, with small caps (64 KiB; 256 KiB for import)."""
     app.state.limits = Limits(body_bytes=64 * 1024, by_path={IMPORT: 256 * 1024})
-    sock = socket.socket()
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.bind(("127.0.0.1", 0))
-    config = uvicorn.Config(app, log_level="warning", lifespan="on")
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 30
-    while not server.started and thread.is_alive() and time.monotonic() < deadline:
-        time.sleep(0.05)
-    assert server.started
-    try:
-        yield sock.getsockname()[1], admin["Authorization"]
-    finally:
-        server.should_exit = True
-        thread.join(timeout=15)
-        sock.close()
+    with serve_app(app) as url:
+        yield int(url.rsplit(":", 1)[1]), admin["Authorization"]
 
 
 def _response_head(conn: socket.socket) -> bytes:

@@ -11,13 +11,10 @@ the server works on its own copy of the demo database, so destructive calls harm
 from __future__ import annotations
 
 import shutil
-import threading
-import time
 from collections import Counter
 
 import pytest
 import schemathesis
-import uvicorn
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 from hypothesis.errors import Unsatisfiable
@@ -25,11 +22,10 @@ from schemathesis.checks import not_a_server_error
 from schemathesis.core.failures import FailureGroup
 from schemathesis.generation import GenerationMode
 from schemathesis.specs.openapi.checks import response_schema_conformance
+from servers import serve
 
-from api.app import create_app
 from api.security import reset_failures
 from matcher.auth import Role
-from matcher.settings import load_settings
 from matcher.store import Store
 
 ROLES = {
@@ -77,22 +73,9 @@ def fuzz_server(demo_db, tmp_path_factory):
             _, token = store.create_token(spec.pop("role"), label=name, **spec)
             headers[name] = {"Authorization": f"Bearer {token}"}
     store.close()
-    config = uvicorn.Config(create_app(load_settings(db=db)), host="127.0.0.1", port=0,
-                            log_level="warning", lifespan="on")
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 60
-    while not server.started and thread.is_alive() and time.monotonic() < deadline:
-        time.sleep(0.05)
-    assert server.started, "uvicorn did not start"
-    port = server.servers[0].sockets[0].getsockname()[1]
-    reset_failures()
-    try:
-        yield f"http://127.0.0.1:{port}", headers
-    finally:
-        server.should_exit = True
-        thread.join(timeout=30)
+    with serve(db) as url:
+        reset_failures()
+        yield url, headers
 
 
 def test_generated_requests_meet_no_server_error_and_conform_to_the_schema(fuzz_server):
