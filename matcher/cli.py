@@ -294,13 +294,18 @@ def token_revoke(token_id: Annotated[int, typer.Argument(help="the token's id")]
     typer.echo(f"token {token_id} revoked")
 
 
+def _scope_of(row: dict) -> str:
+    """What a token or user is scoped to: its association, partner or regions ("-": all)."""
+    return row["association_id"] or row["partner_id"] or ",".join(row["regions"]) or "-"
+
+
 @token_app.command("list")
 def token_list(db: DbOption = None):
     """List tokens (never the secrets)."""
     from matcher.store import Store
 
     for t in Store(_settings(db).db).tokens():
-        scope = t["association_id"] or t["partner_id"] or ",".join(t["regions"]) or "-"
+        scope = _scope_of(t)
         state = f"revoked {t['revoked_at']}" if t["revoked_at"] else "active"
         typer.echo(f"{t['id']:>4}  {t['role']:12s} {scope:30s} {state}  {t['label']}")
 
@@ -348,7 +353,7 @@ def user_list(db: DbOption = None):
     from matcher.store import Store
 
     for u in Store(_settings(db).db).users():
-        scope = u["association_id"] or u["partner_id"] or ",".join(u["regions"]) or "-"
+        scope = _scope_of(u)
         state = f"disabled {u['disabled_at']}" if u["disabled_at"] else "active"
         typer.echo(f"{u['id']:>4}  {u['username']:24s} {u['role']:12s} {scope:30s} {state}")
 
