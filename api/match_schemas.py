@@ -114,7 +114,10 @@ class MatchPublic(BaseModel):
                            "sensitive and the caller may not read it (yet)")
     need_text_redacted: bool = Field(description="true when need_text is the neutral summary")
     category: str | None = Field(description="the need's category (given or inferred)")
-    association_id: str = Field(description="the association that posted the need")
+    association_id: str | None = Field(
+        description="the association that posted the need; null while the need is "
+                    "confidential to the caller (until the association accepts the "
+                    "introduction)")
     association_name: str | None
     region: str | None = Field(description="the association's regional network")
     item_id: str = Field(description="offering id (partner) or practice id (peer)")

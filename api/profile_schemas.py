@@ -196,8 +196,9 @@ _NEED_TEXT = ("Our pits flood every rainy season and the walls are getting weak.
 
 
 class NeedCreate(_Input):
-    """A new need of the association in the URL. ``sensitive`` null: sensitive when its
-    category (given or inferred) is sgbv."""
+    """A new need of the association in the URL. ``sensitive`` true: confidential; null:
+    confidential when its category (given, or inferred with some probability) is sgbv;
+    false: not, unless flagged later. Once confidential, it stays so (see the update)."""
 
     model_config = ConfigDict(json_schema_extra=_example(text=_NEED_TEXT, category="ohs"))
 
@@ -207,11 +208,16 @@ class NeedCreate(_Input):
 
 
 class NeedUpdate(_Input):
+    """Changes to a need. A confidential need stays confidential whatever else changes (its
+    topic, its text, a new inference); ``sensitive: false`` is the one explicit way to clear
+    it (by the association, its region's coordinators or an admin), and is audited."""
+
     model_config = ConfigDict(json_schema_extra=_example(category="ohs", sensitive=None))
 
     text: LongText = _KEEP
     category: Category | None = None
-    sensitive: bool | None = None
+    sensitive: bool | None = Field(None, description="true: make it confidential; false: "
+                                                     "clear its confidentiality (audited)")
 
 
 class NeedPublic(_Output):
@@ -227,8 +233,9 @@ class NeedPublic(_Output):
     text: str
     text_hidden: bool
     category: str | None = Field(description="the category given (null: inferred when needed)")
-    sensitive: bool = Field(description="flagged so, or (unless flagged otherwise) in the sgbv "
-                                        "category, given or inferred")
+    sensitive: bool = Field(description="confidential: flagged so, or (unless flagged "
+                                        "otherwise) in the sgbv category, given or inferred; "
+                                        "it stays so until cleared explicitly")
 
 
 # ---------------------------------------------------------------------- practices

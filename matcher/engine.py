@@ -30,7 +30,7 @@ from matcher.scoring import (
     record_call,
     run_scorers,
 )
-from matcher.sensitive import is_sensitive
+from matcher.sensitive import inferred_sensitive
 from matcher.settings import Settings
 from matcher.store import Store
 
@@ -180,6 +180,7 @@ class Engine:
         probs = categorize.with_given(model.predict_proba(need_vecs), need_labels)
         corpus.extra["need_category"] = {n["id"]: (probs[i], need_labels[i] >= 0)
                                          for i, n in enumerate(needs)}
+        self._raise_inferred_sensitive(corpus, needs)
         corpus.practices.arrays["category_probs"] = categorize.with_given(
             model.predict_proba(corpus.practices.vectors[name]), corpus.practices.category)
         corpus.offerings.arrays["category_probs"] = categorize.with_given(
@@ -208,15 +209,29 @@ class Engine:
         return names[query.category], query.category_confidence, not query.category_given
 
     def is_sensitive(self, need_id: str) -> bool:
-        """Flagged sensitive, or (unless flagged otherwise) in the sgbv category, given or
-        inferred. A need not yet in the corpus counts by its flag and given category only."""
+        """Whether the need is confidential: a stored fact that only rises (see
+        :mod:`matcher.sensitive`). A need with no flag and no topic is first checked against
+        the current inference (building the corpus raises every need it finds sensitive)."""
         need = self.store.get("needs", need_id)
         if need is None:
             raise NotFound(f"no need with id {need_id!r}")
-        inferred = None
-        if need["sensitive"] is None and not need["category"]:
-            inferred = self.need_category(need_id)[0]
-        return is_sensitive(need, inferred)
+        if need["confidential"] or need["sensitive"] is not None or need["category"]:
+            return bool(need["confidential"])
+        if need_id not in self.corpus().needs:
+            return True  # not inferred yet: cautious
+        need = self.store.get("needs", need_id)
+        return bool(need is None or need["confidential"])
+
+    def _raise_inferred_sensitive(self, corpus: Corpus, needs: list[dict]) -> None:
+        """Store as confidential every unflagged need the inference puts on a sensitive
+        topic; a later inference never lowers it."""
+        names = list(corpus.categories.index)
+        raised = [n["id"] for n in needs
+                  if not n["confidential"] and n["sensitive"] is None and not n["category"]
+                  and inferred_sensitive(corpus.extra["need_category"][n["id"]][0], names)]
+        if raised:
+            self.store.raise_confidential(raised, actor="engine", role="system",
+                                          note="topic inferred: a sensitive topic")
 
     def suggest(self, need_id: str, kind: str = "partner", limit: int = 10,
                 weights: dict[str, float] | None = None, lang: str = "en") -> SuggestionList:

@@ -160,6 +160,7 @@ def propose(engine, who: Principal, need_id: str, kind: str, item_id: str) -> di
     category = engine.need_category(need_id)[0]
     return store.create_match(
         {"kind": kind, "need_id": need_id, "association_id": association["id"],
+         "redacted": engine.is_sensitive(need_id),
          "item_id": item_id, "owner_id": suggestion.owner_id, "score": suggestion.score,
          "category": category, "reasons": suggestion.reasons,
          "contributions": suggestion.contributions,
@@ -236,12 +237,13 @@ def _check_arguments(spec: Transition, note, reason, outcome) -> None:
 
 
 def audit_trail(engine, who: Principal, match_id: int) -> list[dict]:
-    """The match's changes, oldest first, for those who may see the match. Partners reading a
-    sensitive need's match before its introduction see no free-text notes."""
+    """The match's changes, oldest first, for those who may see the match. On a redacted
+    match (:func:`redacted`) the rows carry no free-text notes and name no actor of the
+    association's side: the actor reads as its role."""
     match, association = visible_match(engine.store, who, match_id)
     rows = engine.store.audit_trail(match_id)
-    if _redacted(engine, who, match, association):
-        rows = [{**row, "note": None} for row in rows]
+    if redacted(engine, who, match, association):
+        rows = [{**row, "note": None, "actor": row["role"], "actor_org": None} for row in rows]
     return rows
 
 
@@ -284,13 +286,16 @@ def list_matches(engine, who: Principal, f: Filters) -> tuple[list[dict], int]:
 
 
 # ---------------------------------------------------------------------- what a caller reads
-def _redacted(engine, who: Principal, match: dict, association: dict | None) -> bool:
-    """A sensitive need reads as a neutral summary to those outside its association, region
-    and admins, until the association accepted the introduction."""
+def redacted(engine, who: Principal, match: dict, association: dict | None) -> bool:
+    """Whether ``who`` reads the match redacted: its need is confidential, or was when the
+    match was proposed (nothing lowers that), ``who`` is outside the association, its region
+    and admins, and the association has not accepted the introduction yet."""
     if match["introduced_at"] is not None:
         return False
     if association is not None and policy.can_see_association(who, association):
         return False
+    if match.get("redacted"):
+        return True
     need = engine.store.get("needs", match["need_id"])
     return need is None or engine.is_sensitive(match["need_id"])
 
@@ -309,24 +314,25 @@ def view(engine, who: Principal, match: dict, lang: str = "en") -> dict:
         item = store.get("practices", match["item_id"])
         owner = store.get("associations", match["owner_id"])
         title = _headline(item["text"]) if item else match["item_id"]
-    redacted = _redacted(engine, who, match, association)
-    if redacted and association is not None:
-        need_text = neutral_summary(match["category"], association, engine.ref, lang)
+    hidden = redacted(engine, who, match, association)
+    if hidden:
+        need_text = neutral_summary(match["category"], association or {}, engine.ref, lang)
     else:
         need_text = need["text"] if need else ""
     return {
-        **{k: match[k] for k in ("id", "kind", "status", "need_id", "association_id", "item_id",
+        **{k: match[k] for k in ("id", "kind", "status", "need_id", "item_id",
                                   "owner_id", "score", "category", "reason",
                                   "outcome", "created_at", "updated_at", "introduced_at",
                                   "version")},
-        "note": None if redacted else match["note"],
+        # nothing identifies the association behind a redacted match: no id, name or country
+        "association_id": None if hidden else match["association_id"],
+        "note": None if hidden else match["note"],
         # may quote the need's words; in ``lang`` when it was recorded in it
-        "reasons": [] if redacted else (match.get("reasons_by_language") or {}).get(
+        "reasons": [] if hidden else (match.get("reasons_by_language") or {}).get(
             lang, match["reasons"]),
         "need_text": need_text,
-        "need_text_redacted": redacted,
-        # a sensitive need's author stays unnamed with its text ("an association in <country>")
-        "association_name": association["name"] if association and not redacted else None,
+        "need_text_redacted": hidden,
+        "association_name": association["name"] if association and not hidden else None,
         "region": association.get("region") if association else None,
         "item_title": title,
         "owner_name": owner["name"] if owner else None,

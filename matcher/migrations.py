@@ -133,3 +133,24 @@ def m009_match_reasons_by_language(db: Database) -> None:
     """A match's reasons in every page language (JSON object: language -> list), worded by
     the engine when it was proposed; ``reasons`` keeps the English ones."""
     db["matches"].add_column("reasons_by_language", str)
+
+
+@migrations(name="m010_confidential_needs")
+def m010_confidential_needs(db: Database) -> None:
+    """Sensitivity as a stored fact that only rises: ``needs.confidential`` (set when a need is
+    flagged, given the sgbv topic or inferred to be about it; cleared only explicitly, with a
+    row in ``need_audit``), and ``matches.redacted``, decided when a match is proposed (a need
+    that becomes confidential later redacts its matches not yet introduced)."""
+    db["needs"].add_column("confidential", int, not_null_default=0)
+    db["matches"].add_column("redacted", int, not_null_default=0)
+    db.execute("update needs set confidential = 1 where sensitive = 1 or "
+               "(sensitive is null and category = 'sgbv')")
+    db.execute("update matches set redacted = 1 where introduced_at is null and need_id in "
+               "(select id from needs where confidential = 1)")
+    db["need_audit"].create(
+        {"id": int, "need_id": str, "association_id": str, "action": str, "actor": str,
+         "actor_org": str, "role": str, "at": str, "note": str},
+        pk="id", not_null={"need_id", "action", "actor", "at"},
+    )
+    db["need_audit"].create_index(["need_id"])
+    db["need_audit"].create_index(["association_id"])

@@ -99,6 +99,9 @@ def association_data(who: Principal, engine, association_id: str) -> dict:
         **_matches_and_audit(who, engine,
                              engine.store.matches_involving(association_id=association_id)),
         "tokens": engine.store.scoped_tokens("association_id", association_id),
+        "need_audit": [{k: row[k] for k in ("id", "need_id", "action", "actor", "role", "at",
+                                             "note")}
+                       for row in engine.store.need_audit(association_id=association_id)],
     }
 
 

@@ -50,12 +50,14 @@ PRACTICE = Kind("practices", PracticeCreate, PracticeUpdate, add_practice, chang
                 remove_practice, False)
 
 
-def _data(kind: Kind, form: dict[str, str]) -> dict:
+def _data(kind: Kind, form: dict[str, str], record: dict | None = None) -> dict:
     """The schema's fields from the form. An unticked "sensitive" box leaves the default
-    rule: sensitive when the topic is sexual and gender-based violence."""
+    rule (sensitive when the topic is sexual and gender-based violence); unticking it on a
+    confidential need (``record``) clears it, explicitly."""
     data = {"text": forms.text(form, "text"), "category": forms.optional(form, "category")}
     if kind.sensitive:
-        data["sensitive"] = True if forms.checked(form, "sensitive") else None
+        cleared = False if record is not None and record.get("confidential") else None
+        data["sensitive"] = True if forms.checked(form, "sensitive") else cleared
     return data
 
 
@@ -93,13 +95,15 @@ def _edit_page(ctx: WebContext, engine: Engine, kind: Kind, record: dict, values
 
 def _edit(ctx: WebContext, engine: Engine, who: Principal, kind: Kind, record_id: str):
     record = _own(engine, who, kind, record_id)
-    return _edit_page(ctx, engine, kind, record, record)
+    values = {**record, "sensitive": True} if kind.sensitive and engine.is_sensitive(
+        record_id) else record
+    return _edit_page(ctx, engine, kind, record, values)
 
 
 def _save(ctx: WebContext, engine: Engine, who: Principal, kind: Kind, record_id: str,
           form: dict[str, str]):
     record = _own(engine, who, kind, record_id)
-    data = _data(kind, form)
+    data = _data(kind, form, record)
     try:
         kind.change(engine, who, record_id, forms.validated(kind.update, data))
     except (FormInvalid, InvalidInput) as exc:

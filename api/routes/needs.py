@@ -163,6 +163,11 @@ def change_need(engine: Engine, who: Principal, need_id: str, body: NeedUpdate
         doc = to_exchange(engine.ref, association=association_record(association),
                           need={**need_record(need), **changes})
         need = engine.store.update_record("needs", doc.associations[0].needs[0])
+    if changes.get("sensitive") is False and need["confidential"]:
+        # the one way down: explicit, by those who may change the need, and audited
+        need = engine.store.clear_confidential(
+            need_id, actor=who.actor, role=who.role.value,
+            actor_org=who.association_id or who.partner_id)
     return need, association
 
 

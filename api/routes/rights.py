@@ -3,7 +3,7 @@ everywhere. The rules and the work are :mod:`matcher.rights`'s."""
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Literal
 
 from fastapi import APIRouter, Path
 from pydantic import BaseModel, ConfigDict, Field
@@ -40,6 +40,18 @@ class _OrganisationData(BaseModel):
     tokens: list[TokenInfo]
 
 
+class NeedAuditEntry(BaseModel):
+    """One change of a need's confidentiality (raised by an inference, or cleared)."""
+
+    id: int
+    need_id: str
+    action: Literal["raise_sensitivity", "clear_sensitivity"]
+    actor: str
+    role: str | None
+    at: str
+    note: str | None
+
+
 class AssociationData(_OrganisationData):
     """Everything stored about one association."""
 
@@ -58,6 +70,8 @@ class AssociationData(_OrganisationData):
 
     association: Association = Field(description="its profile, needs and practices "
                                                  "(exchange format)")
+    need_audit: list[NeedAuditEntry] = Field(
+        default_factory=list, description="every change of its needs' confidentiality")
 
 
 class PartnerData(_OrganisationData):

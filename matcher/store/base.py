@@ -14,7 +14,7 @@ from matcher.migrations import migrations
 
 _JSON = {"languages", "regions", "countries", "commodities", "contact"}
 _BOOLS = {"women_led_only", "requires_formal_license", "active", "women_led", "formal_license",
-          "sensitive"}
+          "sensitive", "confidential"}
 
 
 def _encode(row: dict) -> dict:

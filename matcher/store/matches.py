@@ -133,8 +133,9 @@ class MatchesMixin(BaseStore):
     def create_match(self, row: dict, *, actor: str, role: str, actor_org: str | None = None,
                      at: str | None = None) -> dict:
         """Insert a ``proposed`` match (``row``: kind, need_id, association_id, item_id,
-        owner_id, score, category, reasons, and optionally contributions and
-        reasons_by_language) with its audit row. A pair already matched, or
+        owner_id, score, category, reasons, and optionally contributions,
+        reasons_by_language and redacted: whether outsiders read it redacted until its
+        introduction, by default whether the need is confidential) with its audit row. A pair already matched, or
         rejected once, is refused (:class:`Conflict`)."""
         at = at or now()
         with self._write():
@@ -148,11 +149,17 @@ class MatchesMixin(BaseStore):
             cursor = self.db.execute(
                 "insert into matches (kind, need_id, association_id, item_id, owner_id, status, "
                 "score, category, reasons, contributions, reasons_by_language, created_at, "
-                "updated_at, version) values (?, ?, ?, ?, ?, 'proposed', ?, ?, ?, ?, ?, ?, ?, 1)",
+                "updated_at, version, redacted) "
+                "values (?, ?, ?, ?, ?, 'proposed', ?, ?, ?, ?, ?, ?, ?, 1, ?)",
                 [row["kind"], row["need_id"], row["association_id"], row["item_id"],
                  row["owner_id"], row["score"], row.get("category"),
                  json.dumps(row.get("reasons") or []), _json_or_null(row.get("contributions")),
-                 _json_or_null(row.get("reasons_by_language")), at, at])
+                 _json_or_null(row.get("reasons_by_language")), at, at,
+                 int(bool(row.get("redacted")))])
+            if row.get("redacted") is None:  # the need's confidentiality, when not decided
+                self.db.execute("update matches set redacted = 1 where id = ? and need_id in "
+                                "(select id from needs where confidential = 1)",
+                                [cursor.lastrowid])
             match_id = int(cursor.lastrowid)
             self._audit(match_id, "propose", None, "proposed", actor, role, actor_org, at)
         return self.get_match(match_id)
@@ -277,6 +284,7 @@ def _match(row: dict) -> dict:
     ``reasons_by_language`` empty for matches proposed before they were recorded."""
     reasons, contributions = row.get("reasons"), row.get("contributions")
     by_language = row.get("reasons_by_language")
-    return {**row, "reasons": json.loads(reasons) if reasons else [],
+    return {**row, "redacted": bool(row.get("redacted")),
+            "reasons": json.loads(reasons) if reasons else [],
             "contributions": json.loads(contributions) if contributions else None,
             "reasons_by_language": json.loads(by_language) if by_language else {}}

@@ -10,7 +10,8 @@ from pydantic import BaseModel
 from matcher.errors import Conflict, InvalidInput, NotFound
 from matcher.exchange import Association, Exchange, Need, Offering, Partner, Practice
 from matcher.policy import Scope
-from matcher.store.base import BaseStore, _decode, _encode
+from matcher.store.base import _decode, _encode
+from matcher.store.confidential import SENSITIVE_CATEGORIES, ConfidentialMixin
 from matcher.store.matches import _write_lock  # one connection: writes serialise
 
 PROFILE_TABLES = ("partners", "offerings", "associations", "needs", "practices")
@@ -47,7 +48,7 @@ class ImportReport:
         return any(self.inserted.values()) or any(self.updated.values())
 
 
-class ProfilesMixin(BaseStore):
+class ProfilesMixin(ConfidentialMixin):
     """Reads and the all-or-nothing exchange import / export."""
 
     # ------------------------------------------------------------------ import / export
@@ -64,6 +65,7 @@ class ProfilesMixin(BaseStore):
                                 ("practices", practices)):
                 self._upsert_changed(table, rows, report)
             if report.changed:
+                self._settle_confidential()
                 self._bump_version()
         return report
 
@@ -99,7 +101,7 @@ class ProfilesMixin(BaseStore):
         for row in self._rows("needs", order="position, rowid"):
             needs.setdefault(row["association_id"], []).append(
                 Need(id=row["id"], text=row["text"], category=row["category"],
-                     sensitive=row["sensitive"]))
+                     sensitive=exported_flag(row)))
         practices: dict[str, list[Practice]] = {}
         for row in self._rows("practices", order="position, rowid"):
             practices.setdefault(row["association_id"], []).append(
@@ -162,6 +164,8 @@ class ProfilesMixin(BaseStore):
                                        [parent_id]).fetchone()[0]
                 row.update({key: parent_id, "position": 0 if last is None else last + 1})
             self.db[table].insert(_encode(row))
+            if table == "needs":
+                self._settle_confidential()
             self._bump_version()
         return self.get(table, row["id"])
 
@@ -173,6 +177,8 @@ class ProfilesMixin(BaseStore):
             if not self._existing(table, [row["id"]]):
                 raise NotFound(f"no {NOUNS[table]} with id {row['id']!r}")
             self.db[table].update(row["id"], _encode(row))
+            if table == "needs":
+                self._settle_confidential()
             self._bump_version()
         return self.get(table, row["id"])
 
@@ -325,6 +331,14 @@ def _filters(table: str, q: ProfileQuery) -> tuple[str, list[str], list]:
         add("(" + " or ".join(f"instr(casefold(t.[{c}]), ?) > 0" for c in columns) + ")",
             *[q.q.casefold()] * len(columns))
     return source, where, params
+
+
+def exported_flag(need: dict) -> bool | None:
+    """A need's ``sensitive`` in exports: the flag as given, but true for a confidential need
+    that the rules alone (no flag, a sensitive topic given) would not make so again wherever it
+    is imported (inferred, or flagged otherwise after it became confidential)."""
+    by_rule = need["sensitive"] is None and need["category"] in SENSITIVE_CATEGORIES
+    return True if need.get("confidential") and not by_rule else need["sensitive"]
 
 
 def _record_row(table: str, record: BaseModel) -> dict:

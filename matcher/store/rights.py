@@ -12,7 +12,7 @@ from datetime import UTC, datetime
 from matcher.exchange import Association, Exchange, Need, Partner, Practice, dump_document
 from matcher.store.base import BaseStore
 from matcher.store.matches import _write_lock  # one connection: writes must not interleave
-from matcher.store.profiles import ImportReport, _offering
+from matcher.store.profiles import ImportReport, _offering, exported_flag
 
 # What replaces a deleted organisation in the audit trail (actor, notes) and on its tokens.
 PSEUDONYM = "deleted organisation"
@@ -41,7 +41,7 @@ class RightsMixin(BaseStore):
         if row is None:
             return None
         needs = [Need(id=n["id"], text=n["text"], category=n["category"],
-                      sensitive=n["sensitive"])
+                      sensitive=exported_flag(n))
                  for n in self._rows("needs", "association_id = ?", [association_id],
                                      "position, rowid")]
         practices = [Practice(id=p["id"], text=p["text"], category=p["category"])
@@ -105,6 +105,8 @@ class RightsMixin(BaseStore):
                      for r in self._rows(table, "association_id = ?", [association_id])]
             report = self._forget(association_id, "association_id", row["name"], texts,
                                   self.delete_matches_involving(association_id=association_id))
+            report.deleted["need_audit"] = self.db.execute(
+                "delete from need_audit where association_id = ?", [association_id]).rowcount
             for table in ("needs", "practices"):
                 report.deleted[table] = self.db.execute(
                     f"delete from [{table}] where association_id = ?",
