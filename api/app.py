@@ -9,6 +9,7 @@ from fastapi import FastAPI
 
 from api.errors import install_error_handlers
 from api.pages import install as install_pages
+from api.proxies import install_proxy_headers
 from api.routes import api_router, health
 from api.state import EngineProvider
 from matcher import __version__
@@ -42,4 +43,5 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(health.router)
     app.include_router(api_router)
     install_pages(app)  # the web pages (left out of the OpenAPI schema) and /static
+    install_proxy_headers(app, settings)  # outermost: every part sees the same client
     return app

@@ -6,14 +6,12 @@ authorization tests walk the OpenAPI and fail on any operation missing from ``PO
 
 from __future__ import annotations
 
-import threading
-import time
-from collections import defaultdict, deque
 from typing import Annotated
 
 from fastapi import Depends, HTTPException, Request, status
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
+from api import throttle
 from matcher.auth import Principal, Role
 
 POLICY: dict[str, frozenset[Role]] = {}
@@ -23,50 +21,28 @@ _GUARDS: dict[str, object] = {}
 ALL_ROLES = frozenset(Role)
 _bearer = HTTPBearer(auto_error=False, description="an API token from `matcher token create`")
 
-# At most FAILURE_LIMIT failed authentications per client address in FAILURE_WINDOW seconds.
-FAILURE_LIMIT = 20
-FAILURE_WINDOW = 60.0
-_failures: dict[str, deque[float]] = defaultdict(deque)
-_failures_lock = threading.Lock()
-
-
-def _too_many_failures(client: str) -> bool:
-    now = time.monotonic()
-    with _failures_lock:
-        recent = _failures[client]
-        while recent and now - recent[0] > FAILURE_WINDOW:
-            recent.popleft()
-        return len(recent) >= FAILURE_LIMIT
-
-
-def _record_failure(client: str) -> None:
-    with _failures_lock:
-        _failures[client].append(time.monotonic())
-
-
-def reset_failures() -> None:
-    with _failures_lock:
-        _failures.clear()
+TOO_MANY = "too many failed authentications; try again in a minute"
 
 
 def current_principal(
         request: Request,
         credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]) -> Principal:
-    """The caller behind the ``Authorization: Bearer`` token: 401 without a valid one, 429 after
-    too many failures from one address."""
-    client = request.client.host if request.client else "unknown"
-    if _too_many_failures(client):
-        raise HTTPException(status.HTTP_429_TOO_MANY_REQUESTS,
-                            "too many failed authentications; try again in a minute")
-    if credentials is None or credentials.scheme.lower() != "bearer":
+    """The caller behind the ``Authorization: Bearer`` token. A valid token always passes; without
+    one: 401, or 429 once the caller's address has too many failures (see api.throttle)."""
+    token = credentials.credentials if credentials and credentials.scheme.lower() == "bearer" \
+        else None
+    principal = request.app.state.engines.get().store.principal_for(token) if token else None
+    if principal is not None:
+        return principal
+    if token is None:  # not a guess: not counted
+        if throttle.over_limit(throttle.client_key(request)):
+            raise HTTPException(status.HTTP_429_TOO_MANY_REQUESTS, TOO_MANY)
         raise HTTPException(status.HTTP_401_UNAUTHORIZED, "a bearer token is required",
                             headers={"WWW-Authenticate": "Bearer"})
-    principal = request.app.state.engines.get().store.principal_for(credentials.credentials)
-    if principal is None:
-        _record_failure(client)
-        raise HTTPException(status.HTTP_401_UNAUTHORIZED, "unknown or revoked token",
-                            headers={"WWW-Authenticate": "Bearer"})
-    return principal
+    if throttle.token_failed(request):
+        raise HTTPException(status.HTTP_429_TOO_MANY_REQUESTS, TOO_MANY)
+    raise HTTPException(status.HTTP_401_UNAUTHORIZED, "unknown or revoked token",
+                        headers={"WWW-Authenticate": "Bearer"})
 
 
 PrincipalDep = Annotated[Principal, Depends(current_principal)]

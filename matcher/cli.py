@@ -181,15 +181,17 @@ def plugins(db: DbOption = None):
 @app.command()
 def serve(db: DbOption = None, host: str = "127.0.0.1", port: int = 8000,
           demo: Annotated[bool, typer.Option(help="load the bundled demo data first")] = False):
-    """Run the HTTP API (OpenAPI docs at /docs)."""
+    """Run the HTTP API (OpenAPI docs at /docs). Forwarded headers count only from
+    MATCHER_TRUSTED_PROXIES."""
     import uvicorn
 
     from api.app import create_app
+    from api.proxies import SERVER_OPTIONS
 
     settings = _settings(db)
     if demo:
         _load_demo(settings, f"http://{host}:{port}")
-    uvicorn.run(create_app(settings), host=host, port=port, log_level="info")
+    uvicorn.run(create_app(settings), host=host, port=port, log_level="info", **SERVER_OPTIONS)
 
 
 def _load_demo(settings: Settings, base_url: str) -> None:

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import ipaddress
+import json
 import os
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
-from pydantic import Field
+from pydantic import Field, field_validator
 from pydantic_settings import (
     BaseSettings,
+    NoDecode,
     PydanticBaseSettingsSource,
     SettingsConfigDict,
     TomlConfigSettingsSource,
@@ -61,6 +64,27 @@ class Settings(BaseSettings):
     threads: int = Field(1, ge=1, description="CPU threads for the embedding models")
     batch_size: int = Field(64, ge=1)
     data_dir: Path | None = Field(None, description="reference data folder (default: bundled)")
+    trusted_proxies: Annotated[list[str], NoDecode] = Field(
+        [], description="addresses or networks (CIDR) of the reverse proxies whose "
+        "X-Forwarded-For / X-Forwarded-Proto are believed; '*' trusts every peer. Default: none, "
+        "the connection's peer is the client. Comma-separated or a JSON list.")
+
+    @field_validator("trusted_proxies", mode="before")
+    @classmethod
+    def _split_proxies(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            text = value.strip()
+            return json.loads(text) if text.startswith("[") else [
+                item.strip() for item in text.split(",") if item.strip()]
+        return value
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _check_proxies(cls, value: list[str]) -> list[str]:
+        for item in value:
+            if item != "*":
+                ipaddress.ip_network(item, strict=False)  # a ValueError names the bad entry
+        return value
 
     @classmethod
     def settings_customise_sources(

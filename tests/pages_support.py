@@ -14,7 +14,7 @@ from fastapi.testclient import TestClient
 
 from api.app import create_app
 from api.pages.session import CSRF_FIELD
-from api.security import reset_failures
+from api.throttle import reset_failures
 from matcher.auth import Role
 from matcher.engine import Engine
 from matcher.settings import load_settings

@@ -328,3 +328,27 @@ def test_python_dash_m_matcher_help_works():
 def test_no_arguments_prints_help():
     result = run()
     assert "import" in result.output and "suggest" in result.output
+
+
+def test_serve_trusts_forwarded_headers_only_from_configured_proxies(empty_db, monkeypatch):
+    import uvicorn
+    from fastapi.testclient import TestClient
+
+    from api import throttle
+
+    calls = []
+    monkeypatch.setattr(uvicorn, "run", lambda app, **options: calls.append((app, options)))
+    monkeypatch.setenv("MATCHER_TRUSTED_PROXIES", "10.0.0.1, 10.2.0.0/16")
+    throttle.reset_failures()
+    try:
+        assert run("serve", "--db", empty_db).exit_code == 0
+        served, options = calls[0]
+        assert options["proxy_headers"] is False  # uvicorn's own default trusts 127.0.0.1
+        bad = {"Authorization": "Bearer dm_wrong"}
+        for peer, forwarded_for, blamed in (("10.2.3.4", "203.0.113.5", "203.0.113.5"),
+                                            ("127.0.0.1", "203.0.113.6", "127.0.0.1")):
+            with TestClient(served, client=(peer, 40000)) as client:
+                client.get("/api/v1/plugins", headers={**bad, "X-Forwarded-For": forwarded_for})
+            assert throttle.failures_of(throttle.address_key(blamed)) == 1
+    finally:
+        throttle.reset_failures()

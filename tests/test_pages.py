@@ -32,7 +32,7 @@ from api.pages.messages import extract, key_of, lookup, read
 from api.pages.render import HOME
 from api.pages.session import CSRF_FIELD, LANG_COOKIE, SESSION_COOKIE
 from api.pages.signals import signal_bars
-from api.security import FAILURE_LIMIT
+from api.throttle import FAILURE_LIMIT
 from matcher import matches as lifecycle
 from matcher.auth import Role
 from matcher.cli import app as cli_app
@@ -207,7 +207,7 @@ def test_cookies_are_secure_when_configured(pages_db):
 def test_repeated_failures_are_rate_limited(client):
     for _ in range(FAILURE_LIMIT):
         assert sign_in(client, "amina", "wrong-password-here").status_code == 401
-    response = sign_in(client, "amina")  # even the right password waits now
+    response = sign_in(client, "amina")  # an attacked username: an unknown browser waits
     assert response.status_code == 429
     assert "Too many failed attempts" in response.text
 

@@ -24,7 +24,7 @@ from schemathesis.generation import GenerationMode
 from schemathesis.specs.openapi.checks import response_schema_conformance
 from servers import serve
 
-from api.security import reset_failures
+from api.throttle import reset_failures
 from matcher.auth import Role
 from matcher.store import Store
 

@@ -117,9 +117,13 @@ def _secret(store: Store, request: Request) -> bytes:
     return secret
 
 
+def web_mac(store: Store, request: Request, message: bytes) -> str:
+    """An HMAC of ``message`` under the database's web secret."""
+    return hmac.new(_secret(store, request), message, hashlib.sha256).hexdigest()
+
+
 def csrf_for(store: Store, session_id: str, request: Request) -> str:
-    return hmac.new(_secret(store, request), b"csrf:" + session_id.encode("ascii"),
-                    hashlib.sha256).hexdigest()
+    return web_mac(store, request, b"csrf:" + session_id.encode("ascii"))
 
 
 def web_context(request: Request) -> WebContext:

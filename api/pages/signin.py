@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
+from api import throttle
 from api.pages.deps import CtxDep, FormDep
+from api.pages.device import device_id, give_device_cookie
 from api.pages.i18n import N_
 from api.pages.render import home_for, redirect, render
 from api.pages.session import WebContext, safe_next
-from api.security import _record_failure, _too_many_failures
 from matcher.passwords import MAX_LENGTH
 from matcher.reference import UI_LANGUAGES
 
@@ -33,24 +34,36 @@ def signin_page(ctx: CtxDep, next: str | None = None):
     return _signin_page(ctx, safe_next(next, ""))
 
 
-def _client(ctx: WebContext) -> str:
-    return ctx.request.client.host if ctx.request.client else "unknown"
+TOO_MANY = N_("Too many failed attempts. Please wait a minute and try again.")
+
+
+def _password_guard(ctx: WebContext, username: str) -> str:
+    """The key this password attempt's failures count against (besides the address): the
+    browser's device id for the username if it has one, else the username."""
+    device = device_id(ctx, username)
+    return throttle.device_key(device) if device else throttle.username_key(username)
 
 
 @router.post("/signin/password")
 def signin_password(ctx: CtxDep, form: FormDep):
+    """Sign in with a password; throttled as api.throttle says (never the right password from a
+    busy address, only an unknown browser's attempts at a username under attack)."""
     next_path = safe_next(form.get("next"), "")
     username = form.get("username", "").strip()[:64]
     password = form.get("password", "")
-    if _too_many_failures(_client(ctx)):
-        return _signin_page(ctx, next_path, 429, N_("Too many failed attempts. Please wait a "
-                                                    "minute and try again."), username)
+    guard = _password_guard(ctx, username)
+    if throttle.over_limit(guard):  # refused unchecked: a guess here teaches nothing
+        return _signin_page(ctx, next_path, 429, TOO_MANY, username)
     user_id = (ctx.store.check_password(username, password)
                if username and password and len(password) <= MAX_LENGTH else None)
     if user_id is None:
-        _record_failure(_client(ctx))
-        return _signin_page(ctx, next_path, 401, N_("Wrong username or password."), username)
+        address = throttle.client_key(ctx.request)
+        busy = throttle.over_limit(address)
+        throttle.record_failure(guard, address)
+        return _signin_page(ctx, next_path, 429 if busy else 401,
+                            TOO_MANY if busy else N_("Wrong username or password."), username)
     ctx.sign_in(user_id=user_id)
+    give_device_cookie(ctx, username)
     return redirect(ctx, next_path or home_for(ctx.principal.role))
 
 
@@ -58,12 +71,10 @@ def signin_password(ctx: CtxDep, form: FormDep):
 def signin_token(ctx: CtxDep, form: FormDep):
     next_path = safe_next(form.get("next"), "")
     token = form.get("token", "").strip()
-    if _too_many_failures(_client(ctx)):
-        return _signin_page(ctx, next_path, 429, N_("Too many failed attempts. Please wait a "
-                                                    "minute and try again."))
     principal = ctx.store.principal_for(token) if 0 < len(token) <= 200 else None
     if principal is None:
-        _record_failure(_client(ctx))
+        if throttle.token_failed(ctx.request):
+            return _signin_page(ctx, next_path, 429, TOO_MANY)
         return _signin_page(ctx, next_path, 401, N_("This token is unknown or was revoked."))
     ctx.sign_in(token_id=principal.token_id)
     return redirect(ctx, next_path or home_for(principal.role))
