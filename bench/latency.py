@@ -153,7 +153,7 @@ class StageTimer:
         candidates = filters.allowed(rules)
         t2 = time.perf_counter()
         out["hard filters"] = _ms(t2 - t_sql)
-        table = engine.settings.weights_for(kind, self.weights_override.get(kind))
+        table = engine.weights_for(kind, self.weights_override.get(kind))
         failed_marker = getattr(self.module, "_PREPARE_FAILED", None)
         active = {name: r.scorer for name, r in engine.scorers().items()
                   if kind in r.scorer.kinds and table.get(name, 0.0) != 0.0
@@ -211,7 +211,7 @@ def _weights(engine, all_scorers: bool) -> dict[str, dict[str, float]]:
         return {}
     override: dict[str, dict[str, float]] = {}
     for kind in KINDS:
-        table = engine.settings.weights_for(kind)
+        table = engine.weights_for(kind)
         override[kind] = {name: EXTRA_WEIGHT for name, r in engine.scorers().items()
                           if kind in r.scorer.kinds and table.get(name, 0.0) == 0.0}
     return override

@@ -167,12 +167,14 @@ def eval_(folder: Annotated[Path, typer.Argument(help="folder with dataset.json 
 def plugins(db: DbOption = None):
     """List the scorers: name, weight per kind, source, description."""
     from matcher.plugins import get_plugin_manager
-    from matcher.scoring import collect_scorers
+    from matcher.scoring import collect_scorers, default_weights
 
     settings = _settings(db)
-    for name, registered in collect_scorers(get_plugin_manager()).items():
-        w_partner = settings.weights_for("partner").get(name, 0.0)
-        w_peer = settings.weights_for("peer").get(name, 0.0)
+    scorers = collect_scorers(get_plugin_manager())
+    tables = {kind: settings.weights_for(kind, defaults=default_weights(scorers, kind))
+              for kind in ("partner", "peer")}
+    for name, registered in scorers.items():
+        w_partner, w_peer = tables["partner"].get(name, 0.0), tables["peer"].get(name, 0.0)
         kinds = sorted(registered.scorer.kinds)
         typer.echo(f"{name:16s} partner {w_partner:<5g} peer {w_peer:<5g} "
                    f"[{registered.source}] ({', '.join(kinds)}) {registered.scorer.description}")

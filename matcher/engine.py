@@ -27,6 +27,7 @@ from matcher.scoring import (
     RegisteredScorer,
     ScoringContext,
     collect_scorers,
+    default_weights,
     record_call,
     run_scorers,
 )
@@ -97,6 +98,13 @@ class Engine:
 
     def scorers(self) -> dict[str, RegisteredScorer]:
         return collect_scorers(self.pm)
+
+    def weights_for(self, kind: str, overrides: dict[str, float] | None = None
+                    ) -> dict[str, float]:
+        """Fusion weights for ``kind``: each scorer's own default, then settings, then the
+        request's ``overrides``."""
+        return self.settings.weights_for(kind, overrides,
+                                         default_weights(self.scorers(), kind))
 
     # ------------------------------------------------------------------ embeddings
     def _texts(self) -> list[str]:
@@ -245,7 +253,7 @@ class Engine:
         block = corpus.block(kind)
         rules = self.hard_rules(need_id, kind)
         candidates = filters.allowed(rules)
-        table = self.settings.weights_for(kind, weights)
+        table = self.weights_for(kind, weights)
         bad = [name for name, value in table.items() if not math.isfinite(value)]
         if bad:
             raise InvalidInput(f"weights must be finite numbers: {', '.join(bad)}",

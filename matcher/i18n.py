@@ -24,6 +24,12 @@ def _catalog(lang: str) -> dict[str, str]:
     return {m.id: m.string for m in catalog if m.id and m.string and not m.fuzzy}
 
 
+def N_(message: str) -> str:
+    """Marks ``message`` for the page catalogues (e.g. a scorer's ``label``); translated
+    where it is shown."""
+    return message
+
+
 def gettext(message: str, lang: str = "en") -> str:
     """``message`` in ``lang`` (falls back to English)."""
     if lang not in UI_LANGUAGES or lang == "en":

@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass, field
@@ -18,6 +18,8 @@ from matcher.corpus import Block, Corpus
 from matcher.errors import MatcherError
 
 log = logging.getLogger(__name__)
+
+DEFAULT_WEIGHT = 1.0  # a scorer that names no weight for a kind it scores takes part with this
 
 
 @dataclass
@@ -65,8 +67,17 @@ class Scorer:
 
     name: str = ""
     description: str = ""
+    label: str = ""  # plain words for the pages (marked with matcher.i18n.N_); "" shows the name
     kinds: frozenset[str] = frozenset({"partner", "peer"})
+    weights: Mapping[str, float] = {}  # default fusion weight per kind; settings override it
     normalise: str = "zscore"  # "zscore", "minmax" or "none" (already in [0, 1])
+
+    def default_weight(self, kind: str) -> float:
+        """The weight this scorer takes part with for ``kind`` unless settings say otherwise:
+        its own ``weights``, else :data:`DEFAULT_WEIGHT` for every kind it scores."""
+        if kind not in self.kinds:
+            return 0.0
+        return float(self.weights.get(kind, DEFAULT_WEIGHT))
 
     def prepare(self, corpus: Corpus, block: Block) -> object | None:
         return None
@@ -108,6 +119,16 @@ def collect_scorers(pm: pluggy.PluginManager) -> dict[str, RegisteredScorer]:
         except Exception:  # a broken plugin must not take the engine down
             log.exception("plugin %s failed to register its scorers", source)
     return found
+
+
+def default_weights(scorers: Mapping[str, RegisteredScorer], kind: str) -> dict[str, float]:
+    """Each scorer's own default weight for ``kind``."""
+    return {name: r.scorer.default_weight(kind) for name, r in scorers.items()}
+
+
+def scorer_labels(scorers: Mapping[str, RegisteredScorer]) -> dict[str, str]:
+    """Each scorer's label (plain words, untranslated), for those that give one."""
+    return {name: r.scorer.label for name, r in scorers.items() if r.scorer.label}
 
 
 @dataclass

@@ -5,6 +5,7 @@ from __future__ import annotations
 import ipaddress
 import json
 import os
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -16,29 +17,6 @@ from pydantic_settings import (
     SettingsConfigDict,
     TomlConfigSettingsSource,
 )
-
-# Default fusion weights, one table per kind, chosen by measurement on the development
-# benchmark (see README, "Choosing the defaults"). A scorer missing here has weight 0.
-DEFAULT_WEIGHTS: dict[str, dict[str, float]] = {
-    "partner": {
-        "semantic": 1.0,
-        "semantic_minilm": 0.5,
-        "lexical": 0.5,
-        "category": 2.0,
-        "language": 0.0,
-        "commodity": 0.0,
-    },
-    "peer": {
-        "semantic": 1.0,
-        "semantic_minilm": 0.3,
-        "lexical": 0.1,
-        "category": 2.0,
-        "language": 0.0,
-        "commodity": 0.0,
-        "geography": 0.2,
-    },
-}
-
 
 class Settings(BaseSettings):
     """Everything a deployment can change without touching code."""
@@ -56,9 +34,9 @@ class Settings(BaseSettings):
     local_model_dir: Path | None = Field(
         None, description="a local sentence-transformers model directory, registered as 'local'"
     )
-    weights: dict[str, dict[str, float]] = Field(default_factory=lambda: {
-        kind: dict(table) for kind, table in DEFAULT_WEIGHTS.items()
-    })
+    weights: dict[str, dict[str, float]] = Field(
+        default_factory=dict, description="fusion weights per kind and scorer, over each "
+        "scorer's own default weight (e.g. MATCHER_WEIGHTS__PARTNER__LEXICAL=0.3)")
     max_per_partner: int = Field(2, ge=1, description="most offerings of one partner in a top 10")
     scorer_budget_ms: float = Field(250.0, gt=0, description="time one scorer may take per request")
     threads: int = Field(1, ge=1, description="CPU threads for the embedding models")
@@ -101,9 +79,11 @@ class Settings(BaseSettings):
             sources.append(TomlConfigSettingsSource(settings_cls, toml_file=Path(config)))
         return tuple(sources)
 
-    def weights_for(self, kind: str, overrides: dict[str, float] | None = None) -> dict[str, float]:
-        """The weight table for ``kind`` with per-request ``overrides`` applied."""
-        table = dict(DEFAULT_WEIGHTS.get(kind, {}))
+    def weights_for(self, kind: str, overrides: Mapping[str, float] | None = None,
+                    defaults: Mapping[str, float] | None = None) -> dict[str, float]:
+        """The weight table for ``kind``: the scorers' own ``defaults``, then these settings,
+        then per-request ``overrides``."""
+        table = dict(defaults or {})
         table.update(self.weights.get(kind, {}))
         table.update(overrides or {})
         return table

@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from matcher import hookimpl
+from matcher.i18n import N_
 from matcher.scoring import Scorer, ScoringContext
 
 ANY_COMMODITY_CREDIT = 0.5
@@ -12,6 +13,8 @@ ANY_COMMODITY_CREDIT = 0.5
 
 class CommodityScorer(Scorer):
     name = "commodity"
+    label = N_("Same minerals")
+    weights = {"partner": 0.0, "peer": 0.0}  # measured on the dev benchmark (README)
     description = ("1 when the candidate names one of the association's commodities; for "
                    "offerings open to any commodity 0.5")
     normalise = "none"

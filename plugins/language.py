@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from matcher import hookimpl
-from matcher.i18n import _
+from matcher.i18n import N_, _
 from matcher.scoring import Scorer, ScoringContext
 
 ASSOCIATION_LANGUAGE_CREDIT = 0.8
@@ -13,6 +13,8 @@ ASSOCIATION_LANGUAGE_CREDIT = 0.8
 
 class LanguageScorer(Scorer):
     name = "language"
+    label = N_("A shared language")
+    weights = {"partner": 0.0, "peer": 0.0}  # measured on the dev benchmark (README)
     description = ("1 when the candidate works in the need's language, 0.8 in another of the "
                    "association's languages, else 0")
     normalise = "none"

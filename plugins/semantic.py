@@ -13,7 +13,7 @@ import numpy as np
 
 from matcher import hookimpl
 from matcher.corpus import Block, Corpus
-from matcher.i18n import _, number
+from matcher.i18n import N_, _, number
 from matcher.scoring import Scorer, ScoringContext
 
 HUB_K = 10
@@ -28,9 +28,12 @@ class SemanticScorer(Scorer):
 
     normalise = "zscore"
 
-    def __init__(self, name: str, embedder: str, description: str,
+    def __init__(self, name: str, embedder: str, description: str, *, label: str = "",
+                 weights: dict[str, float] | None = None,
                  languages: frozenset[str] | None = None, explains: bool = True):
         self.name = name
+        self.label = label
+        self.weights = weights or {}
         self.explains = explains
         self.embedder = embedder
         self.description = description
@@ -88,8 +91,10 @@ class SemanticScorer(Scorer):
 def register_scorers(register) -> None:
     register(SemanticScorer(
         "semantic", "use-multilingual",
-        "multilingual sentence-embedding cosine (Universal Sentence Encoder), hubness-corrected"))
+        "multilingual sentence-embedding cosine (Universal Sentence Encoder), hubness-corrected",
+        label=N_("Close in meaning"), weights={"partner": 1.0, "peer": 1.0}))
     register(SemanticScorer(
         "semantic_minilm", "minilm",
         "English all-MiniLM-L6-v2 cosine, hubness-corrected; speaks only for English needs",
+        label=N_("Close in meaning (English model)"), weights={"partner": 0.5, "peer": 0.3},
         languages=frozenset({"en"}), explains=False))

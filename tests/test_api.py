@@ -23,7 +23,9 @@ from servers import serve
 from api.app import create_app
 from matcher import __version__
 from matcher.auth import Role
-from matcher.settings import DEFAULT_WEIGHTS, load_settings
+from matcher.plugins import get_plugin_manager
+from matcher.scoring import collect_scorers
+from matcher.settings import load_settings
 from matcher.store import Store
 
 DEMO = json.loads((Path(__file__).parent.parent / "data" / "demo.json").read_text("utf-8"))
@@ -361,9 +363,10 @@ def test_plugins_lists_scorers_with_source_kinds_and_weights(client):
     semantic = scorers["semantic"]
     assert semantic["source"] == "builtin" and semantic["description"]
     assert semantic["kinds"] == ["partner", "peer"]
-    assert semantic["weights"] == {"partner": DEFAULT_WEIGHTS["partner"]["semantic"],
-                                   "peer": DEFAULT_WEIGHTS["peer"]["semantic"]}
-    assert scorers["lexical"]["weights"]["partner"] == DEFAULT_WEIGHTS["partner"]["lexical"]
+    own = {name: r.scorer for name, r in collect_scorers(get_plugin_manager()).items()}
+    assert semantic["weights"] == {"partner": own["semantic"].default_weight("partner"),
+                                   "peer": own["semantic"].default_weight("peer")}
+    assert scorers["lexical"]["weights"] == {"partner": 0.5, "peer": 0.1}  # its own defaults
     assert scorers["geography"]["kinds"] == ["peer"]
     assert set(scorers["geography"]["weights"]) == {"peer"}
 

@@ -309,7 +309,7 @@ def test_plugins_lists_name_weight_source_and_description(tmp_path, shout_plugin
         line = lines[name]
         assert f"[{registered.source}]" in line
         assert registered.scorer.description in line
-        weight = settings.weights_for("partner").get(name, 0.0)
+        weight = Engine(settings).weights_for("partner").get(name, 0.0)
         assert re.search(rf"partner {weight:g}\b", line), line
     assert "[builtin]" in lines["semantic"]
     assert "[test-shout-plugin]" in lines["test_shout"]

@@ -34,7 +34,7 @@ def fold(text: str) -> str:
 
 
 def expected_scorers(engine, kind: str, weights=None) -> set[str]:
-    table = engine.settings.weights_for(kind, weights)
+    table = engine.weights_for(kind, weights)
     return {name for name, r in engine.scorers().items()
             if kind in r.scorer.kinds and table.get(name, 0.0) != 0.0}
 

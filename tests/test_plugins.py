@@ -158,9 +158,15 @@ def test_hook_register_scorers(engine, plugin):
     assert scorers["test_boost"].source == "test-boost-plugin"
     assert scorers["semantic"].source == "builtin"
 
-    plain = engine.suggest(NEED, "partner")
-    assert "test_boost" not in plain.suggestions[0].contributions  # weight 0 unless set
-    assert plain.suggestions[0].item_id != "demo-o-031"
+    left_out = engine.suggest(NEED, "partner", weights={"test_boost": 0.0})
+    assert "test_boost" not in left_out.suggestions[0].contributions
+    assert left_out.suggestions[0].item_id != "demo-o-031"
+
+    # installed and named nowhere in the settings: it takes part with its default weight
+    plain = engine.suggest(NEED, "partner", limit=100)
+    assert scorers["test_boost"].scorer.default_weight("partner") == 1.0
+    favourite = next(s for s in plain.suggestions if s.item_id == "demo-o-031")
+    assert favourite.contributions["test_boost"] == pytest.approx(1.0)
 
     boosted = engine.suggest(NEED, "partner", weights={"test_boost": 20.0})
     first = boosted.suggestions[0]
@@ -226,7 +232,7 @@ def assert_isolated(result, name: str, engine) -> None:
     assert result.suggestions, "suggestions must still be served"
     healthy = {n for n, r in engine.scorers().items()
                if result.kind in r.scorer.kinds
-               and engine.settings.weights_for(result.kind).get(n, 0.0) != 0.0
+               and engine.weights_for(result.kind).get(n, 0.0) != 0.0
                } - set(result.failed_scorers)
     for s in result.suggestions:
         assert name not in s.contributions

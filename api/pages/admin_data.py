@@ -36,8 +36,8 @@ KIND_NAMES = {"partner": N_("Partners"), "peer": N_("Peer associations")}
 
 # ---------------------------------------------------------------------- scorers
 @router.get("/admin/plugins")
-def plugins_page(ctx: CtxDep, who: AdminDep, engine: EngineDep, settings: SettingsDep):
-    return render(ctx, "admin/plugins.html", scorers=scorer_list(engine, settings),
+def plugins_page(ctx: CtxDep, who: AdminDep, engine: EngineDep):
+    return render(ctx, "admin/plugins.html", scorers=scorer_list(engine),
                   health=HEALTH, kind_names=KIND_NAMES)
 
 

@@ -1,12 +1,17 @@
 """The words every page uses for the engine's codes: a match's status, why it was rejected and
-what came of it (:mod:`matcher.matches`), and each built-in scorer. Marked with ``N_``, they
+what came of it (:mod:`matcher.matches`), and each scorer (its own ``label``). Marked with ``N_``, they
 are translated where they are shown; :func:`api.pages.render.render` gives them to every
 template (``status_labels``, ``reason_labels``, ``outcome_labels``, ``scorer_labels``).
 """
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 from api.pages.i18n import N_
+from matcher.plugins import get_plugin_manager
+from matcher.scoring import collect_scorers
+from matcher.scoring import scorer_labels as labels_of
 
 # Each state of matcher.matches.STATES, as every role reads it.
 STATUS_LABELS = {
@@ -34,13 +39,10 @@ OUTCOME_LABELS = {
     "visit": N_("Visit made"),
     "no_outcome": N_("No outcome"),
 }
-# Each built-in scorer in plain words; a third-party scorer is shown by its name.
-SCORER_LABELS = {
-    "semantic": N_("Close in meaning"),
-    "semantic_minilm": N_("Close in meaning (English model)"),
-    "lexical": N_("Words in common"),
-    "category": N_("Same topic"),
-    "language": N_("A shared language"),
-    "commodity": N_("Same minerals"),
-    "geography": N_("Same country or network"),
-}
+
+
+@lru_cache(maxsize=1)
+def scorer_labels() -> dict[str, str]:
+    """Each scorer's label (its own ``label``, translated where shown); a scorer without one
+    is shown by its name."""
+    return labels_of(collect_scorers(get_plugin_manager()))

@@ -23,6 +23,9 @@ from api.pages.i18n import DOMAIN, catalogue_path
 from matcher.reference import UI_LANGUAGES
 
 API = Path(__file__).resolve().parent.parent
+# Scorers carry their page labels (``label = N_("...")``): only N_ is a page message there, the
+# engine's reasons (``_``) live in the engine's own catalogue.
+PLUGINS = API.parent / "plugins"
 METHODS = [("pages/**.py", "python"), ("templates/**.html", "jinja2")]
 OPTIONS = {"templates/**.html": {"extensions": "jinja2.ext.i18n", "trimmed": "false"}}
 KEYWORDS = {"_": None, "gettext": None, "ngettext": (1, 2), "N_": None,
@@ -59,6 +62,9 @@ def extract() -> dict[str, list[str]]:
         for msgid in ids:
             if msgid:
                 found.setdefault(key(msgid, context), []).append(f"api/{filename}:{lineno}")
+    for filename, lineno, msgid, _comments, _context in extract_from_dir(
+            PLUGINS, [("**.py", "python")], keywords={"N_": None}):
+        found.setdefault(msgid, []).append(f"plugins/{filename}:{lineno}")
     return found
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from api.pages.i18n import N_, environment
-from api.pages.labels import OUTCOME_LABELS, REASON_LABELS, SCORER_LABELS, STATUS_LABELS
+from api.pages.labels import OUTCOME_LABELS, REASON_LABELS, STATUS_LABELS, scorer_labels
 from api.pages.session import CSRF_FIELD, WebContext
 from matcher.auth import Role
 
@@ -80,7 +80,7 @@ def render(ctx: WebContext, template: str, status: int = 200, **values) -> HTMLR
         here=here, role_name=ROLE_NAMES.get(principal.role) if principal else None,
         nav=NAV.get(principal.role, []) if principal else [],
         Role=Role, status_labels=STATUS_LABELS, reason_labels=REASON_LABELS,
-        outcome_labels=OUTCOME_LABELS, scorer_labels=SCORER_LABELS, **values)
+        outcome_labels=OUTCOME_LABELS, scorer_labels=scorer_labels(), **values)
     response = HTMLResponse(html, status_code=status, headers=SECURITY_HEADERS)
     return ctx.apply_cookies(response)
 

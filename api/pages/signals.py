@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import TypedDict
 
-from api.pages.labels import SCORER_LABELS
+from api.pages.labels import scorer_labels
 
 BAR_STEPS = 20  # bar widths in steps of 5 %, as CSS classes (no inline style: see the CSP)
 
@@ -36,6 +36,6 @@ def signal_bars(contributions: dict[str, float] | None, scale: float | None = No
     bars: list[SignalBar] = []
     for name, value in items:
         step = round(BAR_STEPS * abs(value) / scale) if scale > 0 else 0
-        bars.append({"name": name, "label": SCORER_LABELS.get(name), "value": value,
+        bars.append({"name": name, "label": scorer_labels().get(name), "value": value,
                      "width": 5 * (step or (1 if value else 0)), "negative": value < 0})
     return bars

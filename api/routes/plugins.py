@@ -6,21 +6,20 @@ from typing import Annotated
 
 from fastapi import APIRouter
 
-from api.deps import EngineDep, SettingsDep
+from api.deps import EngineDep
 from api.schemas import PluginsResponse, ScorerHealthInfo, ScorerInfo
 from api.security import guard
 from matcher.auth import Principal
 from matcher.engine import KINDS, Engine
 from matcher.scoring import collect_scorers, scorer_health
-from matcher.settings import Settings
 
 router = APIRouter(prefix="/plugins", tags=["plugins"])
 
 
-def scorer_list(engine: Engine, settings: Settings) -> list[ScorerInfo]:
+def scorer_list(engine: Engine) -> list[ScorerInfo]:
     """Every registered scorer: name, description, source, kinds, weight per kind, health
     (also what the admin's scorers page shows)."""
-    tables = {kind: settings.weights_for(kind) for kind in KINDS}
+    tables = {kind: engine.weights_for(kind) for kind in KINDS}
     scorers = []
     for name, registered in collect_scorers(engine.pm).items():
         kinds = [kind for kind in KINDS if kind in registered.scorer.kinds]
@@ -33,8 +32,8 @@ def scorer_list(engine: Engine, settings: Settings) -> list[ScorerInfo]:
 
 @router.get("", response_model=PluginsResponse, summary="List the scorers",
             operation_id="list_scorers")
-def list_scorers(engine: EngineDep, settings: SettingsDep,
+def list_scorers(engine: EngineDep,
                  who: Annotated[Principal, guard("list_scorers")]) -> PluginsResponse:
     """Each scorer with its weights and its health in this server process: idle until first
     called, ok or failing by its latest call, busy while a call that overran is running."""
-    return PluginsResponse(scorers=scorer_list(engine, settings))
+    return PluginsResponse(scorers=scorer_list(engine))
