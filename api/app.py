@@ -8,6 +8,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from api.errors import install_error_handlers
+from api.limits import install_limits
 from api.pages import install as install_pages
 from api.proxies import install_proxy_headers
 from api.routes import api_router, health
@@ -39,7 +40,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.settings = settings
     app.state.engines = EngineProvider(settings)
     install_error_handlers(app)
-    __import__("api.limits", fromlist=["install_limits"]).install_limits(app, settings)
+    install_limits(app, settings)
     app.include_router(health.router)
     app.include_router(api_router)
     install_pages(app)  # the web pages (left out of the OpenAPI schema) and /static

@@ -102,8 +102,7 @@ def main(
     batch_size: Annotated[int, typer.Option(help="texts per embedding batch")] = 64,
 ) -> None:
     """Spearman x 100 of cosine vs gold on stsb-multi-mt test, next to MODELS.md's figures."""
-    from matcher.embeddings import get_embedder
-    from matcher.plugins import get_plugin_manager
+    from matcher.plugins import get_embedder, get_plugin_manager
     from matcher.settings import load_settings
 
     if not stsb_dir.is_dir():

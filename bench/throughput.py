@@ -68,8 +68,7 @@ def main(
     runs: Annotated[int, typer.Option(min=1, help="runs per embedder (median reported)")] = 3,
 ) -> None:
     """Median import records/s and embedding texts/s per embedder, and the re-import check."""
-    from matcher.embeddings import get_embedder
-    from matcher.plugins import get_plugin_manager
+    from matcher.plugins import get_embedder, get_plugin_manager
     from matcher.settings import load_settings
 
     raw = dataset_json.read_bytes()

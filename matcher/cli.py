@@ -167,7 +167,8 @@ def eval_(folder: Annotated[Path, typer.Argument(help="folder with dataset.json 
 def plugins(db: DbOption = None):
     """List the scorers: name, weight per kind, source, description."""
     from matcher.plugins import get_plugin_manager
-    from matcher.scoring import collect_scorers, default_weights
+    from matcher.plugins import collect_scorers
+    from matcher.scoring import default_weights
 
     settings = _settings(db)
     scorers = collect_scorers(get_plugin_manager())

@@ -8,10 +8,7 @@ from abc import ABC, abstractmethod
 from collections.abc import Sequence
 
 import numpy as np
-import pluggy
 
-from matcher.errors import MatcherError
-from matcher.settings import Settings
 
 log = logging.getLogger(__name__)
 
@@ -56,27 +53,3 @@ def _normalise(matrix: np.ndarray) -> np.ndarray:
 
 def content_hash(text: str) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()[:32]
-
-
-_cache: dict[str, Embedder] = {}
-
-
-def available_embedders(pm: pluggy.PluginManager, settings: Settings) -> dict[str, Embedder]:
-    """Every embedder the plugins register, by name; instances live for the process."""
-    found: dict[str, Embedder] = {}
-
-    def register(embedder: Embedder) -> None:
-        if embedder.name in found:
-            raise MatcherError(f"two embedders named {embedder.name!r}")
-        found[embedder.name] = _cache.setdefault(
-            f"{type(embedder).__module__}.{type(embedder).__qualname__}:{embedder.name}", embedder)
-
-    pm.hook.register_embedders(register=register, settings=settings)
-    return found
-
-
-def get_embedder(pm: pluggy.PluginManager, settings: Settings, name: str) -> Embedder:
-    embedders = available_embedders(pm, settings)
-    if name not in embedders:
-        raise MatcherError(f"unknown embedder {name!r} (known: {', '.join(sorted(embedders))})")
-    return embedders[name]

@@ -16,17 +16,16 @@ import pluggy
 
 from matcher import categorize, explain, filters
 from matcher.corpus import Corpus, build_corpus, offering_text
-from matcher.embeddings import Embedder, content_hash, get_embedder
+from matcher.embeddings import Embedder, content_hash
 from matcher.errors import InvalidInput, NotFound
 from matcher.fusion import fuse
 from matcher.language import detect_language
-from matcher.plugins import get_plugin_manager
+from matcher.plugins import collect_scorers, get_embedder, get_plugin_manager
 from matcher.reference import Reference, load_reference
 from matcher.scoring import (
     Query,
     RegisteredScorer,
     ScoringContext,
-    collect_scorers,
     default_weights,
     record_call,
     run_scorers,

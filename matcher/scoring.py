@@ -12,10 +12,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 import numpy as np
-import pluggy
 
 from matcher.corpus import Block, Corpus
-from matcher.errors import MatcherError
 
 log = logging.getLogger(__name__)
 
@@ -95,30 +93,6 @@ class Scorer:
 class RegisteredScorer:
     scorer: Scorer
     source: str
-
-
-def collect_scorers(pm: pluggy.PluginManager) -> dict[str, RegisteredScorer]:
-    """Every scorer the plugins register, by name, with the plugin that registered it."""
-    from matcher.plugins import plugin_source
-
-    found: dict[str, RegisteredScorer] = {}
-    for impl in pm.hook.register_scorers.get_hookimpls():
-        source = plugin_source(pm, impl.plugin)
-
-        def register(scorer: Scorer, _source: str = source) -> None:
-            if not scorer.name:
-                raise MatcherError(f"a scorer from {_source} has no name")
-            if scorer.name in found:
-                raise MatcherError(f"two scorers named {scorer.name!r}")
-            found[scorer.name] = RegisteredScorer(scorer, _source)
-
-        try:
-            impl.function(register=register)
-        except MatcherError:
-            raise
-        except Exception:  # a broken plugin must not take the engine down
-            log.exception("plugin %s failed to register its scorers", source)
-    return found
 
 
 def default_weights(scorers: Mapping[str, RegisteredScorer], kind: str) -> dict[str, float]:

@@ -23,8 +23,7 @@ from servers import serve
 from api.app import create_app
 from matcher import __version__
 from matcher.auth import Role
-from matcher.plugins import get_plugin_manager
-from matcher.scoring import collect_scorers
+from matcher.plugins import collect_scorers, get_plugin_manager
 from matcher.settings import load_settings
 from matcher.store import Store
 

@@ -16,7 +16,8 @@ import numpy as np
 import pytest
 
 from matcher import hookimpl
-from matcher.embeddings import Embedder, available_embedders, content_hash
+from matcher.embeddings import Embedder, content_hash
+from matcher.plugins import available_embedders
 from matcher.engine import Engine
 from matcher.errors import MatcherError
 from matcher.exchange import parse_document

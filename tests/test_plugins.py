@@ -13,7 +13,8 @@ import pluggy
 import pytest
 
 from matcher import PROJECT, hookimpl, hookspecs
-from matcher.embeddings import Embedder, available_embedders
+from matcher.embeddings import Embedder
+from matcher.plugins import available_embedders
 from matcher.engine import Engine
 from matcher.plugins import DEFAULT_PLUGINS, get_plugin_manager, make_plugin_manager
 from matcher.scoring import Scorer
@@ -308,3 +309,16 @@ def test_a_semantic_scorer_without_its_vectors_is_isolated(demo_db):
     result = engine.suggest(NEED, "partner", weights={"semantic_minilm": 1.0})
     assert_isolated(result, "semantic_minilm", engine)
     assert "minilm" in result.failed_scorers["semantic_minilm"]
+
+
+def test_a_plugin_whose_embedder_registration_raises_leaves_the_others_registered(
+        plugin, empty_db):
+    class Broken:
+        @hookimpl
+        def register_embedders(self, register, settings):
+            raise RuntimeError("registration exploded")
+
+    plugin(Broken(), "test-broken-embedders")
+    found = available_embedders(get_plugin_manager(), load_settings(db=empty_db))
+
+    assert {"use-multilingual", "minilm"} <= set(found)

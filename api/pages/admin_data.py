@@ -10,7 +10,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import Response
 
-from api.deps import EngineDep, SettingsDep
+from api.deps import EngineDep
 from api.limits import PAGE_IMPORT, Limits
 from api.pages.admin_forms import AdminDep
 from api.pages.deps import CtxDep

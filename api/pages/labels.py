@@ -9,8 +9,7 @@ from __future__ import annotations
 from functools import lru_cache
 
 from api.pages.i18n import N_
-from matcher.plugins import get_plugin_manager
-from matcher.scoring import collect_scorers
+from matcher.plugins import collect_scorers, get_plugin_manager
 from matcher.scoring import scorer_labels as labels_of
 
 # Each state of matcher.matches.STATES, as every role reads it.

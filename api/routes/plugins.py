@@ -11,7 +11,8 @@ from api.schemas import PluginsResponse, ScorerHealthInfo, ScorerInfo
 from api.security import guard
 from matcher.auth import Principal
 from matcher.engine import KINDS, Engine
-from matcher.scoring import collect_scorers, scorer_health
+from matcher.plugins import collect_scorers
+from matcher.scoring import scorer_health
 
 router = APIRouter(prefix="/plugins", tags=["plugins"])
 
