@@ -5,12 +5,13 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI
 
 from api.errors import install_error_handlers
 from api.pages import install as install_pages
 from api.routes import api_router, health
 from api.state import EngineProvider
+from api.strict_body import refuse_non_finite_numbers
 from matcher import __version__
 from matcher.settings import Settings, load_settings
 
@@ -34,7 +35,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     """A FastAPI app serving the engine for ``settings`` (default: environment / config)."""
     settings = settings or load_settings()
     app = FastAPI(title="delve-matcher", version=__version__, description=DESCRIPTION,
-                  lifespan=lifespan)
+                  lifespan=lifespan, dependencies=[Depends(refuse_non_finite_numbers)])
     app.state.settings = settings
     app.state.engines = EngineProvider(settings)
     install_error_handlers(app)
