@@ -8,6 +8,7 @@ from contextlib import asynccontextmanager
 from fastapi import Depends, FastAPI
 
 from api.errors import install_error_handlers
+from api.log_redaction import install_log_redaction
 from api.pages import install as install_pages
 from api.routes import api_router, health
 from api.state import EngineProvider
@@ -39,6 +40,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.settings = settings
     app.state.engines = EngineProvider(settings)
     install_error_handlers(app)
+    install_log_redaction()
     __import__("api.limits", fromlist=["install_limits"]).install_limits(app, settings)
     app.include_router(health.router)
     app.include_router(api_router)

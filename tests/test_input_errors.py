@@ -1,6 +1,7 @@
 """Bad input is a 4xx naming the field and the rule, never a 500, never echoed back, never
 logged: non-finite JSON numbers (NaN, Infinity, -Infinity) are a 422 on every operation that
-takes a body, and 422s leave out what was typed. Against a real server where HTTP matters."""
+takes a body, 422s leave out what was typed, and the access log shows ``q=…``. Against a real
+server where HTTP matters."""
 
 from __future__ import annotations
 
@@ -231,3 +232,14 @@ def test_an_imported_non_finite_number_names_record_and_field(ref, token):
         parse_document(document.encode(), ref)
     assert (caught.value.record, caught.value.field) == ("a-x", "members")
     assert "finite" in str(caught.value)
+
+
+# ---------------------------------------------------------------------- nothing logged
+def test_search_terms_never_reach_the_access_log(api, log):
+    assert api.get("/api/v1/needs", params={"q": SENTINEL, "limit": 5}).status_code == 200
+    assert api.get("/api/v1/offerings", params={"q": SENTINEL}).status_code == 200
+    api.get(f"/api/v1/needs/{NEED}/suggestions", params={"weight": f"{SENTINEL}:1"})
+    api.get("/api/v1/partners", params={SENTINEL: "1"})
+
+    assert "/api/v1/needs?q=…&limit=5" in log.text  # the access log is on, values hidden
+    assert SENTINEL not in log.text
