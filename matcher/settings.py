@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import math
 import os
 from pathlib import Path
 from typing import Any
 
-from pydantic import Field
+from pydantic import Field, field_validator
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -36,6 +37,15 @@ DEFAULT_WEIGHTS: dict[str, dict[str, float]] = {
     },
 }
 
+MAX_WEIGHT = 100.0  # a fusion weight is a finite number in [-MAX_WEIGHT, MAX_WEIGHT]
+
+
+def weight_problem(value: float) -> str | None:
+    """Why ``value`` cannot be a fusion weight, or None when it can."""
+    if not math.isfinite(value) or abs(value) > MAX_WEIGHT:
+        return f"a weight must be a finite number from {-MAX_WEIGHT:g} to {MAX_WEIGHT:g}"
+    return None
+
 
 class Settings(BaseSettings):
     """Everything a deployment can change without touching code."""
@@ -61,6 +71,17 @@ class Settings(BaseSettings):
     threads: int = Field(1, ge=1, description="CPU threads for the embedding models")
     batch_size: int = Field(64, ge=1)
     data_dir: Path | None = Field(None, description="reference data folder (default: bundled)")
+
+    @field_validator("weights")
+    @classmethod
+    def _bounded_weights(cls, weights: dict[str, dict[str, float]]
+                         ) -> dict[str, dict[str, float]]:
+        for kind, table in weights.items():
+            for name, value in table.items():
+                problem = weight_problem(value)
+                if problem:
+                    raise ValueError(f"weights.{kind}.{name}: {problem}")
+        return weights
 
     @classmethod
     def settings_customise_sources(

@@ -1,7 +1,7 @@
 """Bad input is a 4xx naming the field and the rule, never a 500, never echoed back, never
 logged: non-finite JSON numbers (NaN, Infinity, -Infinity) are a 422 on every operation that
-takes a body, 422s leave out what was typed, and the access log shows ``q=…``. Against a real
-server where HTTP matters."""
+takes a body, 422s leave out what was typed, the access log shows ``q=…``, and fusion weights
+are bounded so that every score is finite. Against a real server where HTTP matters."""
 
 from __future__ import annotations
 
@@ -15,14 +15,20 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 import httpx
+import numpy as np
 import pytest
+from pydantic import ValidationError
 from servers import serve_app
+from typer.testing import CliRunner
 
 from api.app import create_app
 from matcher.auth import Role
+from matcher.cli import app as cli_app
 from matcher.errors import InvalidInput
 from matcher.exchange import parse_document
-from matcher.settings import load_settings
+from matcher.fusion import fuse, parse_weight_overrides
+from matcher.scoring import Scorer
+from matcher.settings import Settings, load_settings
 from matcher.store import Store
 
 SENTINEL = "zq-typed-by-a-user-7731"
@@ -243,3 +249,53 @@ def test_search_terms_never_reach_the_access_log(api, log):
 
     assert "/api/v1/needs?q=…&limit=5" in log.text  # the access log is on, values hidden
     assert SENTINEL not in log.text
+
+
+# ---------------------------------------------------------------------- weights and scores
+EXTREME = ["semantic:1e308", "lexical:-1e308"]
+
+
+def test_extreme_weights_are_422(api):
+    response = api.get(f"/api/v1/needs/{NEED}/suggestions", params={"weight": EXTREME})
+
+    assert response.status_code == 422, response.text[:300]
+    assert "100" in response.json()["detail"]
+
+
+@pytest.mark.parametrize("item", ["semantic:1e308", "semantic:-101", "semantic:1e400",
+                                  "semantic:inf", "semantic:-Infinity", "semantic:nan"])
+def test_a_weight_must_be_finite_and_at_most_100(item):
+    with pytest.raises(InvalidInput) as caught:
+        parse_weight_overrides([item], ["semantic"])
+    assert caught.value.field == "weight"
+
+
+def test_weights_of_plus_or_minus_100_are_accepted():
+    assert parse_weight_overrides(["semantic:100", "lexical:-100"], ["semantic", "lexical"]) == {
+        "semantic": 100.0, "lexical": -100.0}
+
+
+def test_configured_weights_are_bounded_too():
+    with pytest.raises(ValidationError):
+        Settings(weights={"partner": {"semantic": 1e308}})
+
+
+def test_cli_refuses_extreme_weights_with_one_line(db):
+    result = CliRunner().invoke(cli_app, ["suggest", NEED, "--db", str(db),
+                                          "--weight", EXTREME[0], "--weight", EXTREME[1]])
+    assert result.exit_code != 0
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("Error:") and "100" in lines[0], result.stderr
+
+
+@pytest.mark.parametrize("how", ["none", "zscore", "minmax"])
+def test_a_fused_score_is_always_finite(how):
+    raw = {"a": np.array([1e308, -1e308, 0.0, 1e300]), "b": np.array([-1e308, 1e308, 5.0, 1.0])}
+    scorers = {name: Scorer() for name in raw}
+    for scorer in scorers.values():
+        scorer.normalise = how
+
+    total, contributions = fuse(raw, scorers, {"a": 100.0, "b": -100.0}, 4)
+
+    assert np.all(np.isfinite(total))
+    assert all(np.all(np.isfinite(part)) for part in contributions.values())
