@@ -29,5 +29,5 @@ async def refuse_non_finite_numbers(request: Request) -> None:
         path, token = found
         raise RequestValidationError([{
             "type": "finite_number", "loc": ("body", *path),
-            "msg": f"Input {rule(token)}",
+            "msg": rule(token),
         }])

@@ -36,9 +36,9 @@ def loads(data: bytes | str) -> Any:
 
 
 def rule(token: str) -> str:
-    """The rule a non-finite number breaks, naming it (shortened)."""
+    """The message for a non-finite number: the rule, and the number (shortened)."""
     shown = token if len(token) <= 12 else f"{token[:12]}…"
-    return f"must be a finite number, not {shown}"
+    return f"Input should be a finite number, not {shown}"
 
 
 def may_hold_non_finite(data: bytes | str) -> bool:
