@@ -240,6 +240,18 @@ def test_an_imported_non_finite_number_names_record_and_field(ref, token):
     assert "finite" in str(caught.value)
 
 
+def test_cli_import_of_a_non_finite_number_fails_with_one_line(tmp_path):
+    document = tmp_path / "nan.json"
+    document.write_text('{"associations": [{"id": "a-x", "name": "X", "country": "GH", '
+                        '"members": NaN}]}', encoding="utf-8")
+    result = CliRunner().invoke(cli_app, ["import", str(document), "--db",
+                                          str(tmp_path / "new.db"), "--no-embed"])
+    assert result.exit_code != 0
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and "'a-x'" in lines[0] and "'members'" in lines[0], result.stderr
+    assert "finite" in lines[0]
+
+
 # ---------------------------------------------------------------------- nothing logged
 def test_search_terms_never_reach_the_access_log(api, log):
     assert api.get("/api/v1/needs", params={"q": SENTINEL, "limit": 5}).status_code == 200
