@@ -5,14 +5,16 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI
 
 from api.errors import install_error_handlers
 from api.limits import install_limits
+from api.log_redaction import install_log_redaction
 from api.pages import install as install_pages
 from api.proxies import install_proxy_headers
 from api.routes import api_router, health
 from api.state import EngineProvider
+from api.strict_body import refuse_non_finite_numbers
 from matcher import __version__
 from matcher.settings import Settings, load_settings
 
@@ -36,10 +38,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     """A FastAPI app serving the engine for ``settings`` (default: environment / config)."""
     settings = settings or load_settings()
     app = FastAPI(title="delve-matcher", version=__version__, description=DESCRIPTION,
-                  lifespan=lifespan)
+                  lifespan=lifespan, dependencies=[Depends(refuse_non_finite_numbers)])
     app.state.settings = settings
     app.state.engines = EngineProvider(settings)
     install_error_handlers(app)
+    install_log_redaction()
     install_limits(app, settings)
     app.include_router(health.router)
     app.include_router(api_router)

@@ -203,15 +203,17 @@ class ErrorMessage(BaseModel):
 
 
 class ValidationIssue(BaseModel):
+    """One problem: where, which rule, and a message; never the value that was sent."""
+
     loc: list[str | int] = Field(description="where, e.g. ['query', 'limit']")
     msg: str
-    type: str
-    input: Any = None
-    ctx: dict[str, Any] | None = None
+    type: str = Field(description="the rule, e.g. 'string_too_long' or 'finite_number'")
+    ctx: dict[str, Any] | None = Field(None, description="the rule's limits, e.g. max_length")
 
 
 class ValidationErrorMessage(BaseModel):
-    """FastAPI's own shape for a request that fails validation (a bad ``kind`` or ``limit``)."""
+    """FastAPI's shape for a request that fails validation (a bad ``kind`` or ``limit``), less
+    the ``input`` of each issue: what was sent is never echoed back."""
 
     detail: list[ValidationIssue]
 

@@ -6,7 +6,6 @@ Knows nothing about HTTP. One ``Engine`` per process (it keeps the models and th
 from __future__ import annotations
 
 import logging
-import math
 import threading
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -31,7 +30,7 @@ from matcher.scoring import (
     run_scorers,
 )
 from matcher.sensitive import inferred_sensitive
-from matcher.settings import Settings
+from matcher.settings import Settings, weight_problem
 from matcher.store import Store
 
 log = logging.getLogger(__name__)
@@ -253,9 +252,9 @@ class Engine:
         rules = self.hard_rules(need_id, kind)
         candidates = filters.allowed(rules)
         table = self.weights_for(kind, weights)
-        bad = [name for name, value in table.items() if not math.isfinite(value)]
+        bad = [name for name, value in table.items() if weight_problem(value)]
         if bad:
-            raise InvalidInput(f"weights must be finite numbers: {', '.join(bad)}",
+            raise InvalidInput(f"{weight_problem(table[bad[0]])}: {', '.join(bad)}",
                                field="weights")
         registered = self.scorers()
         active = {name: r.scorer for name, r in registered.items()

@@ -7,11 +7,14 @@ the record id and field of the first problem found. Nothing here touches the dat
 from __future__ import annotations
 
 import json
+import math
+import re
 from datetime import date
 from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError
 
+from matcher import strict_json
 from matcher.errors import InvalidInput
 from matcher.reference import Reference
 
@@ -132,9 +135,8 @@ def _check_vocabularies(doc: Exchange, ref: Reference) -> None:
         for value in [values] if isinstance(values, str) else values or []:
             if value not in allowed:
                 raise InvalidInput(
-                    f"unknown value {value!r} (expected one of: {', '.join(allowed)})",
-                    record=record, field=field,
-                )
+                    f"unknown value {_shown(value) or '(not shown)'} "
+                    f"(expected one of: {', '.join(allowed)})", record=record, field=field)
 
     seen: dict[tuple[str, str], str] = {}
 
@@ -153,18 +155,21 @@ def _check_vocabularies(doc: Exchange, ref: Reference) -> None:
             vocab(offering.commodities, ref.commodities, offering.id, "commodities")
             for country in offering.countries:
                 if not ref.is_country_code(country):
-                    raise InvalidInput(f"not an ISO 3166-1 alpha-2 code: {country!r}",
-                                       record=offering.id, field="countries")
+                    raise InvalidInput(
+                        f"not an ISO 3166-1 alpha-2 code: {_shown(country) or '(not shown)'}",
+                        record=offering.id, field="countries")
     for assoc in doc.associations:
         unique("association", assoc.id)
         if not ref.is_country_code(assoc.country):
-            raise InvalidInput(f"not an ISO 3166-1 alpha-2 code: {assoc.country!r}",
-                               record=assoc.id, field="country")
+            raise InvalidInput(
+                f"not an ISO 3166-1 alpha-2 code: {_shown(assoc.country) or '(not shown)'}",
+                record=assoc.id, field="country")
         if assoc.region is None:
             assoc.region = ref.region_of(assoc.country)
             if assoc.region is None:
                 raise InvalidInput(
-                    f"region missing and country {assoc.country!r} belongs to no regional network",
+                    f"region missing and country {_shown(assoc.country)} belongs to no "
+                    "regional network",
                     record=assoc.id, field="region",
                 )
         vocab(assoc.region, ref.regions, assoc.id, "region")
@@ -177,8 +182,23 @@ def _check_vocabularies(doc: Exchange, ref: Reference) -> None:
             vocab(practice.category, ref.categories, practice.id, "category")
 
 
-# Free-text fields are never echoed in errors: a need's text may be sensitive.
-_FREE_TEXT = {"text", "description", "title", "name"}
+# Only codes, ids, dates and numbers are quoted in errors, never text a user typed (a need's
+# text may be sensitive; names and contacts are personal).
+_CODE_FIELDS = {"id", "type", "category", "country", "region", "regions", "countries",
+                "languages", "commodities", "valid_until"}
+_CODE = re.compile(r"[\w.:+\-]{1,40}")
+
+
+def _shown(value: Any, field: str | None = None) -> str:
+    """``value`` quoted for an error message when it is a number or (in a code field, or when
+    ``field`` is None) a short code; "" otherwise."""
+    if isinstance(value, (bool, int)) or isinstance(value, float) and math.isfinite(value):
+        return repr(value)
+    name = (field or "").rsplit(".", 1)[-1].split("[", 1)[0]
+    if isinstance(value, str) and (field is None or name in _CODE_FIELDS) \
+            and _CODE.fullmatch(value):
+        return repr(value)
+    return ""
 
 
 def parse_document(data: bytes | str | dict, ref: Reference) -> Exchange:
@@ -187,22 +207,26 @@ def parse_document(data: bytes | str | dict, ref: Reference) -> Exchange:
         if len(data) > MAX_DOCUMENT_BYTES:
             raise InvalidInput(f"document larger than {MAX_DOCUMENT_BYTES // 2**20} MiB")
         try:
-            raw = json.loads(data)
+            raw = strict_json.loads(data)
         except (json.JSONDecodeError, UnicodeDecodeError) as exc:
             raise InvalidInput(f"malformed JSON: {exc}") from None
+        found = strict_json.find_non_finite(raw) if strict_json.may_hold_non_finite(data) \
+            else None
     else:
-        raw = data
+        raw, found = data, strict_json.find_non_finite(data)
     if not isinstance(raw, dict):
         raise InvalidInput("the document must be a JSON object with 'partners' and 'associations'")
+    if found:
+        record, field = _record_at(raw, found[0])
+        raise InvalidInput(strict_json.rule(found[1]), record=record, field=field)
     try:
         doc = Exchange.model_validate(raw)
     except ValidationError as exc:
         first = exc.errors()[0]
         record, field = _record_at(raw, tuple(first["loc"]))
-        value = first.get("input")
-        quiet = isinstance(value, (dict, list)) or value is None or field in _FREE_TEXT
-        shown = "" if quiet else f" (got {str(value)[:60]!r})"
-        raise InvalidInput(f"{first['msg']}{shown}", record=record, field=field) from None
+        shown = _shown(first.get("input"), field)
+        raise InvalidInput(f"{first['msg']}{f' (got {shown})' if shown else ''}",
+                           record=record, field=field) from None
     _check_vocabularies(doc, ref)
     return doc
 

@@ -9,6 +9,7 @@ import numpy as np
 
 from matcher.errors import InvalidInput
 from matcher.scoring import Scorer
+from matcher.settings import weight_problem
 
 
 def normalise(values: np.ndarray, how: str) -> np.ndarray:
@@ -24,28 +25,40 @@ def normalise(values: np.ndarray, how: str) -> np.ndarray:
     raise ValueError(f"unknown normalisation {how!r}")
 
 
+# Every contribution is kept within +/-BOUND, so that a sum of them stays a finite float.
+BOUND = 1e300
+
+
+def _finite(values: np.ndarray) -> np.ndarray:
+    """``values`` with NaN as 0 and everything else clipped to +/-:data:`BOUND`."""
+    return np.clip(np.nan_to_num(values, nan=0.0), -BOUND, BOUND)
+
+
 def fuse(raw: dict[str, np.ndarray], scorers: dict[str, Scorer], weights: dict[str, float],
          n: int) -> tuple[np.ndarray, dict[str, np.ndarray]]:
     """The fused score of each of the ``n`` candidates and each scorer's weighted contribution
-    (all zeros when no weighted scorer answered: the eligible candidates are still served)."""
+    (all zeros when no weighted scorer answered: the eligible candidates are still served).
+    Scores and contributions are always finite, whatever the scorers' scales."""
     contributions: dict[str, np.ndarray] = {}
     total: np.ndarray | None = None
-    for name, values in raw.items():
-        weight = float(weights.get(name, 0.0))
-        if weight == 0.0:
-            continue
-        part = weight * normalise(values, scorers[name].normalise)
-        contributions[name] = part
-        total = part if total is None else total + part
+    with np.errstate(all="ignore"):  # overflows become +/-inf, then BOUND
+        for name, values in raw.items():
+            weight = float(weights.get(name, 0.0))
+            if weight == 0.0:
+                continue
+            part = _finite(weight * normalise(_finite(values), scorers[name].normalise))
+            contributions[name] = part
+            total = part if total is None else total + part
     if total is None:
         total = np.zeros(n)
-    return total, contributions
+    return _finite(total), contributions
 
 
 def parse_weight_overrides(items: Iterable[str] | None, known: Iterable[str]) -> dict[str, float]:
     """``["lexical:0", "semantic=1.5"]`` -> ``{"lexical": 0.0, "semantic": 1.5}``.
 
-    Raises :class:`InvalidInput` for a malformed item, an unknown scorer or a repeat.
+    Raises :class:`InvalidInput` for a malformed item, a weight that is not finite or is
+    beyond +/-:data:`~matcher.settings.MAX_WEIGHT`, an unknown scorer or a repeat.
     """
     known = set(known)
     weights: dict[str, float] = {}
@@ -57,12 +70,20 @@ def parse_weight_overrides(items: Iterable[str] | None, known: Iterable[str]) ->
             value = float(raw) if found and name else math.nan
         except ValueError:
             value = math.nan
-        if not math.isfinite(value):
-            raise InvalidInput(f"expected name:number, got {item!r}", field="weight")
+        if math.isnan(value):
+            raise InvalidInput(f"expected name:number, got {_shown(item)}", field="weight")
+        problem = weight_problem(value)
+        if problem:
+            raise InvalidInput(f"{problem}, got {_shown(item)}", field="weight")
         if name not in known:
-            raise InvalidInput(f"unknown scorer {name!r} (known: {', '.join(sorted(known))})",
+            raise InvalidInput(f"unknown scorer {_shown(name)} (known: {', '.join(sorted(known))})",
                                field="weight")
         if name in weights:
             raise InvalidInput(f"scorer {name!r} given twice", field="weight")
         weights[name] = value
     return weights
+
+
+def _shown(text: str, most: int = 40) -> str:
+    """``text`` quoted for a message, shortened to ``most`` characters."""
+    return repr(text if len(text) <= most else f"{text[:most]}…")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ipaddress
 import json
+import math
 import os
 from collections.abc import Mapping
 from pathlib import Path
@@ -17,6 +18,16 @@ from pydantic_settings import (
     SettingsConfigDict,
     TomlConfigSettingsSource,
 )
+
+MAX_WEIGHT = 100.0  # a fusion weight is a finite number in [-MAX_WEIGHT, MAX_WEIGHT]
+
+
+def weight_problem(value: float) -> str | None:
+    """Why ``value`` cannot be a fusion weight, or None when it can."""
+    if not math.isfinite(value) or abs(value) > MAX_WEIGHT:
+        return f"a weight must be a finite number from {-MAX_WEIGHT:g} to {MAX_WEIGHT:g}"
+    return None
+
 
 class Settings(BaseSettings):
     """Everything a deployment can change without touching code."""
@@ -63,6 +74,17 @@ class Settings(BaseSettings):
             if item != "*":
                 ipaddress.ip_network(item, strict=False)  # a ValueError names the bad entry
         return value
+
+    @field_validator("weights")
+    @classmethod
+    def _bounded_weights(cls, weights: dict[str, dict[str, float]]
+                         ) -> dict[str, dict[str, float]]:
+        for kind, table in weights.items():
+            for name, value in table.items():
+                problem = weight_problem(value)
+                if problem:
+                    raise ValueError(f"weights.{kind}.{name}: {problem}")
+        return weights
 
     @classmethod
     def settings_customise_sources(

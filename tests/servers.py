@@ -19,14 +19,16 @@ from matcher.settings import load_settings
 
 
 @contextmanager
-def serve_app(app: FastAPI, start_timeout: float = 60) -> Iterator[str]:
-    """Serve ``app`` (lifespan on) until the block ends; yields its base URL."""
+def serve_app(app: FastAPI, start_timeout: float = 60,
+              log_level: str = "warning") -> Iterator[str]:
+    """Serve ``app`` (lifespan on) until the block ends; yields its base URL. ``log_level``
+    "info" turns uvicorn's access log on."""
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.bind(("127.0.0.1", 0))
     port = sock.getsockname()[1]
     # as `matcher serve` runs it: forwarded headers are the app's business (MATCHER_TRUSTED_PROXIES)
-    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="on",
+    server = uvicorn.Server(uvicorn.Config(app, log_level=log_level, lifespan="on",
                                            **SERVER_OPTIONS))
     thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
     thread.start()

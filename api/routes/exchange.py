@@ -14,7 +14,7 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 
 from api.deps import EngineDep
-from api.schemas import ErrorMessage
+from api.schemas import ErrorMessage, ValidationErrorMessage
 from api.security import guard
 from matcher import rights
 from matcher.auth import Principal, Role
@@ -88,8 +88,10 @@ async def request_bytes(request: Request) -> bytes:
     summary="Import (upsert by id) an exchange document: all or nothing",
     responses={**ERRORS,
                413: _error("The document is larger than the import cap"),
-               422: _error("A record breaks the format; the message names the record and the "
-                           "field, and nothing was written")},
+               422: {"model": ErrorMessage | ValidationErrorMessage,
+                     "description": "A record breaks the format; the message names the record "
+                                    "and the field, and nothing was written (a non-finite "
+                                    "number: the list of issues, its loc the field)"}},
     openapi_extra={"requestBody": {
         "required": True,
         "description": "An exchange-format document (FORMAT.md v1, with the extensions)",

@@ -2,17 +2,15 @@
 
 Who may do what is :mod:`matcher.policy`'s. A need's text may be sensitive: it is shown only to
 those :func:`matcher.policy.can_read_need_text` allows (others get the neutral summary), is never
-put in an error message, and is never echoed back by a request that fails validation.
+put in an error message, and is never echoed back by a request that fails validation
+(no 422 carries the values sent: :mod:`api.errors`).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Coroutine
-from typing import Annotated, Any
+from typing import Annotated
 
-from fastapi import APIRouter, Path, Query, Request, Response, status
-from fastapi.exceptions import RequestValidationError
-from fastapi.routing import APIRoute
+from fastapi import APIRouter, Path, Query, Response, status
 
 from api.deps import EngineDep
 from api.profile_schemas import (
@@ -43,26 +41,7 @@ from matcher.engine import Engine
 from matcher.sensitive import neutral_summary
 from matcher.store.profiles import SORTABLE, ProfileQuery
 
-
-class RedactedValidationRoute(APIRoute):
-    """Drops the offending ``input`` of body fields from 422 responses: it may be a need's
-    (sensitive) text, or the whole body when a field is missing."""
-
-    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
-        handler = super().get_route_handler()
-
-        async def route(request: Request) -> Response:
-            try:
-                return await handler(request)
-            except RequestValidationError as exc:
-                redacted = [{k: v for k, v in e.items() if k != "input"}
-                            if e.get("loc", ("",))[0] == "body" else e for e in exc.errors()]
-                raise RequestValidationError(redacted) from None
-
-        return route
-
-
-router = APIRouter(tags=["needs"], route_class=RedactedValidationRoute)
+router = APIRouter(tags=["needs"])
 
 NeedId = Annotated[str, Path(max_length=128, examples=["demo-n-001"])]
 AssociationId = Annotated[str, Path(max_length=128, examples=["demo-a-01"])]
