@@ -12,14 +12,15 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from api.schemas import Kind
 from matcher.exchange import RecordId
-from matcher.matches import MAX_NOTE
+from matcher.matches import MAX_NOTE, TRANSITIONS
+from matcher.vocabulary import MATCH_SORTS, OUTCOMES, REJECT_REASONS, STATES
 
-Status = Literal["proposed", "approved", "rejected", "introduced", "active", "outcome_recorded",
-                 "closed"]
-Action = Literal["approve", "reject", "accept", "decline", "activate", "record_outcome", "close"]
-RejectReason = Literal["not_relevant", "not_eligible", "capacity", "duplicate", "other"]
-Outcome = Literal["agreement_signed", "loan", "training", "visit", "no_outcome"]
-Sort = Literal["-score", "created_at", "-created_at"]
+# The lifecycle's vocabulary, spelled once in matcher.vocabulary and matcher.matches.
+Status = Literal[STATES]  # type: ignore[valid-type]
+Action = Literal[tuple(TRANSITIONS)]  # type: ignore[valid-type]
+RejectReason = Literal[REJECT_REASONS]  # type: ignore[valid-type]
+Outcome = Literal[OUTCOMES]  # type: ignore[valid-type]
+Sort = Literal[MATCH_SORTS]  # type: ignore[valid-type]
 MatchId = Annotated[int, Field(ge=1, le=2**53)]
 Note = Annotated[str | None, Field(max_length=MAX_NOTE, description="free text for the trail")]
 Version = Annotated[int | None, Field(

@@ -12,8 +12,9 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from matcher.engine import Suggestion, SuggestionList
 from matcher.scoring import HEALTH_STATES
+from matcher.vocabulary import KINDS
 
-Kind = Literal["partner", "peer"]
+Kind = Literal[KINDS]  # type: ignore[valid-type]
 Lang = Literal["en", "fr", "es", "pt"]
 
 _CONTRIBUTIONS = Field(

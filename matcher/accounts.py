@@ -7,12 +7,17 @@ existing partner, a coordinator one or more known regions, an admin nothing.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
 from matcher.auth import Role
 from matcher.errors import InvalidInput
+from matcher.passwords import check_strength, hash_password, verify_password
 from matcher.store import Store
+from matcher.store.users import normalise_username
+
+USERNAME = re.compile(r"^[a-z0-9][a-z0-9._@-]{2,63}$")
 
 # The input each part of a scope comes from; the CLI names them after its options.
 FIELDS: Mapping[str, str] = {"role": "role", "association": "association",
@@ -82,3 +87,36 @@ def check_scope(store: Store, known_regions: Iterable[str], role: str | Role, *,
             raise BadScope(f"unknown region {region!r} (expected one of: {', '.join(known)})",
                            code="unknown_region", field="regions")
     return Scope(parsed, association or None, partner or None, chosen["regions"] or [])
+
+
+# ---------------------------------------------------------------------- users and passwords
+def username_problem(username: str) -> str | None:
+    """Why ``username`` cannot be a username, or None."""
+    if not USERNAME.match(normalise_username(username)):
+        return "a username has 3 to 64 characters: letters, digits, . _ @ -"
+    return None
+
+
+def create_user(store: Store, username: str, password: str, role: Role, *,
+                association_id: str | None = None, partner_id: str | None = None,
+                regions: list[str] | None = None, replace: bool = False) -> int:
+    """A new web user (or, with ``replace``, an existing one given this password, role and
+    scope): the name and the password's strength checked, the password stored only as its
+    salted scrypt hash. InvalidInput names the field; Conflict when the name is taken."""
+    bad_name = username_problem(username)
+    if bad_name:
+        raise InvalidInput(bad_name, field="username")
+    weak = check_strength(password)
+    if weak:
+        raise InvalidInput(weak, field="password")
+    return store.create_user(username, hash_password(password), role,
+                             association_id=association_id, partner_id=partner_id,
+                             regions=regions, replace=replace)
+
+
+def check_password(store: Store, username: str, password: str) -> int | None:
+    """The id of the active user ``username`` if ``password`` is theirs, else None (in about
+    the same time whether or not the user exists)."""
+    found = store.password_hash_of(username)
+    ok = verify_password(password, found[1] if found else None)
+    return found[0] if found and ok else None

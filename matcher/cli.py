@@ -166,8 +166,7 @@ def eval_(folder: Annotated[Path, typer.Argument(help="folder with dataset.json 
 @app.command()
 def plugins(db: DbOption = None):
     """List the scorers: name, weight per kind, source, description."""
-    from matcher.plugins import get_plugin_manager
-    from matcher.plugins import collect_scorers
+    from matcher.plugins import collect_scorers, get_plugin_manager
     from matcher.scoring import default_weights
 
     settings = _settings(db)
@@ -199,6 +198,7 @@ def serve(db: DbOption = None, host: str = "127.0.0.1", port: int = 8000,
 
 def _load_demo(settings: Settings, base_url: str) -> None:
     """Import the bundled demo data, embed it, and print a fresh demo token per role."""
+    from matcher.accounts import create_user
     from matcher.auth import Role
     from matcher.engine import Engine
     from matcher.exchange import parse_document
@@ -229,7 +229,7 @@ def _load_demo(settings: Settings, base_url: str) -> None:
                         (Role.ASSOCIATION, {"association_id": association.id}),
                         (Role.PARTNER, {"partner_id": partner.id})):
         username, password = f"demo-{role.value}", secrets.token_urlsafe(12)
-        engine.store.create_user(username, password, role, replace=True, **scope)
+        create_user(engine.store, username, password, role, replace=True, **scope)
         typer.echo(f"  {username:20s} password {password}")
     typer.echo(f"web pages: {base_url}/")
     typer.echo(f"API docs: {base_url}/docs   try: curl -H 'Authorization: Bearer <admin token>' "
@@ -335,6 +335,7 @@ def user_create(
                                      "(otherwise it is asked for, twice)")] = False,
         db: DbOption = None):
     """Create a web user; the password is never stored, only its scrypt hash."""
+    from matcher.accounts import create_user
     from matcher.passwords import check_strength
 
     store, scope = _checked_scope(db, role, association, partner, region)
@@ -346,7 +347,7 @@ def user_create(
     if weak:
         _fail(weak)
     try:
-        user_id = store.create_user(username, password, scope.role, **scope.as_kwargs())
+        user_id = create_user(store, username, password, scope.role, **scope.as_kwargs())
     except MatcherError as exc:
         _fail(str(exc))
     typer.echo(f"user {user_id} created: {username.strip().lower()} ({scope.role.value})")

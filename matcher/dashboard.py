@@ -21,7 +21,7 @@ from datetime import datetime
 from matcher import filters
 from matcher.auth import Principal, Role
 from matcher.errors import Forbidden, InvalidInput
-from matcher.matches import STATES
+from matcher.vocabulary import STATES
 
 
 @dataclass

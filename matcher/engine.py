@@ -32,10 +32,10 @@ from matcher.scoring import (
 from matcher.sensitive import inferred_sensitive
 from matcher.settings import Settings, weight_problem
 from matcher.store import Store
+from matcher.vocabulary import KINDS
 
 log = logging.getLogger(__name__)
 
-KINDS = ("partner", "peer")
 TOP_WINDOW = 10  # the per-partner cap applies within this many first suggestions
 
 

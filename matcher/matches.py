@@ -29,12 +29,15 @@ from matcher.auth import Principal, Role
 from matcher.errors import Conflict, Forbidden, InvalidInput, NotFound
 from matcher.reference import UI_LANGUAGES
 from matcher.sensitive import neutral_summary
-from matcher.store.matches import HOLDING_CAPACITY, SORTS, MatchQuery
+from matcher.store.matches import MatchQuery
+from matcher.vocabulary import (
+    HOLDING_CAPACITY,
+    MATCH_SORTS,
+    OUTCOMES,
+    REJECT_REASONS,
+    STATES,
+)
 
-STATES = ("proposed", "approved", "rejected", "introduced", "active", "outcome_recorded",
-          "closed")
-REJECT_REASONS = ("not_relevant", "not_eligible", "capacity", "duplicate", "other")
-OUTCOMES = ("agreement_signed", "loan", "training", "visit", "no_outcome")
 MAX_NOTE = 2000
 
 REVIEWER = "reviewer"  # a coordinator of the association's region, or an admin
@@ -265,8 +268,8 @@ class Filters:
 
 def list_matches(engine, who: Principal, f: Filters) -> tuple[list[dict], int]:
     """One page of the matches the caller may see, filtered; and the total."""
-    if f.sort not in SORTS:
-        raise InvalidInput(f"sort is one of: {', '.join(SORTS)}", field="sort")
+    if f.sort not in MATCH_SORTS:
+        raise InvalidInput(f"sort is one of: {', '.join(MATCH_SORTS)}", field="sort")
     bad = [s for s in f.statuses or [] if s not in STATES]
     if bad:
         raise InvalidInput(f"unknown status {bad[0]!r}", field="status")

@@ -35,11 +35,11 @@ summary instead (:func:`can_read_need_text`).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Literal
 
 from matcher.auth import Principal, Role
 from matcher.errors import Forbidden, NotFound
+from matcher.store.profiles import Scope
 
 FULL = "full"
 PUBLIC = "public"
@@ -160,20 +160,6 @@ def require_practice(who: Principal, practice: dict | None, association: dict | 
         raise Forbidden("only the association itself, its region's coordinators or an admin "
                         "may change its practices")
     return practice
-
-
-@dataclass(frozen=True)
-class Scope:
-    """Whose private records (needs) a caller may list: every association's, or those of the
-    associations in ``regions`` and of ``association_id``."""
-
-    everything: bool = False
-    regions: frozenset[str] = frozenset()
-    association_id: str | None = None
-
-    @property
-    def nothing(self) -> bool:
-        return not self.everything and not self.regions and self.association_id is None
 
 
 def need_scope(who: Principal) -> Scope:

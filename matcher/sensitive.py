@@ -15,7 +15,7 @@ import numpy as np
 
 from matcher.i18n import _
 from matcher.reference import Reference
-from matcher.store.confidential import SENSITIVE_CATEGORIES
+from matcher.vocabulary import SENSITIVE_CATEGORIES
 
 # Leaning to caution: the inferred probability of a sensitive topic that makes a need
 # confidential, although another topic may be likelier (on the demo set, needs about other

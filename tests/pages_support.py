@@ -15,6 +15,7 @@ from fastapi.testclient import TestClient
 from api.app import create_app
 from api.pages.session import CSRF_FIELD
 from api.throttle import reset_failures
+from matcher.accounts import create_user
 from matcher.auth import Role
 from matcher.engine import Engine
 from matcher.settings import load_settings
@@ -31,7 +32,7 @@ def database_with_users(demo_db: Path, folder: Path, users: dict[str, tuple[Role
     store = Store(target)
     try:
         for username, (role, scope) in users.items():
-            store.create_user(username, password, role, **scope)
+            create_user(store, username, password, role, **scope)
     finally:
         store.close()
     return target

@@ -12,6 +12,7 @@ import re
 from browsing import browser_fixtures, needs_chromium, sign_in_with_password
 from playwright.sync_api import expect
 
+from matcher.accounts import create_user
 from matcher.auth import Role
 from matcher.store import Store
 
@@ -154,7 +155,7 @@ def test_admin_manages_users_tokens_scorers_and_data_then_the_new_user_signs_in(
 def test_other_roles_see_no_admin_page(visit, server, browser_db):
     store = Store(browser_db.path)
     try:
-        store.create_user("nosy-member", "nosy-member-password", Role.ASSOCIATION,
+        create_user(store, "nosy-member", "nosy-member-password", Role.ASSOCIATION,
                           association_id="demo-a-01", replace=True)
     finally:
         store.close()

@@ -17,11 +17,10 @@ import pytest
 
 from matcher import hookimpl
 from matcher.embeddings import Embedder, content_hash
-from matcher.plugins import available_embedders
 from matcher.engine import Engine
 from matcher.errors import MatcherError
 from matcher.exchange import parse_document
-from matcher.plugins import get_plugin_manager
+from matcher.plugins import available_embedders, get_plugin_manager
 from matcher.settings import load_settings
 from plugins.embedders import SentenceTransformerEmbedder, _minilm_path
 

@@ -16,7 +16,7 @@ from typer.testing import CliRunner
 from api.limits import Limits
 from api.pages.session import CSRF_FIELD
 from matcher import hookimpl, rights
-from matcher.accounts import BadScope, check_scope
+from matcher.accounts import BadScope, check_scope, create_user
 from matcher.auth import Principal, Role
 from matcher.cli import app as cli_app
 from matcher.plugins import get_plugin_manager
@@ -179,7 +179,7 @@ def test_bad_new_user_is_refused_with_a_message_and_nothing_written(admin, store
 
 
 def test_disabling_a_user_asks_first_then_ends_their_sessions(admin, app, store):
-    store.create_user("leaving-soon", PASSWORD, Role.ASSOCIATION, association_id="demo-a-01")
+    create_user(store, "leaving-soon", PASSWORD, Role.ASSOCIATION, association_id="demo-a-01")
     user = [u for u in store.users() if u["username"] == "leaving-soon"][0]
     member = TestClient(app)
     sign_in(member, "leaving-soon")

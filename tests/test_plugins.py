@@ -14,9 +14,13 @@ import pytest
 
 from matcher import PROJECT, hookimpl, hookspecs
 from matcher.embeddings import Embedder
-from matcher.plugins import available_embedders
 from matcher.engine import Engine
-from matcher.plugins import DEFAULT_PLUGINS, get_plugin_manager, make_plugin_manager
+from matcher.plugins import (
+    DEFAULT_PLUGINS,
+    available_embedders,
+    get_plugin_manager,
+    make_plugin_manager,
+)
 from matcher.scoring import Scorer
 from matcher.settings import load_settings
 

@@ -19,6 +19,7 @@ from fastapi.testclient import TestClient
 
 from api.app import create_app
 from api.security import POLICY
+from matcher.accounts import create_user
 from matcher.auth import Role, hash_token
 from matcher.embeddings import content_hash
 from matcher.engine import Engine
@@ -117,9 +118,9 @@ def world(demo_copy):
         "q": store.create_token(Role.PARTNER, partner_id=Q),
     }
     if hasattr(store, "create_user"):
-        store.create_user("nkwanta.field", "correct horse battery staple 42", Role.ASSOCIATION,
+        create_user(store, "nkwanta.field", "correct horse battery staple 42", Role.ASSOCIATION,
                           association_id=A)
-        store.create_user("safeshafts.desk", "correct horse battery staple 43", Role.PARTNER,
+        create_user(store, "safeshafts.desk", "correct horse battery staple 43", Role.PARTNER,
                           partner_id=P)
     store.close()
     headers = {k: {"Authorization": f"Bearer {token}"} for k, (_, token) in raw.items()}

@@ -13,12 +13,12 @@ import json
 
 import pytest
 from fastapi.testclient import TestClient
+from pages_support import sign_in_with_token
 
 from api.app import create_app
 from matcher.auth import Role
 from matcher.settings import load_settings
 from matcher.store import Store
-from pages_support import sign_in_with_token
 
 V1 = "/api/v1"
 ASSOCIATION, REGION, COUNTRY = "demo-a-01", "africa_anglophone", "Ghana"

@@ -17,6 +17,7 @@ from servers import serve_app
 from api import throttle
 from api.app import create_app
 from api.pages.session import CSRF_FIELD
+from matcher.accounts import create_user
 from matcher.auth import Role
 from matcher.settings import load_settings
 from matcher.store import Store
@@ -32,7 +33,7 @@ def db(demo_copy: Path) -> Path:
     store = Store(demo_copy)
     try:
         for name in ("amina", "kwame"):
-            store.create_user(name, PASSWORD, Role.ADMIN)
+            create_user(store, name, PASSWORD, Role.ADMIN)
     finally:
         store.close()
     return demo_copy

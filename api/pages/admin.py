@@ -18,12 +18,12 @@ from api.pages.forms import NOT_ACCEPTED, Message
 from api.pages.i18n import N_
 from api.pages.render import ROLE_NAMES, redirect, render
 from api.pages.session import PageNotFound, WebContext
+from matcher import accounts
 from matcher.auth import Principal, Role
 from matcher.engine import Engine
 from matcher.errors import Conflict, InvalidInput, NotFound
 from matcher.passwords import MAX_LENGTH, MIN_LENGTH, check_strength
 from matcher.store.auth import MAX_LABEL
-from matcher.store.users import username_problem
 
 router = APIRouter(include_in_schema=False)
 
@@ -102,7 +102,7 @@ def create_user(ctx: CtxDep, form: FormDep, who: AdminDep, engine: EngineDep):
     values = {"username": form.get("username", "").strip(), **scope_values(form)}
     password, again = form.get("password", ""), form.get("password2", "")
     errors: dict[str, Message] = {}
-    if username_problem(values["username"]):
+    if accounts.username_problem(values["username"]):
         errors["username"] = Message(N_("A username has 3 to 64 characters: letters, digits "
                                         "and . _ @ -"))
     scope = checked_scope(engine, values, errors)
@@ -113,8 +113,8 @@ def create_user(ctx: CtxDep, form: FormDep, who: AdminDep, engine: EngineDep):
         errors["password2"] = Message(N_("The two passwords are not the same."))
     if scope is not None and not errors:
         try:
-            user_id = engine.store.create_user(values["username"], password, scope.role,
-                                               **scope.as_kwargs())
+            user_id = accounts.create_user(engine.store, values["username"], password,
+                                           scope.role, **scope.as_kwargs())
         except Conflict:
             errors["username"] = Message(N_("This username is already taken."))
         except InvalidInput as exc:  # the store's own checks, should the rules change

@@ -10,6 +10,7 @@ from api.pages.device import device_id, give_device_cookie
 from api.pages.i18n import N_
 from api.pages.render import home_for, redirect, render
 from api.pages.session import WebContext, safe_next
+from matcher.accounts import check_password
 from matcher.passwords import MAX_LENGTH
 from matcher.reference import UI_LANGUAGES
 
@@ -54,7 +55,7 @@ def signin_password(ctx: CtxDep, form: FormDep):
     guard = _password_guard(ctx, username)
     if throttle.over_limit(guard):  # refused unchecked: a guess here teaches nothing
         return _signin_page(ctx, next_path, 429, TOO_MANY, username)
-    user_id = (ctx.store.check_password(username, password)
+    user_id = (check_password(ctx.store, username, password)
                if username and password and len(password) <= MAX_LENGTH else None)
     if user_id is None:
         address = throttle.client_key(ctx.request)

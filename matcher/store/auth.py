@@ -8,7 +8,6 @@ from datetime import UTC, datetime
 from matcher.auth import Principal, Role, hash_token, new_token
 from matcher.errors import InvalidInput, NotFound
 from matcher.store.base import BaseStore
-from matcher.store.matches import _write_lock  # one connection: writes must not interleave
 
 MAX_LABEL = 200  # characters in a token's label
 
@@ -27,7 +26,7 @@ class AuthMixin(BaseStore):
         if len(label) > MAX_LABEL:
             raise InvalidInput(f"a label has at most {MAX_LABEL} characters", field="label")
         token = new_token()
-        with _write_lock, self.transaction():
+        with self.writing():
             cursor = self.db.execute(
                 "insert into tokens (token_hash, role, association_id, partner_id, regions, "
                 "label, created_at) values (?, ?, ?, ?, ?, ?, ?)",
@@ -50,7 +49,7 @@ class AuthMixin(BaseStore):
 
     def revoke_token(self, token_id: int) -> None:
         """The token stops working at once, and so do the web sessions signed in with it."""
-        with _write_lock, self.transaction():
+        with self.writing():
             cursor = self.db.execute(
                 "update tokens set revoked_at = ? where id = ? and revoked_at is null",
                 [now(), token_id])

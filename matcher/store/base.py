@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
+import threading
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -27,6 +28,10 @@ def _decode(row: dict) -> dict:
             else (bool(v) if k in _BOOLS and v is not None else v) for k, v in row.items()}
 
 
+# One connection serves every request thread: its write transactions must not interleave.
+_WRITES = threading.RLock()
+
+
 class BaseStore:
     """A SQLite connection, migrated on open, with explicit IMMEDIATE write transactions."""
 
@@ -43,6 +48,18 @@ class BaseStore:
         self.db.close()
 
     # ------------------------------------------------------------------ transactions
+    @contextmanager
+    def writing(self) -> Iterator[Database]:
+        """One write transaction, begun IMMEDIATE, and no other thread writing meanwhile."""
+        with _WRITES, self.transaction() as db:
+            yield db
+
+    @contextmanager
+    def exclusive(self) -> Iterator[None]:
+        """No other thread of this process writes while the block runs."""
+        with _WRITES:
+            yield
+
     @contextmanager
     def transaction(self) -> Iterator[Database]:
         """One write transaction, begun IMMEDIATE; rolled back whole on any error."""

@@ -12,9 +12,7 @@ from datetime import UTC, datetime
 
 from matcher.errors import NotFound
 from matcher.store.base import BaseStore
-from matcher.store.matches import _write_lock  # one connection: writes must not interleave
-
-SENSITIVE_CATEGORIES = ("sgbv",)  # a need given one of these topics is always confidential
+from matcher.vocabulary import SENSITIVE_CATEGORIES
 
 _REDACT_MATCHES = ("update matches set redacted = 1 where redacted = 0 and introduced_at is null "
                    "and need_id in (select id from needs where confidential = 1)")
@@ -42,7 +40,7 @@ class ConfidentialMixin(BaseStore):
         so); one audit row each. Returns the ids that were raised now."""
         if not need_ids:
             return []
-        with _write_lock, self.transaction():
+        with self.writing():
             marks = ", ".join("?" for _ in need_ids)
             rows = self.db.execute(
                 f"select id, association_id from needs where id in ({marks}) and "
@@ -61,7 +59,7 @@ class ConfidentialMixin(BaseStore):
                            actor_org: str | None, note: str | None = None) -> dict:
         """Clear a need's confidentiality, explicitly (flag it not sensitive); one audit row.
         Its matches stay redacted until their introductions."""
-        with _write_lock, self.transaction():
+        with self.writing():
             row = self.db.execute("select association_id, confidential from needs where id = ?",
                                   [need_id]).fetchone()
             if row is None:

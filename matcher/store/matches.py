@@ -7,22 +7,17 @@ updates nothing and raises :class:`~matcher.errors.Conflict`.
 from __future__ import annotations
 
 import json
-import threading
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from matcher.errors import Conflict, NotFound
 from matcher.store.base import BaseStore
+from matcher.vocabulary import HOLDING_CAPACITY
 
-# Matches in these states hold one slot of their offering's capacity.
-HOLDING_CAPACITY = ("approved", "introduced", "active")
-
+# The SQL of each of the queue's orders (matcher.vocabulary.MATCH_SORTS).
 SORTS = {"-score": "m.score desc, m.id", "created_at": "m.created_at, m.id",
          "-created_at": "m.created_at desc, m.id desc"}
 
-# One connection serves every request thread; its transactions must not interleave.
-_write_lock = threading.RLock()
 
 
 def now() -> str:
@@ -125,11 +120,6 @@ class MatchesMixin(BaseStore):
             yield _match(row)
 
     # ------------------------------------------------------------------ writes
-    @contextmanager
-    def _write(self):
-        with _write_lock, self.transaction():
-            yield
-
     def create_match(self, row: dict, *, actor: str, role: str, actor_org: str | None = None,
                      at: str | None = None) -> dict:
         """Insert a ``proposed`` match (``row``: kind, need_id, association_id, item_id,
@@ -138,7 +128,7 @@ class MatchesMixin(BaseStore):
         introduction, by default whether the need is confidential) with its audit row. A pair already matched, or
         rejected once, is refused (:class:`Conflict`)."""
         at = at or now()
-        with self._write():
+        with self.writing():
             existing = self.find_match(row["need_id"], row["kind"], row["item_id"])
             if existing is not None:
                 if existing["status"] == "rejected":
@@ -174,7 +164,7 @@ class MatchesMixin(BaseStore):
         audit row, in one transaction. Refused (:class:`Conflict`) when the match changed
         since it was read, or, with ``takes_slot``, when its offering has no free slot."""
         at = at or now()
-        with self._write():
+        with self.writing():
             if takes_slot:
                 self._check_free_slot(match_id)
             sets = ["status = ?", "version = version + 1", "updated_at = ?", "note = ?"]
@@ -241,7 +231,7 @@ class MatchesMixin(BaseStore):
         Their audit rows stay, for :meth:`pseudonymise_audit`. Joins the caller's transaction
         when there is one."""
         where, params = _involving(association_id, partner_id)
-        with self._write():
+        with self.writing():
             ids = [row[0] for row in self.db.execute(
                 f"select id from matches where {where}", params).fetchall()]
             self.db.execute(f"delete from matches where {where}", params)
@@ -253,7 +243,7 @@ class MatchesMixin(BaseStore):
         actor's name; rows of ``match_ids`` (its deleted matches) also lose their free-text
         notes. Returns the number of rows changed. Joins the caller's transaction."""
         changed = 0
-        with self._write():
+        with self.writing():
             changed += self.db.execute(
                 "update audit set actor = ?, actor_org = ? where actor_org = ?",
                 [pseudonym, pseudonym, org_id]).rowcount

@@ -9,10 +9,9 @@ from pydantic import BaseModel
 
 from matcher.errors import Conflict, InvalidInput, NotFound
 from matcher.exchange import Association, Exchange, Need, Offering, Partner, Practice
-from matcher.policy import Scope
 from matcher.store.base import _decode, _encode
-from matcher.store.confidential import SENSITIVE_CATEGORIES, ConfidentialMixin
-from matcher.store.matches import _write_lock  # one connection: writes serialise
+from matcher.store.confidential import ConfidentialMixin
+from matcher.vocabulary import SENSITIVE_CATEGORIES
 
 PROFILE_TABLES = ("partners", "offerings", "associations", "needs", "practices")
 # A child table's parent key and parent table.
@@ -33,6 +32,20 @@ SORTABLE = {
 # The free-text columns ``q`` searches, per table.
 SEARCHED = {"associations": ("name", "description"), "partners": ("name", "description"),
             "offerings": ("title", "description"), "needs": ("text",), "practices": ("text",)}
+
+
+@dataclass(frozen=True)
+class Scope:
+    """Whose private records (needs) a caller may list: every association's, or those of the
+    associations in ``regions`` and of ``association_id``."""
+
+    everything: bool = False
+    regions: frozenset[str] = frozenset()
+    association_id: str | None = None
+
+    @property
+    def nothing(self) -> bool:
+        return not self.everything and not self.regions and self.association_id is None
 
 
 @dataclass
@@ -153,7 +166,7 @@ class ProfilesMixin(ConfidentialMixin):
         when its id is taken; NotFound when the parent is gone. A new need, practice or
         offering goes last in its parent's order."""
         row = _record_row(table, record)
-        with _write_lock, self.transaction():
+        with self.writing():
             if self._existing(table, [row["id"]]):
                 raise Conflict(f"the id {row['id']!r} is taken (by another {NOUNS[table]})")
             if table in PARENTS:
@@ -173,7 +186,7 @@ class ProfilesMixin(ConfidentialMixin):
         """Replace the fields of one record (never its id, parent or position) in one
         transaction and return it as stored; NotFound when it is gone."""
         row = _record_row(table, record)
-        with _write_lock, self.transaction():
+        with self.writing():
             if not self._existing(table, [row["id"]]):
                 raise NotFound(f"no {NOUNS[table]} with id {row['id']!r}")
             self.db[table].update(row["id"], _encode(row))
@@ -190,7 +203,7 @@ class ProfilesMixin(ConfidentialMixin):
             raise ValueError(f"delete_record deletes needs, practices or offerings, not {table}")
         where = {"needs": "need_id = ?", "practices": "kind = 'peer' and item_id = ?",
                  "offerings": "kind = 'partner' and item_id = ?"}[table]
-        with _write_lock, self.transaction():
+        with self.writing():
             if not self._existing(table, [record_id]):
                 raise NotFound(f"no {NOUNS[table]} with id {record_id!r}")
             used = self.db.execute(f"select count(*) from matches where {where}",

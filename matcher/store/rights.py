@@ -9,9 +9,15 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
-from matcher.exchange import Association, Exchange, Need, Partner, Practice, dump_document
+from matcher.exchange import (
+    Association,
+    Exchange,
+    Need,
+    Partner,
+    Practice,
+    dump_document,
+)
 from matcher.store.base import BaseStore
-from matcher.store.matches import _write_lock  # one connection: writes must not interleave
 from matcher.store.profiles import ImportReport, _offering, exported_flag
 
 # What replaces a deleted organisation in the audit trail (actor, notes) and on its tokens.
@@ -84,7 +90,7 @@ class RightsMixin(BaseStore):
     def import_exchange_checked(self, doc: Exchange, check: Callable[[], None]) -> ImportReport:
         """Run ``check`` (which may read the store and raise) and the import in one
         transaction, so that nothing changes between the check and the write."""
-        with _write_lock, self.transaction():
+        with self.writing():
             check()
             return self.import_exchange(doc)  # ProfilesMixin; joins this transaction
 
@@ -145,7 +151,7 @@ class RightsMixin(BaseStore):
     @contextmanager
     def _secure_transaction(self) -> Iterator[None]:
         """A write transaction whose deleted content SQLite overwrites with zeros."""
-        with _write_lock:
+        with self.exclusive():
             previous = self.db.execute("PRAGMA secure_delete").fetchone()[0]
             self.db.execute("PRAGMA secure_delete = ON")
             try:

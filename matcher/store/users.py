@@ -4,18 +4,12 @@ sessions signed in with a user or a token, and the secret the web pages sign CSR
 from __future__ import annotations
 
 import json
-import re
 import secrets
 from datetime import UTC, datetime, timedelta
 
 from matcher.auth import Principal, Role
 from matcher.errors import Conflict, InvalidInput, NotFound
-from matcher.passwords import check_strength, hash_password, verify_password
 from matcher.store.base import BaseStore
-from matcher.store.matches import _write_lock  # one connection: writes must not interleave
-
-USERNAME = re.compile(r"^[a-z0-9][a-z0-9._@-]{2,63}$")
-
 
 def _now() -> datetime:
     return datetime.now(UTC).replace(microsecond=0)
@@ -26,32 +20,20 @@ def normalise_username(username: str) -> str:
     return username.strip().lower()
 
 
-def username_problem(username: str) -> str | None:
-    """Why ``username`` cannot be a username, or None."""
-    if not USERNAME.match(normalise_username(username)):
-        return "a username has 3 to 64 characters: letters, digits, . _ @ -"
-    return None
-
-
 class UsersMixin(BaseStore):
     """Users are created by an admin (``matcher user create``); passwords are never stored."""
 
     # ------------------------------------------------------------------ users
-    def create_user(self, username: str, password: str, role: Role, *,
+    def create_user(self, username: str, password_hash: str, role: Role, *,
                     association_id: str | None = None, partner_id: str | None = None,
                     regions: list[str] | None = None, replace: bool = False) -> int:
-        """Store a new user (or, with ``replace``, give an existing one this password, role and
-        scope, ending its sessions); return its id."""
+        """Store a new user (or, with ``replace``, give an existing one this password hash,
+        role and scope, ending its sessions); return its id. The rules for names and
+        passwords are :mod:`matcher.accounts`'s."""
         name = normalise_username(username)
-        bad_name = username_problem(name)
-        if bad_name:
-            raise InvalidInput(bad_name, field="username")
-        weak = check_strength(password)
-        if weak:
-            raise InvalidInput(weak, field="password")
-        row = [hash_password(password), role.value, association_id, partner_id,
+        row = [password_hash, role.value, association_id, partner_id,
                json.dumps(sorted(regions or []))]
-        with _write_lock, self.transaction():
+        with self.writing():
             existing = self.db.execute("select id from users where username = ?",
                                        [name]).fetchone()
             if existing and not replace:
@@ -69,19 +51,17 @@ class UsersMixin(BaseStore):
                 [name] + row + [_now().isoformat()])
             return int(cursor.lastrowid)
 
-    def check_password(self, username: str, password: str) -> int | None:
-        """The id of the active user ``username`` if ``password`` is theirs, else None (in about
-        the same time whether or not the user exists)."""
+    def password_hash_of(self, username: str) -> tuple[int, str] | None:
+        """The id and stored password hash of the active user ``username``, or None."""
         row = self.db.execute(
             "select id, password_hash from users where username = ? and disabled_at is null",
             [normalise_username(username)]).fetchone()
-        ok = verify_password(password, row[1] if row else None)
-        return int(row[0]) if row and ok else None
+        return (int(row[0]), row[1]) if row else None
 
     def disable_user(self, username: str) -> None:
         """The user can no longer sign in; their open sessions end at once."""
         name = normalise_username(username)
-        with _write_lock, self.transaction():
+        with self.writing():
             row = self.db.execute("select id, disabled_at from users where username = ?",
                                   [name]).fetchone()
             if row is None:
@@ -109,7 +89,7 @@ class UsersMixin(BaseStore):
         if (user_id is None) == (token_id is None):
             raise ValueError("a web session belongs to exactly one user or one token")
         now = _now()
-        with _write_lock, self.transaction():
+        with self.writing():
             self.db.execute("delete from web_sessions where expires_at <= ?", [now.isoformat()])
             self.db.execute(
                 "insert into web_sessions (session_hash, user_id, token_id, created_at, "
@@ -140,7 +120,7 @@ class UsersMixin(BaseStore):
         return principal, {"created_at": created, "username": username, "user_id": user_id}
 
     def end_web_session(self, session_hash: str) -> None:
-        with _write_lock, self.transaction():
+        with self.writing():
             self.db.execute("delete from web_sessions where session_hash = ?", [session_hash])
 
     def web_secret(self) -> bytes:
@@ -148,7 +128,7 @@ class UsersMixin(BaseStore):
         every worker and every restart agree."""
         row = self.db.execute("select value from meta where key = 'web_secret'").fetchone()
         if row is None:
-            with _write_lock, self.transaction():
+            with self.writing():
                 self.db.execute("insert or ignore into meta (key, value) values ('web_secret', ?)",
                                 [secrets.token_hex(32)])
             row = self.db.execute("select value from meta where key = 'web_secret'").fetchone()

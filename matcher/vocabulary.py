@@ -1,0 +1,19 @@
+"""The codes the whole exchange speaks: kinds of suggestion, match states, reasons, outcomes,
+queue sorts, and the topics that make a need confidential.
+
+The one place they are spelled: the engine, the store and the API schemas derive from them.
+"""
+
+from __future__ import annotations
+
+KINDS = ("partner", "peer")  # offerings of partners; practices of peer associations
+
+STATES = ("proposed", "approved", "rejected", "introduced", "active", "outcome_recorded",
+          "closed")
+HOLDING_CAPACITY = ("approved", "introduced", "active")  # each holds a slot of its offering
+FINAL_STATES = ("rejected", "closed")
+REJECT_REASONS = ("not_relevant", "not_eligible", "capacity", "duplicate", "other")
+OUTCOMES = ("agreement_signed", "loan", "training", "visit", "no_outcome")
+MATCH_SORTS = ("-score", "created_at", "-created_at")  # the review queue's orders
+
+SENSITIVE_CATEGORIES = ("sgbv",)  # a need given one of these topics is confidential
