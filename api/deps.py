@@ -6,7 +6,7 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 
-from matcher.engine import Engine
+from matcher.ranking.engine import Engine
 from matcher.settings import Settings
 
 

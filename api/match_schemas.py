@@ -12,10 +12,10 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from api.schemas import Kind
 from matcher.exchange import RecordId
-from matcher.matches import MAX_NOTE, TRANSITIONS
 from matcher.vocabulary import MATCH_SORTS, OUTCOMES, REJECT_REASONS, STATES
+from matcher.workflow.lifecycle import MAX_NOTE, TRANSITIONS
 
-# The lifecycle's vocabulary, spelled once in matcher.vocabulary and matcher.matches.
+# The lifecycle's vocabulary, spelled once in matcher.vocabulary and matcher.workflow.lifecycle.
 Status = Literal[STATES]  # type: ignore[valid-type]
 Action = Literal[tuple(TRANSITIONS)]  # type: ignore[valid-type]
 RejectReason = Literal[REJECT_REASONS]  # type: ignore[valid-type]

@@ -1,6 +1,6 @@
 """Public response models. Field names are a public contract: change them only with a version.
 
-Built from :mod:`matcher.engine` results by the ``from_*`` helpers at the bottom, so routes
+Built from :mod:`matcher.ranking.engine` results by the ``from_*`` helpers at the bottom, so routes
 stay thin. Every model carries an example for the OpenAPI docs.
 """
 
@@ -10,8 +10,8 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from matcher.engine import Suggestion, SuggestionList
-from matcher.scoring import HEALTH_STATES
+from matcher.ranking.engine import Suggestion, SuggestionList
+from matcher.ranking.scoring import HEALTH_STATES
 from matcher.vocabulary import KINDS
 
 Kind = Literal[KINDS]  # type: ignore[valid-type]

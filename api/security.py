@@ -12,7 +12,7 @@ from fastapi import Depends, HTTPException, Request, status
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from api import throttle
-from matcher.auth import Principal, Role
+from matcher.principals import Principal, Role
 
 POLICY: dict[str, frozenset[Role]] = {}
 PUBLIC: set[str] = set()  # operations that need no token (health, docs)

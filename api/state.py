@@ -8,11 +8,11 @@ from typing import TYPE_CHECKING
 from matcher.settings import Settings
 
 if TYPE_CHECKING:
-    from matcher.engine import Engine
+    from matcher.ranking.engine import Engine
 
 
 class EngineProvider:
-    """Creates the app's :class:`~matcher.engine.Engine` once, thread-safely, on first ``get``.
+    """Creates the app's :class:`~matcher.ranking.engine.Engine` once, thread-safely, on first ``get``.
 
     The engine's store is opened with ``check_same_thread=False`` because FastAPI runs the
     (synchronous) endpoints in a thread pool. Opening the store does not load any model: the
@@ -34,7 +34,7 @@ class EngineProvider:
             return engine
         with self._lock:
             if self._engine is None:
-                from matcher.engine import Engine
+                from matcher.ranking.engine import Engine
                 from matcher.store import Store
 
                 store = Store(self.settings.db, check_same_thread=False)

@@ -19,10 +19,10 @@ from pathlib import Path
 import numpy as np
 from sklearn.model_selection import KFold
 
-from matcher import categorize
-from matcher.engine import Engine
 from matcher.exchange import parse_document
 from matcher.language import detect_language
+from matcher.ranking import categorize
+from matcher.ranking.engine import Engine
 from matcher.settings import load_settings
 
 

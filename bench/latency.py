@@ -65,8 +65,8 @@ def _remove_db(path: Path) -> None:
 
 def prepare_db(db: Path, doc_text: str, embedders: list[str], rebuild: bool) -> dict:
     """Import and embed the scale set into ``db`` unless it already holds exactly that."""
-    from matcher.engine import Engine
     from matcher.exchange import parse_document
+    from matcher.ranking.engine import Engine
     from matcher.settings import load_settings
 
     fingerprint = hashlib.sha256(doc_text.encode("utf-8")).hexdigest()
@@ -106,7 +106,7 @@ class StageTimer:
     """Runs the stages of ``Engine.suggest`` one by one (same functions) and times each."""
 
     def __init__(self, engine, weights_override: dict[str, dict[str, float]]):
-        from matcher import engine as engine_module
+        from matcher.ranking import engine as engine_module
 
         self.engine = engine
         self.module = engine_module
@@ -118,7 +118,7 @@ class StageTimer:
 
     def candidates(self, need_id: str, kind: str) -> int:
         """How many candidates pass the hard filters for this need (as suggest computes it)."""
-        from matcher import filters
+        from matcher.ranking import filters
 
         engine = self.engine
         corpus, query, store = engine.corpus(), engine.query(need_id), engine.store
@@ -130,9 +130,9 @@ class StageTimer:
         return len(filters.allowed(rules))
 
     def run(self, need_id: str, kind: str, limit: int) -> tuple[dict[str, float], int]:
-        from matcher import filters
-        from matcher.fusion import fuse
-        from matcher.scoring import ScoringContext, run_scorers
+        from matcher.ranking import filters
+        from matcher.ranking.fusion import fuse
+        from matcher.ranking.scoring import ScoringContext, run_scorers
 
         engine, out = self.engine, {}
         t0 = time.perf_counter()
@@ -219,7 +219,7 @@ def _weights(engine, all_scorers: bool) -> dict[str, dict[str, float]]:
 
 def _profiled_loop(engine, ids: list[str], kind: str, limit: int, weights, top: int) -> str:
     """cProfile of suggest() in this thread plus every scorer call in the pool threads."""
-    from matcher import scoring
+    from matcher.ranking import scoring
 
     original = scoring._timed
     worker_profiles: list[cProfile.Profile] = []
@@ -283,7 +283,7 @@ def main(
     rebuild: Annotated[bool, typer.Option(help="rebuild the db even if it matches")] = False,
 ) -> None:
     """Time Engine.suggest for partner and peer suggestions on a synthetic scale set."""
-    from matcher.engine import Engine
+    from matcher.ranking.engine import Engine
     from matcher.settings import load_settings
 
     settings = load_settings()

@@ -33,8 +33,8 @@ console = Console(width=None if sys.stdout.isatty() else 140)
 
 
 def one_run(raw: bytes, name: str, folder: Path) -> dict:
-    from matcher.engine import Engine
     from matcher.exchange import parse_document
+    from matcher.ranking.engine import Engine
     from matcher.settings import load_settings
 
     engine = Engine(load_settings(db=folder / "throughput.db", embedders=[name]))

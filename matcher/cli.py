@@ -15,7 +15,7 @@ from matcher.errors import MatcherError
 from matcher.settings import Settings, load_settings
 
 if TYPE_CHECKING:
-    from matcher.accounts import Scope
+    from matcher.accounts.users import Scope
     from matcher.store import Store
 
 app = typer.Typer(no_args_is_help=True, add_completion=False,
@@ -35,7 +35,7 @@ def _settings(db: Path | None) -> Settings:
 
 
 def _engine(db: Path | None):
-    from matcher.engine import Engine
+    from matcher.ranking.engine import Engine
 
     return Engine(_settings(db))
 
@@ -89,7 +89,7 @@ def suggest(record_id: Annotated[str, typer.Argument(help="a need id, or an asso
     """Ranked, explained suggestions for a need (or across an association's needs)."""
     if kind not in ("partner", "peer"):
         _fail("--kind must be partner or peer")
-    from matcher.fusion import parse_weight_overrides
+    from matcher.ranking.fusion import parse_weight_overrides
 
     engine = _engine(db)
     try:
@@ -135,8 +135,8 @@ def eval_(folder: Annotated[Path, typer.Argument(help="folder with dataset.json 
           run: Annotated[Path, typer.Option(help="where to write the run file")] = Path(
               "eval-run.json")):
     """Import a labelled set and print partner and peer ranking figures."""
-    from matcher.evaluate import load_set, make_run, score_run
     from matcher.exchange import parse_document
+    from matcher.ranking.evaluate import load_set, make_run, score_run
 
     try:
         dataset, qrels = load_set(folder)
@@ -167,7 +167,7 @@ def eval_(folder: Annotated[Path, typer.Argument(help="folder with dataset.json 
 def plugins(db: DbOption = None):
     """List the scorers: name, weight per kind, source, description."""
     from matcher.plugins import collect_scorers, get_plugin_manager
-    from matcher.scoring import default_weights
+    from matcher.ranking.scoring import default_weights
 
     settings = _settings(db)
     scorers = collect_scorers(get_plugin_manager())
@@ -198,10 +198,10 @@ def serve(db: DbOption = None, host: str = "127.0.0.1", port: int = 8000,
 
 def _load_demo(settings: Settings, base_url: str) -> None:
     """Import the bundled demo data, embed it, and print a fresh demo token per role."""
-    from matcher.accounts import create_user
-    from matcher.auth import Role
-    from matcher.engine import Engine
+    from matcher.accounts.users import create_user
     from matcher.exchange import parse_document
+    from matcher.principals import Role
+    from matcher.ranking.engine import Engine
 
     engine = Engine(settings)
     demo = engine.ref.data_dir / "demo.json"
@@ -237,7 +237,7 @@ def _load_demo(settings: Settings, base_url: str) -> None:
     engine.store.close()
 
 
-# The options a scope comes from, named in the messages of :func:`matcher.accounts.check_scope`.
+# The options a scope comes from, named in the messages of :func:`matcher.accounts.users.check_scope`.
 SCOPE_OPTIONS = {"role": "--role", "association": "--association", "partner": "--partner",
                  "regions": "--region"}
 
@@ -246,7 +246,7 @@ def _checked_scope(db: Path | None, role: str, association: str | None, partner:
                    regions: list[str] | None) -> tuple[Store, Scope]:
     """The store and the checked role and scope of a new token or user (or exit 1 saying
     what is wrong)."""
-    from matcher.accounts import BadScope, check_scope
+    from matcher.accounts.users import BadScope, check_scope
     from matcher.reference import load_reference
     from matcher.store import Store
 
@@ -335,8 +335,8 @@ def user_create(
                                      "(otherwise it is asked for, twice)")] = False,
         db: DbOption = None):
     """Create a web user; the password is never stored, only its scrypt hash."""
-    from matcher.accounts import create_user
-    from matcher.passwords import check_strength
+    from matcher.accounts.passwords import check_strength
+    from matcher.accounts.users import create_user
 
     store, scope = _checked_scope(db, role, association, partner, region)
     if password_stdin:

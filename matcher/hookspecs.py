@@ -14,8 +14,8 @@ import pluggy
 from matcher import PROJECT
 
 if TYPE_CHECKING:
-    from matcher.embeddings import Embedder
-    from matcher.scoring import Scorer
+    from matcher.ranking.embeddings import Embedder
+    from matcher.ranking.scoring import Scorer
     from matcher.settings import Settings
 
 hookspec = pluggy.HookspecMarker(PROJECT)
@@ -25,7 +25,7 @@ hookspec = pluggy.HookspecMarker(PROJECT)
 def register_scorers(register: Callable[[Scorer], None]) -> None:
     """Register scorers by calling ``register(scorer)`` once per scorer.
 
-    A scorer (see :class:`matcher.scoring.Scorer`) has a unique ``name``, a ``description``,
+    A scorer (see :class:`matcher.ranking.scoring.Scorer`) has a unique ``name``, a ``description``,
     the ``kinds`` it scores ("partner", "peer") and a vectorised ``score(ctx)`` that returns one
     float per candidate of the block. Its fusion weight comes from settings (default 0 when
     settings do not name it). Returns nothing; every implementation is called.
@@ -36,7 +36,7 @@ def register_scorers(register: Callable[[Scorer], None]) -> None:
 def register_embedders(register: Callable[[Embedder], None], settings: Settings) -> None:
     """Register text embedders by calling ``register(embedder)`` once per embedder.
 
-    An embedder (see :class:`matcher.embeddings.Embedder`) has a unique ``name`` and an
+    An embedder (see :class:`matcher.ranking.embeddings.Embedder`) has a unique ``name`` and an
     ``embed_batch(texts)`` returning L2-normalised float32 vectors. It must load its model lazily,
     on first use. ``settings`` carries deployment options (such as ``local_model_dir``); it also
     names which embedders the engine keeps vectors for. Returns

@@ -11,9 +11,9 @@ from collections.abc import Callable, Iterator
 import pluggy
 
 from matcher import PROJECT, hookspecs
-from matcher.embeddings import Embedder
 from matcher.errors import MatcherError
-from matcher.scoring import RegisteredScorer, Scorer
+from matcher.ranking.embeddings import Embedder
+from matcher.ranking.scoring import RegisteredScorer, Scorer
 from matcher.settings import Settings
 
 log = logging.getLogger(__name__)

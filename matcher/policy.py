@@ -27,7 +27,7 @@ offering            every role                                      the partner 
 Partners never see associations, needs or practices through the profile routes (404): they meet
 associations through the matches that involve their offerings.
 
-Sensitive needs (:mod:`matcher.sensitive`): the text is readable by its association, its region's
+Sensitive needs (:mod:`matcher.workflow.sensitive`): the text is readable by its association, its region's
 coordinators and admins - exactly who may read the need at all above, so the profile routes never
 need to hide it; anyone else ever shown such a need (a partner, through a match) gets the neutral
 summary instead (:func:`can_read_need_text`).
@@ -37,8 +37,8 @@ from __future__ import annotations
 
 from typing import Literal
 
-from matcher.auth import Principal, Role
 from matcher.errors import Forbidden, NotFound
+from matcher.principals import Principal, Role
 from matcher.store.profiles import Scope
 
 FULL = "full"

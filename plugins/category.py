@@ -6,9 +6,9 @@ from __future__ import annotations
 import numpy as np
 
 from matcher import hookimpl
-from matcher.corpus import Block, Corpus
 from matcher.i18n import N_, _
-from matcher.scoring import Scorer, ScoringContext
+from matcher.ranking.corpus import Block, Corpus
+from matcher.ranking.scoring import Scorer, ScoringContext
 
 RELATED_CREDIT = 0.5
 

@@ -6,7 +6,7 @@ import numpy as np
 
 from matcher import hookimpl
 from matcher.i18n import N_
-from matcher.scoring import Scorer, ScoringContext
+from matcher.ranking.scoring import Scorer, ScoringContext
 
 ANY_COMMODITY_CREDIT = 0.5
 

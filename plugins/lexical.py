@@ -8,10 +8,10 @@ import bm25s
 import numpy as np
 
 from matcher import hookimpl
-from matcher.corpus import Block, Corpus
 from matcher.i18n import N_, _
-from matcher.scoring import Scorer, ScoringContext
-from matcher.textproc import stems_with_surface, tokenize
+from matcher.ranking.corpus import Block, Corpus
+from matcher.ranking.scoring import Scorer, ScoringContext
+from matcher.ranking.textproc import stems_with_surface, tokenize
 
 logging.getLogger("bm25s").setLevel(logging.WARNING)
 

@@ -24,7 +24,7 @@ from pages_support import database_with_users
 from playwright.sync_api import Page, sync_playwright
 from servers import serve
 
-from matcher.auth import Role
+from matcher.principals import Role
 
 CHROMIUM = Path("/usr/bin/chromium")
 needs_chromium = pytest.mark.skipif(

@@ -16,8 +16,8 @@ os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 for _key in [k for k in os.environ if k.startswith("MATCHER_")]:
     del os.environ[_key]  # tests run on the defaults, whatever the developer's shell says
 
-from matcher.engine import Engine  # noqa: E402
 from matcher.exchange import parse_document  # noqa: E402
+from matcher.ranking.engine import Engine  # noqa: E402
 from matcher.reference import default_data_dir, load_reference  # noqa: E402
 from matcher.settings import Settings, load_settings  # noqa: E402
 from matcher.store import Store  # noqa: E402

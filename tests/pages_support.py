@@ -15,9 +15,9 @@ from fastapi.testclient import TestClient
 from api.app import create_app
 from api.pages.session import CSRF_FIELD
 from api.throttle import reset_failures
-from matcher.accounts import create_user
-from matcher.auth import Role
-from matcher.engine import Engine
+from matcher.accounts.users import create_user
+from matcher.principals import Role
+from matcher.ranking.engine import Engine
 from matcher.settings import load_settings
 from matcher.store import Store
 

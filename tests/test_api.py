@@ -22,8 +22,8 @@ from servers import serve
 
 from api.app import create_app
 from matcher import __version__
-from matcher.auth import Role
 from matcher.plugins import collect_scorers, get_plugin_manager
+from matcher.principals import Role
 from matcher.settings import load_settings
 from matcher.store import Store
 

@@ -23,8 +23,8 @@ from fastapi.testclient import TestClient
 
 from api.app import create_app
 from api.security import POLICY, PUBLIC
-from matcher.auth import Role
 from matcher.exchange import Association, Need, Offering, Partner, Practice
+from matcher.principals import Role
 from matcher.settings import load_settings
 from matcher.store import Store
 

@@ -13,7 +13,7 @@ from browsing import PASSWORD, browser_fixtures, needs_chromium, sign_in_with_pa
 from playwright.sync_api import expect
 
 from api.pages.render import HOME
-from matcher.auth import Role
+from matcher.principals import Role
 from matcher.store import Store
 
 pytestmark = needs_chromium

@@ -12,8 +12,8 @@ import re
 from browsing import browser_fixtures, needs_chromium, sign_in_with_password
 from playwright.sync_api import expect
 
-from matcher.accounts import create_user
-from matcher.auth import Role
+from matcher.accounts.users import create_user
+from matcher.principals import Role
 from matcher.store import Store
 
 pytestmark = needs_chromium

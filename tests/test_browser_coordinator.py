@@ -16,11 +16,11 @@ from browsing import browser_fixtures, needs_chromium, sign_in_with_password
 from playwright.sync_api import expect
 from test_introductions import set_contacts
 
-from matcher import matches as lifecycle
-from matcher.auth import Principal, Role
-from matcher.engine import Engine
+from matcher.principals import Principal, Role
+from matcher.ranking.engine import Engine
 from matcher.settings import load_settings
 from matcher.store import Store
+from matcher.workflow import lifecycle
 
 pytestmark = needs_chromium
 

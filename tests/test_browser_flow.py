@@ -15,7 +15,7 @@ from playwright.sync_api import Page, expect
 from test_introductions import set_contacts
 
 from api.pages.i18n import translations
-from matcher.auth import Role
+from matcher.principals import Role
 from matcher.store import Store
 
 pytestmark = needs_chromium

@@ -15,10 +15,10 @@ from playwright.sync_api import Page, expect
 
 from api.profile_schemas import AssociationUpdate
 from api.routes.associations import change_association
-from matcher import matches as lifecycle
-from matcher.auth import Principal, Role
-from matcher.engine import Engine
+from matcher.principals import Principal, Role
+from matcher.ranking.engine import Engine
 from matcher.settings import load_settings
+from matcher.workflow import lifecycle
 
 pytestmark = needs_chromium
 

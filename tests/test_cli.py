@@ -15,11 +15,11 @@ from typer.testing import CliRunner
 
 from matcher import hookimpl
 from matcher.cli import app
-from matcher.engine import Engine
 from matcher.exchange import dump_document
 from matcher.plugins import get_plugin_manager
+from matcher.ranking.engine import Engine
+from matcher.ranking.scoring import Scorer
 from matcher.reference import default_data_dir
-from matcher.scoring import Scorer
 from matcher.settings import load_settings
 from matcher.store import Store
 

@@ -16,7 +16,7 @@ import httpx
 import pytest
 from servers import serve
 
-from matcher.auth import Role
+from matcher.principals import Role
 from matcher.reference import default_data_dir
 from matcher.store import Store
 

@@ -15,11 +15,11 @@ from fastapi.testclient import TestClient
 
 from api.app import create_app
 from api.routes.needs import need_public
-from matcher.auth import Principal, Role
 from matcher.exchange import Association
-from matcher.sensitive import neutral_summary
+from matcher.principals import Principal, Role
 from matcher.settings import load_settings
 from matcher.store import Store
+from matcher.workflow.sensitive import neutral_summary
 
 V1 = "/api/v1"
 A, A_REGION = "demo-a-01", "africa_anglophone"  # GH; posted demo-n-001 (ohs)

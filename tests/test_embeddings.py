@@ -16,11 +16,11 @@ import numpy as np
 import pytest
 
 from matcher import hookimpl
-from matcher.embeddings import Embedder, content_hash
-from matcher.engine import Engine
 from matcher.errors import MatcherError
 from matcher.exchange import parse_document
 from matcher.plugins import available_embedders, get_plugin_manager
+from matcher.ranking.embeddings import Embedder, content_hash
+from matcher.ranking.engine import Engine
 from matcher.settings import load_settings
 from plugins.embedders import SentenceTransformerEmbedder, _minilm_path
 

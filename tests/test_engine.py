@@ -10,10 +10,10 @@ from collections import Counter
 
 import pytest
 
-from matcher.embeddings import content_hash
-from matcher.engine import Engine
 from matcher.errors import InvalidInput, NotFound
 from matcher.exchange import parse_document
+from matcher.ranking.embeddings import content_hash
+from matcher.ranking.engine import Engine
 from matcher.reference import default_data_dir
 from matcher.settings import load_settings
 

@@ -16,8 +16,8 @@ from fastapi.testclient import TestClient
 
 from api.app import create_app
 from api.security import POLICY
-from matcher.auth import Role
 from matcher.exchange import MAX_TEXT, dump_document
+from matcher.principals import Role
 from matcher.settings import load_settings
 from matcher.store import Store
 

@@ -1,7 +1,7 @@
 """Hard constraints: no suggestion ever breaks a FORMAT.md rule, whatever the weights.
 
 The rules are computed here, independently, from the raw demo JSON (never through
-``matcher.filters``), and checked against what the engine suggests for every demo need.
+``matcher.ranking.filters``), and checked against what the engine suggests for every demo need.
 """
 
 from __future__ import annotations
@@ -10,8 +10,8 @@ import json
 
 import pytest
 
-from matcher.engine import Engine
 from matcher.exchange import parse_document
+from matcher.ranking.engine import Engine
 from matcher.reference import default_data_dir
 from matcher.settings import load_settings
 

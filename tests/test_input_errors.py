@@ -22,12 +22,12 @@ from servers import serve_app
 from typer.testing import CliRunner
 
 from api.app import create_app
-from matcher.auth import Role
 from matcher.cli import app as cli_app
 from matcher.errors import InvalidInput
 from matcher.exchange import parse_document
-from matcher.fusion import fuse, parse_weight_overrides
-from matcher.scoring import Scorer
+from matcher.principals import Role
+from matcher.ranking.fusion import fuse, parse_weight_overrides
+from matcher.ranking.scoring import Scorer
 from matcher.settings import Settings, load_settings
 from matcher.store import Store
 

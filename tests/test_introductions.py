@@ -11,11 +11,11 @@ import pytest
 from fastapi.testclient import TestClient
 
 from api.app import create_app
-from matcher import introductions
-from matcher.auth import Role
 from matcher.exchange import Contact
+from matcher.principals import Role
 from matcher.settings import load_settings
 from matcher.store import Store
+from matcher.workflow import introductions
 
 URL = "/api/v1/matches"
 FRENCH = ("demo-a-07", "demo-n-017")  # fr, sw; Congo (DRC)

@@ -17,7 +17,7 @@ from servers import serve_app
 from api import throttle
 from api.app import create_app
 from api.limits import DEFAULT_BODY_BYTES, DEFAULT_IMPORT_BYTES, MIB, Limits
-from matcher.auth import Role
+from matcher.principals import Role
 from matcher.settings import load_settings
 from matcher.store import Store
 

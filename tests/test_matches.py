@@ -13,11 +13,11 @@ from fastapi.testclient import TestClient
 
 from api.app import create_app
 from api.security import POLICY
-from matcher import matches as lifecycle
-from matcher.auth import Role
 from matcher.errors import Conflict
+from matcher.principals import Role
 from matcher.settings import load_settings
 from matcher.store import Store
+from matcher.workflow import lifecycle
 
 R1, R2 = "africa_anglophone", "africa_francophone"
 NEED = "demo-n-001"  # posted by demo-a-01 (Ghana, R1), category ohs

@@ -33,16 +33,16 @@ from api.pages.render import HOME
 from api.pages.session import CSRF_FIELD, LANG_COOKIE, SESSION_COOKIE
 from api.pages.signals import signal_bars
 from api.throttle import FAILURE_LIMIT
-from matcher import matches as lifecycle
-from matcher.accounts import check_password, create_user
-from matcher.auth import Role
+from matcher.accounts.passwords import hash_password, verify_password
+from matcher.accounts.users import check_password, create_user
 from matcher.cli import app as cli_app
 from matcher.errors import Conflict, InvalidInput
 from matcher.exchange import MAX_TEXT
-from matcher.passwords import hash_password, verify_password
+from matcher.principals import Role
 from matcher.reference import UI_LANGUAGES
 from matcher.settings import load_settings
 from matcher.store import Store
+from matcher.workflow import lifecycle
 
 OWN_NEED = "demo-n-001"  # posted by demo-a-01
 OTHER_NEED = "demo-n-004"  # posted by demo-a-02, same region

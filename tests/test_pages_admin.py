@@ -15,12 +15,13 @@ from typer.testing import CliRunner
 
 from api.limits import Limits
 from api.pages.session import CSRF_FIELD
-from matcher import hookimpl, rights
-from matcher.accounts import BadScope, check_scope, create_user
-from matcher.auth import Principal, Role
+from matcher import hookimpl
+from matcher.accounts.users import BadScope, check_scope, create_user
 from matcher.cli import app as cli_app
 from matcher.plugins import get_plugin_manager
-from matcher.scoring import Scorer
+from matcher.principals import Principal, Role
+from matcher.ranking.scoring import Scorer
+from matcher.services import rights
 from matcher.store import Store
 
 USERS = {  # username: (role, scope)

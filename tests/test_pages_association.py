@@ -16,9 +16,9 @@ from api.pages.association_matches import message_parts
 from api.pages.forms import field_name
 from api.pages.session import CSRF_FIELD
 from api.profile_schemas import partner_record, to_exchange
-from matcher import matches as lifecycle
-from matcher.auth import Principal, Role
 from matcher.exchange import MAX_TEXT
+from matcher.principals import Principal, Role
+from matcher.workflow import lifecycle
 
 OWN = "demo-a-01"  # Nkwanta, Ghana (africa_anglophone)
 OWN_NEED = "demo-n-001"

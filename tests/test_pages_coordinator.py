@@ -18,14 +18,14 @@ from test_introductions import set_contacts
 from api.pages import coordinator
 from api.pages.charts import Bar, bar_chart
 from api.pages.session import CSRF_FIELD
-from matcher import dashboard
-from matcher import matches as lifecycle
-from matcher.auth import Principal, Role
-from matcher.engine import Engine
 from matcher.errors import Forbidden, InvalidInput
 from matcher.migrations import migrations
+from matcher.principals import Principal, Role
+from matcher.ranking.engine import Engine
+from matcher.services import dashboard
 from matcher.settings import load_settings
 from matcher.store import Store
+from matcher.workflow import lifecycle
 
 R1, R2 = "africa_anglophone", "africa_francophone"
 NEED = "demo-n-001"  # demo-a-01, Ghana (R1), English

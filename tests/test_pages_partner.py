@@ -18,8 +18,8 @@ from api.pages import ROUTERS
 from api.pages.session import CSRF_FIELD
 from api.profile_schemas import AssociationUpdate
 from api.routes.associations import change_association
-from matcher import matches as lifecycle
-from matcher.auth import Principal, Role
+from matcher.principals import Principal, Role
+from matcher.workflow import lifecycle
 
 USERS = {  # username: (role, scope)
     "safe-shafts": (Role.PARTNER, {"partner_id": "demo-p-01"}),

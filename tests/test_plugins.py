@@ -13,15 +13,15 @@ import pluggy
 import pytest
 
 from matcher import PROJECT, hookimpl, hookspecs
-from matcher.embeddings import Embedder
-from matcher.engine import Engine
 from matcher.plugins import (
     DEFAULT_PLUGINS,
     available_embedders,
     get_plugin_manager,
     make_plugin_manager,
 )
-from matcher.scoring import Scorer
+from matcher.ranking.embeddings import Embedder
+from matcher.ranking.engine import Engine
+from matcher.ranking.scoring import Scorer
 from matcher.settings import load_settings
 
 NEED = "demo-n-001"

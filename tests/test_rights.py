@@ -19,11 +19,11 @@ from fastapi.testclient import TestClient
 
 from api.app import create_app
 from api.security import POLICY
-from matcher.accounts import create_user
-from matcher.auth import Role, hash_token
-from matcher.embeddings import content_hash
-from matcher.engine import Engine
-from matcher.rights import PSEUDONYM
+from matcher.accounts.users import create_user
+from matcher.principals import Role, hash_token
+from matcher.ranking.embeddings import content_hash
+from matcher.ranking.engine import Engine
+from matcher.services.rights import PSEUDONYM
 from matcher.settings import load_settings
 from matcher.store import Store
 from tests.test_api import schema_problems

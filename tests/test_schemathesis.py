@@ -25,7 +25,7 @@ from schemathesis.specs.openapi.checks import response_schema_conformance
 from servers import serve
 
 from api.throttle import reset_failures
-from matcher.auth import Role
+from matcher.principals import Role
 from matcher.store import Store
 
 ROLES = {

@@ -16,7 +16,7 @@ from fastapi.testclient import TestClient
 from pages_support import sign_in_with_token
 
 from api.app import create_app
-from matcher.auth import Role
+from matcher.principals import Role
 from matcher.settings import load_settings
 from matcher.store import Store
 

@@ -17,8 +17,8 @@ from servers import serve_app
 from api import throttle
 from api.app import create_app
 from api.pages.session import CSRF_FIELD
-from matcher.accounts import create_user
-from matcher.auth import Role
+from matcher.accounts.users import create_user
+from matcher.principals import Role
 from matcher.settings import load_settings
 from matcher.store import Store
 

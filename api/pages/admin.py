@@ -18,12 +18,12 @@ from api.pages.forms import NOT_ACCEPTED, Message
 from api.pages.i18n import N_
 from api.pages.render import ROLE_NAMES, redirect, render
 from api.pages.session import PageNotFound, WebContext
-from matcher import accounts
-from matcher.auth import Principal, Role
-from matcher.engine import Engine
+from matcher.accounts import users as accounts
+from matcher.accounts.passwords import MAX_LENGTH, MIN_LENGTH, check_strength
 from matcher.errors import Conflict, InvalidInput, NotFound
-from matcher.passwords import MAX_LENGTH, MIN_LENGTH, check_strength
-from matcher.store.auth import MAX_LABEL
+from matcher.principals import Principal, Role
+from matcher.ranking.engine import Engine
+from matcher.store.tokens import MAX_LABEL
 
 router = APIRouter(include_in_schema=False)
 

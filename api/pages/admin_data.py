@@ -19,8 +19,8 @@ from api.pages.render import SECURITY_HEADERS, render
 from api.pages.session import Upload, WebContext, check_csrf, read_upload
 from api.routes.exchange import import_bytes
 from api.routes.plugins import scorer_list
-from matcher import rights
 from matcher.errors import Forbidden, InvalidInput
+from matcher.services import rights
 from matcher.store import ImportReport
 
 router = APIRouter(include_in_schema=False)

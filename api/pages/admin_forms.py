@@ -1,5 +1,5 @@
 """What the admin's account forms share: admins only, the role-and-scope fields of a new user
-or token (checked by :func:`matcher.accounts.check_scope`), and their messages in words the
+or token (checked by :func:`matcher.accounts.users.check_scope`), and their messages in words the
 pages translate."""
 
 from __future__ import annotations
@@ -13,9 +13,9 @@ from api.pages.forms import Message
 from api.pages.i18n import N_
 from api.pages.render import ROLE_NAMES
 from api.pages.session import PageNotFound
-from matcher.accounts import BadScope, Scope, check_scope
-from matcher.auth import Principal, Role
-from matcher.engine import Engine
+from matcher.accounts.users import BadScope, Scope, check_scope
+from matcher.principals import Principal, Role
+from matcher.ranking.engine import Engine
 
 
 def require_admin(who: SignedInDep) -> Principal:

@@ -18,9 +18,9 @@ from api.pages.render import home_for, redirect, render
 from api.pages.session import PageNotFound, WebContext
 from api.profile_schemas import AssociationUpdate
 from api.routes.associations import change_association
-from matcher.auth import Principal, Role
-from matcher.engine import Engine
 from matcher.errors import Forbidden, InvalidInput, NotFound
+from matcher.principals import Principal, Role
+from matcher.ranking.engine import Engine
 
 router = APIRouter(include_in_schema=False)
 

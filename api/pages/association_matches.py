@@ -1,8 +1,8 @@
 """An association's matches: their status, and its answer to an approved introduction.
 
-Everything goes through :mod:`matcher.matches` (what the caller may see and do: ``view``,
+Everything goes through :mod:`matcher.workflow.lifecycle` (what the caller may see and do: ``view``,
 ``actions_for``, ``transition``); once the association accepts, the introduction written for
-it comes from :func:`matcher.introductions.build`, with its WhatsApp click-to-chat links.
+it comes from :func:`matcher.workflow.introductions.build`, with its WhatsApp click-to-chat links.
 """
 
 from __future__ import annotations
@@ -18,11 +18,10 @@ from api.pages.forms import Message
 from api.pages.i18n import N_
 from api.pages.render import home_for, redirect, render
 from api.pages.session import PageNotFound, WebContext
-from matcher import introductions
-from matcher import matches as lifecycle
-from matcher.auth import Principal, Role
-from matcher.engine import Engine
 from matcher.errors import Conflict, Forbidden, InvalidInput, NotFound
+from matcher.principals import Principal, Role
+from matcher.ranking.engine import Engine
+from matcher.workflow import introductions, lifecycle
 
 router = APIRouter(include_in_schema=False)
 

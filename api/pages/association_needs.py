@@ -25,9 +25,9 @@ from api.pages.session import PageNotFound, WebContext
 from api.profile_schemas import NeedCreate, NeedUpdate, PracticeCreate, PracticeUpdate
 from api.routes.needs import add_need, change_need, remove_need
 from api.routes.practices import add_practice, change_practice, remove_practice
-from matcher.auth import Principal
-from matcher.engine import Engine
 from matcher.errors import Conflict, Forbidden, InvalidInput, NotFound
+from matcher.principals import Principal
+from matcher.ranking.engine import Engine
 
 router = APIRouter(include_in_schema=False)
 

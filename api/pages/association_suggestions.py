@@ -1,6 +1,6 @@
 """Suggestions for one need (partners and peers, with reasons and a bar per signal), and the
 association asking for an introduction to one of them: saved as a proposed match by
-:func:`matcher.matches.propose`, which a coordinator then reviews.
+:func:`matcher.workflow.lifecycle.propose`, which a coordinator then reviews.
 """
 
 from __future__ import annotations
@@ -18,11 +18,11 @@ from api.pages.i18n import N_
 from api.pages.render import redirect, render
 from api.pages.session import PageNotFound, WebContext
 from api.pages.signals import largest, signal_bars
-from matcher import matches as lifecycle
 from matcher import policy
-from matcher.auth import Principal, Role
-from matcher.engine import Engine, Suggestion
 from matcher.errors import Conflict, Forbidden, InvalidInput, NotFound
+from matcher.principals import Principal, Role
+from matcher.ranking.engine import Engine, Suggestion
+from matcher.workflow import lifecycle
 
 router = APIRouter(include_in_schema=False)
 

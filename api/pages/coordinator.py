@@ -23,10 +23,10 @@ from api.pages.i18n import N_
 from api.pages.render import home_for, redirect, render
 from api.pages.session import PageNotFound, WebContext
 from api.routes.matches import bulk_review
-from matcher import matches as lifecycle
-from matcher.auth import Principal, Role
-from matcher.engine import Engine
 from matcher.errors import InvalidInput
+from matcher.principals import Principal, Role
+from matcher.ranking.engine import Engine
+from matcher.workflow import lifecycle
 
 router = APIRouter(include_in_schema=False)
 

@@ -1,5 +1,5 @@
 """A region's dashboard (coordinators: one of their regions, or all of them; admins: any):
-the figures of :mod:`matcher.dashboard`, with bar charts drawn on the server as SVG."""
+the figures of :mod:`matcher.services.dashboard`, with bar charts drawn on the server as SVG."""
 
 from __future__ import annotations
 
@@ -13,8 +13,8 @@ from api.pages.deps import CtxDep, SignedInDep
 from api.pages.i18n import N_, format_number, translations
 from api.pages.labels import STATUS_LABELS
 from api.pages.render import home_for, redirect, render
-from matcher import dashboard
 from matcher.errors import InvalidInput
+from matcher.services import dashboard
 
 router = APIRouter(include_in_schema=False)
 

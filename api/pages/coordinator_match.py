@@ -3,7 +3,7 @@ scorer's contribution and the reasons, the actions its state allows (approve, re
 reason, introduce and mark active, record the outcome, close), and its audit trail.
 
 Contributions are those stored with the match when it was proposed (see
-:func:`matcher.matches.propose`): the reviewer judges the signals the proposal stood on,
+:func:`matcher.workflow.lifecycle.propose`): the reviewer judges the signals the proposal stood on,
 beside its stored score and reasons, even once the offering is full or the pair is rejected
 (when a fresh suggestion would no longer list it), and the page costs no engine run.
 """
@@ -21,11 +21,10 @@ from api.pages.i18n import N_
 from api.pages.render import ROLE_NAMES, redirect, render
 from api.pages.session import PageNotFound, WebContext
 from api.pages.signals import signal_bars
-from matcher import introductions
-from matcher import matches as lifecycle
-from matcher.auth import Principal
-from matcher.engine import Engine
 from matcher.errors import Conflict, Forbidden, InvalidInput, NotFound
+from matcher.principals import Principal
+from matcher.ranking.engine import Engine
+from matcher.workflow import introductions, lifecycle
 
 router = APIRouter(include_in_schema=False)
 

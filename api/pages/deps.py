@@ -6,8 +6,14 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 
-from api.pages.session import WebContext, check_csrf, read_form, require_principal, web_context
-from matcher.auth import Principal
+from api.pages.session import (
+    WebContext,
+    check_csrf,
+    read_form,
+    require_principal,
+    web_context,
+)
+from matcher.principals import Principal
 
 CtxDep = Annotated[WebContext, Depends(web_context)]
 

@@ -1,5 +1,5 @@
 """The words every page uses for the engine's codes: a match's status, why it was rejected and
-what came of it (:mod:`matcher.matches`), and each scorer (its own ``label``). Marked with ``N_``, they
+what came of it (:mod:`matcher.workflow.lifecycle`), and each scorer (its own ``label``). Marked with ``N_``, they
 are translated where they are shown; :func:`api.pages.render.render` gives them to every
 template (``status_labels``, ``reason_labels``, ``outcome_labels``, ``scorer_labels``).
 """
@@ -10,9 +10,9 @@ from functools import lru_cache
 
 from api.pages.i18n import N_
 from matcher.plugins import collect_scorers, get_plugin_manager
-from matcher.scoring import scorer_labels as labels_of
+from matcher.ranking.scoring import scorer_labels as labels_of
 
-# Each state of matcher.matches.STATES, as every role reads it.
+# Each state of matcher.workflow.lifecycle.STATES, as every role reads it.
 STATUS_LABELS = {
     "proposed": N_("Proposed"),
     "approved": N_("Approved"),
@@ -22,7 +22,7 @@ STATUS_LABELS = {
     "outcome_recorded": N_("Outcome recorded"),
     "closed": N_("Closed"),
 }
-# Each reason of matcher.matches.REJECT_REASONS.
+# Each reason of matcher.workflow.lifecycle.REJECT_REASONS.
 REASON_LABELS = {
     "not_relevant": N_("Not relevant to the need"),
     "not_eligible": N_("The association is not eligible"),
@@ -30,7 +30,7 @@ REASON_LABELS = {
     "duplicate": N_("Duplicate request"),
     "other": N_("Another reason"),
 }
-# Each outcome of matcher.matches.OUTCOMES.
+# Each outcome of matcher.workflow.lifecycle.OUTCOMES.
 OUTCOME_LABELS = {
     "agreement_signed": N_("Agreement signed"),
     "loan": N_("Loan granted"),

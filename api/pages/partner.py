@@ -27,16 +27,17 @@ from api.pages.render import redirect, render
 from api.pages.session import PageNotFound, WebContext
 from api.profile_schemas import OfferingCreate, OfferingUpdate
 from api.routes.offerings import add_offering, change_offering, remove_offering
-from matcher import filters, policy
-from matcher.auth import Principal, Role
-from matcher.engine import Engine
+from matcher import policy
 from matcher.errors import Conflict, InvalidInput, NotFound
+from matcher.principals import Principal, Role
+from matcher.ranking import filters
+from matcher.ranking.engine import Engine
 from matcher.reference import Reference
 
 router = APIRouter(include_in_schema=False)
 
 PER_PAGE = 25
-# Why an offering is not suggested now (the availability rules of matcher.filters).
+# Why an offering is not suggested now (the availability rules of matcher.ranking.filters).
 UNAVAILABLE = {
     "active": N_("it is inactive"),
     "valid": N_("its end date has passed"),

@@ -1,7 +1,7 @@
 """The matches that involve the partner's offerings: a list (by status) and one match, with the
 introduction message for the partner once the association accepted it.
 
-What a partner reads of a match is :func:`matcher.matches.view`'s: a sensitive need is its
+What a partner reads of a match is :func:`matcher.workflow.lifecycle.view`'s: a sensitive need is its
 neutral summary (and no reasons or notes) until the association accepts the introduction.
 """
 
@@ -16,9 +16,8 @@ from api.pages.deps import CtxDep, SignedInDep
 from api.pages.partner import PER_PAGE, PartnerDep, page_number
 from api.pages.render import render
 from api.pages.session import PageNotFound
-from matcher import introductions
-from matcher import matches as lifecycle
 from matcher.errors import Conflict, NotFound
+from matcher.workflow import introductions, lifecycle
 
 router = APIRouter(include_in_schema=False)
 

@@ -15,8 +15,8 @@ from api.pages.render import redirect, render
 from api.pages.session import PageNotFound, WebContext
 from api.profile_schemas import PartnerUpdate
 from api.routes.partners import change_partner
-from matcher.engine import Engine
 from matcher.errors import InvalidInput, NotFound
+from matcher.ranking.engine import Engine
 
 router = APIRouter(include_in_schema=False)
 

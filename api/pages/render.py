@@ -7,7 +7,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from api.pages.i18n import N_, environment
 from api.pages.labels import OUTCOME_LABELS, REASON_LABELS, STATUS_LABELS, scorer_labels
 from api.pages.session import CSRF_FIELD, WebContext
-from matcher.auth import Role
+from matcher.principals import Role
 
 # Pages load nothing from elsewhere and run no inline script or style.
 SECURITY_HEADERS = {

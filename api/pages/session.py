@@ -24,7 +24,7 @@ from starlette.formparsers import MultiPartException, MultiPartParser
 
 from api.pages.config import WebSettings
 from api.pages.i18n import choose_language
-from matcher.auth import Principal
+from matcher.principals import Principal
 from matcher.store import Store
 
 SESSION_COOKIE = "dm_session"

@@ -10,8 +10,8 @@ from api.pages.device import device_id, give_device_cookie
 from api.pages.i18n import N_
 from api.pages.render import home_for, redirect, render
 from api.pages.session import WebContext, safe_next
-from matcher.accounts import check_password
-from matcher.passwords import MAX_LENGTH
+from matcher.accounts.passwords import MAX_LENGTH
+from matcher.accounts.users import check_password
 from matcher.reference import UI_LANGUAGES
 
 router = APIRouter(include_in_schema=False)

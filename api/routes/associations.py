@@ -32,9 +32,9 @@ from api.profile_schemas import (
 )
 from api.security import guard
 from matcher import policy
-from matcher.auth import Principal, Role
-from matcher.engine import Engine
 from matcher.errors import Forbidden
+from matcher.principals import Principal, Role
+from matcher.ranking.engine import Engine
 from matcher.store.profiles import SORTABLE, ProfileQuery
 
 router = APIRouter(prefix="/associations", tags=["associations"])

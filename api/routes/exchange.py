@@ -1,7 +1,7 @@
 """Bulk import and export of the exchange format (``FORMAT.md``), with the CLI's rules.
 
 Import is all or nothing: the first bad record is a 422 naming the record and the field, and
-nothing is written. Who may import or export what: :mod:`matcher.rights`.
+nothing is written. Who may import or export what: :mod:`matcher.services.rights`.
 """
 
 from __future__ import annotations
@@ -16,11 +16,11 @@ from pydantic import BaseModel, ConfigDict, Field
 from api.deps import EngineDep
 from api.schemas import ErrorMessage, ValidationErrorMessage
 from api.security import guard
-from matcher import rights
-from matcher.auth import Principal, Role
-from matcher.engine import Engine
 from matcher.errors import InvalidInput
 from matcher.exchange import Exchange, parse_document
+from matcher.principals import Principal, Role
+from matcher.ranking.engine import Engine
+from matcher.services import rights
 from matcher.store import ImportReport
 
 router = APIRouter(tags=["exchange"])

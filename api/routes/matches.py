@@ -1,6 +1,6 @@
 """Proposed matches, their lifecycle and audit trail, the coordinator queue and introductions.
 
-The state machine and the object-level rules live in :mod:`matcher.matches`; these routes turn
+The state machine and the object-level rules live in :mod:`matcher.workflow.lifecycle`; these routes turn
 HTTP into its calls and back.
 """
 
@@ -31,11 +31,10 @@ from api.match_schemas import (
 )
 from api.schemas import ErrorMessage, Kind, Lang, ValidationErrorMessage
 from api.security import guard
-from matcher import introductions
-from matcher import matches as lifecycle
-from matcher.auth import Principal, Role
-from matcher.engine import Engine
 from matcher.errors import MatcherError
+from matcher.principals import Principal, Role
+from matcher.ranking.engine import Engine
+from matcher.workflow import introductions, lifecycle
 
 router = APIRouter(prefix="/matches", tags=["matches"])
 

@@ -36,10 +36,10 @@ from api.profile_schemas import (
 from api.schemas import Lang
 from api.security import guard
 from matcher import policy
-from matcher.auth import Principal, Role
-from matcher.engine import Engine
-from matcher.sensitive import neutral_summary
+from matcher.principals import Principal, Role
+from matcher.ranking.engine import Engine
 from matcher.store.profiles import SORTABLE, ProfileQuery
+from matcher.workflow.sensitive import neutral_summary
 
 router = APIRouter(tags=["needs"])
 

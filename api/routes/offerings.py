@@ -31,8 +31,8 @@ from api.profile_schemas import (
 )
 from api.security import guard
 from matcher import policy
-from matcher.auth import Principal, Role
-from matcher.engine import Engine
+from matcher.principals import Principal, Role
+from matcher.ranking.engine import Engine
 from matcher.store.profiles import SORTABLE, ProfileQuery
 
 router = APIRouter(tags=["offerings"])

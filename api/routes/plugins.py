@@ -9,10 +9,10 @@ from fastapi import APIRouter
 from api.deps import EngineDep
 from api.schemas import PluginsResponse, ScorerHealthInfo, ScorerInfo
 from api.security import guard
-from matcher.auth import Principal
-from matcher.engine import KINDS, Engine
 from matcher.plugins import collect_scorers
-from matcher.scoring import scorer_health
+from matcher.principals import Principal
+from matcher.ranking.engine import KINDS, Engine
+from matcher.ranking.scoring import scorer_health
 
 router = APIRouter(prefix="/plugins", tags=["plugins"])
 

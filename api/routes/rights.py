@@ -1,5 +1,5 @@
 """Organisation data rights: an association or a partner exports all its data, or deletes it
-everywhere. The rules and the work are :mod:`matcher.rights`'s."""
+everywhere. The rules and the work are :mod:`matcher.services.rights`'s."""
 
 from __future__ import annotations
 
@@ -12,9 +12,9 @@ from api.deps import EngineDep
 from api.match_schemas import AuditEntry, MatchPublic
 from api.schemas import ErrorMessage, ValidationErrorMessage
 from api.security import guard
-from matcher import rights
-from matcher.auth import Principal, Role
 from matcher.exchange import Association, Partner
+from matcher.principals import Principal, Role
+from matcher.services import rights
 
 router = APIRouter(tags=["data rights"])
 

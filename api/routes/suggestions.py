@@ -19,10 +19,10 @@ from api.schemas import (
 )
 from api.security import guard
 from matcher import policy
-from matcher.auth import Principal, Role
-from matcher.engine import Engine
 from matcher.errors import NotFound
-from matcher.fusion import parse_weight_overrides
+from matcher.principals import Principal, Role
+from matcher.ranking.engine import Engine
+from matcher.ranking.fusion import parse_weight_overrides
 
 router = APIRouter(tags=["suggestions"])
 

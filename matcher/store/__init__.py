@@ -3,12 +3,12 @@
 Split by subject into mixins over one connection; ``Store`` combines them.
 """
 
-from matcher.store.auth import AuthMixin
 from matcher.store.base import BaseStore
 from matcher.store.dashboard import DashboardMixin
 from matcher.store.matches import MatchesMixin
 from matcher.store.profiles import ImportReport, ProfilesMixin
 from matcher.store.rights import DeletionReport, RightsMixin
+from matcher.store.tokens import AuthMixin
 from matcher.store.users import UsersMixin
 from matcher.store.vectors import VectorsMixin
 

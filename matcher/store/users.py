@@ -7,9 +7,10 @@ import json
 import secrets
 from datetime import UTC, datetime, timedelta
 
-from matcher.auth import Principal, Role
 from matcher.errors import Conflict, InvalidInput, NotFound
+from matcher.principals import Principal, Role
 from matcher.store.base import BaseStore
+
 
 def _now() -> datetime:
     return datetime.now(UTC).replace(microsecond=0)
@@ -29,7 +30,7 @@ class UsersMixin(BaseStore):
                     regions: list[str] | None = None, replace: bool = False) -> int:
         """Store a new user (or, with ``replace``, give an existing one this password hash,
         role and scope, ending its sessions); return its id. The rules for names and
-        passwords are :mod:`matcher.accounts`'s."""
+        passwords are :mod:`matcher.accounts.users`'s."""
         name = normalise_username(username)
         row = [password_hash, role.value, association_id, partner_id,
                json.dumps(sorted(regions or []))]

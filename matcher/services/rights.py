@@ -27,14 +27,14 @@ from __future__ import annotations
 from dataclasses import asdict
 from datetime import UTC, datetime
 
-from matcher import matches as lifecycle
 from matcher import policy
-from matcher.auth import Principal, Role
-from matcher.embeddings import content_hash
 from matcher.errors import Forbidden, InvalidInput, NotFound
 from matcher.exchange import Exchange, dump_document
+from matcher.principals import Principal, Role
+from matcher.ranking.embeddings import content_hash
 from matcher.store import ImportReport, Store
 from matcher.store.rights import PSEUDONYM, DeletionReport  # noqa: F401  (re-exported)
+from matcher.workflow import lifecycle
 
 
 # ---------------------------------------------------------------------- bulk import / export
@@ -90,7 +90,7 @@ def export_document(who: Principal, store: Store) -> dict:
 # ---------------------------------------------------------------------- organisation data
 def association_data(who: Principal, engine, association_id: str) -> dict:
     """Everything stored about one association, for itself or an admin: its profile, the
-    matches involving it that the caller may see (as :func:`matcher.matches.view` shows
+    matches involving it that the caller may see (as :func:`matcher.workflow.lifecycle.view` shows
     them, sensitive needs of others redacted), their audit rows, its tokens' metadata."""
     _own_association(who, engine.store, association_id)
     return {
@@ -128,7 +128,7 @@ def _matches_and_audit(who: Principal, engine, rows: list[dict]) -> dict:
 def delete_association(who: Principal, engine, association_id: str) -> dict:
     """Remove an association everywhere (itself or an admin); the report of what went.
 
-    ``engine``: the :class:`matcher.engine.Engine` serving the store, whose embedded texts
+    ``engine``: the :class:`matcher.ranking.engine.Engine` serving the store, whose embedded texts
     decide which vectors are still needed; its corpus refreshes on the bumped data version.
     """
     _own_association(who, engine.store, association_id)

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 import numpy as np
 from sklearn.linear_model import LogisticRegression
 
-from matcher.corpus import Corpus
+from matcher.ranking.corpus import Corpus
 from matcher.reference import UI_LANGUAGES, Reference
 
 _SENTENCE_END = re.compile(r"(?<=[.!?;:])\s+")

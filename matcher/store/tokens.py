@@ -5,8 +5,8 @@ from __future__ import annotations
 import json
 from datetime import UTC, datetime
 
-from matcher.auth import Principal, Role, hash_token, new_token
 from matcher.errors import InvalidInput, NotFound
+from matcher.principals import Principal, Role, hash_token, new_token
 from matcher.store.base import BaseStore
 
 MAX_LABEL = 200  # characters in a token's label

@@ -11,9 +11,9 @@ import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
-from matcher.auth import Role
+from matcher.accounts.passwords import check_strength, hash_password, verify_password
 from matcher.errors import InvalidInput
-from matcher.passwords import check_strength, hash_password, verify_password
+from matcher.principals import Role
 from matcher.store import Store
 from matcher.store.users import normalise_username
 

@@ -9,7 +9,7 @@ from datetime import date
 
 import numpy as np
 
-from matcher.corpus import Corpus
+from matcher.ranking.corpus import Corpus
 
 OFFERING_RULES = ("region", "country", "commodity", "women_led_only", "min_members",
                   "formal_license", "active", "valid", "capacity")

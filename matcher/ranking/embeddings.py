@@ -9,7 +9,6 @@ from collections.abc import Sequence
 
 import numpy as np
 
-
 log = logging.getLogger(__name__)
 
 

@@ -25,10 +25,9 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from matcher import policy
-from matcher.auth import Principal, Role
 from matcher.errors import Conflict, Forbidden, InvalidInput, NotFound
+from matcher.principals import Principal, Role
 from matcher.reference import UI_LANGUAGES
-from matcher.sensitive import neutral_summary
 from matcher.store.matches import MatchQuery
 from matcher.vocabulary import (
     HOLDING_CAPACITY,
@@ -37,6 +36,7 @@ from matcher.vocabulary import (
     REJECT_REASONS,
     STATES,
 )
+from matcher.workflow.sensitive import neutral_summary
 
 MAX_NOTE = 2000
 

@@ -8,7 +8,7 @@ from collections.abc import Iterable
 import numpy as np
 
 from matcher.errors import InvalidInput
-from matcher.scoring import Scorer
+from matcher.ranking.scoring import Scorer
 from matcher.settings import weight_problem
 
 

@@ -13,7 +13,7 @@ from datetime import UTC, datetime
 
 import numpy as np
 
-from matcher.corpus import Block, Corpus
+from matcher.ranking.corpus import Block, Corpus
 
 log = logging.getLogger(__name__)
 

@@ -18,9 +18,9 @@ import statistics
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from matcher import filters
-from matcher.auth import Principal, Role
 from matcher.errors import Forbidden, InvalidInput
+from matcher.principals import Principal, Role
+from matcher.ranking import filters
 from matcher.vocabulary import STATES
 
 

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from matcher.corpus import Corpus
 from matcher.i18n import _
+from matcher.ranking.corpus import Corpus
 
 
 def eligibility_reasons(corpus: Corpus, association: dict, offering: dict,

@@ -13,8 +13,8 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from matcher.engine import Engine
 from matcher.language import detect_language
+from matcher.ranking.engine import Engine
 
 RUN_DEPTH = 50
 

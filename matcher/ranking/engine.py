@@ -13,15 +13,14 @@ from functools import cached_property
 import numpy as np
 import pluggy
 
-from matcher import categorize, explain, filters
-from matcher.corpus import Corpus, build_corpus, offering_text
-from matcher.embeddings import Embedder, content_hash
 from matcher.errors import InvalidInput, NotFound
-from matcher.fusion import fuse
 from matcher.language import detect_language
 from matcher.plugins import collect_scorers, get_embedder, get_plugin_manager
-from matcher.reference import Reference, load_reference
-from matcher.scoring import (
+from matcher.ranking import categorize, explain, filters
+from matcher.ranking.corpus import Corpus, build_corpus, offering_text
+from matcher.ranking.embeddings import Embedder, content_hash
+from matcher.ranking.fusion import fuse
+from matcher.ranking.scoring import (
     Query,
     RegisteredScorer,
     ScoringContext,
@@ -29,10 +28,11 @@ from matcher.scoring import (
     record_call,
     run_scorers,
 )
-from matcher.sensitive import inferred_sensitive
+from matcher.reference import Reference, load_reference
 from matcher.settings import Settings, weight_problem
 from matcher.store import Store
 from matcher.vocabulary import KINDS
+from matcher.workflow.sensitive import inferred_sensitive
 
 log = logging.getLogger(__name__)
 
@@ -216,7 +216,7 @@ class Engine:
 
     def is_sensitive(self, need_id: str) -> bool:
         """Whether the need is confidential: a stored fact that only rises (see
-        :mod:`matcher.sensitive`). A need with no flag and no topic is first checked against
+        :mod:`matcher.workflow.sensitive`). A need with no flag and no topic is first checked against
         the current inference (building the corpus raises every need it finds sensitive)."""
         need = self.store.get("needs", need_id)
         if need is None:

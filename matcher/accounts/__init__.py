@@ -1,0 +1,1 @@
+"""Accounts: who may sign in (users, their scope, passwords)."""

@@ -1,0 +1,1 @@
+"""Ranking: embed, retrieve, filter, score, fuse, explain."""

@@ -1,0 +1,1 @@
+"""Workflow: the match lifecycle, introductions, sensitive needs."""
