@@ -13,12 +13,14 @@ from functools import cached_property
 
 import numpy as np
 import pluggy
+from pydantic import BaseModel
 
 from matcher import categorize, explain, filters
 from matcher.corpus import Corpus, build_corpus, offering_text
 from matcher.embeddings import Embedder, content_hash, get_embedder
-from matcher.errors import InvalidInput, NotFound
+from matcher.errors import InvalidInput, NotFound, NotReady
 from matcher.fusion import fuse
+from matcher.heal import EmbeddingStatus, Healer
 from matcher.language import detect_language
 from matcher.plugins import get_plugin_manager
 from matcher.reference import Reference, load_reference
@@ -32,11 +34,15 @@ from matcher.scoring import (
 )
 from matcher.sensitive import is_sensitive
 from matcher.settings import Settings
-from matcher.store import Store
+from matcher.store import Claim, Store, Vector
 
 log = logging.getLogger(__name__)
 
 KINDS = ("partner", "peer")
+SYNC_CHUNK = 256  # texts embedded and saved at a time (an interrupted sync keeps its work)
+# The text each kind of record is embedded by, if any.
+RECORD_TEXT = {"needs": lambda r: r["text"], "practices": lambda r: r["text"],
+               "offerings": offering_text}
 TOP_WINDOW = 10  # the per-partner cap applies within this many first suggestions
 
 
@@ -70,16 +76,29 @@ class SuggestionList:
 
 
 class Engine:
-    """Ranks offerings and peer practices for needs, from one store."""
+    """Ranks offerings and peer practices for needs, from one store.
+
+    ``embed_on_build``: embed every missing text before building the corpus (the command
+    line, scripts). A server passes False: it builds from what is embedded, leaving out the
+    records without vectors, and embeds the rest in the background (:meth:`heal`).
+    """
 
     def __init__(self, settings: Settings, store: Store | None = None,
-                 pm: pluggy.PluginManager | None = None, ref: Reference | None = None):
+                 pm: pluggy.PluginManager | None = None, ref: Reference | None = None,
+                 embed_on_build: bool = True):
         self.settings = settings
         self.store = store or Store(settings.db)
         self.pm = pm or get_plugin_manager()
         self.ref = ref or load_reference(settings.data_dir)
+        self.embed_on_build = embed_on_build
         self._corpus: Corpus | None = None
+        self._corpus_key: tuple[int, int] | None = None
+        self._generation = 0  # bumped whenever this engine saves vectors
         self._lock = threading.RLock()
+        self._sync_lock = threading.Lock()
+        self._syncing = False
+        self._status: tuple[tuple, EmbeddingStatus] | None = None
+        self.healer = Healer(lambda stop: self.sync_embeddings(stop=stop))
 
     # ------------------------------------------------------------------ parts
     @cached_property
@@ -106,22 +125,91 @@ class Engine:
         texts += [text for _, text in categorize.prototype_texts(self.ref)]
         return texts
 
-    def sync_embeddings(self, progress: bool = False) -> int:
-        """Embed every text that has no vector yet for each configured embedder; return count."""
+    def _missing(self) -> dict[str, dict[str, str]]:
+        """Per embedder, the texts (by hash) that have no vector of its current model."""
         texts = self._texts()
-        total = 0
+        out = {}
         for name, embedder in self.embedders.items():
-            model = embedder.model_id
-            known = self.store.known_hashes(name, model)
-            missing = {content_hash(t): t for t in texts if content_hash(t) not in known}
+            known = self.store.known_hashes(name, embedder.model_id)
+            out[name] = {content_hash(t): t for t in texts if content_hash(t) not in known}
+        return out
+
+    def sync_embeddings(self, progress: bool = False,
+                        stop: threading.Event | None = None) -> int:
+        """Embed every text that has no vector yet for each configured embedder, saving as it
+        goes; return the count. Stops early (between chunks) once ``stop`` is set."""
+        with self._sync_lock:
+            self._syncing = True
+            try:
+                return self._sync(progress, stop)
+            finally:
+                self._syncing = False
+
+    def _sync(self, progress: bool, stop: threading.Event | None) -> int:
+        total = 0
+        for name, missing in self._missing().items():
             if not missing:
                 continue
+            embedder, model = self.embedders[name], self.embedders[name].model_id
             hashes, batch = list(missing), list(missing.values())
-            vectors = _embed_with_progress(embedder, batch, self.settings.batch_size,
-                                           progress and len(batch) > 32)
-            self.store.save_vectors(name, hashes, vectors, model)
-            total += len(batch)
+            for start in range(0, len(batch), SYNC_CHUNK):
+                if stop is not None and stop.is_set():
+                    return total
+                chunk = batch[start:start + SYNC_CHUNK]
+                vectors = _embed_with_progress(embedder, chunk, self.settings.batch_size,
+                                               progress and len(chunk) > 32)
+                self.store.save_vectors(name, hashes[start:start + SYNC_CHUNK], vectors, model)
+                total += len(chunk)
+        if total:
+            self._generation += 1  # the corpus is rebuilt with the new vectors
         return total
+
+    def heal(self) -> bool:
+        """Embed the missing texts in a background thread (unless one runs); whether one
+        started. The corpus is rebuilt once they are saved."""
+        return self.healer.start()
+
+    def embedding_status(self) -> EmbeddingStatus:
+        """How many texts have no vector (each embedder counted), and whether embedding runs.
+        Cached until the records or the vectors change."""
+        key = (self.store.data_version(), self.store.vector_count(), self._generation)
+        cached = self._status
+        if cached is None or cached[0] != key:
+            missing = sum(len(m) for m in self._missing().values())
+            cached = self._status = (key, EmbeddingStatus(missing, False))
+        busy = self._syncing or self.healer.running
+        return EmbeddingStatus(cached[1].missing, busy and cached[1].missing > 0)
+
+    def vectors_of(self, table: str, record: BaseModel | dict) -> list[Vector]:
+        """The vectors a record's text needs that are not stored yet, embedded now (call
+        this before the write transaction: the model never runs under the write lock)."""
+        text_of = RECORD_TEXT.get(table)
+        if text_of is None:
+            return []
+        row = record.model_dump(mode="json") if isinstance(record, BaseModel) else record
+        text = text_of(row)
+        digest = content_hash(text)
+        out = []
+        for name, embedder in self.embedders.items():
+            if not self.store.vectors_by_hash(name, [digest]):
+                out.append(Vector(name, digest, embedder.embed_many([text])[0],
+                                  embedder.model_id))
+        return out
+
+    def create_record(self, table: str, record: BaseModel, parent_id: str | None = None,
+                      claim: Claim | None = None) -> dict:
+        """Embed the record's text, then write the record with its vectors (and the
+        ``claim``) in one transaction; return it as stored. A retry under a ``claim`` used
+        before returns the record that claim created, and writes nothing."""
+        earlier = self.store.claimed(claim, table)
+        if earlier is not None:
+            return self.store._claimed_record(table, earlier)
+        return self.store.create_record(table, record, parent_id, claim=claim,
+                                        vectors=self.vectors_of(table, record))
+
+    def update_record(self, table: str, record: BaseModel) -> dict:
+        """Embed the record's new text, then write it with its vectors in one transaction."""
+        return self.store.update_record(table, record, vectors=self.vectors_of(table, record))
 
     def vectors_for(self, name: str, texts: list[str]) -> np.ndarray:
         """Stored vectors of embedder ``name`` for ``texts`` (which must have been synced)."""
@@ -131,28 +219,60 @@ class Engine:
 
     # ------------------------------------------------------------------ corpus
     def corpus(self) -> Corpus:
-        """The in-memory corpus for the store's current data version (rebuilt when it changes)."""
-        version = self.store.data_version()
-        if self._corpus is not None and self._corpus.version == version:
+        """The in-memory corpus for the store's current data version and vectors (rebuilt
+        when either changes). Records without vectors are left out of it (see
+        :meth:`embedding_status`); without ``embed_on_build``, their embedding starts."""
+        key = (self.store.data_version(), self._generation)
+        if self._corpus is not None and self._corpus_key == key:
             return self._corpus
         with self._lock:
-            if self._corpus is None or self._corpus.version != self.store.data_version():
+            key = (self.store.data_version(), self._generation)
+            if self._corpus is None or self._corpus_key != key:
+                if self.embed_on_build:
+                    self.sync_embeddings()
+                    key = (self.store.data_version(), self._generation)
                 self._corpus = self._build_corpus()
+                self._corpus_key = key
+                if self._corpus.extra["left_out"] and not self.embed_on_build:
+                    self.heal()
         return self._corpus
 
     def _build_corpus(self) -> Corpus:
-        self.sync_embeddings()
-        version = self.store.data_version()
-        needs = self.store.needs()
-        corpus = build_corpus(version, self.ref, self.store.partners(), self.store.offerings(),
-                              self.store.associations(), needs, self.store.practices())
+        with self.store.snapshot():
+            version = self.store.data_version()
+            needs, offerings = self.store.needs(), self.store.offerings()
+            practices = self.store.practices()
+            partners, associations = self.store.partners(), self.store.associations()
+            protos = categorize.prototype_texts(self.ref)
+            found = {name: self.store.vectors_by_hash(name, map(content_hash, [
+                *(n["text"] for n in needs), *map(offering_text, offerings),
+                *(p["text"] for p in practices), *(t for _, t in protos)]))
+                for name in self.embedders}
+
+        def embedded(text: str) -> bool:
+            digest = content_hash(text)
+            return all(digest in vectors for vectors in found.values())
+
+        kept = ([n for n in needs if embedded(n["text"])],
+                [o for o in offerings if embedded(offering_text(o))],
+                [p for p in practices if embedded(p["text"])])
+        left_out = len(needs) + len(offerings) + len(practices) - sum(map(len, kept))
+        needs, offerings, practices = kept
+        protos = [(c, t) for c, t in protos if embedded(t)]
+        corpus = build_corpus(version, self.ref, partners, offerings, associations, needs,
+                              practices)
+        corpus.extra["left_out"] = left_out
+
+        def matrix(name: str, texts: list[str]) -> np.ndarray:
+            return _stack([found[name][content_hash(t)] for t in texts])
+
         for name in self.embedders:
-            corpus.offerings.vectors[name] = self.vectors_for(name, corpus.offerings.texts)
-            corpus.practices.vectors[name] = self.vectors_for(name, corpus.practices.texts)
-            corpus.need_vectors[name] = {
-                n["id"]: v for n, v in zip(needs, self.vectors_for(name, [n["text"] for n in needs]))
-            }
-        self._attach_categories(corpus, needs)
+            corpus.offerings.vectors[name] = matrix(name, corpus.offerings.texts)
+            corpus.practices.vectors[name] = matrix(name, corpus.practices.texts)
+            corpus.need_vectors[name] = {n["id"]: found[name][content_hash(n["text"])]
+                                         for n in needs}
+        self._attach_categories(corpus, needs, matrix(self.primary_embedder,
+                                                      [t for _, t in protos]), protos)
         for registered in self.scorers().values():
             scorer = registered.scorer
             for kind in scorer.kinds & set(KINDS):
@@ -165,15 +285,14 @@ class Engine:
                     record_call(scorer.name, "could not prepare")
         return corpus
 
-    def _attach_categories(self, corpus: Corpus, needs: list[dict]) -> None:
+    def _attach_categories(self, corpus: Corpus, needs: list[dict], proto_vectors: np.ndarray,
+                           protos: list[tuple[str, str]]) -> None:
         """Train the category model on the exchange's own labels; infer the missing ones."""
         name = self.primary_embedder
-        protos = categorize.prototype_texts(self.ref)
         n_cat = len(corpus.categories)
         need_vecs = _stack([corpus.need_vectors[name][n["id"]] for n in needs])
         need_labels = categorize.labels(corpus, [n["category"] for n in needs])
-        x, y = categorize.training_set(corpus, name, need_vecs, need_labels,
-                                       self.vectors_for(name, [t for _, t in protos]),
+        x, y = categorize.training_set(corpus, name, need_vecs, need_labels, proto_vectors,
                                        categorize.labels(corpus, [c for c, _ in protos]))
         model = categorize.train(x, y, n_cat)
         corpus.extra["category_model"] = model
@@ -189,6 +308,8 @@ class Engine:
     def query(self, need_id: str) -> Query:
         corpus = self.corpus()
         need = corpus.needs.get(need_id)
+        if need is None and self.store.get("needs", need_id) is not None:
+            raise NotReady(f"need {need_id!r} is not embedded yet; try again shortly")
         if need is None:
             raise NotFound(f"no need with id {need_id!r}")
         probs, given = corpus.extra["need_category"][need_id]
@@ -264,13 +385,16 @@ class Engine:
     def suggest_for_association(self, association_id: str, kind: str = "partner",
                                 limit: int = 10, weights: dict[str, float] | None = None,
                                 lang: str = "en") -> SuggestionList:
-        """Suggestions across all of an association's needs, each candidate once (best need)."""
+        """Suggestions across all of an association's needs, each candidate once (best need);
+        needs not embedded yet are left out (``/health`` counts them)."""
         corpus = self.corpus()
         if association_id not in corpus.associations:
             raise NotFound(f"no association with id {association_id!r}")
         best: dict[str, Suggestion] = {}
         failed: dict[str, str] = {}
         for need in self.store.needs(association_id):
+            if need["id"] not in corpus.needs:
+                continue
             result = self.suggest(need["id"], kind, limit, weights, lang)
             failed.update(result.failed_scorers)
             for s in result.suggestions:

@@ -133,3 +133,15 @@ def m009_match_reasons_by_language(db: Database) -> None:
     """A match's reasons in every page language (JSON object: language -> list), worded by
     the engine when it was proposed; ``reasons`` keeps the English ones."""
     db["matches"].add_column("reasons_by_language", str)
+
+
+@migrations(name="m010_idempotency")
+def m010_idempotency(db: Database) -> None:
+    """Creates made with an ``Idempotency-Key``: per caller and key, a fingerprint of the
+    request (never its body) and the record it created, so that a retry returns that record
+    instead of creating another."""
+    db["idempotency"].create(
+        {"owner": str, "key": str, "fingerprint": str, "record_table": str, "record_id": str,
+         "created_at": str},
+        pk=("owner", "key"), not_null={"fingerprint", "record_table", "record_id", "created_at"},
+    )

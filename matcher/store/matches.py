@@ -14,6 +14,7 @@ from datetime import UTC, datetime
 
 from matcher.errors import Conflict, NotFound
 from matcher.store.base import BaseStore
+from matcher.store.idempotency import Claim, IdempotencyMixin
 
 # Matches in these states hold one slot of their offering's capacity.
 HOLDING_CAPACITY = ("approved", "introduced", "active")
@@ -53,7 +54,7 @@ class MatchQuery:
     offset: int = 0
 
 
-class MatchesMixin(BaseStore):
+class MatchesMixin(IdempotencyMixin, BaseStore):
     """Reads the engine needs at suggestion time, and the lifecycle's reads and writes."""
 
     # ------------------------------------------------------------------ engine reads
@@ -131,13 +132,17 @@ class MatchesMixin(BaseStore):
             yield
 
     def create_match(self, row: dict, *, actor: str, role: str, actor_org: str | None = None,
-                     at: str | None = None) -> dict:
+                     at: str | None = None, claim: Claim | None = None) -> dict:
         """Insert a ``proposed`` match (``row``: kind, need_id, association_id, item_id,
         owner_id, score, category, reasons, and optionally contributions and
         reasons_by_language) with its audit row. A pair already matched, or
-        rejected once, is refused (:class:`Conflict`)."""
+        rejected once, is refused (:class:`Conflict`). Under a ``claim`` made before, the
+        match that claim created is returned and nothing is written."""
         at = at or now()
         with self._write():
+            earlier = self.claimed(claim, "matches")
+            if earlier is not None:
+                return self._claimed_match(int(earlier))
             existing = self.find_match(row["need_id"], row["kind"], row["item_id"])
             if existing is not None:
                 if existing["status"] == "rejected":
@@ -155,7 +160,15 @@ class MatchesMixin(BaseStore):
                  _json_or_null(row.get("reasons_by_language")), at, at])
             match_id = int(cursor.lastrowid)
             self._audit(match_id, "propose", None, "proposed", actor, role, actor_org, at)
+            self._claim(claim, "matches", str(match_id))
         return self.get_match(match_id)
+
+    def _claimed_match(self, match_id: int) -> dict:
+        match = self.get_match(match_id)
+        if match is None:
+            raise Conflict(f"the match {match_id} proposed with this Idempotency-Key has been "
+                           "deleted since")
+        return match
 
     def transition_match(self, match_id: int, *, version: int, from_status: str,
                          to_status: str, action: str, actor: str, role: str,

@@ -2,9 +2,23 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+from dataclasses import dataclass
+
 import numpy as np
 
 from matcher.store.base import BaseStore
+from matcher.store.matches import _write_lock  # one process: writes serialise
+
+
+@dataclass(frozen=True)
+class Vector:
+    """One text's vector by one embedder (made by ``model``), ready to store."""
+
+    embedder: str
+    content_hash: str
+    vector: np.ndarray
+    model: str | None = None
 
 
 class VectorsMixin(BaseStore):
@@ -18,19 +32,29 @@ class VectorsMixin(BaseStore):
             sql, args = sql + " and model is ?", [embedder, model]
         return {row[0] for row in self.db.execute(sql, args).fetchall()}
 
+    def vector_count(self) -> int:
+        return self.db.execute("select count(*) from vectors").fetchone()[0]
+
     def save_vectors(self, embedder: str, hashes: list[str], matrix: np.ndarray,
                      model: str | None = None) -> None:
         """Store vectors made by ``model``; ``embedder``'s vectors of any other model go."""
         matrix = np.ascontiguousarray(matrix, dtype=np.float32)
-        rows = [{"embedder": embedder, "content_hash": h, "dim": int(matrix.shape[1]),
-                 "vector": matrix[i].tobytes(), "model": model} for i, h in enumerate(hashes)]
-        with self.transaction():
-            self.db["vectors"].upsert_all(rows, pk=("embedder", "content_hash"))
+        with _write_lock, self.transaction():
+            self._put_vectors(Vector(embedder, h, matrix[i], model) for i, h in enumerate(hashes))
             self.db.execute("delete from vectors where embedder = ? and model is not ?",
                             [embedder, model])
 
-    def load_vectors(self, embedder: str, hashes: list[str]) -> np.ndarray:
-        """Vectors for ``hashes`` in order; a missing one raises KeyError."""
+    def _put_vectors(self, vectors: Iterable[Vector]) -> None:
+        """Upsert vectors inside the caller's transaction."""
+        rows = [{"embedder": v.embedder, "content_hash": v.content_hash,
+                 "dim": int(v.vector.shape[-1]), "model": v.model,
+                 "vector": np.ascontiguousarray(v.vector, dtype=np.float32).tobytes()}
+                for v in vectors]
+        if rows:
+            self.db["vectors"].upsert_all(rows, pk=("embedder", "content_hash"))
+
+    def vectors_by_hash(self, embedder: str, hashes: Iterable[str]) -> dict[str, np.ndarray]:
+        """The stored vectors of ``embedder`` among ``hashes``; missing ones are left out."""
         found: dict[str, np.ndarray] = {}
         unique = list(dict.fromkeys(hashes))
         for start in range(0, len(unique), 500):
@@ -41,6 +65,11 @@ class VectorsMixin(BaseStore):
                 f"and content_hash in ({marks})", [embedder, *chunk])
             for content_hash, dim, blob in cursor.fetchall():
                 found[content_hash] = np.frombuffer(blob, dtype=np.float32, count=dim)
+        return found
+
+    def load_vectors(self, embedder: str, hashes: list[str]) -> np.ndarray:
+        """Vectors for ``hashes`` in order; a missing one raises KeyError."""
         if not hashes:
             return np.zeros((0, 0), dtype=np.float32)
+        found = self.vectors_by_hash(embedder, hashes)
         return np.vstack([found[h] for h in hashes])
