@@ -17,6 +17,7 @@ from pydantic import BaseModel
 
 from matcher import categorize, explain, filters
 from matcher.corpus import Corpus, build_corpus, offering_text
+from matcher.embedding_sync import EmbeddingSync
 from matcher.embeddings import Embedder, content_hash, get_embedder
 from matcher.errors import InvalidInput, NotFound, NotReady
 from matcher.fusion import fuse
@@ -34,15 +35,11 @@ from matcher.scoring import (
 )
 from matcher.sensitive import is_sensitive
 from matcher.settings import Settings
-from matcher.store import Claim, Store, Vector
+from matcher.store import Claim, Store
 
 log = logging.getLogger(__name__)
 
 KINDS = ("partner", "peer")
-SYNC_CHUNK = 256  # texts embedded and saved at a time (an interrupted sync keeps its work)
-# The text each kind of record is embedded by, if any.
-RECORD_TEXT = {"needs": lambda r: r["text"], "practices": lambda r: r["text"],
-               "offerings": offering_text}
 TOP_WINDOW = 10  # the per-partner cap applies within this many first suggestions
 
 
@@ -92,12 +89,12 @@ class Engine:
         self.ref = ref or load_reference(settings.data_dir)
         self.embed_on_build = embed_on_build
         self._corpus: Corpus | None = None
-        self._corpus_key: tuple[int, int] | None = None
-        self._generation = 0  # bumped whenever this engine saves vectors
+        self._corpus_key: tuple[int, int, int] | None = None
         self._lock = threading.RLock()
-        self._sync_lock = threading.Lock()
-        self._syncing = False
-        self._status: tuple[tuple, EmbeddingStatus] | None = None
+        self.vectors = EmbeddingSync(
+            self.store, self.ref, lambda: self.embedders,
+            lambda embedder, texts, show: _embed_with_progress(
+                embedder, texts, self.settings.batch_size, show))
         self.healer = Healer(lambda stop: self.sync_embeddings(stop=stop))
 
     # ------------------------------------------------------------------ parts
@@ -118,51 +115,11 @@ class Engine:
         return collect_scorers(self.pm)
 
     # ------------------------------------------------------------------ embeddings
-    def _texts(self) -> list[str]:
-        texts = [n["text"] for n in self.store.needs()]
-        texts += [offering_text(o) for o in self.store.offerings()]
-        texts += [p["text"] for p in self.store.practices()]
-        texts += [text for _, text in categorize.prototype_texts(self.ref)]
-        return texts
-
-    def _missing(self) -> dict[str, dict[str, str]]:
-        """Per embedder, the texts (by hash) that have no vector of its current model."""
-        texts = self._texts()
-        out = {}
-        for name, embedder in self.embedders.items():
-            known = self.store.known_hashes(name, embedder.model_id)
-            out[name] = {content_hash(t): t for t in texts if content_hash(t) not in known}
-        return out
-
     def sync_embeddings(self, progress: bool = False,
                         stop: threading.Event | None = None) -> int:
         """Embed every text that has no vector yet for each configured embedder, saving as it
         goes; return the count. Stops early (between chunks) once ``stop`` is set."""
-        with self._sync_lock:
-            self._syncing = True
-            try:
-                return self._sync(progress, stop)
-            finally:
-                self._syncing = False
-
-    def _sync(self, progress: bool, stop: threading.Event | None) -> int:
-        total = 0
-        for name, missing in self._missing().items():
-            if not missing:
-                continue
-            embedder, model = self.embedders[name], self.embedders[name].model_id
-            hashes, batch = list(missing), list(missing.values())
-            for start in range(0, len(batch), SYNC_CHUNK):
-                if stop is not None and stop.is_set():
-                    return total
-                chunk = batch[start:start + SYNC_CHUNK]
-                vectors = _embed_with_progress(embedder, chunk, self.settings.batch_size,
-                                               progress and len(chunk) > 32)
-                self.store.save_vectors(name, hashes[start:start + SYNC_CHUNK], vectors, model)
-                total += len(chunk)
-        if total:
-            self._generation += 1  # the corpus is rebuilt with the new vectors
-        return total
+        return self.vectors.sync(progress, stop)
 
     def heal(self) -> bool:
         """Embed the missing texts in a background thread (unless one runs); whether one
@@ -170,31 +127,11 @@ class Engine:
         return self.healer.start()
 
     def embedding_status(self) -> EmbeddingStatus:
-        """How many texts have no vector (each embedder counted), and whether embedding runs.
-        Cached until the records or the vectors change."""
-        key = (self.store.data_version(), self.store.vector_count(), self._generation)
-        cached = self._status
-        if cached is None or cached[0] != key:
-            missing = sum(len(m) for m in self._missing().values())
-            cached = self._status = (key, EmbeddingStatus(missing, False))
-        busy = self._syncing or self.healer.running
-        return EmbeddingStatus(cached[1].missing, busy and cached[1].missing > 0)
-
-    def vectors_of(self, table: str, record: BaseModel | dict) -> list[Vector]:
-        """The vectors a record's text needs that are not stored yet, embedded now (call
-        this before the write transaction: the model never runs under the write lock)."""
-        text_of = RECORD_TEXT.get(table)
-        if text_of is None:
-            return []
-        row = record.model_dump(mode="json") if isinstance(record, BaseModel) else record
-        text = text_of(row)
-        digest = content_hash(text)
-        out = []
-        for name, embedder in self.embedders.items():
-            if not self.store.vectors_by_hash(name, [digest]):
-                out.append(Vector(name, digest, embedder.embed_many([text])[0],
-                                  embedder.model_id))
-        return out
+        """How many texts have no vector (each embedder counted), and whether they are being
+        embedded (here or by the background thread)."""
+        status = self.vectors.status()
+        return EmbeddingStatus(status.missing,
+                               status.missing > 0 and (status.in_progress or self.healer.running))
 
     def create_record(self, table: str, record: BaseModel, parent_id: str | None = None,
                       claim: Claim | None = None) -> dict:
@@ -205,11 +142,12 @@ class Engine:
         if earlier is not None:
             return self.store._claimed_record(table, earlier)
         return self.store.create_record(table, record, parent_id, claim=claim,
-                                        vectors=self.vectors_of(table, record))
+                                        vectors=self.vectors.vectors_of(table, record))
 
     def update_record(self, table: str, record: BaseModel) -> dict:
         """Embed the record's new text, then write it with its vectors in one transaction."""
-        return self.store.update_record(table, record, vectors=self.vectors_of(table, record))
+        return self.store.update_record(table, record,
+                                        vectors=self.vectors.vectors_of(table, record))
 
     def vectors_for(self, name: str, texts: list[str]) -> np.ndarray:
         """Stored vectors of embedder ``name`` for ``texts`` (which must have been synced)."""
@@ -222,20 +160,29 @@ class Engine:
         """The in-memory corpus for the store's current data version and vectors (rebuilt
         when either changes). Records without vectors are left out of it (see
         :meth:`embedding_status`); without ``embed_on_build``, their embedding starts."""
-        key = (self.store.data_version(), self._generation)
-        if self._corpus is not None and self._corpus_key == key:
+        if self._fresh():
             return self._corpus
         with self._lock:
-            key = (self.store.data_version(), self._generation)
-            if self._corpus is None or self._corpus_key != key:
+            if not self._fresh():
                 if self.embed_on_build:
                     self.sync_embeddings()
-                    key = (self.store.data_version(), self._generation)
+                key = (self.store.data_version(), self.vectors.generation,
+                       self.store.vector_count())
                 self._corpus = self._build_corpus()
                 self._corpus_key = key
                 if self._corpus.extra["left_out"] and not self.embed_on_build:
                     self.heal()
         return self._corpus
+
+    def _fresh(self) -> bool:
+        """Whether the corpus is that of the current data (and, if it left records out for
+        want of vectors, whether no vector came since: another process may have embedded)."""
+        if self._corpus is None or self._corpus_key is None:
+            return False
+        version, generation, count = self._corpus_key
+        if (version, generation) != (self.store.data_version(), self.vectors.generation):
+            return False
+        return not self._corpus.extra["left_out"] or count == self.store.vector_count()
 
     def _build_corpus(self) -> Corpus:
         with self.store.snapshot():
@@ -323,10 +270,30 @@ class Engine:
         )
 
     def need_category(self, need_id: str) -> tuple[str, float, bool]:
-        """The need's category, its confidence, and whether it was inferred."""
-        query = self.query(need_id)
-        names = list(self.corpus().categories.index)
-        return names[query.category], query.category_confidence, not query.category_given
+        """The need's category, its confidence, and whether it was inferred.
+
+        Infers with the corpus's category model as it is, without rebuilding the corpus for
+        a write that came since (a create's answer must not wait for a rebuild): a need the
+        corpus does not hold yet, or holds with an older text, is inferred from its stored
+        vector (NotReady while it has none)."""
+        need = self.store.get("needs", need_id)
+        if need is None:
+            raise NotFound(f"no need with id {need_id!r}")
+        corpus = self._corpus if self._corpus is not None else self.corpus()
+        names = list(corpus.categories.index)
+        if need["category"] in corpus.categories.index:
+            return need["category"], 1.0, False
+        held = corpus.needs.get(need_id)
+        if held is not None and held["text"] == need["text"] and not held["category"]:
+            probs = corpus.extra["need_category"][need_id][0]
+        else:
+            digest = content_hash(need["text"])
+            vector = self.store.vectors_by_hash(self.primary_embedder, [digest]).get(digest)
+            if vector is None:
+                raise NotReady(f"need {need_id!r} is not embedded yet; try again shortly")
+            probs = corpus.extra["category_model"].predict_proba(vector[None, :])[0]
+        best = int(np.argmax(probs))
+        return names[best], float(probs[best]), True
 
     def is_sensitive(self, need_id: str) -> bool:
         """Flagged sensitive, or (unless flagged otherwise) in the sgbv category, given or

@@ -25,11 +25,18 @@ class VectorsMixin(BaseStore):
     """float32 BLOBs with their embedder name, the model that made them, dimension and content
     hash."""
 
-    def known_hashes(self, embedder: str, model: str | None = None) -> set[str]:
-        """Hashes of the texts embedded by ``embedder`` (made by ``model``, when given)."""
+    def known_hashes(self, embedder: str, model: str | None = None,
+                     among: list[str] | None = None) -> set[str]:
+        """Hashes of the texts embedded by ``embedder`` (made by ``model``, when given; only
+        those ``among`` these hashes, when given)."""
         sql, args = "select content_hash from vectors where embedder = ?", [embedder]
         if model is not None:
-            sql, args = sql + " and model is ?", [embedder, model]
+            sql, args = sql + " and model is ?", [*args, model]
+        if among is not None:
+            if not among:
+                return set()
+            sql += f" and content_hash in ({','.join('?' * len(among))})"
+            args += among
         return {row[0] for row in self.db.execute(sql, args).fetchall()}
 
     def vector_count(self) -> int:
