@@ -175,14 +175,16 @@ class Engine:
         return self._corpus
 
     def _fresh(self) -> bool:
-        """Whether the corpus is that of the current data (and, if it left records out for
-        want of vectors, whether no vector came since: another process may have embedded)."""
+        """Whether the corpus is that of the current data. One that left records out for want
+        of vectors is also stale once vectors came from elsewhere (another process), but not
+        while this engine embeds: it is rebuilt once, when that is done."""
         if self._corpus is None or self._corpus_key is None:
             return False
         version, generation, count = self._corpus_key
         if (version, generation) != (self.store.data_version(), self.vectors.generation):
             return False
-        return not self._corpus.extra["left_out"] or count == self.store.vector_count()
+        return (not self._corpus.extra["left_out"] or self.vectors.running
+                or count == self.store.vector_count())
 
     def _build_corpus(self) -> Corpus:
         with self.store.snapshot():

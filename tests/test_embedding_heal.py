@@ -26,13 +26,17 @@ from matcher.store import Store
 A = "demo-a-01"
 
 
-def drop_vectors(db, need_ids: list[str]) -> int:
-    """Delete the vectors of these needs' texts, as a kill between the import's commit and
-    its embedding leaves them; return how many were deleted."""
+def drop_vectors(db, need_ids: list[str], offerings_share: float = 0.0) -> int:
+    """Delete the vectors (every embedder's) of these needs' texts and of the first
+    ``offerings_share`` of the offerings' texts, as a kill between an import's commit and its
+    embedding leaves them; return how many were deleted."""
     conn = sqlite3.connect(db)
     try:
         texts = [r[0] for r in conn.execute(
             f"select text from needs where id in ({','.join('?' * len(need_ids))})", need_ids)]
+        offerings = conn.execute("select title, description from offerings order by id")
+        rows = offerings.fetchall()
+        texts += [f"{t}. {d}".strip() for t, d in rows[:int(len(rows) * offerings_share)]]
         hashes = [content_hash(t) for t in texts]
         with conn:
             cursor = conn.execute(
@@ -64,8 +68,8 @@ def test_the_server_embeds_what_an_interrupted_import_left_out(demo_copy, gate):
         "select id from needs where association_id = ? order by id", [A])]
     conn.close()
     broken, intact = needs[0], needs[-1]
-    dropped = drop_vectors(demo_copy, [broken])
-    assert dropped > 0
+    dropped = drop_vectors(demo_copy, [broken], offerings_share=0.5)
+    assert dropped > 20
     store = Store(demo_copy)
     bearer = {"Authorization": f"Bearer {store.create_token(Role.ADMIN)[1]}"}
     store.close()
@@ -133,3 +137,22 @@ def test_a_corpus_leaves_out_records_without_vectors_instead_of_failing(demo_cop
     assert status == EmbeddingStatus(missing=dropped, in_progress=False)
     assert "demo-n-001" not in corpus.needs and corpus.extra["left_out"] == 1
     assert len(corpus.needs) > 0
+
+
+def test_vectors_embedded_by_another_process_reach_the_served_corpus(demo_copy):
+    dropped = drop_vectors(demo_copy, ["demo-n-001"])
+    served = Engine(load_settings(db=demo_copy), embed_on_build=False)
+    served.healer.stop()  # only the other process embeds
+    try:
+        before = served.corpus()
+        other = Engine(load_settings(db=demo_copy))  # e.g. `matcher embed` meanwhile
+        embedded = other.sync_embeddings()
+        other.store.close()
+        after = served.corpus()
+        status = served.embedding_status()
+    finally:
+        served.store.close()
+
+    assert "demo-n-001" not in before.needs and embedded == dropped
+    assert "demo-n-001" in after.needs and after.extra["left_out"] == 0
+    assert status == EmbeddingStatus(missing=0, in_progress=False)
