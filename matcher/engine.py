@@ -140,7 +140,7 @@ class Engine:
         before returns the record that claim created, and writes nothing."""
         earlier = self.store.claimed(claim, table)
         if earlier is not None:
-            return self.store._claimed_record(table, earlier)
+            return self.store.claimed_record(table, earlier)
         return self.store.create_record(table, record, parent_id, claim=claim,
                                         vectors=self.vectors.vectors_of(table, record))
 

@@ -140,7 +140,7 @@ def propose(engine, who: Principal, need_id: str, kind: str, item_id: str,
         raise Forbidden("partners do not propose matches")
     earlier = store.claimed(claim, "matches")
     if earlier is not None:
-        return store._claimed_match(int(earlier))
+        return store.claimed_match(int(earlier))
     need = store.get("needs", need_id)
     association = need and store.get("associations", need["association_id"])
     if need is None or not policy.can_see_association(who, association):

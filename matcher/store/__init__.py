@@ -1,6 +1,7 @@
 """The store: the one place that talks SQL (SQLite through sqlite-utils).
 
-Split by subject into mixins over one connection; ``Store`` combines them.
+Split by subject into mixins over one SQLite file (a connection per thread); ``Store``
+combines them.
 """
 
 from matcher.store.auth import AuthMixin

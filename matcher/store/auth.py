@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 from matcher.auth import Principal, Role, hash_token, new_token
 from matcher.errors import InvalidInput, NotFound
 from matcher.store.base import BaseStore
-from matcher.store.matches import _write_lock  # one connection: writes must not interleave
+from matcher.store.matches import _write_lock  # one process: writers take turns
 
 MAX_LABEL = 200  # characters in a token's label
 

@@ -22,7 +22,8 @@ HOLDING_CAPACITY = ("approved", "introduced", "active")
 SORTS = {"-score": "m.score desc, m.id", "created_at": "m.created_at, m.id",
          "-created_at": "m.created_at desc, m.id desc"}
 
-# One connection serves every request thread; its transactions must not interleave.
+# The writers of one process take turns: SQLite has one writer at a time, and waiting on this
+# lock is fairer and cheaper than its busy handler (connections are per thread, see base).
 _write_lock = threading.RLock()
 
 
@@ -142,7 +143,7 @@ class MatchesMixin(IdempotencyMixin, BaseStore):
         with self._write():
             earlier = self.claimed(claim, "matches")
             if earlier is not None:
-                return self._claimed_match(int(earlier))
+                return self.claimed_match(int(earlier))
             existing = self.find_match(row["need_id"], row["kind"], row["item_id"])
             if existing is not None:
                 if existing["status"] == "rejected":
@@ -163,7 +164,8 @@ class MatchesMixin(IdempotencyMixin, BaseStore):
             self._claim(claim, "matches", str(match_id))
         return self.get_match(match_id)
 
-    def _claimed_match(self, match_id: int) -> dict:
+    def claimed_match(self, match_id: int) -> dict:
+        """The match a claim created (Conflict when it has been deleted since)."""
         match = self.get_match(match_id)
         if match is None:
             raise Conflict(f"the match {match_id} proposed with this Idempotency-Key has been "

@@ -160,7 +160,7 @@ class ProfilesMixin(IdempotencyMixin, VectorsMixin, BaseStore):
         with _write_lock, self.transaction():
             earlier = self.claimed(claim, table)
             if earlier is not None:
-                return self._claimed_record(table, earlier)
+                return self.claimed_record(table, earlier)
             if self._existing(table, [row["id"]]):
                 raise Conflict(f"the id {row['id']!r} is taken (by another {NOUNS[table]})")
             if table in PARENTS:
@@ -176,7 +176,8 @@ class ProfilesMixin(IdempotencyMixin, VectorsMixin, BaseStore):
             self._bump_version()
         return self.get(table, row["id"])
 
-    def _claimed_record(self, table: str, record_id: str) -> dict:
+    def claimed_record(self, table: str, record_id: str) -> dict:
+        """The record a claim created (Conflict when it has been deleted since)."""
         record = self.get(table, record_id)
         if record is None:
             raise Conflict(f"the {NOUNS[table]} {record_id!r} created with this Idempotency-Key "

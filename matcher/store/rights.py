@@ -11,7 +11,7 @@ from datetime import UTC, datetime
 
 from matcher.exchange import Association, Exchange, Need, Partner, Practice, dump_document
 from matcher.store.base import BaseStore
-from matcher.store.matches import _write_lock  # one connection: writes must not interleave
+from matcher.store.matches import _write_lock  # one process: writers take turns
 from matcher.store.profiles import ImportReport, _offering
 
 # What replaces a deleted organisation in the audit trail (actor, notes) and on its tokens.

@@ -12,7 +12,7 @@ from matcher.auth import Principal, Role
 from matcher.errors import Conflict, InvalidInput, NotFound
 from matcher.passwords import check_strength, hash_password, verify_password
 from matcher.store.base import BaseStore
-from matcher.store.matches import _write_lock  # one connection: writes must not interleave
+from matcher.store.matches import _write_lock  # one process: writers take turns
 
 USERNAME = re.compile(r"^[a-z0-9][a-z0-9._@-]{2,63}$")
 
