@@ -25,9 +25,10 @@ human-readable reasons."""
 
 @asynccontextmanager
 async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-    """Open the store at startup (models still load on first use); close it at shutdown."""
+    """Open the store at startup and embed, in the background, whatever texts have no vector
+    yet (an interrupted import); stop that and close the store at shutdown."""
     engines: EngineProvider = app.state.engines
-    engines.get()
+    engines.get().heal()
     try:
         yield
     finally:

@@ -10,7 +10,14 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 
-from matcher.errors import Conflict, Forbidden, InvalidInput, MatcherError, NotFound
+from matcher.errors import (
+    Conflict,
+    Forbidden,
+    InvalidInput,
+    MatcherError,
+    NotFound,
+    NotReady,
+)
 
 # Most specific first: the first class an error is an instance of decides its status.
 STATUS: tuple[tuple[type[MatcherError], int], ...] = (
@@ -18,8 +25,12 @@ STATUS: tuple[tuple[type[MatcherError], int], ...] = (
     (Forbidden, 403),
     (Conflict, 409),
     (InvalidInput, 422),
+    (NotReady, 503),
     (MatcherError, 400),
 )
+
+
+RETRY_AFTER = 5  # seconds a client should wait before asking again for a record not ready
 
 
 def status_for(exc: MatcherError) -> int:
@@ -28,7 +39,9 @@ def status_for(exc: MatcherError) -> int:
 
 async def matcher_error_handler(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, MatcherError)
-    return JSONResponse(status_code=status_for(exc), content={"detail": str(exc)})
+    headers = {"Retry-After": str(RETRY_AFTER)} if isinstance(exc, NotReady) else None
+    return JSONResponse(status_code=status_for(exc), content={"detail": str(exc)},
+                        headers=headers)
 
 
 def _plain(value: Any) -> Any:

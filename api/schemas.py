@@ -185,14 +185,24 @@ class PluginsResponse(BaseModel):
     scorers: list[ScorerInfo]
 
 
+class EmbeddingHealth(BaseModel):
+    missing: int = Field(description="texts (per embedder) without a vector: their records "
+                                     "are left out of suggestions until embedded")
+    in_progress: bool = Field(description="whether the missing texts are being embedded")
+
+
 class Health(BaseModel):
     model_config = _example(status="ok", version="0.1.0",
                             records={"partners": 20, "offerings": 51, "associations": 23,
-                                     "needs": 61, "practices": 34, "vectors": 202})
+                                     "needs": 61, "practices": 34, "vectors": 202},
+                            embedding={"missing": 0, "in_progress": False})
 
-    status: Literal["ok"]
+    status: Literal["ok", "starting", "degraded"] = Field(
+        description="ok: everything embedded; starting: embedding the missing texts; "
+                    "degraded: texts missing and not being embedded")
     version: str
     records: dict[str, int] = Field(description="rows per table in the store")
+    embedding: EmbeddingHealth
 
 
 class ErrorMessage(BaseModel):

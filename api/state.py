@@ -15,8 +15,10 @@ class EngineProvider:
     """Creates the app's :class:`~matcher.ranking.engine.Engine` once, thread-safely, on first ``get``.
 
     The engine's store is opened with ``check_same_thread=False`` because FastAPI runs the
-    (synchronous) endpoints in a thread pool. Opening the store does not load any model: the
-    models and the corpus load on the first request that needs them.
+    (synchronous) endpoints in a thread pool; each thread reads through its own connection.
+    Opening the store does not load any model: the models and the corpus load on the first
+    request that needs them. The engine serves from what is embedded and embeds what is
+    missing in the background (``embed_on_build=False``, see :meth:`Engine.heal`).
     """
 
     def __init__(self, settings: Settings):
@@ -38,11 +40,12 @@ class EngineProvider:
                 from matcher.store import Store
 
                 store = Store(self.settings.db, check_same_thread=False)
-                self._engine = Engine(self.settings, store=store)
+                self._engine = Engine(self.settings, store=store, embed_on_build=False)
             return self._engine
 
     def close(self) -> None:
         with self._lock:
             if self._engine is not None:
+                self._engine.healer.stop()
                 self._engine.store.close()
                 self._engine = None

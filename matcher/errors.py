@@ -17,6 +17,10 @@ class Conflict(MatcherError):
     """The request clashes with the record's current state (e.g. an invalid transition)."""
 
 
+class NotReady(MatcherError):
+    """The record exists but cannot be served yet (its text is being embedded): retry soon."""
+
+
 class InvalidInput(MatcherError):
     """Input that breaks the exchange format or a request's rules.
 

@@ -154,3 +154,15 @@ def m010_confidential_needs(db: Database) -> None:
     )
     db["need_audit"].create_index(["need_id"])
     db["need_audit"].create_index(["association_id"])
+
+
+@migrations(name="m011_idempotency")
+def m011_idempotency(db: Database) -> None:
+    """Creates made with an ``Idempotency-Key``: per caller and key, a fingerprint of the
+    request (never its body) and the record it created, so that a retry returns that record
+    instead of creating another."""
+    db["idempotency"].create(
+        {"owner": str, "key": str, "fingerprint": str, "record_table": str, "record_id": str,
+         "created_at": str},
+        pk=("owner", "key"), not_null={"fingerprint", "record_table", "record_id", "created_at"},
+    )

@@ -104,6 +104,7 @@ def test_a_poisoned_inference_leaves_the_need_redacted_for_the_partner_on_every_
     poison(client, partner, partner_id)
 
     engine = client.app.state.engines.get()
+    engine.corpus()  # the category model is trained again, on the partner's offerings too
     assert engine.need_category(need["id"])[0] != "sgbv"  # the attack did change the inference
     for path, text in partner_views(client, partner, raw, match, partner_id).items():
         assert WORDS not in text, path

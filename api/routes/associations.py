@@ -8,9 +8,10 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Path, status
+from fastapi import APIRouter, Path, Request, status
 
 from api.deps import EngineDep
+from api.idempotency import IdempotencyKey, claim_for
 from api.profile_schemas import (
     AssociationCreate,
     AssociationPublic,
@@ -67,13 +68,16 @@ def list_associations(engine: EngineDep,
              operation_id="create_association")
 def create_association(engine: EngineDep, body: AssociationCreate,
                        who: Annotated[Principal, guard("create_association", Role.ADMIN,
-                                                       Role.COORDINATOR)]) -> AssociationPublic:
+                                                       Role.COORDINATOR)],
+                       request: Request, idempotency_key: IdempotencyKey = None
+                       ) -> AssociationPublic:
     record = body.model_dump(mode="json")
     record["id"] = record["id"] or new_id("a")
     association = to_exchange(engine.ref, association=record).associations[0]
     if not policy.can_create_association(who, association.region):
         raise Forbidden("coordinators create associations in their own regions only")
-    row = engine.store.create_record("associations", association)
+    row = engine.create_record("associations", association,
+                               claim=claim_for(request, who, idempotency_key, body))
     return association_public(row, policy.require_association_view(who, row, row["id"]))
 
 

@@ -103,8 +103,8 @@ def import_exchange(engine: EngineDep,
                                                     Role.COORDINATOR)],
                     body: Annotated[bytes, Depends(request_bytes)]) -> ImportResult:
     """Admins import anything. Coordinators import associations (with needs and practices)
-    of their own regions only, never partners. New texts are embedded when the engine next
-    builds its corpus (the first suggestion request after the import)."""
+    of their own regions only, never partners. New texts are embedded after the import's
+    commit, before the answer (a server stopped meanwhile embeds them when it starts again)."""
     report = import_bytes(engine, who, body)
     return ImportResult(changed=report.changed, **asdict(report))
 
@@ -113,7 +113,10 @@ def import_bytes(engine: Engine, who: Principal, body: bytes) -> ImportReport:
     """Parse and import an exchange document for ``who``, all or nothing (the route's work,
     also the admin's import page's): :class:`InvalidInput` names the first bad record and
     field, :class:`Forbidden` what ``who`` may not import, and nothing is written."""
-    return rights.import_document(who, engine.store, _parse(body, engine.ref))
+    report = rights.import_document(who, engine.store, _parse(body, engine.ref))
+    if report.changed:
+        engine.sync_embeddings()
+    return report
 
 
 def _parse(body: bytes, ref) -> Exchange:

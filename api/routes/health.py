@@ -1,9 +1,12 @@
-"""``GET /health``: liveness plus record counts, straight from SQLite (no model loading)."""
+"""``GET /health``: liveness, record counts and how many texts still lack a vector, straight
+from SQLite (no model loading). ``status`` is ``ok`` when everything is embedded, ``starting``
+while the missing texts are being embedded, ``degraded`` when some are missing and nothing is
+embedding them: meanwhile suggestions leave the records without vectors out."""
 
 from fastapi import APIRouter
 
 from api.deps import EngineDep
-from api.schemas import Health
+from api.schemas import EmbeddingHealth, Health
 from api.security import PUBLIC
 
 PUBLIC.add("health")
@@ -15,4 +18,9 @@ router = APIRouter(prefix="/health", tags=["health"])
 @router.get("", response_model=Health, summary="Service health and record counts",
             operation_id="health")
 def health(engine: EngineDep) -> Health:
-    return Health(status="ok", version=__version__, records=engine.store.counts())
+    embedding = engine.embedding_status()
+    status = "ok" if not embedding.missing else "starting" if embedding.in_progress \
+        else "degraded"
+    return Health(status=status, version=__version__, records=engine.store.counts(),
+                  embedding=EmbeddingHealth(missing=embedding.missing,
+                                            in_progress=embedding.in_progress))

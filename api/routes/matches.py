@@ -8,10 +8,11 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Body, Path, Query, status
+from fastapi import APIRouter, Body, Path, Query, Request, status
 
 from api.deps import EngineDep
 from api.errors import status_for
+from api.idempotency import IdempotencyKey, claim_for
 from api.match_schemas import (
     AuditEntry,
     AuditTrail,
@@ -75,11 +76,14 @@ def _transition(engine: Engine, who: Principal, match_id: int, action: str,
              summary="Save a current suggestion as a proposed match")
 def propose_match(engine: EngineDep,
                   who: Annotated[Principal, guard("propose_match", *PROPOSERS)],
-                  body: MatchCreate) -> MatchPublic:
+                  body: MatchCreate, request: Request,
+                  idempotency_key: IdempotencyKey = None) -> MatchPublic:
     """By the association itself, its region's coordinators or an admin. The item must be a
     suggestion for the need now (it passes every hard rule); a pair already matched, or
-    rejected once, is a 409."""
-    match = lifecycle.propose(engine, who, body.need_id, body.kind, body.item_id)
+    rejected once, is a 409 (but a retry with the first request's Idempotency-Key returns
+    that match)."""
+    match = lifecycle.propose(engine, who, body.need_id, body.kind, body.item_id,
+                              claim_for(request, who, idempotency_key, body))
     return _public(engine, who, match)
 
 

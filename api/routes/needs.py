@@ -10,9 +10,10 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Path, Query, Response, status
+from fastapi import APIRouter, Path, Query, Request, Response, status
 
 from api.deps import EngineDep
+from api.idempotency import IdempotencyKey, claim_for
 from api.profile_schemas import (
     CategoryFilter,
     CommodityFilter,
@@ -38,6 +39,7 @@ from api.security import guard
 from matcher import policy
 from matcher.principals import Principal, Role
 from matcher.ranking.engine import Engine
+from matcher.store import Claim
 from matcher.store.profiles import SORTABLE, ProfileQuery
 from matcher.workflow.sensitive import neutral_summary
 
@@ -100,20 +102,24 @@ def list_needs(engine: EngineDep, who: Annotated[Principal, guard("list_needs", 
              status_code=status.HTTP_201_CREATED, responses=errors(404, 422),
              summary="Add a need to an association", operation_id="create_need")
 def create_need(engine: EngineDep, association_id: AssociationId, body: NeedCreate,
-                who: Annotated[Principal, guard("create_need", *WRITERS)]) -> NeedPublic:
-    row = add_need(engine, who, association_id, body)
+                who: Annotated[Principal, guard("create_need", *WRITERS)], request: Request,
+                idempotency_key: IdempotencyKey = None) -> NeedPublic:
+    row = add_need(engine, who, association_id, body,
+                   claim_for(request, who, idempotency_key, body))
     return need_public(engine, who, row, engine.store.get("associations", association_id))
 
 
-def add_need(engine: Engine, who: Principal, association_id: str, body: NeedCreate) -> dict:
-    """Add a need (checked by the import's rules) to an association ``who`` may manage;
-    return the stored row. NotFound / Forbidden by :mod:`matcher.policy`; InvalidInput names
-    the field, never the text."""
+def add_need(engine: Engine, who: Principal, association_id: str, body: NeedCreate,
+             claim: Claim | None = None) -> dict:
+    """Add a need (checked by the import's rules) to an association ``who`` may manage, with
+    its vectors; return the stored row (under a ``claim`` made before, the need it created).
+    NotFound / Forbidden by :mod:`matcher.policy`; InvalidInput names the field, never the
+    text."""
     association = policy.require_manage_association(
         who, engine.store.get("associations", association_id), association_id)
     need = {**body.model_dump(mode="json"), "id": new_id("n")}
     doc = to_exchange(engine.ref, association=association_record(association), need=need)
-    return engine.store.create_record("needs", doc.associations[0].needs[0], association_id)
+    return engine.create_record("needs", doc.associations[0].needs[0], association_id, claim)
 
 
 @router.get("/needs/{need_id}", response_model=NeedPublic, responses=errors(404, 422),
@@ -141,7 +147,7 @@ def change_need(engine: Engine, who: Principal, need_id: str, body: NeedUpdate
     if changes:
         doc = to_exchange(engine.ref, association=association_record(association),
                           need={**need_record(need), **changes})
-        need = engine.store.update_record("needs", doc.associations[0].needs[0])
+        need = engine.update_record("needs", doc.associations[0].needs[0])
     if changes.get("sensitive") is False and need["confidential"]:
         # the one way down: explicit, by those who may change the need, and audited
         need = engine.store.clear_confidential(

@@ -5,9 +5,10 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Path, Query, Response, status
+from fastapi import APIRouter, Path, Query, Request, Response, status
 
 from api.deps import EngineDep
+from api.idempotency import IdempotencyKey, claim_for
 from api.profile_schemas import (
     CategoryFilter,
     CommodityFilter,
@@ -33,6 +34,7 @@ from api.security import guard
 from matcher import policy
 from matcher.principals import Principal, Role
 from matcher.ranking.engine import Engine
+from matcher.store import Claim
 from matcher.store.profiles import SORTABLE, ProfileQuery
 
 router = APIRouter(tags=["offerings"])
@@ -69,19 +71,23 @@ def list_offerings(engine: EngineDep, who: Annotated[Principal, guard("list_offe
              summary="Add an offering to a partner (the partner itself, admins)",
              operation_id="create_offering")
 def create_offering(engine: EngineDep, partner_id: PartnerId, body: OfferingCreate,
-                    who: Annotated[Principal, guard("create_offering", *OWNERS)]
+                    who: Annotated[Principal, guard("create_offering", *OWNERS)],
+                    request: Request, idempotency_key: IdempotencyKey = None
                     ) -> OfferingPublic:
-    return offering_public(add_offering(engine, who, partner_id, body))
+    return offering_public(add_offering(engine, who, partner_id, body,
+                                        claim_for(request, who, idempotency_key, body)))
 
 
-def add_offering(engine: Engine, who: Principal, partner_id: str, body: OfferingCreate) -> dict:
-    """Add a validated offering to a partner (the partner itself, admins); the stored row.
-    Raises NotFound, Forbidden, or InvalidInput naming the field."""
+def add_offering(engine: Engine, who: Principal, partner_id: str, body: OfferingCreate,
+                 claim: Claim | None = None) -> dict:
+    """Add a validated offering to a partner (the partner itself, admins), with its vectors;
+    the stored row (under a ``claim`` made before, the offering it created). Raises
+    NotFound, Forbidden, or InvalidInput naming the field."""
     partner = policy.require_partner(who, engine.store.get("partners", partner_id), partner_id,
                                      write=True)
     offering = {**body.model_dump(mode="json"), "id": new_id("o")}
     doc = to_exchange(engine.ref, partner=partner_record(partner), offering=offering)
-    return engine.store.create_record("offerings", doc.partners[0].offerings[0], partner_id)
+    return engine.create_record("offerings", doc.partners[0].offerings[0], partner_id, claim)
 
 
 @router.get("/offerings/{offering_id}", response_model=OfferingPublic, responses=errors(404),
@@ -112,7 +118,7 @@ def change_offering(engine: Engine, who: Principal, offering_id: str,
         partner = engine.store.get("partners", row["partner_id"])
         record = {**offering_record(row).model_dump(mode="json"), **changes}
         doc = to_exchange(engine.ref, partner=partner_record(partner), offering=record)
-        row = engine.store.update_record("offerings", doc.partners[0].offerings[0])
+        row = engine.update_record("offerings", doc.partners[0].offerings[0])
     return row
 
 

@@ -5,9 +5,10 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Path, status
+from fastapi import APIRouter, Path, Request, status
 
 from api.deps import EngineDep
+from api.idempotency import IdempotencyKey, claim_for
 from api.profile_schemas import (
     CategoryFilter,
     CommodityFilter,
@@ -63,12 +64,13 @@ def list_partners(engine: EngineDep, who: Annotated[Principal, guard("list_partn
              responses=errors(409, 422), summary="Create a partner (admins)",
              operation_id="create_partner")
 def create_partner(engine: EngineDep, body: PartnerCreate,
-                   who: Annotated[Principal, guard("create_partner", Role.ADMIN)]
-                   ) -> PartnerPublic:
+                   who: Annotated[Principal, guard("create_partner", Role.ADMIN)],
+                   request: Request, idempotency_key: IdempotencyKey = None) -> PartnerPublic:
     record = body.model_dump(mode="json")
     record["id"] = record["id"] or new_id("p")
     partner = to_exchange(engine.ref, partner=record).partners[0]
-    return _public(who, engine.store.create_record("partners", partner))
+    return _public(who, engine.create_record(
+        "partners", partner, claim=claim_for(request, who, idempotency_key, body)))
 
 
 @router.get("/{partner_id}", response_model=PartnerPublic, responses=errors(404),

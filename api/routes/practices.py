@@ -8,9 +8,10 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Path, Query, Response, status
+from fastapi import APIRouter, Path, Query, Request, Response, status
 
 from api.deps import EngineDep
+from api.idempotency import IdempotencyKey, claim_for
 from api.profile_schemas import (
     CategoryFilter,
     CommodityFilter,
@@ -35,6 +36,7 @@ from api.security import guard
 from matcher import policy
 from matcher.principals import Principal, Role
 from matcher.ranking.engine import Engine
+from matcher.store import Claim
 from matcher.store.profiles import SORTABLE, ProfileQuery
 
 router = APIRouter(tags=["practices"])
@@ -79,22 +81,25 @@ def list_practices(engine: EngineDep, who: Annotated[Principal, guard("list_prac
              status_code=status.HTTP_201_CREATED, responses=errors(404, 422),
              summary="Add a practice to an association", operation_id="create_practice")
 def create_practice(engine: EngineDep, association_id: AssociationId, body: PracticeCreate,
-                    who: Annotated[Principal, guard("create_practice", *PEERS)]
+                    who: Annotated[Principal, guard("create_practice", *PEERS)],
+                    request: Request, idempotency_key: IdempotencyKey = None
                     ) -> PracticePublic:
-    return practice_public(add_practice(engine, who, association_id, body))
+    return practice_public(add_practice(engine, who, association_id, body,
+                                        claim_for(request, who, idempotency_key, body)))
 
 
 def add_practice(engine: Engine, who: Principal, association_id: str,
-                 body: PracticeCreate) -> dict:
-    """Add a practice (checked by the import's rules) to an association ``who`` may manage;
-    return the stored row. NotFound / Forbidden by :mod:`matcher.policy`."""
+                 body: PracticeCreate, claim: Claim | None = None) -> dict:
+    """Add a practice (checked by the import's rules) to an association ``who`` may manage,
+    with its vectors; return the stored row (under a ``claim`` made before, the practice it
+    created). NotFound / Forbidden by :mod:`matcher.policy`."""
     association = policy.require_manage_association(
         who, engine.store.get("associations", association_id), association_id)
     practice = {**body.model_dump(mode="json"), "id": new_id("pr")}
     doc = to_exchange(engine.ref, association=association_record(association),
                       practice=practice)
-    return engine.store.create_record("practices", doc.associations[0].practices[0],
-                                      association_id)
+    return engine.create_record("practices", doc.associations[0].practices[0],
+                                association_id, claim)
 
 
 @router.get("/practices/{practice_id}", response_model=PracticePublic, responses=errors(404),
@@ -121,7 +126,7 @@ def change_practice(engine: Engine, who: Principal, practice_id: str,
     if changes:
         doc = to_exchange(engine.ref, association=association_record(association),
                           practice={**practice_record(practice), **changes})
-        practice = engine.store.update_record("practices", doc.associations[0].practices[0])
+        practice = engine.update_record("practices", doc.associations[0].practices[0])
     return practice
 
 

@@ -38,6 +38,8 @@ ERRORS = {
     404: {"model": ErrorMessage, "description": "No such record"},
     422: {"model": ValidationErrorMessage | ErrorMessage,
           "description": "A query parameter is out of range or malformed"},
+    503: {"model": ErrorMessage, "description": "The need's text is not embedded yet (after an "
+          "interrupted import; see /health): retry after the Retry-After seconds"},
 }
 
 

@@ -12,14 +12,17 @@ from functools import cached_property
 
 import numpy as np
 import pluggy
+from pydantic import BaseModel
 
-from matcher.errors import InvalidInput, NotFound
+from matcher.errors import InvalidInput, NotFound, NotReady
 from matcher.language import detect_language
 from matcher.plugins import collect_scorers, get_embedder, get_plugin_manager
 from matcher.ranking import categorize, explain, filters
 from matcher.ranking.corpus import Corpus, build_corpus, offering_text
+from matcher.ranking.embedding_sync import EmbeddingSync
 from matcher.ranking.embeddings import Embedder, content_hash
 from matcher.ranking.fusion import fuse
+from matcher.ranking.heal import EmbeddingStatus, Healer
 from matcher.ranking.scoring import (
     Query,
     RegisteredScorer,
@@ -30,7 +33,7 @@ from matcher.ranking.scoring import (
 )
 from matcher.reference import Reference, load_reference
 from matcher.settings import Settings, weight_problem
-from matcher.store import Store
+from matcher.store import Claim, Store
 from matcher.vocabulary import KINDS
 from matcher.workflow.sensitive import inferred_sensitive
 
@@ -69,16 +72,29 @@ class SuggestionList:
 
 
 class Engine:
-    """Ranks offerings and peer practices for needs, from one store."""
+    """Ranks offerings and peer practices for needs, from one store.
+
+    ``embed_on_build``: embed every missing text before building the corpus (the command
+    line, scripts). A server passes False: it builds from what is embedded, leaving out the
+    records without vectors, and embeds the rest in the background (:meth:`heal`).
+    """
 
     def __init__(self, settings: Settings, store: Store | None = None,
-                 pm: pluggy.PluginManager | None = None, ref: Reference | None = None):
+                 pm: pluggy.PluginManager | None = None, ref: Reference | None = None,
+                 embed_on_build: bool = True):
         self.settings = settings
         self.store = store or Store(settings.db)
         self.pm = pm or get_plugin_manager()
         self.ref = ref or load_reference(settings.data_dir)
+        self.embed_on_build = embed_on_build
         self._corpus: Corpus | None = None
+        self._corpus_key: tuple[int, int, int] | None = None
         self._lock = threading.RLock()
+        self.vectors = EmbeddingSync(
+            self.store, self.ref, lambda: self.embedders,
+            lambda embedder, texts, show: _embed_with_progress(
+                embedder, texts, self.settings.batch_size, show))
+        self.healer = Healer(lambda stop: self.sync_embeddings(stop=stop))
 
     # ------------------------------------------------------------------ parts
     @cached_property
@@ -105,29 +121,39 @@ class Engine:
                                          default_weights(self.scorers(), kind))
 
     # ------------------------------------------------------------------ embeddings
-    def _texts(self) -> list[str]:
-        texts = [n["text"] for n in self.store.needs()]
-        texts += [offering_text(o) for o in self.store.offerings()]
-        texts += [p["text"] for p in self.store.practices()]
-        texts += [text for _, text in categorize.prototype_texts(self.ref)]
-        return texts
+    def sync_embeddings(self, progress: bool = False,
+                        stop: threading.Event | None = None) -> int:
+        """Embed every text that has no vector yet for each configured embedder, saving as it
+        goes; return the count. Stops early (between chunks) once ``stop`` is set."""
+        return self.vectors.sync(progress, stop)
 
-    def sync_embeddings(self, progress: bool = False) -> int:
-        """Embed every text that has no vector yet for each configured embedder; return count."""
-        texts = self._texts()
-        total = 0
-        for name, embedder in self.embedders.items():
-            model = embedder.model_id
-            known = self.store.known_hashes(name, model)
-            missing = {content_hash(t): t for t in texts if content_hash(t) not in known}
-            if not missing:
-                continue
-            hashes, batch = list(missing), list(missing.values())
-            vectors = _embed_with_progress(embedder, batch, self.settings.batch_size,
-                                           progress and len(batch) > 32)
-            self.store.save_vectors(name, hashes, vectors, model)
-            total += len(batch)
-        return total
+    def heal(self) -> bool:
+        """Embed the missing texts in a background thread (unless one runs); whether one
+        started. The corpus is rebuilt once they are saved."""
+        return self.healer.start()
+
+    def embedding_status(self) -> EmbeddingStatus:
+        """How many texts have no vector (each embedder counted), and whether they are being
+        embedded (here or by the background thread)."""
+        status = self.vectors.status()
+        return EmbeddingStatus(status.missing,
+                               status.missing > 0 and (status.in_progress or self.healer.running))
+
+    def create_record(self, table: str, record: BaseModel, parent_id: str | None = None,
+                      claim: Claim | None = None) -> dict:
+        """Embed the record's text, then write the record with its vectors (and the
+        ``claim``) in one transaction; return it as stored. A retry under a ``claim`` used
+        before returns the record that claim created, and writes nothing."""
+        earlier = self.store.claimed(claim, table)
+        if earlier is not None:
+            return self.store.claimed_record(table, earlier)
+        return self.store.create_record(table, record, parent_id, claim=claim,
+                                        vectors=self.vectors.vectors_of(table, record))
+
+    def update_record(self, table: str, record: BaseModel) -> dict:
+        """Embed the record's new text, then write it with its vectors in one transaction."""
+        return self.store.update_record(table, record,
+                                        vectors=self.vectors.vectors_of(table, record))
 
     def vectors_for(self, name: str, texts: list[str]) -> np.ndarray:
         """Stored vectors of embedder ``name`` for ``texts`` (which must have been synced)."""
@@ -137,28 +163,71 @@ class Engine:
 
     # ------------------------------------------------------------------ corpus
     def corpus(self) -> Corpus:
-        """The in-memory corpus for the store's current data version (rebuilt when it changes)."""
-        version = self.store.data_version()
-        if self._corpus is not None and self._corpus.version == version:
+        """The in-memory corpus for the store's current data version and vectors (rebuilt
+        when either changes). Records without vectors are left out of it (see
+        :meth:`embedding_status`); without ``embed_on_build``, their embedding starts."""
+        if self._fresh():
             return self._corpus
         with self._lock:
-            if self._corpus is None or self._corpus.version != self.store.data_version():
+            if not self._fresh():
+                if self.embed_on_build:
+                    self.sync_embeddings()
+                key = (self.store.data_version(), self.vectors.generation,
+                       self.store.vector_count())
                 self._corpus = self._build_corpus()
+                self._corpus_key = key
+                if self._corpus.extra["left_out"] and not self.embed_on_build:
+                    self.heal()
         return self._corpus
 
+    def _fresh(self) -> bool:
+        """Whether the corpus is that of the current data. One that left records out for want
+        of vectors is also stale once vectors came from elsewhere (another process), but not
+        while this engine embeds: it is rebuilt once, when that is done."""
+        if self._corpus is None or self._corpus_key is None:
+            return False
+        version, generation, count = self._corpus_key
+        if (version, generation) != (self.store.data_version(), self.vectors.generation):
+            return False
+        return (not self._corpus.extra["left_out"] or self.vectors.running
+                or count == self.store.vector_count())
+
     def _build_corpus(self) -> Corpus:
-        self.sync_embeddings()
-        version = self.store.data_version()
-        needs = self.store.needs()
-        corpus = build_corpus(version, self.ref, self.store.partners(), self.store.offerings(),
-                              self.store.associations(), needs, self.store.practices())
+        with self.store.snapshot():
+            version = self.store.data_version()
+            needs, offerings = self.store.needs(), self.store.offerings()
+            practices = self.store.practices()
+            partners, associations = self.store.partners(), self.store.associations()
+            protos = categorize.prototype_texts(self.ref)
+            found = {name: self.store.vectors_by_hash(name, map(content_hash, [
+                *(n["text"] for n in needs), *map(offering_text, offerings),
+                *(p["text"] for p in practices), *(t for _, t in protos)]))
+                for name in self.embedders}
+
+        def embedded(text: str) -> bool:
+            digest = content_hash(text)
+            return all(digest in vectors for vectors in found.values())
+
+        kept = ([n for n in needs if embedded(n["text"])],
+                [o for o in offerings if embedded(offering_text(o))],
+                [p for p in practices if embedded(p["text"])])
+        left_out = len(needs) + len(offerings) + len(practices) - sum(map(len, kept))
+        needs, offerings, practices = kept
+        protos = [(c, t) for c, t in protos if embedded(t)]
+        corpus = build_corpus(version, self.ref, partners, offerings, associations, needs,
+                              practices)
+        corpus.extra["left_out"] = left_out
+
+        def matrix(name: str, texts: list[str]) -> np.ndarray:
+            return _stack([found[name][content_hash(t)] for t in texts])
+
         for name in self.embedders:
-            corpus.offerings.vectors[name] = self.vectors_for(name, corpus.offerings.texts)
-            corpus.practices.vectors[name] = self.vectors_for(name, corpus.practices.texts)
-            corpus.need_vectors[name] = {
-                n["id"]: v for n, v in zip(needs, self.vectors_for(name, [n["text"] for n in needs]))
-            }
-        self._attach_categories(corpus, needs)
+            corpus.offerings.vectors[name] = matrix(name, corpus.offerings.texts)
+            corpus.practices.vectors[name] = matrix(name, corpus.practices.texts)
+            corpus.need_vectors[name] = {n["id"]: found[name][content_hash(n["text"])]
+                                         for n in needs}
+        self._attach_categories(corpus, needs, matrix(self.primary_embedder,
+                                                      [t for _, t in protos]), protos)
         for registered in self.scorers().values():
             scorer = registered.scorer
             for kind in scorer.kinds & set(KINDS):
@@ -171,15 +240,14 @@ class Engine:
                     record_call(scorer.name, "could not prepare")
         return corpus
 
-    def _attach_categories(self, corpus: Corpus, needs: list[dict]) -> None:
+    def _attach_categories(self, corpus: Corpus, needs: list[dict], proto_vectors: np.ndarray,
+                           protos: list[tuple[str, str]]) -> None:
         """Train the category model on the exchange's own labels; infer the missing ones."""
         name = self.primary_embedder
-        protos = categorize.prototype_texts(self.ref)
         n_cat = len(corpus.categories)
         need_vecs = _stack([corpus.need_vectors[name][n["id"]] for n in needs])
         need_labels = categorize.labels(corpus, [n["category"] for n in needs])
-        x, y = categorize.training_set(corpus, name, need_vecs, need_labels,
-                                       self.vectors_for(name, [t for _, t in protos]),
+        x, y = categorize.training_set(corpus, name, need_vecs, need_labels, proto_vectors,
                                        categorize.labels(corpus, [c for c, _ in protos]))
         model = categorize.train(x, y, n_cat)
         corpus.extra["category_model"] = model
@@ -196,6 +264,8 @@ class Engine:
     def query(self, need_id: str) -> Query:
         corpus = self.corpus()
         need = corpus.needs.get(need_id)
+        if need is None and self.store.get("needs", need_id) is not None:
+            raise NotReady(f"need {need_id!r} is not embedded yet; try again shortly")
         if need is None:
             raise NotFound(f"no need with id {need_id!r}")
         probs, given = corpus.extra["need_category"][need_id]
@@ -209,24 +279,54 @@ class Engine:
         )
 
     def need_category(self, need_id: str) -> tuple[str, float, bool]:
-        """The need's category, its confidence, and whether it was inferred."""
-        query = self.query(need_id)
-        names = list(self.corpus().categories.index)
-        return names[query.category], query.category_confidence, not query.category_given
+        """The need's category, its confidence, and whether it was inferred.
+
+        Infers with the corpus's category model as it is, without rebuilding the corpus for
+        a write that came since (a create's answer must not wait for a rebuild): a need the
+        corpus does not hold yet, or holds with an older text, is inferred from its stored
+        vector (NotReady while it has none)."""
+        need = self.store.get("needs", need_id)
+        if need is None:
+            raise NotFound(f"no need with id {need_id!r}")
+        corpus = self._corpus if self._corpus is not None else self.corpus()
+        if need["category"] in corpus.categories.index:
+            return need["category"], 1.0, False
+        probs = self._inferred_probs(corpus, need)
+        best = int(np.argmax(probs))
+        return list(corpus.categories.index)[best], float(probs[best]), True
+
+    def _inferred_probs(self, corpus: Corpus, need: dict) -> np.ndarray:
+        """The probability of each category for an unlabelled need, by ``corpus``'s model
+        (from its stored vector when the corpus does not hold its current text)."""
+        held = corpus.needs.get(need["id"])
+        if held is not None and held["text"] == need["text"] and not held["category"]:
+            return corpus.extra["need_category"][need["id"]][0]
+        digest = content_hash(need["text"])
+        vector = self.store.vectors_by_hash(self.primary_embedder, [digest]).get(digest)
+        if vector is None:
+            raise NotReady(f"need {need['id']!r} is not embedded yet; try again shortly")
+        return corpus.extra["category_model"].predict_proba(vector[None, :])[0]
 
     def is_sensitive(self, need_id: str) -> bool:
         """Whether the need is confidential: a stored fact that only rises (see
-        :mod:`matcher.workflow.sensitive`). A need with no flag and no topic is first checked against
-        the current inference (building the corpus raises every need it finds sensitive)."""
+        :mod:`matcher.workflow.sensitive`). A need with no flag and no topic is first checked
+        against the current inference, which raises it if it finds it sensitive (building the
+        corpus does the same for every need); one not embedded yet counts as confidential."""
         need = self.store.get("needs", need_id)
         if need is None:
             raise NotFound(f"no need with id {need_id!r}")
         if need["confidential"] or need["sensitive"] is not None or need["category"]:
             return bool(need["confidential"])
-        if need_id not in self.corpus().needs:
+        corpus = self._corpus if self._corpus is not None else self.corpus()
+        try:
+            probs = self._inferred_probs(corpus, need)
+        except NotReady:
             return True  # not inferred yet: cautious
-        need = self.store.get("needs", need_id)
-        return bool(need is None or need["confidential"])
+        if inferred_sensitive(probs, list(corpus.categories.index)):
+            self.store.raise_confidential([need_id], actor="engine", role="system",
+                                          note="topic inferred: a sensitive topic")
+            return True
+        return False
 
     def _raise_inferred_sensitive(self, corpus: Corpus, needs: list[dict]) -> None:
         """Store as confidential every unflagged need the inference puts on a sensitive
@@ -285,13 +385,16 @@ class Engine:
     def suggest_for_association(self, association_id: str, kind: str = "partner",
                                 limit: int = 10, weights: dict[str, float] | None = None,
                                 lang: str = "en") -> SuggestionList:
-        """Suggestions across all of an association's needs, each candidate once (best need)."""
+        """Suggestions across all of an association's needs, each candidate once (best need);
+        needs not embedded yet are left out (``/health`` counts them)."""
         corpus = self.corpus()
         if association_id not in corpus.associations:
             raise NotFound(f"no association with id {association_id!r}")
         best: dict[str, Suggestion] = {}
         failed: dict[str, str] = {}
         for need in self.store.needs(association_id):
+            if need["id"] not in corpus.needs:
+                continue
             result = self.suggest(need["id"], kind, limit, weights, lang)
             failed.update(result.failed_scorers)
             for s in result.suggestions:

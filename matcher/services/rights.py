@@ -145,7 +145,7 @@ def delete_partner(who: Principal, engine, partner_id: str) -> dict:
 
 def live_hashes(engine) -> set[str]:
     """Content hashes of every text the engine embeds (profiles and category prototypes)."""
-    return {content_hash(text) for text in engine._texts()}
+    return {content_hash(text) for text in engine.vectors.texts()}
 
 
 # ---------------------------------------------------------------------- helpers

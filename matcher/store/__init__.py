@@ -1,21 +1,24 @@
 """The store: the one place that talks SQL (SQLite through sqlite-utils).
 
-Split by subject into mixins over one connection; ``Store`` combines them.
+Split by subject into mixins over one SQLite file (a connection per thread); ``Store``
+combines them.
 """
 
 from matcher.store.base import BaseStore
 from matcher.store.dashboard import DashboardMixin
+from matcher.store.idempotency import Claim
 from matcher.store.matches import MatchesMixin
 from matcher.store.profiles import ImportReport, ProfilesMixin
 from matcher.store.rights import DeletionReport, RightsMixin
 from matcher.store.tokens import AuthMixin
 from matcher.store.users import UsersMixin
-from matcher.store.vectors import VectorsMixin
+from matcher.store.vectors import Vector
 
 
-class Store(ProfilesMixin, VectorsMixin, AuthMixin, MatchesMixin, DashboardMixin, UsersMixin,
-            RightsMixin, BaseStore):
+class Store(ProfilesMixin, AuthMixin, MatchesMixin, DashboardMixin, UsersMixin, RightsMixin,
+            BaseStore):
+    # ProfilesMixin brings VectorsMixin and IdempotencyMixin (MatchesMixin the latter too).
     """A SQLite database of the exchange; open it with ``Store(path)`` (migrates on open)."""
 
 
-__all__ = ["Store", "ImportReport", "DeletionReport"]
+__all__ = ["Store", "ImportReport", "DeletionReport", "Claim", "Vector"]

@@ -28,24 +28,48 @@ def _decode(row: dict) -> dict:
             else (bool(v) if k in _BOOLS and v is not None else v) for k, v in row.items()}
 
 
-# One connection serves every request thread: its write transactions must not interleave.
+# Writers of this process take turns (SQLite has one writer at a time anyway; waiting here
+# rather than on its busy timeout keeps them in order).
 _WRITES = threading.RLock()
 
 
 class BaseStore:
-    """A SQLite connection, migrated on open, with explicit IMMEDIATE write transactions."""
+    """A SQLite file, migrated on open, with explicit IMMEDIATE write transactions.
+
+    Each thread gets its own connection (``db``), so that a reader never sees another
+    thread's uncommitted writes: in WAL mode it reads the last committed state while a writer
+    works. ``check_same_thread`` is kept for callers; connections may be closed from any
+    thread by :meth:`close`.
+    """
 
     def __init__(self, path: str | Path, *, check_same_thread: bool = True):
         self.path = Path(path)
-        conn = sqlite3.connect(str(self.path), check_same_thread=check_same_thread, timeout=30,
-                               isolation_level=None)  # transactions are explicit, see transaction()
-        self.db = Database(conn)
+        self._local = threading.local()
+        self._connections: list[sqlite3.Connection] = []
+        self._connections_lock = threading.Lock()
         self.db.execute("PRAGMA journal_mode=wal")
-        self.db.execute("PRAGMA foreign_keys=ON")
         migrations.apply(self.db)
 
+    @property
+    def db(self) -> Database:
+        """This thread's connection (opened on first use)."""
+        db = getattr(self._local, "db", None)
+        if db is None:
+            conn = sqlite3.connect(str(self.path), check_same_thread=False, timeout=30,
+                                   isolation_level=None)  # explicit transactions: transaction()
+            conn.execute("PRAGMA foreign_keys=ON")
+            with self._connections_lock:
+                self._connections.append(conn)
+            db = self._local.db = Database(conn)
+        return db
+
     def close(self) -> None:
-        self.db.close()
+        """Close every thread's connection."""
+        with self._connections_lock:
+            connections, self._connections = self._connections, []
+        for conn in connections:
+            conn.close()
+        self._local = threading.local()
 
     # ------------------------------------------------------------------ transactions
     @contextmanager
@@ -75,6 +99,19 @@ class BaseStore:
             conn.execute("ROLLBACK")
             raise
         conn.execute("COMMIT")
+
+    @contextmanager
+    def snapshot(self) -> Iterator[Database]:
+        """A read transaction: every read inside sees one committed state."""
+        conn = self.db.conn
+        if conn.in_transaction:
+            yield self.db
+            return
+        conn.execute("BEGIN")
+        try:
+            yield self.db
+        finally:
+            conn.execute("COMMIT")
 
     def data_version(self) -> int:
         row = self.db.execute("select value from meta where key = 'data_version'").fetchone()

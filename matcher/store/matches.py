@@ -12,6 +12,7 @@ from datetime import UTC, datetime
 
 from matcher.errors import Conflict, NotFound
 from matcher.store.base import BaseStore
+from matcher.store.idempotency import Claim, IdempotencyMixin
 from matcher.vocabulary import HOLDING_CAPACITY
 
 # The SQL of each of the queue's orders (matcher.vocabulary.MATCH_SORTS).
@@ -48,7 +49,7 @@ class MatchQuery:
     offset: int = 0
 
 
-class MatchesMixin(BaseStore):
+class MatchesMixin(IdempotencyMixin, BaseStore):
     """Reads the engine needs at suggestion time, and the lifecycle's reads and writes."""
 
     # ------------------------------------------------------------------ engine reads
@@ -121,14 +122,18 @@ class MatchesMixin(BaseStore):
 
     # ------------------------------------------------------------------ writes
     def create_match(self, row: dict, *, actor: str, role: str, actor_org: str | None = None,
-                     at: str | None = None) -> dict:
+                     at: str | None = None, claim: Claim | None = None) -> dict:
         """Insert a ``proposed`` match (``row``: kind, need_id, association_id, item_id,
         owner_id, score, category, reasons, and optionally contributions,
         reasons_by_language and redacted: whether outsiders read it redacted until its
-        introduction, by default whether the need is confidential) with its audit row. A pair already matched, or
-        rejected once, is refused (:class:`Conflict`)."""
+        introduction, by default whether the need is confidential) with its audit row. A pair
+        already matched, or rejected once, is refused (:class:`Conflict`). Under a ``claim``
+        made before, the match that claim created is returned and nothing is written."""
         at = at or now()
         with self.writing():
+            earlier = self.claimed(claim, "matches")
+            if earlier is not None:
+                return self.claimed_match(int(earlier))
             existing = self.find_match(row["need_id"], row["kind"], row["item_id"])
             if existing is not None:
                 if existing["status"] == "rejected":
@@ -152,7 +157,16 @@ class MatchesMixin(BaseStore):
                                 [cursor.lastrowid])
             match_id = int(cursor.lastrowid)
             self._audit(match_id, "propose", None, "proposed", actor, role, actor_org, at)
+            self._claim(claim, "matches", str(match_id))
         return self.get_match(match_id)
+
+    def claimed_match(self, match_id: int) -> dict:
+        """The match a claim created (Conflict when it has been deleted since)."""
+        match = self.get_match(match_id)
+        if match is None:
+            raise Conflict(f"the match {match_id} proposed with this Idempotency-Key has been "
+                           "deleted since")
+        return match
 
     def transition_match(self, match_id: int, *, version: int, from_status: str,
                          to_status: str, action: str, actor: str, role: str,

@@ -3,6 +3,7 @@ record-by-record CRUD and the filtered, sorted, paginated lists of the API."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from pydantic import BaseModel
@@ -11,6 +12,8 @@ from matcher.errors import Conflict, InvalidInput, NotFound
 from matcher.exchange import Association, Exchange, Need, Offering, Partner, Practice
 from matcher.store.base import _decode, _encode
 from matcher.store.confidential import ConfidentialMixin
+from matcher.store.idempotency import Claim, IdempotencyMixin
+from matcher.store.vectors import Vector, VectorsMixin
 from matcher.vocabulary import SENSITIVE_CATEGORIES
 
 PROFILE_TABLES = ("partners", "offerings", "associations", "needs", "practices")
@@ -61,7 +64,7 @@ class ImportReport:
         return any(self.inserted.values()) or any(self.updated.values())
 
 
-class ProfilesMixin(ConfidentialMixin):
+class ProfilesMixin(ConfidentialMixin, IdempotencyMixin, VectorsMixin):
     """Reads and the all-or-nothing exchange import / export."""
 
     # ------------------------------------------------------------------ import / export
@@ -160,13 +163,19 @@ class ProfilesMixin(ConfidentialMixin):
                 ("partners", "offerings", "associations", "needs", "practices", "vectors")}
 
     # ------------------------------------------------------------------ one record at a time
-    def create_record(self, table: str, record: BaseModel, parent_id: str | None = None) -> dict:
+    def create_record(self, table: str, record: BaseModel, parent_id: str | None = None, *,
+                      vectors: Sequence[Vector] = (), claim: Claim | None = None) -> dict:
         """Insert one validated exchange record (an :class:`Association`, a :class:`Need` of
-        association ``parent_id``, ...) in one transaction and return it as stored. Conflict
-        when its id is taken; NotFound when the parent is gone. A new need, practice or
-        offering goes last in its parent's order."""
+        association ``parent_id``, ...) with the ``vectors`` of its text in one transaction
+        and return it as stored: no reader sees the record without them. Conflict when its id
+        is taken; NotFound when the parent is gone. A new need, practice or offering goes last
+        in its parent's order. Under a ``claim`` made before, nothing is written and the
+        record that claim created is returned."""
         row = _record_row(table, record)
         with self.writing():
+            earlier = self.claimed(claim, table)
+            if earlier is not None:
+                return self.claimed_record(table, earlier)
             if self._existing(table, [row["id"]]):
                 raise Conflict(f"the id {row['id']!r} is taken (by another {NOUNS[table]})")
             if table in PARENTS:
@@ -176,19 +185,32 @@ class ProfilesMixin(ConfidentialMixin):
                 last = self.db.execute(f"select max(position) from [{table}] where [{key}] = ?",
                                        [parent_id]).fetchone()[0]
                 row.update({key: parent_id, "position": 0 if last is None else last + 1})
+            self._put_vectors(vectors)
             self.db[table].insert(_encode(row))
             if table == "needs":
                 self._settle_confidential()
+            self._claim(claim, table, row["id"])
             self._bump_version()
         return self.get(table, row["id"])
 
-    def update_record(self, table: str, record: BaseModel) -> dict:
-        """Replace the fields of one record (never its id, parent or position) in one
-        transaction and return it as stored; NotFound when it is gone."""
+    def claimed_record(self, table: str, record_id: str) -> dict:
+        """The record a claim created (Conflict when it has been deleted since)."""
+        record = self.get(table, record_id)
+        if record is None:
+            raise Conflict(f"the {NOUNS[table]} {record_id!r} created with this Idempotency-Key "
+                           "has been deleted since")
+        return record
+
+    def update_record(self, table: str, record: BaseModel, *,
+                      vectors: Sequence[Vector] = ()) -> dict:
+        """Replace the fields of one record (never its id, parent or position), with the
+        ``vectors`` of its new text, in one transaction and return it as stored; NotFound
+        when it is gone."""
         row = _record_row(table, record)
         with self.writing():
             if not self._existing(table, [row["id"]]):
                 raise NotFound(f"no {NOUNS[table]} with id {row['id']!r}")
+            self._put_vectors(vectors)
             self.db[table].update(row["id"], _encode(row))
             if table == "needs":
                 self._settle_confidential()

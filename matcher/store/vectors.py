@@ -2,35 +2,65 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+from dataclasses import dataclass
+
 import numpy as np
 
 from matcher.store.base import BaseStore
+
+
+@dataclass(frozen=True)
+class Vector:
+    """One text's vector by one embedder (made by ``model``), ready to store."""
+
+    embedder: str
+    content_hash: str
+    vector: np.ndarray
+    model: str | None = None
 
 
 class VectorsMixin(BaseStore):
     """float32 BLOBs with their embedder name, the model that made them, dimension and content
     hash."""
 
-    def known_hashes(self, embedder: str, model: str | None = None) -> set[str]:
-        """Hashes of the texts embedded by ``embedder`` (made by ``model``, when given)."""
+    def known_hashes(self, embedder: str, model: str | None = None,
+                     among: list[str] | None = None) -> set[str]:
+        """Hashes of the texts embedded by ``embedder`` (made by ``model``, when given; only
+        those ``among`` these hashes, when given)."""
         sql, args = "select content_hash from vectors where embedder = ?", [embedder]
         if model is not None:
-            sql, args = sql + " and model is ?", [embedder, model]
+            sql, args = sql + " and model is ?", [*args, model]
+        if among is not None:
+            if not among:
+                return set()
+            sql += f" and content_hash in ({','.join('?' * len(among))})"
+            args += among
         return {row[0] for row in self.db.execute(sql, args).fetchall()}
+
+    def vector_count(self) -> int:
+        return self.db.execute("select count(*) from vectors").fetchone()[0]
 
     def save_vectors(self, embedder: str, hashes: list[str], matrix: np.ndarray,
                      model: str | None = None) -> None:
         """Store vectors made by ``model``; ``embedder``'s vectors of any other model go."""
         matrix = np.ascontiguousarray(matrix, dtype=np.float32)
-        rows = [{"embedder": embedder, "content_hash": h, "dim": int(matrix.shape[1]),
-                 "vector": matrix[i].tobytes(), "model": model} for i, h in enumerate(hashes)]
-        with self.transaction():
-            self.db["vectors"].upsert_all(rows, pk=("embedder", "content_hash"))
+        with self.writing():
+            self._put_vectors(Vector(embedder, h, matrix[i], model) for i, h in enumerate(hashes))
             self.db.execute("delete from vectors where embedder = ? and model is not ?",
                             [embedder, model])
 
-    def load_vectors(self, embedder: str, hashes: list[str]) -> np.ndarray:
-        """Vectors for ``hashes`` in order; a missing one raises KeyError."""
+    def _put_vectors(self, vectors: Iterable[Vector]) -> None:
+        """Upsert vectors inside the caller's transaction."""
+        rows = [{"embedder": v.embedder, "content_hash": v.content_hash,
+                 "dim": int(v.vector.shape[-1]), "model": v.model,
+                 "vector": np.ascontiguousarray(v.vector, dtype=np.float32).tobytes()}
+                for v in vectors]
+        if rows:
+            self.db["vectors"].upsert_all(rows, pk=("embedder", "content_hash"))
+
+    def vectors_by_hash(self, embedder: str, hashes: Iterable[str]) -> dict[str, np.ndarray]:
+        """The stored vectors of ``embedder`` among ``hashes``; missing ones are left out."""
         found: dict[str, np.ndarray] = {}
         unique = list(dict.fromkeys(hashes))
         for start in range(0, len(unique), 500):
@@ -41,6 +71,11 @@ class VectorsMixin(BaseStore):
                 f"and content_hash in ({marks})", [embedder, *chunk])
             for content_hash, dim, blob in cursor.fetchall():
                 found[content_hash] = np.frombuffer(blob, dtype=np.float32, count=dim)
+        return found
+
+    def load_vectors(self, embedder: str, hashes: list[str]) -> np.ndarray:
+        """Vectors for ``hashes`` in order; a missing one raises KeyError."""
         if not hashes:
             return np.zeros((0, 0), dtype=np.float32)
+        found = self.vectors_by_hash(embedder, hashes)
         return np.vstack([found[h] for h in hashes])

@@ -28,6 +28,7 @@ from matcher import policy
 from matcher.errors import Conflict, Forbidden, InvalidInput, NotFound
 from matcher.principals import Principal, Role
 from matcher.reference import UI_LANGUAGES
+from matcher.store import Claim
 from matcher.store.matches import MatchQuery
 from matcher.vocabulary import (
     HOLDING_CAPACITY,
@@ -130,7 +131,8 @@ def _actor_org(who: Principal) -> str | None:
 
 
 # ---------------------------------------------------------------------- operations
-def propose(engine, who: Principal, need_id: str, kind: str, item_id: str) -> dict:
+def propose(engine, who: Principal, need_id: str, kind: str, item_id: str,
+            claim: Claim | None = None) -> dict:
     """Save a current suggestion of ``item_id`` for ``need_id`` as a ``proposed`` match.
 
     The item must pass every hard rule for the need now (and not have been rejected for it);
@@ -139,6 +141,9 @@ def propose(engine, who: Principal, need_id: str, kind: str, item_id: str) -> di
     store = engine.store
     if who.role is Role.PARTNER:
         raise Forbidden("partners do not propose matches")
+    earlier = store.claimed(claim, "matches")
+    if earlier is not None:
+        return store.claimed_match(int(earlier))
     need = store.get("needs", need_id)
     association = need and store.get("associations", need["association_id"])
     if need is None or not policy.can_see_association(who, association):
@@ -168,7 +173,7 @@ def propose(engine, who: Principal, need_id: str, kind: str, item_id: str) -> di
          "category": category, "reasons": suggestion.reasons,
          "contributions": suggestion.contributions,
          "reasons_by_language": _reasons_by_language(engine, suggestion)},
-        actor=who.actor, role=who.role.value, actor_org=_actor_org(who))
+        actor=who.actor, role=who.role.value, actor_org=_actor_org(who), claim=claim)
 
 
 def _current_suggestion(engine, need_id: str, kind: str, item_id: str, lang: str = "en"):

@@ -1,0 +1,105 @@
+"""Which texts of the store have vectors, and embedding the ones that have none: in chunks
+(an interrupted run keeps its work), or one record's text before it is written."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+
+from pydantic import BaseModel
+
+from matcher.ranking import categorize
+from matcher.ranking.corpus import offering_text
+from matcher.ranking.embeddings import Embedder, content_hash
+from matcher.ranking.heal import EmbeddingStatus
+from matcher.reference import Reference
+from matcher.store import Store, Vector
+
+SYNC_CHUNK = 256  # texts embedded and saved at a time
+# The text each kind of record is embedded by, if any.
+RECORD_TEXT: dict[str, Callable[[dict], str]] = {
+    "needs": lambda r: r["text"], "practices": lambda r: r["text"], "offerings": offering_text}
+
+Embed = Callable[[Embedder, list[str], bool], object]
+
+
+class EmbeddingSync:
+    """Keeps the vectors of a store's texts for a set of embedders."""
+
+    def __init__(self, store: Store, ref: Reference, embedders: Callable[[], dict[str, Embedder]],
+                 embed: Embed):
+        self.store = store
+        self.ref = ref
+        self._embedders = embedders  # resolved lazily: no model loads before it is needed
+        self._embed = embed
+        self._lock = threading.Lock()
+        self.running = False
+        self.generation = 0  # bumped whenever vectors were saved by a sync
+        self._status: tuple[tuple, int] | None = None
+
+    def texts(self) -> list[str]:
+        texts = [n["text"] for n in self.store.needs()]
+        texts += [offering_text(o) for o in self.store.offerings()]
+        texts += [p["text"] for p in self.store.practices()]
+        texts += [text for _, text in categorize.prototype_texts(self.ref)]
+        return texts
+
+    def missing(self) -> dict[str, dict[str, str]]:
+        """Per embedder, the texts (by hash) that have no vector of its current model."""
+        texts = self.texts()
+        out = {}
+        for name, embedder in self._embedders().items():
+            known = self.store.known_hashes(name, embedder.model_id)
+            out[name] = {content_hash(t): t for t in texts if content_hash(t) not in known}
+        return out
+
+    def sync(self, progress: bool = False, stop: threading.Event | None = None) -> int:
+        """Embed every text without a vector, saving chunk by chunk; the count. Stops between
+        chunks once ``stop`` is set. One sync at a time."""
+        with self._lock:
+            self.running = True
+            try:
+                return self._sync(progress, stop)
+            finally:
+                self.running = False
+
+    def _sync(self, progress: bool, stop: threading.Event | None) -> int:
+        total = 0
+        try:
+            for name, missing in self.missing().items():
+                embedder = self._embedders()[name]
+                hashes, texts = list(missing), list(missing.values())
+                for start in range(0, len(texts), SYNC_CHUNK):
+                    if stop is not None and stop.is_set():
+                        return total
+                    chunk = texts[start:start + SYNC_CHUNK]
+                    vectors = self._embed(embedder, chunk, progress and len(chunk) > 32)
+                    self.store.save_vectors(name, hashes[start:start + SYNC_CHUNK], vectors,
+                                            embedder.model_id)
+                    total += len(chunk)
+            return total
+        finally:
+            if total:
+                self.generation += 1
+
+    def status(self) -> EmbeddingStatus:
+        """How many texts have no vector (each embedder counted), and whether a sync runs.
+        Cached until the records or the vectors change."""
+        key = (self.store.data_version(), self.store.vector_count(), self.generation)
+        if self._status is None or self._status[0] != key:
+            self._status = (key, sum(len(m) for m in self.missing().values()))
+        missing = self._status[1]
+        return EmbeddingStatus(missing, self.running and missing > 0)
+
+    def vectors_of(self, table: str, record: BaseModel | dict) -> list[Vector]:
+        """The vectors a record's text needs that are not stored yet, embedded now (before
+        the write transaction: the model never runs under the write lock)."""
+        text_of = RECORD_TEXT.get(table)
+        if text_of is None:
+            return []
+        row = record.model_dump(mode="json") if isinstance(record, BaseModel) else record
+        text = text_of(row)
+        digest = content_hash(text)
+        return [Vector(name, digest, embedder.embed_many([text])[0], embedder.model_id)
+                for name, embedder in self._embedders().items()
+                if not self.store.known_hashes(name, embedder.model_id, among=[digest])]

@@ -1,0 +1,49 @@
+"""Idempotency keys: which record a caller's create with a given key made, so that a retry
+returns it instead of writing another. The key is stored in the create's own transaction."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from matcher.errors import InvalidInput
+from matcher.store.base import BaseStore
+
+
+@dataclass(frozen=True)
+class Claim:
+    """A create made under ``key`` by ``owner`` (a caller's identity); ``fingerprint`` is a
+    hash of the request (method, path and body), never the body itself."""
+
+    owner: str
+    key: str
+    fingerprint: str
+
+
+class IdempotencyMixin(BaseStore):
+    """Looks claims up, and records them inside a create's transaction."""
+
+    def claimed(self, claim: Claim | None, table: str) -> str | None:
+        """The id of the ``table`` record created under ``claim`` before, or None. A key
+        used before for another request (or another kind of record) is InvalidInput."""
+        if claim is None:
+            return None
+        row = self.db.execute(
+            "select fingerprint, record_table, record_id from idempotency "
+            "where owner = ? and key = ?", [claim.owner, claim.key]).fetchone()
+        if row is None:
+            return None
+        fingerprint, record_table, record_id = row
+        if fingerprint != claim.fingerprint or record_table != table:
+            raise InvalidInput("this Idempotency-Key was used for another request; use a new "
+                               "key for a new request", field="Idempotency-Key")
+        return record_id
+
+    def _claim(self, claim: Claim | None, table: str, record_id: str) -> None:
+        """Record inside the caller's transaction that ``claim`` created ``record_id``."""
+        if claim is not None:
+            self.db.execute(
+                "insert into idempotency (owner, key, fingerprint, record_table, record_id, "
+                "created_at) values (?, ?, ?, ?, ?, ?)",
+                [claim.owner, claim.key, claim.fingerprint, table, record_id,
+                 datetime.now(UTC).isoformat(timespec="seconds")])

@@ -1,0 +1,117 @@
+"""``Idempotency-Key`` on every create: a retry with the same key and request returns the same
+status and record and writes nothing more; the same key with another request is a 422; the
+OpenAPI schema documents the header on every create.
+
+A module copy of the demo database, the real model and TestClient.
+"""
+
+from __future__ import annotations
+
+import shutil
+import sqlite3
+import uuid
+
+import pytest
+from fastapi.testclient import TestClient
+
+from api.app import create_app
+from matcher.principals import Role
+from matcher.settings import load_settings
+from matcher.store import Store
+
+V1 = "/api/v1"
+A, P = "demo-a-01", "demo-p-01"
+
+
+@pytest.fixture(scope="module")
+def db(demo_db, tmp_path_factory):
+    target = tmp_path_factory.mktemp("idempotency") / "demo.db"
+    shutil.copyfile(demo_db, target)
+    return target
+
+
+@pytest.fixture(scope="module")
+def http(db):
+    store = Store(db)
+    token = store.create_token(Role.ADMIN)[1]
+    store.close()
+    with TestClient(create_app(load_settings(db=db)),
+                    headers={"Authorization": f"Bearer {token}"}) as client:
+        yield client
+
+
+def _count(db, table: str) -> int:
+    conn = sqlite3.connect(db)
+    try:
+        return conn.execute(f"select count(*) from [{table}]").fetchone()[0]
+    finally:
+        conn.close()
+
+
+def _match_body(http) -> dict:
+    suggestions = http.get(f"{V1}/needs/demo-n-002/suggestions").json()["suggestions"]
+    return {"need_id": "demo-n-002", "kind": "partner", "item_id": suggestions[0]["offering_id"]}
+
+
+CREATES = {
+    "needs": (f"{V1}/associations/{A}/needs",
+              lambda tag, http: {"text": f"We need shoring advice for our pit walls ({tag})."}),
+    "practices": (f"{V1}/associations/{A}/practices",
+                  lambda tag, http: {"text": f"We run a savings group for members ({tag})."}),
+    "offerings": (f"{V1}/partners/{P}/offerings",
+                  lambda tag, http: {"title": f"Pit safety course {tag}", "category": "ohs"}),
+    "associations": (f"{V1}/associations",
+                     lambda tag, http: {"name": f"Cooperative {tag}", "country": "GH"}),
+    "partners": (f"{V1}/partners", lambda tag, http: {"name": f"Partner {tag}"}),
+    "matches": (f"{V1}/matches", lambda tag, http: _match_body(http)),
+}
+
+
+@pytest.mark.parametrize("table", list(CREATES))
+def test_a_retry_with_the_same_key_returns_the_same_record_once(http, db, table):
+    url, body_for = CREATES[table]
+    body = body_for(uuid.uuid4().hex[:8], http)
+    key = {"Idempotency-Key": uuid.uuid4().hex}
+    before = _count(db, table)
+
+    first = http.post(url, json=body, headers=key)
+    again = http.post(url, json=body, headers=key)
+
+    assert first.status_code == 201, first.text
+    assert again.status_code == 201 and again.json() == first.json()
+    assert _count(db, table) == before + 1
+
+
+@pytest.mark.parametrize("table", ["needs", "associations", "partners"])
+def test_the_same_key_with_another_request_is_refused(http, db, table):
+    url, body_for = CREATES[table]
+    key = {"Idempotency-Key": uuid.uuid4().hex}
+    assert http.post(url, json=body_for("one", http), headers=key).status_code == 201
+    before = _count(db, table)
+
+    other = http.post(url, json=body_for("two", http), headers=key)
+
+    assert other.status_code == 422
+    assert "Idempotency-Key" in other.json()["detail"]
+    assert _count(db, table) == before
+
+
+def test_creates_without_a_key_are_not_deduplicated(http, db):
+    url, body_for = CREATES["needs"]
+    body = body_for("twice", http)
+    before = _count(db, "needs")
+
+    ids = {http.post(url, json=body).json()["id"] for _ in range(2)}
+
+    assert len(ids) == 2 and _count(db, "needs") == before + 2
+
+
+def test_every_create_documents_the_idempotency_key_header(http):
+    schema = http.get("/openapi.json").json()
+    creates = {path: op for path, item in schema["paths"].items()
+               for method, op in item.items() if method == "post" and "201" in op["responses"]}
+
+    assert len(creates) >= len(CREATES)
+    for path, op in creates.items():
+        headers = {p["name"].lower() for p in op.get("parameters", []) if p["in"] == "header"}
+        assert "idempotency-key" in headers, path
