@@ -40,6 +40,7 @@ from typing import Literal
 from matcher.errors import Forbidden, NotFound
 from matcher.principals import Principal, Role
 from matcher.store.profiles import Scope
+from matcher.vocabulary import REVIEWER
 
 FULL = "full"
 PUBLIC = "public"
@@ -201,3 +202,38 @@ def require_offering(who: Principal, offering: dict | None, record_id: str,
     if write and not can_edit_partner(who, offering["partner_id"]):
         raise Forbidden("only the partner itself or an admin may change its offerings")
     return offering
+
+
+# ---------------------------------------------------------------------- matches
+def can_see_match(who: Principal, match: dict, association: dict | None) -> bool:
+    """Admins every match; coordinators those of their regions; an association its own
+    matches (and peer matches on its practices once introduced); a partner those on its
+    offerings."""
+    if who.is_admin:
+        return True
+    if who.role is Role.COORDINATOR:
+        return association is not None and who.covers_region(association.get("region"))
+    if who.role is Role.ASSOCIATION:
+        return (match["association_id"] == who.association_id
+                or (match["kind"] == "peer" and match["owner_id"] == who.association_id
+                    and match["introduced_at"] is not None))
+    return match["kind"] == "partner" and match["owner_id"] == who.partner_id
+
+
+def may_act_on_match(who: Principal, by: str, match: dict, association: dict | None) -> bool:
+    """Whether ``who`` may perform an action done ``by`` a reviewer (a coordinator of the
+    association's region) or by the association itself; admins may do both."""
+    if who.is_admin:
+        return True
+    if by == REVIEWER:
+        return association is not None and who.covers_region(association.get("region"))
+    return who.role is Role.ASSOCIATION and who.association_id == match["association_id"]
+
+
+def may_be_redacted_for(who: Principal, match: dict, association: dict | None) -> bool:
+    """Whether ``who`` reads the match redacted if its need is confidential: anyone outside
+    the association, its region's coordinators and admins, until the association accepted
+    the introduction."""
+    if match["introduced_at"] is not None:
+        return False
+    return association is None or not can_see_association(who, association)

@@ -16,4 +16,9 @@ REJECT_REASONS = ("not_relevant", "not_eligible", "capacity", "duplicate", "othe
 OUTCOMES = ("agreement_signed", "loan", "training", "visit", "no_outcome")
 MATCH_SORTS = ("-score", "created_at", "-created_at")  # the review queue's orders
 
+# Who performs a lifecycle action: a reviewer (a coordinator of the association's region, or
+# an admin), or the association that posted the need (or an admin).
+REVIEWER = "reviewer"
+ASSOCIATION = "association"
+
 SENSITIVE_CATEGORIES = ("sgbv",)  # a need given one of these topics is confidential

@@ -118,7 +118,7 @@ def partner_data(who: Principal, engine, partner_id: str) -> dict:
 
 
 def _matches_and_audit(who: Principal, engine, rows: list[dict]) -> dict:
-    visible = [m for m in rows if lifecycle.can_see(
+    visible = [m for m in rows if policy.can_see_match(
         who, m, engine.store.get("associations", m["association_id"]))]
     return {"matches": [lifecycle.view(engine, who, m) for m in visible],
             "audit": [row for m in visible

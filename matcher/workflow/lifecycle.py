@@ -31,18 +31,18 @@ from matcher.reference import UI_LANGUAGES
 from matcher.store import Claim
 from matcher.store.matches import MatchQuery
 from matcher.vocabulary import (
+    ASSOCIATION,
     HOLDING_CAPACITY,
     MATCH_SORTS,
     OUTCOMES,
     REJECT_REASONS,
+    REVIEWER,
     STATES,
 )
 from matcher.workflow.sensitive import neutral_summary
 
 MAX_NOTE = 2000
 
-REVIEWER = "reviewer"  # a coordinator of the association's region, or an admin
-ASSOCIATION = "association"  # the association that posted the need, or an admin
 
 
 @dataclass(frozen=True)
@@ -88,40 +88,18 @@ def _association_of(store, match: dict) -> dict | None:
     return store.get("associations", match["association_id"])
 
 
-def can_see(who: Principal, match: dict, association: dict | None) -> bool:
-    """The association sees its own matches (and peer matches on its practices once
-    introduced); a partner those on its offerings; coordinators those of their regions."""
-    if who.is_admin:
-        return True
-    if who.role is Role.COORDINATOR:
-        return association is not None and who.covers_region(association.get("region"))
-    if who.role is Role.ASSOCIATION:
-        return (match["association_id"] == who.association_id
-                or (match["kind"] == "peer" and match["owner_id"] == who.association_id
-                    and match["introduced_at"] is not None))
-    return match["kind"] == "partner" and match["owner_id"] == who.partner_id
-
-
-def may(who: Principal, transition: Transition, match: dict, association: dict | None) -> bool:
-    """Whether ``who`` may perform ``transition`` on ``match`` (whatever its state)."""
-    if who.is_admin:
-        return True
-    if transition.by == REVIEWER:
-        return association is not None and who.covers_region(association.get("region"))
-    return who.role is Role.ASSOCIATION and who.association_id == match["association_id"]
-
-
 def actions_for(who: Principal, match: dict, association: dict | None) -> list[str]:
     """What ``who`` can do with ``match`` now."""
     return [t.action for t in TRANSITIONS.values()
-            if match["status"] in t.sources and may(who, t, match, association)]
+            if match["status"] in t.sources
+            and policy.may_act_on_match(who, t.by, match, association)]
 
 
 def visible_match(store, who: Principal, match_id: int) -> tuple[dict, dict | None]:
     """The match and its association, if ``who`` may see it; otherwise it does not exist."""
     match = store.get_match(match_id)
     association = match and _association_of(store, match)
-    if match is None or not can_see(who, match, association):
+    if match is None or not policy.can_see_match(who, match, association):
         raise NotFound(f"no match with id {match_id}")
     return match, association
 
@@ -206,7 +184,8 @@ def transition(engine, who: Principal, match_id: int, action: str, *, note: str 
         raise InvalidInput(f"unknown action {action!r}", field="action")
     store = engine.store
     match, association = visible_match(store, who, match_id)
-    if who.role not in spec.roles or not may(who, spec, match, association):
+    if who.role not in spec.roles or not policy.may_act_on_match(who, spec.by, match,
+                                                                  association):
         who_may = ("a coordinator of the association's region or an admin"
                    if spec.by == REVIEWER else "the association itself or an admin")
         raise Forbidden(f"only {who_may} may {action} a match")
@@ -298,9 +277,7 @@ def redacted(engine, who: Principal, match: dict, association: dict | None) -> b
     """Whether ``who`` reads the match redacted: its need is confidential, or was when the
     match was proposed (nothing lowers that), ``who`` is outside the association, its region
     and admins, and the association has not accepted the introduction yet."""
-    if match["introduced_at"] is not None:
-        return False
-    if association is not None and policy.can_see_association(who, association):
+    if not policy.may_be_redacted_for(who, match, association):
         return False
     if match.get("redacted"):
         return True
