@@ -14,6 +14,7 @@ from typing import Annotated
 from fastapi import Depends, HTTPException, Request, status
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
+from api.operations import refusal
 from matcher.auth import Principal, Role
 
 POLICY: dict[str, frozenset[Role]] = {}
@@ -54,13 +55,13 @@ def current_principal(
         credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]) -> Principal:
     """The caller behind the ``Authorization: Bearer`` token: 401 without a valid one, 429 after
     too many failures from one address."""
+    if credentials is None or credentials.scheme.lower() != "bearer":  # guessed nothing
+        raise HTTPException(status.HTTP_401_UNAUTHORIZED, "a bearer token is required",
+                            headers={"WWW-Authenticate": "Bearer"})
     client = request.client.host if request.client else "unknown"
     if _too_many_failures(client):
         raise HTTPException(status.HTTP_429_TOO_MANY_REQUESTS,
                             "too many failed authentications; try again in a minute")
-    if credentials is None or credentials.scheme.lower() != "bearer":
-        raise HTTPException(status.HTTP_401_UNAUTHORIZED, "a bearer token is required",
-                            headers={"WWW-Authenticate": "Bearer"})
     principal = request.app.state.engines.get().store.principal_for(credentials.credentials)
     if principal is None:
         _record_failure(client)
@@ -83,8 +84,7 @@ def guard(operation_id: str, *roles: Role):
 
     def check(principal: PrincipalDep) -> Principal:
         if principal.role not in allowed:
-            raise HTTPException(status.HTTP_403_FORBIDDEN,
-                                f"role {principal.role.value} may not {operation_id}")
+            raise HTTPException(status.HTTP_403_FORBIDDEN, refusal(principal.role, operation_id))
         return principal
 
     _GUARDS[operation_id] = Depends(check)

@@ -1,0 +1,61 @@
+"""The OpenAPI document's finishing touches, and what it says about a request's path.
+
+- Every operation whose body FastAPI reads documents FastAPI's own 400 (a body that is not
+  UTF-8 text). The import reads its body itself (a 422 names the problem).
+- ``allowed_methods``: the methods the document lists for a path, for a 405's ``Allow``.
+"""
+
+from __future__ import annotations
+
+import re
+from functools import lru_cache
+from typing import Any
+
+from fastapi import FastAPI
+
+OWN_BODY_READERS = {"import_exchange"}
+BODY_ERROR = {"description": "The request body could not be read (not UTF-8 text)",
+              "content": {"application/json": {
+                  "schema": {"$ref": "#/components/schemas/ErrorMessage"}}}}
+METHOD_ORDER = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")
+_HTTP_METHODS = {m.lower() for m in METHOD_ORDER}
+
+
+def install_openapi(app: FastAPI) -> None:
+    """Generate the document once, with the touches above."""
+    generate = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            schema = generate()
+            for operations in schema["paths"].values():
+                for operation in operations.values():
+                    if ("requestBody" in operation
+                            and operation.get("operationId") not in OWN_BODY_READERS):
+                        operation["responses"].setdefault("400", BODY_ERROR)
+            app.openapi_schema = schema
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
+
+
+@lru_cache(maxsize=64)
+def _templates(paths: tuple[str, ...]) -> list[tuple[re.Pattern, str]]:
+    return [(re.compile("^" + re.sub(r"\\\{[^/]+?\\\}", "[^/]+", re.escape(p)) + "$"), p)
+            for p in paths]
+
+
+def allowed_methods(app: FastAPI, path: str) -> list[str] | None:
+    """The methods the OpenAPI document lists for ``path`` (a literal path before templates;
+    HEAD wherever GET), or None when the document does not know the path."""
+    paths = app.openapi()["paths"]
+    if path in paths:
+        found = [paths[path]]
+    else:
+        found = [paths[p] for regex, p in _templates(tuple(paths)) if regex.match(path)]
+    if not found:
+        return None
+    methods = {m.upper() for operations in found for m in operations if m in _HTTP_METHODS}
+    if "GET" in methods:
+        methods.add("HEAD")
+    return [m for m in METHOD_ORDER if m in methods]
