@@ -2,6 +2,7 @@
 
 - Every operation whose body FastAPI reads documents FastAPI's own 400 (a body that is not
   UTF-8 text). The import reads its body itself (a 422 names the problem).
+- A ``weight`` parameter names the registered scorers.
 - ``allowed_methods``: the methods the document lists for a path, for a 405's ``Allow``.
 """
 
@@ -12,6 +13,8 @@ from functools import lru_cache
 from typing import Any
 
 from fastapi import FastAPI
+
+from api.routes.suggestions import SCORER_NAME
 
 OWN_BODY_READERS = {"import_exchange"}
 BODY_ERROR = {"description": "The request body could not be read (not UTF-8 text)",
@@ -33,10 +36,24 @@ def install_openapi(app: FastAPI) -> None:
                     if ("requestBody" in operation
                             and operation.get("operationId") not in OWN_BODY_READERS):
                         operation["responses"].setdefault("400", BODY_ERROR)
+                    _name_the_scorers(app, operation)
             app.openapi_schema = schema
         return app.openapi_schema
 
     app.openapi = openapi  # type: ignore[method-assign]
+
+
+def _name_the_scorers(app: FastAPI, operation: dict[str, Any]) -> None:
+    """A ``weight`` parameter's pattern lists the registered scorers, not any name."""
+    for parameter in operation.get("parameters", []):
+        if parameter["name"] != "weight":
+            continue
+        names = sorted(app.state.engines.get().scorers())
+        for variant in parameter["schema"].get("anyOf", [parameter["schema"]]):
+            items = variant.get("items", {})
+            if "pattern" in items:
+                items["pattern"] = items["pattern"].replace(
+                    SCORER_NAME, "(?:" + "|".join(map(re.escape, names)) + ")", 1)
 
 
 @lru_cache(maxsize=64)

@@ -43,6 +43,7 @@ from matcher.exchange import (
     Partner,
     Practice,
     RecordId,
+    WholeNumber,
     parse_document,
 )
 from matcher.reference import Reference, load_reference
@@ -88,8 +89,8 @@ Commodities = Annotated[list[Commodity], Field(max_length=MAX_LIST, examples=[["
 Regions = Annotated[list[Region], Field(max_length=MAX_LIST, description="[] = any region")]
 Countries = Annotated[list[CountryCode], Field(
     max_length=MAX_LIST, description="[] = any country within the regions")]
-Members = Annotated[int, Field(ge=0, le=10_000_000)]
-Capacity = Annotated[int, Field(ge=0, le=1_000_000,
+Members = Annotated[WholeNumber, Field(ge=0, le=10_000_000)]
+Capacity = Annotated[WholeNumber, Field(ge=0, le=1_000_000,
                                 description="most matches holding a slot at once")]
 ValidUntil = Annotated[date, BeforeValidator(_iso_date),
                        Field(description="ISO date; not suggested after it")]

@@ -10,7 +10,14 @@ import json
 from datetime import date
 from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    ValidationError,
+)
 
 from matcher.errors import InvalidInput
 from matcher.reference import Reference
@@ -29,6 +36,20 @@ Text = Annotated[str, StringConstraints(max_length=MAX_TEXT)]
 LongText = Annotated[str, StringConstraints(min_length=1, max_length=MAX_TEXT, strip_whitespace=True)]
 
 
+# Unicode white space, spelt out: JSON Schema's and pydantic's regular expressions read a
+# bracketed list the same way, where their ``\s`` differ.
+WHITE_SPACE = r"\t\n\v\f\r \x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000"
+EMAIL = rf"^[^@{WHITE_SPACE}]+@[^@{WHITE_SPACE}]+$"
+
+
+def _whole(value: Any) -> Any:
+    """JSON Schema's integers include ``240.0``: take it as 240 (other floats stay refused)."""
+    return int(value) if isinstance(value, float) and value.is_integer() else value
+
+
+WholeNumber = Annotated[int, BeforeValidator(_whole)]
+
+
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", strict=True)
 
@@ -39,12 +60,12 @@ class Contact(_Strict):
     name: Annotated[str, StringConstraints(max_length=MAX_NAME)] | None = None
     phone: Annotated[str, StringConstraints(max_length=40, pattern=r"^\+?[0-9 ()\-]{4,40}$")] | None = None
     whatsapp: Annotated[str, StringConstraints(max_length=40, pattern=r"^\+?[0-9 ()\-]{4,40}$")] | None = None
-    email: Annotated[str, StringConstraints(max_length=254, pattern=r"^[^@\s]+@[^@\s]+$")] | None = None
+    email: Annotated[str, StringConstraints(max_length=254, pattern=EMAIL)] | None = None
 
 
 class Eligibility(_Strict):
     women_led_only: bool = False
-    min_members: int = Field(0, ge=0, le=10_000_000)
+    min_members: WholeNumber = Field(0, ge=0, le=10_000_000)
     requires_formal_license: bool = False
 
 
@@ -58,7 +79,7 @@ class Offering(_Strict):
     languages: list[LangCode] = Field(default_factory=list, max_length=MAX_LIST)
     commodities: list[str] = Field(default_factory=list, max_length=MAX_LIST)
     eligibility: Eligibility = Field(default_factory=Eligibility)
-    capacity: int | None = Field(None, ge=0, le=1_000_000)
+    capacity: WholeNumber | None = Field(None, ge=0, le=1_000_000)
     active: bool = True  # extension: an inactive offering is never suggested
     valid_until: date | None = Field(None, strict=False)  # extension: not suggested after it
 
@@ -93,7 +114,7 @@ class Association(_Strict):
     region: str | None = None
     languages: list[LangCode] = Field(default_factory=list, max_length=MAX_LIST)
     commodities: list[str] = Field(default_factory=list, max_length=MAX_LIST)
-    members: int = Field(0, ge=0, le=10_000_000)
+    members: WholeNumber = Field(0, ge=0, le=10_000_000)
     women_led: bool = False
     formal_license: bool = False
     description: Text = ""

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import math
+import re
 from collections.abc import Iterable
 
 import numpy as np
@@ -42,27 +42,26 @@ def fuse(raw: dict[str, np.ndarray], scorers: dict[str, Scorer], weights: dict[s
     return total, contributions
 
 
-def parse_weight_overrides(items: Iterable[str] | None, known: Iterable[str]) -> dict[str, float]:
-    """``["lexical:0", "semantic=1.5"]`` -> ``{"lexical": 0.0, "semantic": 1.5}``.
+# A weight as the API's schema spells it: at most six digits either side of the point.
+WEIGHT_NUMBER = r"-?[0-9]{1,6}(?:\.[0-9]{1,6})?"
+_WEIGHT_ITEM = re.compile(rf"([^:=]*)[:=]({WEIGHT_NUMBER})")
 
-    Raises :class:`InvalidInput` for a malformed item, an unknown scorer or a repeat.
+
+def parse_weight_overrides(items: Iterable[str] | None, known: Iterable[str]) -> dict[str, float]:
+    """``["lexical:0", "semantic=1.5"]`` -> ``{"lexical": 0.0, "semantic": 1.5}``; a scorer
+    named twice takes its last value.
+
+    Raises :class:`InvalidInput` for a malformed item or an unknown scorer.
     """
     known = set(known)
     weights: dict[str, float] = {}
     for item in items or []:
-        sep = ":" if ":" in item else "="
-        name, found, raw = item.partition(sep)
-        name = name.strip()
-        try:
-            value = float(raw) if found and name else math.nan
-        except ValueError:
-            value = math.nan
-        if not math.isfinite(value):
+        found = _WEIGHT_ITEM.fullmatch(item)
+        if not found or not found[1]:
             raise InvalidInput(f"expected name:number, got {item!r}", field="weight")
+        name = found[1]
         if name not in known:
             raise InvalidInput(f"unknown scorer {name!r} (known: {', '.join(sorted(known))})",
                                field="weight")
-        if name in weights:
-            raise InvalidInput(f"scorer {name!r} given twice", field="weight")
-        weights[name] = value
+        weights[name] = float(found[2])
     return weights
