@@ -5,7 +5,8 @@ What ``schemathesis run URL/openapi.json --checks all -H 'Authorization: Bearer 
 does, in-process, once per role (anonymous, associations A and B, partners P and Q,
 coordinators of two regions, admin): every phase (examples, coverage, fuzzing, stateful) and
 every check, ``ignored_auth``, ``positive_data_acceptance``, ``negative_data_rejection``,
-``unsupported_method``, ``use_after_free`` and the rest included. Each role works on a fresh
+``unsupported_method``, ``use_after_free`` and the rest included (by default the slow coverage
+phase for the admin only). Each role works on a fresh
 copy of the demo database, so one role's deletions harm no other. Generation is seeded, so CI
 sees the same requests every run.
 
@@ -62,18 +63,25 @@ class CountRequests:
         await self.app(scope, receive, send)
 
 
-def _config(token: str | None) -> SchemathesisConfig:
+# The coverage phase (boundary values of every parameter, undeclared methods, missing
+# headers) takes minutes per role whatever the depth: by default it runs for the admin only.
+COVERAGE_ROLES = set(ROLES) if LONG else {"admin"}
+
+
+def _config(token: str | None, coverage: bool = True) -> SchemathesisConfig:
     headers = {"Authorization": f"Bearer {token}"} if token else {}
     return SchemathesisConfig.from_dict({
         "seed": SEED, "workers": 1, "headers": headers,
         "checks": {"enabled": True},  # every check, as `--checks all`
         "generation": {"max-examples": MAX_EXAMPLES, "database": "none"},
+        "phases": {"coverage": {"enabled": coverage}},
     })
 
 
-def _run(url: str, token: str | None) -> list[str]:
+def _run(url: str, token: str | None, coverage: bool) -> list[str]:
     """One CLI-equivalent run; the failures found, one line each."""
-    schema = schemathesis.openapi.from_url(f"{url}/openapi.json", config=_config(token))
+    schema = schemathesis.openapi.from_url(f"{url}/openapi.json",
+                                           config=_config(token, coverage))
     failures: list[str] = []
     for event in from_schema(schema).execute():
         if isinstance(event, events.ScenarioFinished) and event.status == Status.FAILURE:
@@ -113,7 +121,7 @@ def test_every_check_passes_for_every_role(role, demo_db, tmp_path, no_lockout, 
 
     started = time.monotonic()
     with serve_app(app) as url:
-        failures = _run(url, token)
+        failures = _run(url, token, role in COVERAGE_ROLES)
     with capsys.disabled():
         print(f"\n  schemathesis as {role}: {counter['requests']} requests in "
               f"{time.monotonic() - started:.0f} s, {len(failures)} failures")
