@@ -7,9 +7,12 @@ from contextlib import asynccontextmanager
 
 from fastapi import Depends, FastAPI
 
+from api.docs import install_docs
 from api.errors import install_error_handlers
+from api.headers import install_headers
 from api.limits import install_limits
 from api.log_redaction import install_log_redaction
+from api.openapi import install_openapi
 from api.pages import install as install_pages
 from api.proxies import install_proxy_headers
 from api.routes import api_router, health
@@ -39,12 +42,16 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     """A FastAPI app serving the engine for ``settings`` (default: environment / config)."""
     settings = settings or load_settings()
     app = FastAPI(title="delve-matcher", version=__version__, description=DESCRIPTION,
-                  lifespan=lifespan, dependencies=[Depends(refuse_non_finite_numbers)])
+                  lifespan=lifespan, dependencies=[Depends(refuse_non_finite_numbers)],
+                  docs_url=None, redoc_url=None)  # /docs: api.docs
     app.state.settings = settings
     app.state.engines = EngineProvider(settings)
     install_error_handlers(app)
     install_log_redaction()
     install_limits(app, settings)
+    install_headers(app)  # outermost: a 413 from the limits gets the headers too
+    install_docs(app)
+    install_openapi(app)
     app.include_router(health.router)
     app.include_router(api_router)
     install_pages(app)  # the web pages (left out of the OpenAPI schema) and /static

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field
 
 from api.schemas import Kind
 from matcher.exchange import RecordId
@@ -22,6 +22,9 @@ RejectReason = Literal[REJECT_REASONS]  # type: ignore[valid-type]
 Outcome = Literal[OUTCOMES]  # type: ignore[valid-type]
 Sort = Literal[MATCH_SORTS]  # type: ignore[valid-type]
 MatchId = Annotated[int, Field(ge=1, le=2**53)]
+# At least one character that is not white space (Python's str.isspace, spelt out so that
+# JSON Schema's regular expressions read it the same way).
+NOT_BLANK = r"[^\t\n\v\f\r \x1c-\x1f\x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]"
 Note = Annotated[str | None, Field(max_length=MAX_NOTE, description="free text for the trail")]
 Version = Annotated[int | None, Field(
     ge=1, le=2**53, description="the version the client last read; a different current version "
@@ -56,6 +59,15 @@ class TransitionRequest(BaseModel):
     version: Version = None
 
 
+class CloseRequest(TransitionRequest):
+    """Close a match: a note saying why (its outcome, or why it ends early)."""
+
+    model_config = _closed(note="training delivered; nothing more planned", version=4)
+
+    note: Annotated[str, Field(min_length=1, max_length=MAX_NOTE, pattern=NOT_BLANK,
+                               description="why it is closed, for the trail")]
+
+
 class RejectRequest(TransitionRequest):
     model_config = _closed(reason="not_eligible", note="they need a formal licence", version=1)
 
@@ -68,23 +80,28 @@ class OutcomeRequest(TransitionRequest):
     outcome: Outcome
 
 
-class BulkReviewRequest(BaseModel):
-    """Approve or reject many proposed matches; each is its own atomic change."""
+class BulkApprove(BaseModel):
+    """Approve many proposed matches; each is its own atomic change."""
+
+    model_config = _closed(action="approve", ids=[12, 13], note=None)
+
+    action: Literal["approve"]
+    ids: list[MatchId] = Field(min_length=1, max_length=100)
+    note: Note = None
+
+
+class BulkReject(BaseModel):
+    """Reject many proposed matches, with one reason; each is its own atomic change."""
 
     model_config = _closed(action="reject", ids=[12, 13], reason="duplicate", note=None)
 
-    action: Literal["approve", "reject"]
+    action: Literal["reject"]
     ids: list[MatchId] = Field(min_length=1, max_length=100)
-    reason: RejectReason | None = Field(None, description="required to reject")
+    reason: RejectReason
     note: Note = None
 
-    @model_validator(mode="after")
-    def _reason_for_rejections(self) -> BulkReviewRequest:
-        if self.action == "reject" and self.reason is None:
-            raise ValueError("a rejection needs a reason")
-        if self.action == "approve" and self.reason is not None:
-            raise ValueError("only a rejection takes a reason")
-        return self
+
+BulkReviewRequest = Annotated[BulkApprove | BulkReject, Field(discriminator="action")]
 
 
 # ---------------------------------------------------------------------- responses

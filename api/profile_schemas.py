@@ -18,7 +18,13 @@ from datetime import date
 from typing import Annotated, Any, Generic, Literal, TypeVar
 
 from fastapi import Query
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+)
 
 from api.schemas import ErrorMessage, ValidationErrorMessage
 from matcher.exchange import (
@@ -27,14 +33,17 @@ from matcher.exchange import (
     MAX_TEXT,
     Association,
     Contact,
+    Count,
     Eligibility,
     Exchange,
+    IsoDate,
     LangCode,
     Need,
     Offering,
     Partner,
     Practice,
     RecordId,
+    Slots,
     parse_document,
 )
 from matcher.reference import Reference, load_reference
@@ -51,18 +60,15 @@ def _utf8(value: str) -> str:
     return value
 
 
-def _country(value: str) -> str:
-    if not Reference.is_country_code(value):
-        raise ValueError(f"not an ISO 3166-1 alpha-2 code: {value!r}")
-    return value
-
-
 Category = Literal[tuple(_REF.categories)]  # type: ignore[valid-type]
 Region = Literal[tuple(_REF.regions)]  # type: ignore[valid-type]
 Commodity = Literal[tuple(_REF.commodities)]  # type: ignore[valid-type]
 PartnerType = Literal[tuple(_REF.partner_types)]  # type: ignore[valid-type]
-CountryCode = Annotated[str, StringConstraints(pattern=r"^[A-Z]{2}$"), AfterValidator(_country),
-                        Field(description="ISO 3166-1 alpha-2", examples=["GH"])]
+# The countries of the regional networks (data/countries.json): an association's region is
+# its country's network.
+CountryCode = Annotated[Literal[tuple(sorted(_REF.countries))],  # type: ignore[valid-type]
+                        Field(description="ISO 3166-1 alpha-2, a country of a regional network",
+                              examples=["GH"])]
 Name = Annotated[str, StringConstraints(min_length=1, max_length=MAX_NAME, strip_whitespace=True),
                  AfterValidator(_utf8)]
 Text = Annotated[str, StringConstraints(max_length=MAX_TEXT), AfterValidator(_utf8)]
@@ -73,10 +79,9 @@ Commodities = Annotated[list[Commodity], Field(max_length=MAX_LIST, examples=[["
 Regions = Annotated[list[Region], Field(max_length=MAX_LIST, description="[] = any region")]
 Countries = Annotated[list[CountryCode], Field(
     max_length=MAX_LIST, description="[] = any country within the regions")]
-Members = Annotated[int, Field(ge=0, le=10_000_000)]
-Capacity = Annotated[int, Field(ge=0, le=1_000_000,
-                                description="most matches holding a slot at once")]
-ValidUntil = Annotated[date, Field(strict=False, description="ISO date; not suggested after it")]
+Members = Count
+Capacity = Annotated[Slots, Field(description="most matches holding a slot at once")]
+ValidUntil = Annotated[IsoDate, Field(description="ISO date; not suggested after it")]
 
 
 def _example(**example) -> dict:
@@ -125,16 +130,16 @@ _CONTACT = {"name": "Kofi Mensah", "whatsapp": "+233 24 000 0000"}
 
 
 class AssociationCreate(_Input):
-    """A new association; without ``region``, its country's regional network."""
+    """A new association. Its ``region`` is its country's regional network (never sent)."""
 
     model_config = ConfigDict(json_schema_extra=_example(
-        id="a-nkwanta", **_ASSOCIATION, contact=_CONTACT))
+        id="a-nkwanta", **{k: v for k, v in _ASSOCIATION.items() if k != "region"},
+        contact=_CONTACT))
 
     id: RecordId | None = Field(None, description="chosen by the data owner; generated if left "
                                                   "out")
     name: Name
     country: CountryCode
-    region: Region | None = None
     languages: Languages = []
     commodities: Commodities = []
     members: Members = 0
@@ -145,14 +150,13 @@ class AssociationCreate(_Input):
 
 
 class AssociationUpdate(_Input):
-    """Changes to an association's profile. Only admins and coordinators of both regions may
-    change ``region``; a new ``country`` leaves the region as it is."""
+    """Changes to an association's profile. A new ``country`` moves it to that country's
+    regional network, which only admins and coordinators of both regions may do."""
 
     model_config = ConfigDict(json_schema_extra=_example(members=260, languages=["en", "tw"]))
 
     name: Name = _KEEP
     country: CountryCode = _KEEP
-    region: Region = _KEEP
     languages: Languages = _KEEP
     commodities: Commodities = _KEEP
     members: Members = _KEEP
@@ -431,7 +435,7 @@ def to_exchange(ref: Reference, *, association: dict | None = None,
 
 
 # ---------------------------------------------------------------------- list query parameters
-MAX_PAGE = 200
+MAX_PAGE = 100
 
 Limit = Annotated[int, Query(ge=1, le=MAX_PAGE, description=f"page size, at most {MAX_PAGE}")]
 Offset = Annotated[int, Query(ge=0, le=10_000_000, description="records to skip")]

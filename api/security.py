@@ -12,6 +12,7 @@ from fastapi import Depends, HTTPException, Request, status
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from api import throttle
+from api.operations import refusal
 from matcher.principals import Principal, Role
 
 POLICY: dict[str, frozenset[Role]] = {}
@@ -27,8 +28,9 @@ TOO_MANY = "too many failed authentications; try again in a minute"
 def current_principal(
         request: Request,
         credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]) -> Principal:
-    """The caller behind the ``Authorization: Bearer`` token. A valid token always passes; without
-    one: 401, or 429 once the caller's address has too many failures (see api.throttle)."""
+    """The caller behind the ``Authorization: Bearer`` token. A valid token always passes;
+    without one: 401, or 429 once the caller's address has too many failures (see
+    api.throttle); a wrong one is counted, then the same."""
     token = credentials.credentials if credentials and credentials.scheme.lower() == "bearer" \
         else None
     principal = request.app.state.engines.get().store.principal_for(token) if token else None
@@ -59,8 +61,7 @@ def guard(operation_id: str, *roles: Role):
 
     def check(principal: PrincipalDep) -> Principal:
         if principal.role not in allowed:
-            raise HTTPException(status.HTTP_403_FORBIDDEN,
-                                f"role {principal.role.value} may not {operation_id}")
+            raise HTTPException(status.HTTP_403_FORBIDDEN, refusal(principal.role, operation_id))
         return principal
 
     _GUARDS[operation_id] = Depends(check)

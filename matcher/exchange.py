@@ -12,7 +12,14 @@ import re
 from datetime import date
 from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    ValidationError,
+)
 
 from matcher import strict_json
 from matcher.errors import InvalidInput
@@ -32,6 +39,43 @@ Text = Annotated[str, StringConstraints(max_length=MAX_TEXT)]
 LongText = Annotated[str, StringConstraints(min_length=1, max_length=MAX_TEXT, strip_whitespace=True)]
 
 
+# Unicode white space, spelt out: JSON Schema's and pydantic's regular expressions read a
+# bracketed list the same way, where their ``\s`` differ.
+WHITE_SPACE = r"\t\n\v\f\r \x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000"
+EMAIL = rf"^[^@{WHITE_SPACE}]+@[^@{WHITE_SPACE}]+$"
+
+
+def _whole(value: Any) -> Any:
+    """JSON Schema's integers include ``240.0``: take it as 240 (other floats stay refused)."""
+    return int(value) if isinstance(value, float) and value.is_integer() else value
+
+
+WholeNumber = Annotated[int, BeforeValidator(_whole)]
+
+
+def whole_number(ge: int, le: int) -> Any:
+    """A whole number from ``ge`` to ``le`` (``240.0`` reads as 240), whose JSON Schema says
+    ``minimum`` and ``maximum``: the bounds come before the validator, or pydantic would
+    write them as unknown keywords."""
+    return Annotated[int, Field(ge=ge, le=le), BeforeValidator(_whole)]
+
+
+def _iso_date(value: Any) -> Any:
+    """Only an ISO date string (``2027-12-31``) is a date here: never a number of seconds."""
+    if isinstance(value, date):  # already one (a model built in Python)
+        return value
+    if not isinstance(value, str) or not _ISO_DATE.fullmatch(value):
+        raise ValueError("an ISO date (YYYY-MM-DD) is required")
+    return date.fromisoformat(value)
+
+
+_ISO_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+IsoDate = Annotated[date, BeforeValidator(_iso_date)]  # JSON Schema: a string, format date
+
+Count = whole_number(0, 10_000_000)  # members
+Slots = whole_number(0, 1_000_000)  # an offering's capacity
+
+
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", strict=True)
 
@@ -42,12 +86,12 @@ class Contact(_Strict):
     name: Annotated[str, StringConstraints(max_length=MAX_NAME)] | None = None
     phone: Annotated[str, StringConstraints(max_length=40, pattern=r"^\+?[0-9 ()\-]{4,40}$")] | None = None
     whatsapp: Annotated[str, StringConstraints(max_length=40, pattern=r"^\+?[0-9 ()\-]{4,40}$")] | None = None
-    email: Annotated[str, StringConstraints(max_length=254, pattern=r"^[^@\s]+@[^@\s]+$")] | None = None
+    email: Annotated[str, StringConstraints(max_length=254, pattern=EMAIL)] | None = None
 
 
 class Eligibility(_Strict):
     women_led_only: bool = False
-    min_members: int = Field(0, ge=0, le=10_000_000)
+    min_members: Count = 0
     requires_formal_license: bool = False
 
 
@@ -61,9 +105,9 @@ class Offering(_Strict):
     languages: list[LangCode] = Field(default_factory=list, max_length=MAX_LIST)
     commodities: list[str] = Field(default_factory=list, max_length=MAX_LIST)
     eligibility: Eligibility = Field(default_factory=Eligibility)
-    capacity: int | None = Field(None, ge=0, le=1_000_000)
+    capacity: Slots | None = None
     active: bool = True  # extension: an inactive offering is never suggested
-    valid_until: date | None = Field(None, strict=False)  # extension: not suggested after it
+    valid_until: IsoDate | None = None  # extension: not suggested after it
 
 
 class Partner(_Strict):
@@ -96,7 +140,7 @@ class Association(_Strict):
     region: str | None = None
     languages: list[LangCode] = Field(default_factory=list, max_length=MAX_LIST)
     commodities: list[str] = Field(default_factory=list, max_length=MAX_LIST)
-    members: int = Field(0, ge=0, le=10_000_000)
+    members: Count = 0
     women_led: bool = False
     formal_license: bool = False
     description: Text = ""

@@ -66,6 +66,12 @@ class Reference:
         return Locale.parse(lang).languages.get(code, code)
 
     @staticmethod
+    def country_codes() -> list[str]:
+        """Every code :meth:`is_country_code` accepts, sorted."""
+        return sorted(code for code in Locale.parse("en").territories
+                      if Reference.is_country_code(code))
+
+    @staticmethod
     def is_country_code(code: str) -> bool:
         """An ISO 3166-1 alpha-2 country (CLDR's two-letter territories, minus groupings)."""
         return (len(code) == 2 and code.isalpha() and code.isupper()

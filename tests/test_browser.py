@@ -213,3 +213,20 @@ def test_another_associations_need_is_the_not_found_page(visit, server):
     expect(page.get_by_role("heading", level=1)).to_have_text("Page not found")
     v.console_errors.clear()  # the 404 itself is logged by the browser
     v.check("not-found-en")
+
+
+def test_the_api_docs_work_offline_under_their_content_security_policy(visit, server):
+    """Swagger UI comes from the app itself: it lists the operations, asks nothing of another
+    host, and breaks no rule of the page's Content-Security-Policy (a console error)."""
+    v = visit()
+    elsewhere: list[str] = []
+    v.page.on("request", lambda r: r.url.startswith(server) or r.url.startswith("data:")
+              or elsewhere.append(r.url))
+
+    response = v.page.goto("/docs")
+    v.page.locator(".opblock-summary-path").first.wait_for()
+
+    assert response.status == 200 and "content-security-policy" in response.headers
+    assert v.page.locator(".opblock-summary-path").count() >= 30  # every operation listed
+    assert elsewhere == []
+    assert v.console_errors == []

@@ -136,8 +136,8 @@ def test_coordinator_creates_associations_only_in_their_regions(as_):
 
 def test_association_changes_its_profile_but_not_its_region(as_):
     own = as_("association_A").patch(f"{V1}/associations/{A}", json={"members": 241})
-    move = as_("association_A").patch(f"{V1}/associations/{A}",
-                                      json={"region": "africa_francophone"})
+    move = as_("association_A").patch(f"{V1}/associations/{A}",  # BF: africa_francophone
+                                      json={"country": "BF"})
     foreign_coordinator = as_("coordinator_R2").patch(f"{V1}/associations/{A}",
                                                       json={"members": 1})
 
@@ -449,8 +449,8 @@ def test_sensitive_need_text_is_shown_to_its_association_region_coordinators_and
 @pytest.mark.parametrize("role", ["association_A", "coordinator_R1", "partner_P", "partner_Q"])
 def test_sensitive_need_text_is_shown_to_nobody_else(as_, role):
     one = as_(role).get(f"{V1}/needs/{SGBV_NEED}")
-    listed = as_(role).get(f"{V1}/needs", params={"q": "acoso", "limit": 200})
-    everything = as_(role).get(f"{V1}/needs", params={"limit": 200})
+    listed = as_(role).get(f"{V1}/needs", params={"q": "acoso", "limit": 100})
+    everything = as_(role).get(f"{V1}/needs", params={"limit": 100})
 
     assert one.status_code == 404
     assert listed.status_code in (200, 403) and everything.status_code in (200, 403)
@@ -499,17 +499,17 @@ def test_list_limits_and_sorts_outside_the_allow_list_are_422(as_, path, params)
     assert response.json()["detail"][0]["loc"] == ["query", next(iter(params))]
 
 
-def test_list_page_size_defaults_to_50_and_accepts_200(as_):
+def test_list_page_size_defaults_to_50_and_accepts_100(as_):
     default = as_("admin").get(f"{V1}/needs").json()
-    most = as_("admin").get(f"{V1}/needs", params={"limit": 200}).json()
+    most = as_("admin").get(f"{V1}/needs", params={"limit": 100}).json()
 
     assert default["limit"] == 50 and len(default["items"]) == 50
-    assert most["limit"] == 200 and len(most["items"]) == most["total"] > 50
+    assert most["limit"] == 100 and len(most["items"]) == most["total"] > 50
 
 
 def test_list_sorts_ascending_and_descending(as_):
-    up = as_("admin").get(f"{V1}/associations", params={"sort": "members", "limit": 200})
-    down = as_("admin").get(f"{V1}/associations", params={"sort": "-members", "limit": 200})
+    up = as_("admin").get(f"{V1}/associations", params={"sort": "members", "limit": 100})
+    down = as_("admin").get(f"{V1}/associations", params={"sort": "-members", "limit": 100})
 
     members = [a["members"] for a in up.json()["items"]]
     assert members == sorted(members)
@@ -535,8 +535,8 @@ def test_list_sorts_ascending_and_descending(as_):
     ("partners", {"language": "es"}, lambda p: "es" in p["languages"]),
 ])
 def test_list_filters_select_matching_records_only(as_, path, params, check):
-    everything = as_("admin").get(f"{V1}/{path}", params={"limit": 200}).json()
-    response = as_("admin").get(f"{V1}/{path}", params={**params, "limit": 200})
+    everything = as_("admin").get(f"{V1}/{path}", params={"limit": 100}).json()
+    response = as_("admin").get(f"{V1}/{path}", params={**params, "limit": 100})
 
     assert response.status_code == 200, response.text
     items = response.json()["items"]
@@ -546,9 +546,9 @@ def test_list_filters_select_matching_records_only(as_, path, params, check):
 
 
 def test_needs_filtered_by_region_belong_to_associations_there(as_):
-    needs = as_("admin").get(f"{V1}/needs", params={"region": B_REGION, "limit": 200}).json()
+    needs = as_("admin").get(f"{V1}/needs", params={"region": B_REGION, "limit": 100}).json()
     region_of = {a["id"]: a["region"] for a in as_("admin").get(
-        f"{V1}/associations", params={"limit": 200}).json()["items"]}
+        f"{V1}/associations", params={"limit": 100}).json()["items"]}
 
     assert needs["items"] and {region_of[n["association_id"]] for n in needs["items"]} == {
         B_REGION}
@@ -577,9 +577,9 @@ def test_text_search_is_case_insensitive_and_accent_aware(as_):
     ("admin", None),
 ])
 def test_needs_list_holds_only_what_the_caller_may_read(as_, role, allowed):
-    items = as_(role).get(f"{V1}/needs", params={"limit": 200}).json()["items"]
+    items = as_(role).get(f"{V1}/needs", params={"limit": 100}).json()["items"]
     regions = {a["id"]: a["region"] for a in as_("admin").get(
-        f"{V1}/associations", params={"limit": 200}).json()["items"]}
+        f"{V1}/associations", params={"limit": 100}).json()["items"]}
 
     assert items
     owners = {n["association_id"] for n in items}

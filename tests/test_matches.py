@@ -205,7 +205,7 @@ def test_every_valid_transition_in_order_with_its_audit_row(client, db, tokens):
         ("coord", "activate", {}, "active", 1, []),
         ("coord", "record_outcome", {"outcome": "training", "note": "12 trained"},
          "outcome_recorded", 0, []),
-        ("coord", "close", {}, "closed", 0, []),
+        ("coord", "close", {"note": "done"}, "closed", 0, []),  # a close always has a note
     ]
     for who, action, body, target, holds, association_actions in plan:
         before = client.get(f"{URL}/{match['id']}", headers=tokens[who]).json()
@@ -273,7 +273,8 @@ def test_association_declines_an_approved_match_which_closes_it_with_the_note(cl
 ])
 def test_invalid_transitions_are_409_and_change_nothing(client, tokens, path, action, body):
     match = proposed(client, tokens["assoc"])
-    bodies = {"reject": {"reason": "other"}, "record_outcome": {"outcome": "visit"}}
+    bodies = {"reject": {"reason": "other"}, "record_outcome": {"outcome": "visit"},
+              "close": {"note": "done"}}
     for step in path:
         who = "assoc" if step in ("accept", "decline") else "admin"
         response = act(client, tokens[who], match["id"], step, **bodies.get(step, {}))
@@ -652,7 +653,8 @@ def test_every_match_operation_is_guarded_as_the_state_machine_says(client):
     assert POLICY["bulk_review_matches"] == {Role.ADMIN, Role.COORDINATOR}
     schemas = spec["components"]["schemas"]
     for name in ("MatchPublic", "MatchPage", "AuditTrail", "Introduction", "IntroducedMatch",
-                 "MatchCreate", "RejectRequest", "OutcomeRequest", "BulkReviewRequest",
+                 "MatchCreate", "RejectRequest", "OutcomeRequest", "CloseRequest",
+                 "BulkApprove", "BulkReject",
                  "BulkReviewResponse"):
         assert schemas[name].get("examples"), name
 

@@ -129,7 +129,10 @@ def profile_save(ctx: CtxDep, who: SignedInDep, engine: EngineDep, form: FormDep
                            forms.validated(AssociationUpdate, data))
     except (FormInvalid, InvalidInput) as exc:
         return _profile_form(ctx, engine, association, values, forms.errors_of(exc), 422)
-    except (NotFound, Forbidden):
+    except Forbidden:  # a country of another region: a move only coordinators may make
+        return _profile_form(ctx, engine, association, values, forms.errors_of(
+            InvalidInput("another region", field="country")), 422)
+    except NotFound:
         raise PageNotFound() from None
     return redirect(ctx, "/profile?done=profile-saved")
 

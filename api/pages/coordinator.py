@@ -17,7 +17,7 @@ from fastapi import APIRouter
 from pydantic import ValidationError
 
 from api.deps import EngineDep
-from api.match_schemas import BulkReviewRequest
+from api.match_schemas import BulkApprove, BulkReject
 from api.pages.deps import CtxDep, FormDep, SignedInDep
 from api.pages.i18n import N_
 from api.pages.render import home_for, redirect, render
@@ -179,9 +179,11 @@ def bulk(ctx: CtxDep, who: SignedInDep, engine: EngineDep, form: FormDep):
     action = form.get("action", "")
     kept = {"action": action, "reason": form.get("reason", ""), "note": form.get("note", "")}
     try:
-        body = BulkReviewRequest(
-            action=action, ids=ids, note=kept["note"].strip() or None,
-            reason=(kept["reason"] or None) if action == "reject" else None)
+        if action == "reject":
+            body = BulkReject(action=action, ids=ids, note=kept["note"].strip() or None,
+                              reason=kept["reason"] or None)
+        else:  # a missing or unknown action is refused here, as "action"
+            body = BulkApprove(action=action, ids=ids, note=kept["note"].strip() or None)
     except ValidationError as exc:
         return queue_page(ctx, who, engine, back, bulk_errors=field_errors(
             exc, BULK_MESSAGES, whole="reason"), bulk_form=kept, selected=set(ids),

@@ -64,7 +64,7 @@ def _message(error: dict, name: str) -> Message:
         return Message(N_("Too many entries: at most %(max)s."), {"max": ctx.get("max_length")})
     if kind == "string_pattern_mismatch" and name in FORMATS:
         return Message(FORMATS[name])
-    if kind == "value_error" and name in FORMATS:
+    if kind in ("value_error", "literal_error") and name in FORMATS:
         return Message(FORMATS[name])
     if kind in ("int_type", "int_parsing", "int_from_float"):
         return Message(N_("Write a whole number, like 120."))

@@ -15,10 +15,27 @@ from api.routes import (
     rights,
     suggestions,
 )
+from api.schemas import ErrorMessage, ValidationErrorMessage
 
 API_PREFIX = "/api/v1"
 
-api_router = APIRouter(prefix=API_PREFIX)
+
+def _error(description: str, model=ErrorMessage) -> dict:
+    return {"model": model, "description": description}
+
+
+# What any operation under /api/v1 may answer besides its own statuses (a route's own
+# description of a status wins).
+COMMON_ERRORS = {
+    401: _error("No valid bearer token"),
+    403: _error("The caller's role or scope may not do this"),
+    413: _error("The request body is larger than the cap"),
+    422: _error("A parameter or a body field is malformed or out of range",
+                ValidationErrorMessage | ErrorMessage),
+    429: _error("Too many failed authentications from this address; try again in a minute"),
+}
+
+api_router = APIRouter(prefix=API_PREFIX, responses=COMMON_ERRORS)
 for module in (suggestions, plugins, matches, associations, needs, practices, partners,
                offerings, exchange, rights):
     api_router.include_router(module.router)

@@ -103,11 +103,13 @@ def update_association(engine: EngineDep, association_id: AssociationId, body: A
 def change_association(engine: Engine, who: Principal, association_id: str,
                        body: AssociationUpdate) -> dict:
     """Apply ``body`` to an association's profile (checked by the import's rules) and return
-    the stored row: NotFound / Forbidden by :mod:`matcher.policy`, InvalidInput naming the
-    field."""
+    the stored row; a new country brings its region. NotFound / Forbidden by
+    :mod:`matcher.policy`, InvalidInput naming the field."""
     row = policy.require_manage_association(
         who, engine.store.get("associations", association_id), association_id)
     changes = body.model_dump(mode="json", exclude_unset=True)
+    if "country" in changes:  # the region is the country's network, never stale
+        changes["region"] = engine.ref.region_of(changes["country"])
     if not policy.can_move_association(who, row["region"], changes.get("region", row["region"])):
         raise Forbidden("only admins and coordinators of both regions move an association to "
                         "another region")

@@ -19,6 +19,7 @@ from api.match_schemas import (
     BulkResult,
     BulkReviewRequest,
     BulkReviewResponse,
+    CloseRequest,
     IntroducedMatch,
     Introduction,
     MatchCreate,
@@ -133,10 +134,11 @@ def bulk_review(engine: Engine, who: Principal, body: BulkReviewRequest,
     """Approve or reject each match of ``body.ids`` (once each, in order) on its own: one
     failing leaves the others done. The API's bulk route and the review page call this."""
     results = []
+    reason = getattr(body, "reason", None)
     for match_id in dict.fromkeys(body.ids):
         try:
             match = lifecycle.transition(engine, who, match_id, body.action, note=body.note,
-                                         reason=body.reason)
+                                         reason=reason)
         except MatcherError as exc:
             results.append(BulkResult(id=match_id, ok=False, status_code=status_for(exc),
                                       detail=str(exc), match=None))
@@ -146,7 +148,7 @@ def bulk_review(engine: Engine, who: Principal, body: BulkReviewRequest,
     return results
 
 
-@router.get("/{match_id}", response_model=MatchPublic, responses=READ_ERRORS,
+@router.get("/{match_id:int}", response_model=MatchPublic, responses=READ_ERRORS,
             operation_id="get_match", summary="One match")
 def get_match(engine: EngineDep, who: Annotated[Principal, guard("get_match")],
               match_id: MatchIdPath, lang: LangQuery = "en") -> MatchPublic:
@@ -154,7 +156,7 @@ def get_match(engine: EngineDep, who: Annotated[Principal, guard("get_match")],
     return _public(engine, who, match, lang)
 
 
-@router.get("/{match_id}/audit", response_model=AuditTrail, responses=READ_ERRORS,
+@router.get("/{match_id:int}/audit", response_model=AuditTrail, responses=READ_ERRORS,
             operation_id="match_audit", summary="Every change of one match, oldest first")
 def match_audit(engine: EngineDep, who: Annotated[Principal, guard("match_audit")],
                 match_id: MatchIdPath) -> AuditTrail:
@@ -165,7 +167,7 @@ def match_audit(engine: EngineDep, who: Annotated[Principal, guard("match_audit"
                                for e in entries])
 
 
-@router.get("/{match_id}/introduction", response_model=Introduction,
+@router.get("/{match_id:int}/introduction", response_model=Introduction,
             responses=WRITE_ERRORS, operation_id="match_introduction",
             summary="The introduction messages of an introduced match")
 def match_introduction(engine: EngineDep,
@@ -181,7 +183,7 @@ def match_introduction(engine: EngineDep,
 OptionalBody = Body(description="optional: a note and the expected version")
 
 
-@router.post("/{match_id}/approve", response_model=MatchPublic, responses=WRITE_ERRORS,
+@router.post("/{match_id:int}/approve", response_model=MatchPublic, responses=WRITE_ERRORS,
              operation_id="approve_match", summary="Approve a proposed match")
 def approve_match(engine: EngineDep, who: Annotated[Principal, guard("approve_match",
                                                                      *REVIEWERS)],
@@ -192,7 +194,7 @@ def approve_match(engine: EngineDep, who: Annotated[Principal, guard("approve_ma
     return _transition(engine, who, match_id, "approve", body)
 
 
-@router.post("/{match_id}/reject", response_model=MatchPublic, responses=WRITE_ERRORS,
+@router.post("/{match_id:int}/reject", response_model=MatchPublic, responses=WRITE_ERRORS,
              operation_id="reject_match", summary="Reject a proposed match, with a reason")
 def reject_match(engine: EngineDep, who: Annotated[Principal, guard("reject_match",
                                                                     *REVIEWERS)],
@@ -201,7 +203,7 @@ def reject_match(engine: EngineDep, who: Annotated[Principal, guard("reject_matc
     return _transition(engine, who, match_id, "reject", body, reason=body.reason)
 
 
-@router.post("/{match_id}/accept", response_model=IntroducedMatch, responses=WRITE_ERRORS,
+@router.post("/{match_id:int}/accept", response_model=IntroducedMatch, responses=WRITE_ERRORS,
              operation_id="accept_introduction",
              summary="The association accepts the introduction of an approved match")
 def accept_introduction(engine: EngineDep,
@@ -219,7 +221,7 @@ def accept_introduction(engine: EngineDep,
                            introduction=Introduction(**introductions.build(engine, match)))
 
 
-@router.post("/{match_id}/decline", response_model=MatchPublic, responses=WRITE_ERRORS,
+@router.post("/{match_id:int}/decline", response_model=MatchPublic, responses=WRITE_ERRORS,
              operation_id="decline_introduction",
              summary="The association declines the introduction of an approved match")
 def decline_introduction(engine: EngineDep,
@@ -232,7 +234,7 @@ def decline_introduction(engine: EngineDep,
     return _transition(engine, who, match_id, "decline", body)
 
 
-@router.post("/{match_id}/activate", response_model=MatchPublic, responses=WRITE_ERRORS,
+@router.post("/{match_id:int}/activate", response_model=MatchPublic, responses=WRITE_ERRORS,
              operation_id="activate_match", summary="Mark an introduced match's follow-up active")
 def activate_match(engine: EngineDep, who: Annotated[Principal, guard("activate_match",
                                                                       *REVIEWERS)],
@@ -241,7 +243,7 @@ def activate_match(engine: EngineDep, who: Annotated[Principal, guard("activate_
     return _transition(engine, who, match_id, "activate", body)
 
 
-@router.post("/{match_id}/outcome", response_model=MatchPublic, responses=WRITE_ERRORS,
+@router.post("/{match_id:int}/outcome", response_model=MatchPublic, responses=WRITE_ERRORS,
              operation_id="record_match_outcome", summary="Record the outcome of an active match")
 def record_match_outcome(engine: EngineDep,
                          who: Annotated[Principal, guard("record_match_outcome", *REVIEWERS)],
@@ -249,11 +251,10 @@ def record_match_outcome(engine: EngineDep,
     return _transition(engine, who, match_id, "record_outcome", body, outcome=body.outcome)
 
 
-@router.post("/{match_id}/close", response_model=MatchPublic, responses=WRITE_ERRORS,
-             operation_id="close_match", summary="Close a match")
+@router.post("/{match_id:int}/close", response_model=MatchPublic, responses=WRITE_ERRORS,
+             operation_id="close_match", summary="Close a match, with a note saying why")
 def close_match(engine: EngineDep, who: Annotated[Principal, guard("close_match", *REVIEWERS)],
-                match_id: MatchIdPath,
-                body: Annotated[TransitionRequest | None, OptionalBody] = None) -> MatchPublic:
-    """After its outcome, or earlier (approved, introduced, active) with a note saying why;
-    frees the offering's slot."""
+                match_id: MatchIdPath, body: CloseRequest) -> MatchPublic:
+    """After its outcome, or earlier (approved, introduced, active); frees the offering's
+    slot."""
     return _transition(engine, who, match_id, "close", body)

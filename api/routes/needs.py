@@ -99,7 +99,7 @@ def list_needs(engine: EngineDep, who: Annotated[Principal, guard("list_needs", 
 
 
 @router.post("/associations/{association_id}/needs", response_model=NeedPublic,
-             status_code=status.HTTP_201_CREATED, responses=errors(404, 422),
+             status_code=status.HTTP_201_CREATED, responses=errors(404, 409, 422),
              summary="Add a need to an association", operation_id="create_need")
 def create_need(engine: EngineDep, association_id: AssociationId, body: NeedCreate,
                 who: Annotated[Principal, guard("create_need", *WRITERS)], request: Request,

@@ -67,7 +67,7 @@ def list_offerings(engine: EngineDep, who: Annotated[Principal, guard("list_offe
 
 
 @router.post("/partners/{partner_id}/offerings", response_model=OfferingPublic,
-             status_code=status.HTTP_201_CREATED, responses=errors(404, 422),
+             status_code=status.HTTP_201_CREATED, responses=errors(404, 409, 422),
              summary="Add an offering to a partner (the partner itself, admins)",
              operation_id="create_offering")
 def create_offering(engine: EngineDep, partner_id: PartnerId, body: OfferingCreate,

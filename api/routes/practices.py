@@ -78,7 +78,7 @@ def list_practices(engine: EngineDep, who: Annotated[Principal, guard("list_prac
 
 
 @router.post("/associations/{association_id}/practices", response_model=PracticePublic,
-             status_code=status.HTTP_201_CREATED, responses=errors(404, 422),
+             status_code=status.HTTP_201_CREATED, responses=errors(404, 409, 422),
              summary="Add a practice to an association", operation_id="create_practice")
 def create_practice(engine: EngineDep, association_id: AssociationId, body: PracticeCreate,
                     who: Annotated[Principal, guard("create_practice", *PEERS)],

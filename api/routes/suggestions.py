@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Path, Query
+from pydantic import StringConstraints
 
 from api.deps import EngineDep
 from api.schemas import (
@@ -22,16 +23,21 @@ from matcher import policy
 from matcher.errors import NotFound
 from matcher.principals import Principal, Role
 from matcher.ranking.engine import Engine
-from matcher.ranking.fusion import parse_weight_overrides
+from matcher.ranking.fusion import WEIGHT_NUMBER, parse_weight_overrides
 
 router = APIRouter(tags=["suggestions"])
 
+SCORER_NAME = "[a-z][a-z0-9_]*"
+
 KindQuery = Annotated[Kind, Query(description="partner offerings, or peer practices")]
 LimitQuery = Annotated[int, Query(ge=1, le=100, description="how many suggestions at most")]
-WeightQuery = Annotated[list[str] | None, Query(
-    description="override one fusion weight for this request, as `name:value` (repeatable), "
-                "e.g. `lexical:0` leaves the lexical scorer out",
-    examples=["lexical:0"])]
+# The scorer names in the pattern are the registered scorers' (api.openapi fills them in).
+WeightQuery = Annotated[list[Annotated[str, StringConstraints(
+    pattern=f"^{SCORER_NAME}[:=]{WEIGHT_NUMBER}$")]] | None, Query(
+    max_length=50,
+    description="override one fusion weight for this request, as `name:value` (repeatable; "
+                "a scorer named twice takes its last value), e.g. `lexical:0` leaves the "
+                "lexical scorer out", examples=["lexical:0"])]
 LangQuery = Annotated[Lang, Query(description="language of the reasons' wording")]
 
 ERRORS = {

@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-import math
+import re
 from collections.abc import Iterable
 
 import numpy as np
 
 from matcher.errors import InvalidInput
 from matcher.ranking.scoring import Scorer
-from matcher.settings import weight_problem
+from matcher.settings import MAX_WEIGHT, weight_problem
 
 
 def normalise(values: np.ndarray, how: str) -> np.ndarray:
@@ -54,32 +54,32 @@ def fuse(raw: dict[str, np.ndarray], scorers: dict[str, Scorer], weights: dict[s
     return _finite(total), contributions
 
 
-def parse_weight_overrides(items: Iterable[str] | None, known: Iterable[str]) -> dict[str, float]:
-    """``["lexical:0", "semantic=1.5"]`` -> ``{"lexical": 0.0, "semantic": 1.5}``.
+# A weight as the API's schema spells it: a decimal from -100 to 100, at most six decimals.
+WEIGHT_NUMBER = r"-?(?:100(?:\.0{1,6})?|[0-9]{1,2}(?:\.[0-9]{1,6})?)"
+_WEIGHT_ITEM = re.compile(rf"([^:=]*)[:=]({WEIGHT_NUMBER})")
 
-    Raises :class:`InvalidInput` for a malformed item, a weight that is not finite or is
-    beyond +/-:data:`~matcher.settings.MAX_WEIGHT`, an unknown scorer or a repeat.
+
+def parse_weight_overrides(items: Iterable[str] | None, known: Iterable[str]) -> dict[str, float]:
+    """``["lexical:0", "semantic=1.5"]`` -> ``{"lexical": 0.0, "semantic": 1.5}``; a scorer
+    named twice takes its last value.
+
+    Raises :class:`InvalidInput` for a malformed item (a number as the API's schema spells
+    it), a weight beyond +/-:data:`~matcher.settings.MAX_WEIGHT`, or an unknown scorer.
     """
     known = set(known)
     weights: dict[str, float] = {}
     for item in items or []:
-        sep = ":" if ":" in item else "="
-        name, found, raw = item.partition(sep)
-        name = name.strip()
-        try:
-            value = float(raw) if found and name else math.nan
-        except ValueError:
-            value = math.nan
-        if math.isnan(value):
-            raise InvalidInput(f"expected name:number, got {_shown(item)}", field="weight")
+        found = _WEIGHT_ITEM.fullmatch(item)
+        if not found or not found[1]:
+            raise InvalidInput(f"expected name:number with a number from -{MAX_WEIGHT:g} to "
+                               f"{MAX_WEIGHT:g}, got {_shown(item)}", field="weight")
+        name, value = found[1].strip(), float(found[2])
         problem = weight_problem(value)
         if problem:
             raise InvalidInput(f"{problem}, got {_shown(item)}", field="weight")
         if name not in known:
             raise InvalidInput(f"unknown scorer {_shown(name)} (known: {', '.join(sorted(known))})",
                                field="weight")
-        if name in weights:
-            raise InvalidInput(f"scorer {name!r} given twice", field="weight")
         weights[name] = value
     return weights
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from matcher.errors import InvalidInput
+from matcher.errors import Conflict
 from matcher.store.base import BaseStore
 
 
@@ -25,7 +25,7 @@ class IdempotencyMixin(BaseStore):
 
     def claimed(self, claim: Claim | None, table: str) -> str | None:
         """The id of the ``table`` record created under ``claim`` before, or None. A key
-        used before for another request (or another kind of record) is InvalidInput."""
+        used before for another request (or another kind of record) is a Conflict."""
         if claim is None:
             return None
         row = self.db.execute(
@@ -35,8 +35,8 @@ class IdempotencyMixin(BaseStore):
             return None
         fingerprint, record_table, record_id = row
         if fingerprint != claim.fingerprint or record_table != table:
-            raise InvalidInput("this Idempotency-Key was used for another request; use a new "
-                               "key for a new request", field="Idempotency-Key")
+            raise Conflict("this Idempotency-Key was used for another request; use a new key "
+                           "for a new request")
         return record_id
 
     def _claim(self, claim: Claim | None, table: str, record_id: str) -> None:
