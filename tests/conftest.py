@@ -1,9 +1,9 @@
-"""Shared fixtures: the real packaged embedding model, a real SQLite file with the demo data."""
+"""Shared fixtures: the real packaged embedding model, a real SQLite file with the demo data, a
+TestClient and an admin token over it (helpers in support.py)."""
 
 from __future__ import annotations
 
 import os
-import shutil
 from pathlib import Path
 
 import pytest
@@ -16,7 +16,10 @@ os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 for _key in [k for k in os.environ if k.startswith("MATCHER_")]:
     del os.environ[_key]  # tests run on the defaults, whatever the developer's shell says
 
+from support import api_client, copy_database, make_token  # noqa: E402
+
 from matcher.exchange import parse_document  # noqa: E402
+from matcher.principals import Role  # noqa: E402
 from matcher.ranking.engine import Engine  # noqa: E402
 from matcher.reference import default_data_dir, load_reference  # noqa: E402
 from matcher.settings import Settings, load_settings  # noqa: E402
@@ -52,9 +55,27 @@ def engine(demo_db) -> Engine:
 @pytest.fixture
 def demo_copy(demo_db, tmp_path) -> Path:
     """A private copy of the demo database that a test may change."""
-    target = tmp_path / "demo.db"
-    shutil.copyfile(demo_db, target)
-    return target
+    return copy_database(demo_db, tmp_path)
+
+
+@pytest.fixture
+def db(demo_copy) -> Path:
+    """The database that ``client`` and ``admin`` use: ``demo_copy`` unless a module overrides
+    it (to prepare the copy, or to share one copy across the module)."""
+    return demo_copy
+
+
+@pytest.fixture
+def client(db):
+    """A TestClient over the app on ``db``, its lifespan running for the test."""
+    with api_client(db) as test_client:
+        yield test_client
+
+
+@pytest.fixture
+def admin(db) -> dict[str, str]:
+    """Headers carrying a new admin token in ``db``."""
+    return make_token(db, Role.ADMIN)
 
 
 @pytest.fixture

@@ -4,13 +4,13 @@ every page test module uses, signing in, posting forms, and reading forms and te
 from __future__ import annotations
 
 import re
-import shutil
 from collections.abc import Callable
 from html import unescape
 from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
+from support import copy_database
 
 from api.app import create_app
 from api.pages.session import CSRF_FIELD
@@ -27,8 +27,7 @@ PASSWORD = "pages-test-password"
 def database_with_users(demo_db: Path, folder: Path, users: dict[str, tuple[Role, dict]],
                         password: str = PASSWORD) -> Path:
     """A private copy of the demo database with web ``users`` (username: (role, scope))."""
-    target = folder / "demo.db"
-    shutil.copyfile(demo_db, target)
+    target = copy_database(demo_db, folder)
     store = Store(target)
     try:
         for username, (role, scope) in users.items():

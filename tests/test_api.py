@@ -19,13 +19,13 @@ import httpx
 import pytest
 from fastapi.testclient import TestClient
 from servers import serve
+from support import api_client, copy_database, make_token
 
 from api.app import create_app
 from matcher import __version__
 from matcher.plugins import collect_scorers, get_plugin_manager
 from matcher.principals import Role
 from matcher.settings import load_settings
-from matcher.store import Store
 
 DEMO = json.loads((Path(__file__).parent.parent / "data" / "demo.json").read_text("utf-8"))
 NEED = "demo-n-001"
@@ -54,23 +54,18 @@ def association_url(association_id: str = ASSOCIATION) -> str:
 @pytest.fixture(scope="module")
 def api_db(demo_db, tmp_path_factory) -> Path:
     """This module's own copy of the demo database (the apps open it read-write)."""
-    target = tmp_path_factory.mktemp("api") / "demo.db"
-    shutil.copyfile(demo_db, target)
-    return target
+    return copy_database(demo_db, tmp_path_factory.mktemp("api"))
 
 
 @pytest.fixture(scope="module")
 def auth(api_db) -> dict[str, str]:
     """Headers carrying an admin token (every endpoint but /health and the docs needs one)."""
-    store = Store(api_db)
-    _, token = store.create_token(Role.ADMIN, label="api tests")
-    store.close()
-    return {"Authorization": f"Bearer {token}"}
+    return make_token(api_db, Role.ADMIN, label="api tests")
 
 
 @pytest.fixture(scope="module")
 def client(api_db, auth):
-    with TestClient(create_app(load_settings(db=api_db)), headers=auth) as test_client:
+    with api_client(api_db, headers=auth) as test_client:
         yield test_client
 
 

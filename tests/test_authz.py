@@ -14,12 +14,12 @@ from __future__ import annotations
 
 import json
 import logging
-import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
+from support import copy_database, make_tokens
 
 from api.app import create_app
 from api.security import POLICY, PUBLIC
@@ -78,20 +78,18 @@ class World:
 
 @pytest.fixture(scope="module")
 def world(demo_db, tmp_path_factory):
-    db = tmp_path_factory.mktemp("authz") / "demo.db"
-    shutil.copyfile(demo_db, db)
-    store = Store(db, check_same_thread=False)
-    headers = {"anonymous": {}}
+    db = copy_database(demo_db, tmp_path_factory.mktemp("authz"))
+    specs = {}
     for name, (role, side) in ROLES.items():
         if role is None:
             continue
-        scope = {} if side is None else {
+        specs[name] = (role, {} if side is None else {
             Role.ASSOCIATION: {"association_id": SIDES[side]["association"]},
             Role.PARTNER: {"partner_id": SIDES[side]["partner"]},
             Role.COORDINATOR: {"regions": [SIDES[side]["region"]]},
-        }.get(role, {})
-        _, token = store.create_token(role, label=name, **scope)
-        headers[name] = {"Authorization": f"Bearer {token}"}
+        }.get(role, {}))
+    headers = {"anonymous": {}, **make_tokens(db, specs, named=True)}
+    store = Store(db, check_same_thread=False)
     for org, phone in CONTACTS.items():
         table, model = ("associations", Association) if "-a-" in org else ("partners", Partner)
         row = store.get(table, org)

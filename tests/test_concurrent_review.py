@@ -8,17 +8,16 @@ A real uvicorn server on loopback, one SQLite file, requests from threads releas
 from __future__ import annotations
 
 import json
-import shutil
 import threading
 from concurrent.futures import ThreadPoolExecutor
 
 import httpx
 import pytest
 from servers import serve
+from support import copy_database, make_tokens
 
 from matcher.principals import Role
 from matcher.reference import default_data_dir
-from matcher.store import Store
 
 DEMO = json.loads((default_data_dir() / "demo.json").read_text("utf-8"))
 REGION = "africa_anglophone"
@@ -36,25 +35,17 @@ SCOPES = (f"(coordinator {REGION})", f"(coordinator {REGION},africa_francophone)
 
 @pytest.fixture(scope="module")
 def review_db(demo_db, tmp_path_factory):
-    target = tmp_path_factory.mktemp("review") / "demo.db"
-    shutil.copyfile(demo_db, target)
-    return target
+    return copy_database(demo_db, tmp_path_factory.mktemp("review"))
 
 
 @pytest.fixture(scope="module")
 def tokens(review_db) -> dict[str, dict[str, str]]:
-    store = Store(review_db)
-    try:
-        def bearer(role: Role, **scope) -> dict[str, str]:
-            return {"Authorization": f"Bearer {store.create_token(role, **scope)[1]}"}
-
-        return {"admin": bearer(Role.ADMIN),
-                "alice": bearer(Role.COORDINATOR, regions=[REGION], label="alice"),
-                "bob": bearer(Role.COORDINATOR, regions=[REGION, "africa_francophone"],
-                              label="bob"),
-                "admin2": bearer(Role.ADMIN)}
-    finally:
-        store.close()
+    return make_tokens(review_db, {
+        "admin": (Role.ADMIN, {}),
+        "alice": (Role.COORDINATOR, {"regions": [REGION], "label": "alice"}),
+        "bob": (Role.COORDINATOR, {"regions": [REGION, "africa_francophone"], "label": "bob"}),
+        "admin2": (Role.ADMIN, {}),
+    })
 
 
 @pytest.fixture(scope="module")

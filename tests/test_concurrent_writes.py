@@ -8,7 +8,6 @@ A real uvicorn server on loopback over a copy of the demo database, the real mod
 
 from __future__ import annotations
 
-import shutil
 import sqlite3
 import threading
 import uuid
@@ -17,9 +16,9 @@ from concurrent.futures import ThreadPoolExecutor
 import httpx
 import pytest
 from servers import serve
+from support import copy_database, make_tokens
 
 from matcher.principals import Role
-from matcher.store import Store
 
 A = "demo-a-01"
 NEEDS_URL = f"/api/v1/associations/{A}/needs"
@@ -31,21 +30,13 @@ TEXTS = ("Our pit walls collapse in the rainy season; we need shoring advice",
 
 @pytest.fixture(scope="module")
 def writes_db(demo_db, tmp_path_factory):
-    target = tmp_path_factory.mktemp("writes") / "demo.db"
-    shutil.copyfile(demo_db, target)
-    return target
+    return copy_database(demo_db, tmp_path_factory.mktemp("writes"))
 
 
 @pytest.fixture(scope="module")
 def headers(writes_db) -> dict[str, dict[str, str]]:
-    store = Store(writes_db)
-    try:
-        return {name: {"Authorization": f"Bearer {store.create_token(role, **scope)[1]}"}
-                for name, role, scope in (("association", Role.ASSOCIATION,
-                                           {"association_id": A}),
-                                          ("admin", Role.ADMIN, {}))}
-    finally:
-        store.close()
+    return make_tokens(writes_db, {"association": (Role.ASSOCIATION, {"association_id": A}),
+                                   "admin": (Role.ADMIN, {})})
 
 
 @pytest.fixture(scope="module")

@@ -7,18 +7,17 @@ A module copy of the demo database, the real embedding model (see conftest.py) a
 from __future__ import annotations
 
 import json
-import shutil
 from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
+from support import copy_database, make_tokens
 
 from api.app import create_app
 from api.routes.needs import need_public
 from matcher.exchange import Association
 from matcher.principals import Principal, Role
 from matcher.settings import load_settings
-from matcher.store import Store
 from matcher.workflow.sensitive import neutral_summary
 
 V1 = "/api/v1"
@@ -30,31 +29,21 @@ P, Q = "demo-p-01", "demo-p-07"
 
 @pytest.fixture(scope="module")
 def crud_db(demo_db, tmp_path_factory) -> Path:
-    target = tmp_path_factory.mktemp("crud") / "demo.db"
-    shutil.copyfile(demo_db, target)
-    return target
+    return copy_database(demo_db, tmp_path_factory.mktemp("crud"))
 
 
 @pytest.fixture(scope="module")
 def tokens(crud_db) -> dict[str, dict[str, str]]:
     """Authorization headers per role name."""
-    store = Store(crud_db)
-    specs = {
-        "admin": {"role": Role.ADMIN},
-        "association_A": {"role": Role.ASSOCIATION, "association_id": A},
-        "association_B": {"role": Role.ASSOCIATION, "association_id": B},
-        "partner_P": {"role": Role.PARTNER, "partner_id": P},
-        "partner_Q": {"role": Role.PARTNER, "partner_id": Q},
-        "coordinator_R1": {"role": Role.COORDINATOR, "regions": [A_REGION]},
-        "coordinator_R2": {"role": Role.COORDINATOR, "regions": [B_REGION]},
-    }
-    headers = {}
-    for name, spec in specs.items():
-        role = spec.pop("role")
-        _, token = store.create_token(role, label=name, **spec)
-        headers[name] = {"Authorization": f"Bearer {token}"}
-    store.close()
-    return headers
+    return make_tokens(crud_db, {
+        "admin": (Role.ADMIN, {}),
+        "association_A": (Role.ASSOCIATION, {"association_id": A}),
+        "association_B": (Role.ASSOCIATION, {"association_id": B}),
+        "partner_P": (Role.PARTNER, {"partner_id": P}),
+        "partner_Q": (Role.PARTNER, {"partner_id": Q}),
+        "coordinator_R1": (Role.COORDINATOR, {"regions": [A_REGION]}),
+        "coordinator_R2": (Role.COORDINATOR, {"regions": [B_REGION]}),
+    }, named=True)
 
 
 @pytest.fixture(scope="module")

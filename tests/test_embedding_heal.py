@@ -15,13 +15,13 @@ import time
 import httpx
 import pytest
 from servers import serve
+from support import make_token
 
 from matcher.principals import Role
 from matcher.ranking.embeddings import content_hash
 from matcher.ranking.engine import Engine
 from matcher.ranking.heal import EmbeddingStatus
 from matcher.settings import load_settings
-from matcher.store import Store
 
 A = "demo-a-01"
 
@@ -70,9 +70,7 @@ def test_the_server_embeds_what_an_interrupted_import_left_out(demo_copy, gate):
     broken, intact = needs[0], needs[-1]
     dropped = drop_vectors(demo_copy, [broken], offerings_share=0.5)
     assert dropped > 20
-    store = Store(demo_copy)
-    bearer = {"Authorization": f"Bearer {store.create_token(Role.ADMIN)[1]}"}
-    store.close()
+    bearer = make_token(demo_copy, Role.ADMIN)
 
     with serve(demo_copy) as url, httpx.Client(base_url=url, timeout=120,
                                                headers=bearer) as http:
@@ -106,9 +104,7 @@ def test_health_says_degraded_while_nothing_can_embed_the_missing_texts(demo_cop
         raise RuntimeError("the model is unavailable")
 
     monkeypatch.setattr(Engine, "sync_embeddings", broken)
-    store = Store(demo_copy)
-    bearer = {"Authorization": f"Bearer {store.create_token(Role.ADMIN)[1]}"}
-    store.close()
+    bearer = make_token(demo_copy, Role.ADMIN)
     with serve(demo_copy) as url, httpx.Client(base_url=url, timeout=120,
                                                headers=bearer) as http:
         deadline = time.monotonic() + 30

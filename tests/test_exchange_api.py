@@ -12,13 +12,11 @@ import sqlite3
 from pathlib import Path
 
 import pytest
-from fastapi.testclient import TestClient
+from support import make_tokens
 
-from api.app import create_app
 from api.security import POLICY
 from matcher.exchange import MAX_TEXT, dump_document
 from matcher.principals import Role
-from matcher.settings import load_settings
 from matcher.store import Store
 
 DEMO = json.loads((Path(__file__).parent.parent / "data" / "demo.json").read_text("utf-8"))
@@ -41,22 +39,19 @@ def digest(db: Path) -> str:
 
 @pytest.fixture
 def tokens(demo_copy) -> dict[str, dict[str, str]]:
-    store = Store(demo_copy)
-    made = {
-        "admin": store.create_token(Role.ADMIN),
-        "coord_r1": store.create_token(Role.COORDINATOR, regions=[R1]),
-        "coord_r2": store.create_token(Role.COORDINATOR, regions=[R2]),
-        "association": store.create_token(Role.ASSOCIATION, association_id="demo-a-01"),
-        "partner": store.create_token(Role.PARTNER, partner_id="demo-p-01"),
-    }
-    store.close()
-    return {name: {"Authorization": f"Bearer {token}"} for name, (_, token) in made.items()}
+    return make_tokens(demo_copy, {
+        "admin": (Role.ADMIN, {}),
+        "coord_r1": (Role.COORDINATOR, {"regions": [R1]}),
+        "coord_r2": (Role.COORDINATOR, {"regions": [R2]}),
+        "association": (Role.ASSOCIATION, {"association_id": "demo-a-01"}),
+        "partner": (Role.PARTNER, {"partner_id": "demo-p-01"}),
+    })
 
 
 @pytest.fixture
-def client(demo_copy, tokens):
-    with TestClient(create_app(load_settings(db=demo_copy))) as test_client:
-        yield test_client
+def client(tokens, client):
+    """The shared client (over ``demo_copy``), its app started after the tokens exist."""
+    return client
 
 
 def new_document(suffix: str = "new", region_country: tuple[str, str] = ("GH", R1)) -> dict:

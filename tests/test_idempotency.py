@@ -7,17 +7,13 @@ A module copy of the demo database, the real model and TestClient.
 
 from __future__ import annotations
 
-import shutil
 import sqlite3
 import uuid
 
 import pytest
-from fastapi.testclient import TestClient
+from support import api_client, copy_database, make_token
 
-from api.app import create_app
 from matcher.principals import Role
-from matcher.settings import load_settings
-from matcher.store import Store
 
 V1 = "/api/v1"
 A, P = "demo-a-01", "demo-p-01"
@@ -25,18 +21,12 @@ A, P = "demo-a-01", "demo-p-01"
 
 @pytest.fixture(scope="module")
 def db(demo_db, tmp_path_factory):
-    target = tmp_path_factory.mktemp("idempotency") / "demo.db"
-    shutil.copyfile(demo_db, target)
-    return target
+    return copy_database(demo_db, tmp_path_factory.mktemp("idempotency"))
 
 
 @pytest.fixture(scope="module")
 def http(db):
-    store = Store(db)
-    token = store.create_token(Role.ADMIN)[1]
-    store.close()
-    with TestClient(create_app(load_settings(db=db)),
-                    headers={"Authorization": f"Bearer {token}"}) as client:
+    with api_client(db, headers=make_token(db, Role.ADMIN)) as client:
         yield client
 
 

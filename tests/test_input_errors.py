@@ -9,7 +9,6 @@ import http.client
 import json
 import logging
 import math
-import shutil
 from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -19,6 +18,7 @@ import numpy as np
 import pytest
 from pydantic import ValidationError
 from servers import serve_app
+from support import copy_database, make_token
 from typer.testing import CliRunner
 
 from api.app import create_app
@@ -29,7 +29,6 @@ from matcher.principals import Role
 from matcher.ranking.fusion import fuse, parse_weight_overrides
 from matcher.ranking.scoring import Scorer
 from matcher.settings import Settings, load_settings
-from matcher.store import Store
 
 SENTINEL = "zq-typed-by-a-user-7731"
 # As written in a body: Python's json reads the three tokens, and 1e400 as infinity.
@@ -64,17 +63,12 @@ class Captured(logging.Handler):
 
 @pytest.fixture(scope="module")
 def db(demo_db, tmp_path_factory) -> Path:
-    target = tmp_path_factory.mktemp("input-errors") / "demo.db"
-    shutil.copyfile(demo_db, target)
-    return target
+    return copy_database(demo_db, tmp_path_factory.mktemp("input-errors"))
 
 
 @pytest.fixture(scope="module")
 def admin(db) -> dict[str, str]:
-    store = Store(db)
-    _, token = store.create_token(Role.ADMIN, label="input error tests")
-    store.close()
-    return {"Authorization": f"Bearer {token}"}
+    return make_token(db, Role.ADMIN, label="input error tests")
 
 
 @pytest.fixture(scope="module")

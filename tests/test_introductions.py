@@ -8,12 +8,10 @@ from __future__ import annotations
 from urllib.parse import parse_qs, unquote, urlparse
 
 import pytest
-from fastapi.testclient import TestClient
+from support import api_client, make_token
 
-from api.app import create_app
 from matcher.exchange import Contact
 from matcher.principals import Role
-from matcher.settings import load_settings
 from matcher.store import Store
 from matcher.workflow import introductions
 
@@ -25,18 +23,6 @@ ENGLISH = ("demo-a-01", "demo-n-001")  # en, tw; Ghana
 SENSITIVE = ("demo-a-02", "demo-n-005")  # an sgbv need, in Swahili; Tanzania
 WHATSAPP = {"demo-a-07": "+243 81 234 5678", "demo-a-11": "0051 984 123 456",
             "demo-a-13": "+55 (91) 98765-4321", "demo-a-01": "+233 20 111 2222"}
-
-
-def bearer(token: str) -> dict[str, str]:
-    return {"Authorization": f"Bearer {token}"}
-
-
-def make_token(db, role: Role, **scope) -> dict[str, str]:
-    store = Store(db)
-    try:
-        return bearer(store.create_token(role, **scope)[1])
-    finally:
-        store.close()
 
 
 def set_contacts(db, contacts: dict[str, dict]) -> None:
@@ -63,17 +49,6 @@ def db(demo_copy):
                          "email": f"{p}@example.org"} for i, p in enumerate(partners)})
     set_contacts(demo_copy, contacts)
     return demo_copy
-
-
-@pytest.fixture
-def admin(db):
-    return make_token(db, Role.ADMIN)
-
-
-@pytest.fixture
-def client(db):
-    with TestClient(create_app(load_settings(db=db))) as test_client:
-        yield test_client
 
 
 def store_of(client):
@@ -198,7 +173,7 @@ def test_introduction_is_available_later_and_not_before_acceptance(client, db, a
 
 def test_without_contacts_the_message_says_so_and_has_no_link(demo_copy):
     admin = make_token(demo_copy, Role.ADMIN)
-    with TestClient(create_app(load_settings(db=demo_copy))) as client:
+    with api_client(demo_copy) as client:
         body = introduce(client, demo_copy, admin, *ENGLISH)
     for message in body["introduction"]["messages"]:
         assert message["contact"] is None and message["whatsapp_link"] is None

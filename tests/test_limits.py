@@ -17,20 +17,11 @@ from servers import serve_app
 from api import throttle
 from api.app import create_app
 from api.limits import DEFAULT_BODY_BYTES, DEFAULT_IMPORT_BYTES, MIB, Limits
-from matcher.principals import Role
 from matcher.settings import load_settings
 from matcher.store import Store
 
 IMPORT = "/api/v1/import"
 OTHER = "/api/v1/matches"  # any route with a JSON body
-
-
-@pytest.fixture
-def admin(demo_copy) -> dict[str, str]:
-    store = Store(demo_copy)
-    _, token = store.create_token(Role.ADMIN)
-    store.close()
-    return {"Authorization": f"Bearer {token}"}
 
 
 @pytest.fixture

@@ -9,13 +9,11 @@ from __future__ import annotations
 from itertools import pairwise
 
 import pytest
-from fastapi.testclient import TestClient
+from support import make_token, make_tokens
 
-from api.app import create_app
 from api.security import POLICY
 from matcher.errors import Conflict
 from matcher.principals import Role
-from matcher.settings import load_settings
 from matcher.store import Store
 from matcher.workflow import lifecycle
 
@@ -28,38 +26,15 @@ LATAM_NEED = "demo-n-028"  # demo-a-11 (latin_america_caribbean), market_access
 URL = "/api/v1/matches"
 
 
-def bearer(token: str) -> dict[str, str]:
-    return {"Authorization": f"Bearer {token}"}
-
-
-def make_token(db, role: Role, **scope) -> dict[str, str]:
-    store = Store(db)
-    try:
-        return bearer(store.create_token(role, **scope)[1])
-    finally:
-        store.close()
-
-
-@pytest.fixture
-def db(demo_copy):
-    return demo_copy
-
-
 @pytest.fixture
 def tokens(db) -> dict[str, dict[str, str]]:
-    return {
-        "admin": make_token(db, Role.ADMIN),
-        "coord": make_token(db, Role.COORDINATOR, regions=[R1]),
-        "coord_r2": make_token(db, Role.COORDINATOR, regions=[R2]),
-        "assoc": make_token(db, Role.ASSOCIATION, association_id=ASSOCIATION),
-        "assoc_b": make_token(db, Role.ASSOCIATION, association_id=OTHER_ASSOCIATION),
-    }
-
-
-@pytest.fixture
-def client(db):
-    with TestClient(create_app(load_settings(db=db))) as test_client:
-        yield test_client
+    return make_tokens(db, {
+        "admin": (Role.ADMIN, {}),
+        "coord": (Role.COORDINATOR, {"regions": [R1]}),
+        "coord_r2": (Role.COORDINATOR, {"regions": [R2]}),
+        "assoc": (Role.ASSOCIATION, {"association_id": ASSOCIATION}),
+        "assoc_b": (Role.ASSOCIATION, {"association_id": OTHER_ASSOCIATION}),
+    })
 
 
 def engine_of(client):

@@ -20,6 +20,7 @@ from pages_support import (
     sign_in_with_token,
     text_of,
 )
+from support import issue_token
 from typer.testing import CliRunner
 
 from api.app import create_app
@@ -60,17 +61,6 @@ USERS = {  # username: (role, scope)
 
 # ---------------------------------------------------------------------- fixtures
 pages_db, app, module_client, client, engine = page_fixtures(USERS)
-
-
-@pytest.fixture
-def make_token(pages_db):
-    def make(role: Role, **scope) -> tuple[int, str]:
-        store = Store(pages_db)
-        try:
-            return store.create_token(role, label="pages test", **scope)
-        finally:
-            store.close()
-    return make
 
 
 def set_cookie_headers(response) -> dict[str, str]:
@@ -134,8 +124,9 @@ def test_every_role_lands_on_its_home(client, role, username):
     assert home.status_code == 303 and home.headers["location"] == HOME[role]
 
 
-def test_sign_in_with_a_token(client, make_token):
-    _, token = make_token(Role.ASSOCIATION, association_id="demo-a-01")
+def test_sign_in_with_a_token(client, pages_db):
+    _, token = issue_token(pages_db, Role.ASSOCIATION, association_id="demo-a-01",
+                           label="pages test")
     response = sign_in_with_token(client, token)
     assert response.status_code == 303 and response.headers["location"] == "/needs"
     assert client.get("/needs").status_code == 200
@@ -147,8 +138,9 @@ def test_unknown_token_is_refused(client):
     assert "This token is unknown or was revoked." in response.text
 
 
-def test_revoking_the_token_ends_its_web_sessions(client, make_token, pages_db):
-    token_id, token = make_token(Role.ASSOCIATION, association_id="demo-a-01")
+def test_revoking_the_token_ends_its_web_sessions(client, pages_db):
+    token_id, token = issue_token(pages_db, Role.ASSOCIATION, association_id="demo-a-01",
+                                  label="pages test")
     sign_in_with_token(client, token)
     assert client.get("/needs").status_code == 200
     store = Store(pages_db)

@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 from pages_support import PASSWORD, csrf_of, page_fixtures, post, sign_in, text_of
+from support import bearer
 from typer.testing import CliRunner
 
 from api.limits import Limits
@@ -234,7 +235,7 @@ def test_new_token_is_shown_once_and_works(admin, app, store):
     assert principal.role is Role.COORDINATOR
     assert principal.regions == frozenset({"africa_anglophone"})
     assert token not in admin.get("/admin/users").text  # never again
-    api = TestClient(app).get("/api/v1/plugins", headers={"Authorization": f"Bearer {token}"})
+    api = TestClient(app).get("/api/v1/plugins", headers=bearer(token))
     assert api.status_code == 200
 
 
@@ -273,7 +274,7 @@ def test_revoking_a_token_asks_first_then_ends_it_everywhere(admin, app, store):
         admin.get(response.headers["location"]).text)
     assert store.principal_for(token) is None
     assert holder.get("/needs", follow_redirects=False).status_code == 303
-    api = holder.get("/api/v1/plugins", headers={"Authorization": f"Bearer {token}"})
+    api = holder.get("/api/v1/plugins", headers=bearer(token))
     assert api.status_code == 401
     again = post(admin, f"/admin/users/tokens/{token_id}/revoke", {}, page="/admin/users")
     assert again.status_code == 409 and "already revoked" in again.text
@@ -328,7 +329,7 @@ def test_import_form_from_another_origin_is_403(admin):
 # ---------------------------------------------------------------------- scorers
 def test_scorers_page_shows_what_the_api_reports(admin, store):
     token = store.create_token(Role.ADMIN, label="plugins check")[1]
-    api = admin.get("/api/v1/plugins", headers={"Authorization": f"Bearer {token}"}).json()
+    api = admin.get("/api/v1/plugins", headers=bearer(token)).json()
     page = admin.get("/admin/plugins")
     assert page.status_code == 200
     text = text_of(page.text)
@@ -372,7 +373,7 @@ def test_health_follows_the_calls_and_never_quotes_an_error(admin, app, store, e
     engine.suggest("demo-n-001", "partner", weights={"test_explodes": 1.0})
     need_text = store.get("needs", "demo-n-001")["text"]
     token = store.create_token(Role.ADMIN, label="health check")[1]
-    api = admin.get("/api/v1/plugins", headers={"Authorization": f"Bearer {token}"}).json()
+    api = admin.get("/api/v1/plugins", headers=bearer(token)).json()
     health = {s["name"]: s["health"] for s in api["scorers"]}
     assert health["semantic"]["status"] == "ok" and health["semantic"]["calls"] >= 1
     assert health["test_explodes"]["status"] == "failing"

@@ -16,6 +16,7 @@ from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
+from support import bearer
 
 from api.app import create_app
 from api.security import POLICY
@@ -123,7 +124,7 @@ def world(demo_copy):
         create_user(store, "safeshafts.desk", "correct horse battery staple 43", Role.PARTNER,
                           partner_id=P)
     store.close()
-    headers = {k: {"Authorization": f"Bearer {token}"} for k, (_, token) in raw.items()}
+    headers = {k: bearer(token) for k, (_, token) in raw.items()}
     a_name, p_name = ASSOCIATIONS[A]["name"], PARTNERS[P]["name"]
     with TestClient(create_app(load_settings(db=demo_copy))) as client:
         def call(who, method, url, **kw):

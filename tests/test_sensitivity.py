@@ -14,10 +14,9 @@ import json
 import pytest
 from fastapi.testclient import TestClient
 from pages_support import sign_in_with_token
+from support import bearer, issue_token, make_token
 
-from api.app import create_app
 from matcher.principals import Role
-from matcher.settings import load_settings
 from matcher.store import Store
 
 V1 = "/api/v1"
@@ -27,26 +26,11 @@ NEED_TEXT = ("Women who carry ore at the pits are attacked and raped on the way 
 WORDS = "attacked and raped"  # what must never reach the partner before the introduction
 
 
-def token(db, role: Role, **scope) -> tuple[dict[str, str], str]:
-    store = Store(db)
-    try:
-        raw = store.create_token(role, **scope)[1]
-    finally:
-        store.close()
-    return {"Authorization": f"Bearer {raw}"}, raw
-
-
-@pytest.fixture
-def client(demo_copy):
-    with TestClient(create_app(load_settings(db=demo_copy))) as test_client:
-        yield test_client
-
-
 @pytest.fixture
 def roles(demo_copy) -> dict[str, dict[str, str]]:
-    return {"association": token(demo_copy, Role.ASSOCIATION, association_id=ASSOCIATION)[0],
-            "coordinator": token(demo_copy, Role.COORDINATOR, regions=[REGION])[0],
-            "admin": token(demo_copy, Role.ADMIN)[0]}
+    return {"association": make_token(demo_copy, Role.ASSOCIATION, association_id=ASSOCIATION),
+            "coordinator": make_token(demo_copy, Role.COORDINATOR, regions=[REGION]),
+            "admin": make_token(demo_copy, Role.ADMIN)}
 
 
 def approved_match(client, roles) -> tuple[dict, dict]:
@@ -99,7 +83,8 @@ def test_a_poisoned_inference_leaves_the_need_redacted_for_the_partner_on_every_
     need, match = approved_match(client, roles)
     assert need["sensitive"] is True and need["category"] is None
     partner_id = match["owner_id"]
-    partner, raw = token(demo_copy, Role.PARTNER, partner_id=partner_id)
+    raw = issue_token(demo_copy, Role.PARTNER, partner_id=partner_id)[1]
+    partner = bearer(raw)
 
     poison(client, partner, partner_id)
 
@@ -121,7 +106,7 @@ def test_a_poisoned_inference_leaves_the_need_redacted_for_the_partner_on_every_
 def test_a_redacted_match_shows_the_partner_no_association_actor_in_its_audit(client, roles,
                                                                                demo_copy):
     _, match = approved_match(client, roles)
-    partner, _ = token(demo_copy, Role.PARTNER, partner_id=match["owner_id"])
+    partner = make_token(demo_copy, Role.PARTNER, partner_id=match["owner_id"])
 
     trail = client.get(f"{V1}/matches/{match['id']}/audit", headers=partner).json()
     mine = client.get(f"{V1}/matches/{match['id']}/audit", headers=roles["association"]).json()
@@ -142,8 +127,8 @@ def test_changing_the_topic_does_not_lower_sensitivity(client, roles):
 def test_only_those_who_may_change_the_need_clear_it_explicitly_and_it_is_audited(
         client, roles, demo_copy):
     need, match = approved_match(client, roles)
-    partner, _ = token(demo_copy, Role.PARTNER, partner_id=match["owner_id"])
-    other = token(demo_copy, Role.ASSOCIATION, association_id="demo-a-12")[0]
+    partner = make_token(demo_copy, Role.PARTNER, partner_id=match["owner_id"])
+    other = make_token(demo_copy, Role.ASSOCIATION, association_id="demo-a-12")
     url = f"{V1}/needs/{need['id']}"
 
     refused = [client.patch(url, json={"sensitive": False}, headers=h).status_code

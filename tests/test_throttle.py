@@ -39,16 +39,6 @@ def db(demo_copy: Path) -> Path:
     return demo_copy
 
 
-@pytest.fixture
-def token(db: Path) -> dict[str, str]:
-    store = Store(db)
-    try:
-        _, secret = store.create_token(Role.ADMIN)
-    finally:
-        store.close()
-    return {"Authorization": f"Bearer {secret}"}
-
-
 @pytest.fixture(autouse=True)
 def fresh_failures():
     throttle.reset_failures()
@@ -121,12 +111,12 @@ def test_testclient_sees_forwarded_addresses_like_the_server(db):
 
 
 # ------------------------------------------------------------------ valid credentials
-def test_a_valid_token_passes_from_a_throttled_address_and_a_bad_one_does_not(db, token):
+def test_a_valid_token_passes_from_a_throttled_address_and_a_bad_one_does_not(db, admin):
     with server(db) as client:
         for _ in range(LIMIT + 5):
             client.get(API, headers=BAD_TOKEN)
         assert client.get(API, headers=BAD_TOKEN).status_code == 429
-        assert client.get(API, headers=token).status_code == 200
+        assert client.get(API, headers=admin).status_code == 200
         assert client.get(API, headers=BAD_TOKEN).status_code == 429
         assert client.get(API).status_code == 429  # no token: still the guesser's answer
 
@@ -144,7 +134,7 @@ def test_a_right_password_signs_in_from_a_throttled_address(db):
         assert client.get(API, headers=BAD_TOKEN).status_code == 429
 
 
-def test_wrong_token_sign_ins_count_and_a_right_one_passes(db, token):
+def test_wrong_token_sign_ins_count_and_a_right_one_passes(db, admin):
     with server(db) as client:
         for _ in range(LIMIT):
             client.get(API, headers=BAD_TOKEN)
@@ -153,7 +143,7 @@ def test_wrong_token_sign_ins_count_and_a_right_one_passes(db, token):
                                                    "token": "dm_wrong"})
         assert wrong.status_code == 429
         right = client.post("/signin/token", data={
-            CSRF_FIELD: csrf_of(page.text), "token": token["Authorization"].split()[1]})
+            CSRF_FIELD: csrf_of(page.text), "token": admin["Authorization"].split()[1]})
         assert right.status_code == 303
 
 
