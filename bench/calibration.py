@@ -63,7 +63,8 @@ def main() -> None:
         shown = {(need_id, s.item_id) for need_id in need_ids
                  if need_id in qrels[f"{kind}_qrels"]
                  for s in engine.suggest(need_id, kind, SHOWN).suggestions}
-        top = np.array([(n, i) in shown for n, i in zip(pairs.needs, pairs.items)], dtype=bool)
+        top = np.array([(n, i) in shown
+                        for n, i in zip(pairs.needs, pairs.items, strict=True)], dtype=bool)
         summary[f"{kind} top {SHOWN}"] = figures(pairs.y[top], oof[top], strong, BINS)
         _row(f"  top {SHOWN}", summary[f"{kind} top {SHOWN}"])
     y = np.concatenate([y for y, _ in everything])
@@ -71,7 +72,7 @@ def main() -> None:
     summary["both"] = figures(y, p, strong, BINS)
     _row("both", summary["both"])
 
-    for kind, (y, p) in zip(("partner", "peer"), everything):
+    for kind, (y, p) in zip(("partner", "peer"), everything, strict=True):
         print(f"\n{kind}: pairs per label (share with grade >= 2)")
         labels = np.array([label_of(v) for v in p])
         for name in [*(n for n, _ in LABELS), WEAK]:

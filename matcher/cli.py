@@ -169,7 +169,8 @@ def eval_(folder: Annotated[Path, typer.Argument(help="folder with dataset.json 
 
 
 @app.command()
-def calibrate(folder: Annotated[Path, typer.Argument(help="folder with dataset.json and qrels.json")],
+def calibrate(folder: Annotated[Path, typer.Argument(
+                  help="folder with dataset.json and qrels.json")],
               db: DbOption = None,
               output: Annotated[Path, typer.Option("-o", "--output", help="where to write the "
                                                    "calibration JSON")] = Path("calibration.json"),

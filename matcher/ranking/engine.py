@@ -392,7 +392,7 @@ class Engine:
                                if block.state.get(name) is not _PREPARE_FAILED},
             self.settings.scorer_budget_ms)
         if strengths is not None:
-            for suggestion, strength in zip(suggestions, strengths):
+            for suggestion, strength in zip(suggestions, strengths, strict=True):
                 suggestion.strength = round(float(strength), 4)
                 suggestion.strength_label = self.calibration.label(suggestion.strength)
         return self._result(query, kind, suggestions, failed)
