@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import math
 import secrets
 import sys
 from pathlib import Path
@@ -118,9 +119,13 @@ def _print_suggestions(result) -> None:
         typer.echo(f"{result.association_id}: across all its needs")
     if not result.suggestions:
         typer.echo("no suggestion passes the hard rules")
+    elif result.weak:
+        typer.echo("no suggestion is a good match (all weak or possible)")
     for rank, s in enumerate(result.suggestions, 1):
         typer.echo(f"\n{rank:>2}. {s.item_id}  {s.title}")
-        typer.echo(f"    by {s.owner_name} ({s.owner_id})  score {s.score:.3f}"
+        strength = (f"  {s.strength_label} ({math.floor(round(s.strength * 100, 6))}%)"
+                    if s.strength is not None else "")  # floored: "weak (14%)", never (15%)
+        typer.echo(f"    by {s.owner_name} ({s.owner_id})  score {s.score:.3f}{strength}"
                    + (f"  for need {s.need_id}" if not result.need_id else ""))
         typer.echo(f"    why: {'; '.join(s.reasons)}")
         typer.echo("    contributions: "
@@ -161,6 +166,54 @@ def eval_(folder: Annotated[Path, typer.Argument(help="folder with dataset.json 
                           for lang, (value, n) in report.by_language[kind].items())
         typer.echo(f"{'':8s} nDCG@5 by need language: {langs}")
     typer.echo(f"run written to {run}")
+
+
+@app.command()
+def calibrate(folder: Annotated[Path, typer.Argument(
+                  help="folder with dataset.json and qrels.json")],
+              db: DbOption = None,
+              output: Annotated[Path, typer.Option("-o", "--output", help="where to write the "
+                                                   "calibration JSON")] = Path("calibration.json"),
+              folds: Annotated[int, typer.Option(min=2, help="folds (by need) of the "
+                                                 "cross-validated figures")] = 5):
+    """Refit the strength calibration on a labelled set; print cross-validated figures."""
+    from matcher.exchange import parse_document
+    from matcher.ranking.calibrate import calibrate as fit_calibration
+    from matcher.ranking.evaluate import load_set
+
+    try:
+        dataset, qrels = load_set(folder)
+    except (OSError, json.JSONDecodeError) as exc:
+        _fail(f"cannot read the set in {folder}: {exc}")
+    if db is None:
+        import tempfile
+
+        db = Path(tempfile.mkdtemp(prefix="matcher-calibrate-")) / "calibrate.db"
+    engine = _engine(db)
+    try:
+        engine.store.import_exchange(parse_document(dataset, engine.ref))
+    except MatcherError as exc:
+        _fail(f"the set does not import: {exc}")
+    engine.sync_embeddings(progress=sys.stderr.isatty())
+    need_ids = [n["id"] for a in dataset["associations"] for n in a["needs"]]
+    from rich.progress import Progress
+
+    with Progress(transient=True, disable=not sys.stderr.isatty()) as bar:
+        task = bar.add_task("scoring every admissible pair", total=2 * len(need_ids))
+        try:
+            calibration, measured = fit_calibration(engine, folder, need_ids, qrels, folds,
+                                                    progress=lambda: bar.advance(task))
+        except (KeyError, ValueError) as exc:
+            _fail(f"cannot fit on the set in {folder}: {exc}")
+    calibration.save(output)
+    for kind, model in calibration.kinds.items():
+        typer.echo(f"{kind:8s} {model.pairs} pairs, {model.positives} with grade >= 2")
+        f = measured.get(kind)
+        if f:
+            typer.echo(f"{'':8s} cross-validated ({folds} folds by need): ECE {f['ece']:.3f}  "
+                       f"Brier {f['brier']:.4f}  AUC {f['auc']:.3f}  strong {f['strong']} "
+                       f"of which grade >= 2: {f['strong_precision']:.2f}")
+    typer.echo(f"calibration written to {output}")
 
 
 @app.command()

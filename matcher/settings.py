@@ -53,6 +53,9 @@ class Settings(BaseSettings):
     threads: int = Field(1, ge=1, description="CPU threads for the embedding models")
     batch_size: int = Field(64, ge=1)
     data_dir: Path | None = Field(None, description="reference data folder (default: bundled)")
+    calibration: Path | None = Field(
+        None, description="the strength calibration (JSON written by `matcher calibrate`); "
+        "default: calibration.json in the data folder, else the bundled one")
     trusted_proxies: Annotated[list[str], NoDecode] = Field(
         [], description="addresses or networks (CIDR) of the reverse proxies whose "
         "X-Forwarded-For / X-Forwarded-Proto are believed; '*' trusts every peer. Default: none, "

@@ -18,6 +18,7 @@ from matcher.errors import InvalidInput, NotFound, NotReady
 from matcher.language import detect_language
 from matcher.plugins import collect_scorers, get_embedder, get_plugin_manager
 from matcher.ranking import categorize, explain, filters
+from matcher.ranking.calibration import Calibration, calibration_path, load_calibration
 from matcher.ranking.corpus import Corpus, build_corpus, offering_text
 from matcher.ranking.embedding_sync import EmbeddingSync
 from matcher.ranking.embeddings import Embedder, content_hash
@@ -31,7 +32,7 @@ from matcher.ranking.scoring import (
     record_call,
     run_scorers,
 )
-from matcher.reference import Reference, load_reference
+from matcher.reference import Reference, default_data_dir, load_reference
 from matcher.settings import Settings, weight_problem
 from matcher.store import Claim, Store
 from matcher.vocabulary import KINDS
@@ -56,6 +57,11 @@ class Suggestion:
     need_id: str
     title: str = ""
     owner_name: str = ""
+    # The probability that the pair is clearly relevant (grade >= 2), from the calibration
+    # (matcher.ranking.calibration), and its word: strong, good, possible or weak. Unlike
+    # ``score`` it means the same in every list. None only without a model for the kind.
+    strength: float | None = None
+    strength_label: str | None = None
 
 
 @dataclass
@@ -69,6 +75,7 @@ class SuggestionList:
     category_inferred: bool = False
     language: str | None = None
     failed_scorers: dict[str, str] = field(default_factory=dict)
+    weak: bool = False  # no suggestion is at least "good" (an empty list is weak too)
 
 
 class Engine:
@@ -100,6 +107,15 @@ class Engine:
     @cached_property
     def embedders(self) -> dict[str, Embedder]:
         return {name: get_embedder(self.pm, self.settings, name) for name in self.settings.embedders}
+
+    @cached_property
+    def calibration(self) -> Calibration:
+        """The strength models: the file named in settings, else ``calibration.json`` in the
+        data folder, else the bundled one."""
+        path = calibration_path(self.settings.calibration, self.ref.data_dir)
+        if not self.settings.calibration and not path.is_file():
+            path = calibration_path(None, default_data_dir())
+        return load_calibration(path)
 
     @property
     def primary_embedder(self) -> str:
@@ -371,6 +387,14 @@ class Engine:
         total, contributions = fuse(run.scores, active, table, len(candidates))
         chosen = _diversify(total, candidates, block, kind, limit, self.settings.max_per_partner)
         suggestions = self._explain(ctx, chosen, total, contributions, run.scores, active, rules)
+        strengths = self.calibration.strengths(
+            ctx, chosen, run, {name: r.scorer for name, r in registered.items()
+                               if block.state.get(name) is not _PREPARE_FAILED},
+            self.settings.scorer_budget_ms)
+        if strengths is not None:
+            for suggestion, strength in zip(suggestions, strengths, strict=True):
+                suggestion.strength = round(float(strength), 4)
+                suggestion.strength_label = self.calibration.label(suggestion.strength)
         return self._result(query, kind, suggestions, failed)
 
     def hard_rules(self, need_id: str, kind: str = "partner") -> dict[str, np.ndarray]:
@@ -404,7 +428,8 @@ class Engine:
         if kind == "partner":
             order = _capped_order([s.owner_id for s in ranked], self.settings.max_per_partner)
             ranked = [ranked[i] for i in order]
-        return SuggestionList(None, association_id, kind, ranked[:limit], failed_scorers=failed)
+        return SuggestionList(None, association_id, kind, ranked[:limit], failed_scorers=failed,
+                              weak=self._weak(ranked[:limit]))
 
     def _result(self, query: Query, kind: str, suggestions: list[Suggestion],
                 failed: dict[str, str]) -> SuggestionList:
@@ -415,8 +440,13 @@ class Engine:
             suggestions=suggestions, category=names[query.category],
             category_confidence=round(query.category_confidence, 3),
             category_inferred=not query.category_given, language=query.language,
-            failed_scorers=failed,
+            failed_scorers=failed, weak=self._weak(suggestions),
         )
+
+    def _weak(self, suggestions: list[Suggestion]) -> bool:
+        """Whether no suggestion is at least ``good`` (by strength)."""
+        good = self.calibration.good
+        return not any(s.strength is not None and s.strength >= good for s in suggestions)
 
     def _explain(self, ctx: ScoringContext, chosen: list[int], total: np.ndarray,
                  contributions: dict[str, np.ndarray], raw: dict[str, np.ndarray],
