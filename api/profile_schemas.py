@@ -4,7 +4,8 @@ Create and Update models forbid unknown fields (422), so a client can never set 
 the owner of a need, practice or offering comes from the URL, the rest (roles, statuses,
 reviewers) from the token. Field types and limits are the exchange format's
 (:mod:`matcher.exchange`); vocabularies are the bundled reference data's (FORMAT.md v1), and
-every write is checked again by the import's own rules (:func:`to_exchange`).
+every write is checked again by the import's own rules
+(:func:`matcher.services.profiles.to_exchange`).
 
 Update models are partial: a field left out keeps its value; ``null`` clears the fields that
 may be empty (contact, category, sensitive, capacity, valid_until) and is refused elsewhere.
@@ -13,7 +14,6 @@ Nested objects (contact, eligibility) are replaced whole.
 
 from __future__ import annotations
 
-import secrets
 from datetime import date
 from typing import Annotated, Any, Generic, Literal, TypeVar
 
@@ -31,22 +31,16 @@ from matcher.exchange import (
     MAX_LIST,
     MAX_NAME,
     MAX_TEXT,
-    Association,
     Contact,
     Count,
     Eligibility,
-    Exchange,
     IsoDate,
     LangCode,
-    Need,
-    Offering,
-    Partner,
-    Practice,
     RecordId,
     Slots,
-    parse_document,
 )
-from matcher.reference import Reference, load_reference
+from matcher.reference import load_reference
+from matcher.services.profiles import offering_record
 
 _REF = load_reference()  # the vocabularies of FORMAT.md v1, as bundled in data/
 
@@ -390,50 +384,6 @@ def offering_public(row: dict) -> OfferingPublic:
     return OfferingPublic(**offering_record(row).model_dump(), partner_id=row["partner_id"])
 
 
-# ---------------------------------------------------------------------- stored rows <-> records
-def association_record(row: dict) -> dict:
-    return {k: row[k] for k in Association.model_fields if k in row}
-
-
-def partner_record(row: dict) -> dict:
-    return {k: row[k] for k in Partner.model_fields if k in row}
-
-
-def offering_record(row: dict) -> Offering:
-    return Offering(
-        id=row["id"], title=row["title"], description=row["description"],
-        category=row["category"], regions=row["regions"], countries=row["countries"],
-        languages=row["languages"], commodities=row["commodities"],
-        eligibility=Eligibility(women_led_only=row["women_led_only"],
-                                min_members=row["min_members"],
-                                requires_formal_license=row["requires_formal_license"]),
-        capacity=row["capacity"], active=row["active"], valid_until=row["valid_until"])
-
-
-def need_record(row: dict) -> dict:
-    return {k: row[k] for k in Need.model_fields if k in row}
-
-
-def practice_record(row: dict) -> dict:
-    return {k: row[k] for k in Practice.model_fields if k in row}
-
-
-def to_exchange(ref: Reference, *, association: dict | None = None,
-                partner: dict | None = None, need: dict | None = None,
-                practice: dict | None = None, offering: dict | None = None) -> Exchange:
-    """Check records by the import's own rules (types, limits, vocabularies, a region from the
-    country when missing): an association with at most one need or practice, or a partner
-    with at most one offering. Raises :class:`~matcher.errors.InvalidInput` naming the field;
-    free texts are never echoed."""
-    doc: dict[str, Any] = {}
-    if association is not None:
-        doc["associations"] = [{**association, "needs": [need] if need else [],
-                                "practices": [practice] if practice else []}]
-    if partner is not None:
-        doc["partners"] = [{**partner, "offerings": [offering] if offering else []}]
-    return parse_document(doc, ref)
-
-
 # ---------------------------------------------------------------------- list query parameters
 MAX_PAGE = 100
 
@@ -468,8 +418,3 @@ def errors(*codes: int) -> dict[int | str, dict[str, Any]]:
               "description": "A parameter or a body field is malformed or out of range"},
     }
     return {code: described[code] for code in (401, 403, *codes)}
-
-
-def new_id(prefix: str) -> str:
-    """A fresh record id (``a-3f9c0e1b2d4a``) for a record created without one."""
-    return f"{prefix}-{secrets.token_hex(6)}"

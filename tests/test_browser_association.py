@@ -14,9 +14,9 @@ import pytest
 from browsing import browser_fixtures, needs_chromium, sign_in_with_password
 from playwright.sync_api import expect
 
-from api.profile_schemas import partner_record, to_exchange
 from matcher.principals import Principal, Role
 from matcher.ranking.engine import Engine
+from matcher.services.profiles import partner_record, to_exchange
 from matcher.settings import load_settings
 from matcher.workflow import lifecycle
 

@@ -13,10 +13,9 @@ from pathlib import Path
 from browsing import browser_fixtures, needs_chromium, sign_in_with_password
 from playwright.sync_api import Page, expect
 
-from api.profile_schemas import AssociationUpdate
-from api.routes.associations import change_association
 from matcher.principals import Principal, Role
 from matcher.ranking.engine import Engine
+from matcher.services import profiles
 from matcher.settings import load_settings
 from matcher.workflow import lifecycle
 
@@ -42,8 +41,8 @@ def introduce(db: Path) -> None:
     engine = Engine(load_settings(db=db))
     try:
         admin = Principal(Role.ADMIN, label="browser test")
-        change_association(engine, admin, "demo-a-04", AssociationUpdate(
-            contact={"name": "Sipho", "whatsapp": "+263 77 000 0000"}))
+        profiles.change_association(engine, admin, "demo-a-04", {
+            "contact": {"name": "Sipho", "whatsapp": "+263 77 000 0000"}})
         match = lifecycle.propose(engine, admin, INSIZA_NEED, "partner", MEDIATION)
         lifecycle.transition(engine, admin, match["id"], "approve")
         lifecycle.transition(engine, admin, match["id"], "accept")

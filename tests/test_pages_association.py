@@ -15,9 +15,9 @@ from pages_support import csrf_of, page_fixtures, post, sign_in, text_of
 from api.pages.association_matches import message_parts
 from api.pages.forms import field_name
 from api.pages.session import CSRF_FIELD
-from api.profile_schemas import partner_record, to_exchange
 from matcher.exchange import MAX_TEXT
 from matcher.principals import Principal, Role
+from matcher.services.profiles import partner_record, to_exchange
 from matcher.workflow import lifecycle
 
 OWN = "demo-a-01"  # Nkwanta, Ghana (africa_anglophone)

@@ -16,9 +16,8 @@ from pages_support import csrf_of, page_fixtures, post, sign_in, text_of
 
 from api.pages import ROUTERS
 from api.pages.session import CSRF_FIELD
-from api.profile_schemas import AssociationUpdate
-from api.routes.associations import change_association
 from matcher.principals import Principal, Role
+from matcher.services import profiles
 from matcher.workflow import lifecycle
 
 USERS = {  # username: (role, scope)
@@ -308,8 +307,8 @@ def test_delete_is_refused_while_matches_refer_to_the_offering(client, engine):
 def test_sensitive_need_stays_a_summary_for_the_partner_until_the_introduction(client, engine):
     coordinator = Principal(Role.COORDINATOR, regions=frozenset({"africa_anglophone"}))
     match = matched(engine, SGBV_NEED, SAFE_SPACES, coordinator)
-    change_association(engine, ADMIN, "demo-a-02", AssociationUpdate(
-        contact={"name": "Neema", "whatsapp": "+255 754 000 111"}))
+    profiles.change_association(engine, ADMIN, "demo-a-02", {
+        "contact": {"name": "Neema", "whatsapp": "+255 754 000 111"}})
     sign_in(client, "women-network")
     pages = [client.get(path) for path in (
         "/partner/matches", f"/partner/matches/{match['id']}", "/partner/offerings",

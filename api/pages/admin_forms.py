@@ -16,6 +16,7 @@ from api.pages.session import PageNotFound
 from matcher.accounts.users import BadScope, Scope, check_scope
 from matcher.principals import Principal, Role
 from matcher.ranking.engine import Engine
+from matcher.services import profiles
 
 
 def require_admin(who: SignedInDep) -> Principal:
@@ -64,9 +65,9 @@ def scope_choices(engine: Engine, lang: str) -> dict:
     """What the role and scope fields offer: roles, associations, partners and regions."""
     return {
         "roles": [(role.value, ROLE_NAMES[role]) for role in Role],
-        "associations": sorted(((a["id"], a["name"]) for a in engine.store.associations()),
+        "associations": sorted(((a["id"], a["name"]) for a in profiles.associations(engine)),
                                key=lambda item: item[1].lower()),
-        "partners": sorted(((p["id"], p["name"]) for p in engine.store.partners()),
+        "partners": sorted(((p["id"], p["name"]) for p in profiles.partners(engine)),
                            key=lambda item: item[1].lower()),
         "regions": [(r, engine.ref.region_label(r, lang)) for r in engine.ref.regions],
     }
@@ -75,9 +76,9 @@ def scope_choices(engine: Engine, lang: str) -> dict:
 def describe_scope(engine: Engine, lang: str, record: dict) -> str:
     """A user's or token's scope in words: its association, its partner or its regions."""
     if record["association_id"]:
-        association = engine.store.get("associations", record["association_id"])
+        association = profiles.get(engine, "associations", record["association_id"])
         return association["name"] if association else record["association_id"]
     if record["partner_id"]:
-        partner = engine.store.get("partners", record["partner_id"])
+        partner = profiles.get(engine, "partners", record["partner_id"])
         return partner["name"] if partner else record["partner_id"]
     return ", ".join(engine.ref.region_label(r, lang) for r in record["regions"])

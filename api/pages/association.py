@@ -17,10 +17,10 @@ from api.pages.i18n import N_
 from api.pages.render import home_for, redirect, render
 from api.pages.session import PageNotFound, WebContext
 from api.profile_schemas import AssociationUpdate
-from api.routes.associations import change_association
 from matcher.errors import Forbidden, InvalidInput, NotFound
 from matcher.principals import Principal, Role
 from matcher.ranking.engine import Engine
+from matcher.services import profiles
 
 router = APIRouter(include_in_schema=False)
 
@@ -38,7 +38,7 @@ NOTICES = {
 
 def own_association(engine: Engine, who: Principal) -> dict:
     """The caller's own association; anyone else (or a deleted one) gets the 404 page."""
-    association = engine.store.get("associations", who.association_id or "") \
+    association = profiles.get(engine, "associations", who.association_id or "") \
         if who.role is Role.ASSOCIATION else None
     if association is None:
         raise PageNotFound()
@@ -125,8 +125,8 @@ def profile_save(ctx: CtxDep, who: SignedInDep, engine: EngineDep, form: FormDep
     association = own_association(engine, who)
     data, values = _profile_update(engine, form)
     try:
-        change_association(engine, who, association["id"],
-                           forms.validated(AssociationUpdate, data))
+        profiles.change_association(engine, who, association["id"],
+                                    forms.changed(AssociationUpdate, data))
     except (FormInvalid, InvalidInput) as exc:
         return _profile_form(ctx, engine, association, values, forms.errors_of(exc), 422)
     except Forbidden:  # a country of another region: a move only coordinators may make
@@ -146,10 +146,10 @@ def needs_page(ctx: WebContext, engine: Engine, association: dict, status: int =
     rows = [{**need, "topic": ref.category_label(need["category"], ctx.lang)
              if need["category"] else None,
              "sensitive": engine.is_sensitive(need["id"])}
-            for need in engine.store.needs(association["id"])]
+            for need in profiles.needs_of(engine, association["id"])]
     practices = [{**p, "topic": ref.category_label(p["category"], ctx.lang)
                   if p["category"] else None}
-                 for p in engine.store.practices() if p["association_id"] == association["id"]]
+                 for p in profiles.practices_of(engine, association["id"])]
     empty = {"values": {}, "errors": {}}
     return render(ctx, "association/needs.html", status, association=association, needs=rows,
                   practices=practices, notice=notice(ctx),

@@ -52,7 +52,7 @@ def _visible(engine: Engine, who: Principal, match_id: str) -> dict:
     """A match of the caller's association (or a peer match on its practice); else 404."""
     own_association(engine, who)
     try:
-        return lifecycle.visible_match(engine.store, who, _match_id(match_id))[0]
+        return lifecycle.visible_match(engine, who, _match_id(match_id))[0]
     except NotFound:
         raise PageNotFound() from None
 

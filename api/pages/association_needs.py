@@ -23,11 +23,10 @@ from api.pages.forms import FormInvalid
 from api.pages.render import redirect, render
 from api.pages.session import PageNotFound, WebContext
 from api.profile_schemas import NeedCreate, NeedUpdate, PracticeCreate, PracticeUpdate
-from api.routes.needs import add_need, change_need, remove_need
-from api.routes.practices import add_practice, change_practice, remove_practice
 from matcher.errors import Conflict, Forbidden, InvalidInput, NotFound
 from matcher.principals import Principal
 from matcher.ranking.engine import Engine
+from matcher.services import profiles
 
 router = APIRouter(include_in_schema=False)
 
@@ -45,9 +44,10 @@ class Kind:
     sensitive: bool  # whether its form has the "sensitive" checkbox
 
 
-NEED = Kind("needs", NeedCreate, NeedUpdate, add_need, change_need, remove_need, True)
-PRACTICE = Kind("practices", PracticeCreate, PracticeUpdate, add_practice, change_practice,
-                remove_practice, False)
+NEED = Kind("needs", NeedCreate, NeedUpdate, profiles.add_need, profiles.change_need,
+            profiles.remove_need, True)
+PRACTICE = Kind("practices", PracticeCreate, PracticeUpdate, profiles.add_practice,
+                profiles.change_practice, profiles.remove_practice, False)
 
 
 def _data(kind: Kind, form: dict[str, str], record: dict | None = None) -> dict:
@@ -64,7 +64,7 @@ def _data(kind: Kind, form: dict[str, str], record: dict | None = None) -> dict:
 def _own(engine: Engine, who: Principal, kind: Kind, record_id: str) -> dict:
     """One of the caller's own needs or practices; anything else is the 404 page."""
     association = own_association(engine, who)
-    record = engine.store.get(kind.table, record_id)
+    record = profiles.get(engine, kind.table, record_id)
     if record is None or record["association_id"] != association["id"]:
         raise PageNotFound()
     return record
@@ -74,7 +74,7 @@ def _add(ctx: WebContext, engine: Engine, who: Principal, kind: Kind, form: dict
     association = own_association(engine, who)
     data = _data(kind, form)
     try:
-        record = kind.add(engine, who, association["id"], forms.validated(kind.create, data))
+        record = kind.add(engine, who, association["id"], forms.created(kind.create, data))
     except (FormInvalid, InvalidInput) as exc:
         refused = {"values": data, "errors": forms.errors_of(exc)}
         key = "need_form" if kind is NEED else "practice_form"
@@ -105,7 +105,7 @@ def _save(ctx: WebContext, engine: Engine, who: Principal, kind: Kind, record_id
     record = _own(engine, who, kind, record_id)
     data = _data(kind, form, record)
     try:
-        kind.change(engine, who, record_id, forms.validated(kind.update, data))
+        kind.change(engine, who, record_id, forms.changed(kind.update, data))
     except (FormInvalid, InvalidInput) as exc:
         return _edit_page(ctx, engine, kind, record, data, forms.errors_of(exc), 422)
     except (NotFound, Forbidden):

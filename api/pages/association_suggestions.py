@@ -18,10 +18,10 @@ from api.pages.i18n import N_
 from api.pages.render import redirect, render
 from api.pages.session import PageNotFound, WebContext
 from api.pages.signals import largest, signal_bars
-from matcher import policy
 from matcher.errors import Conflict, Forbidden, InvalidInput, NotFound
 from matcher.principals import Principal, Role
 from matcher.ranking.engine import Engine, Suggestion
+from matcher.services.suggestions import need_for_suggestions
 from matcher.workflow import lifecycle
 
 router = APIRouter(include_in_schema=False)
@@ -46,13 +46,10 @@ def _card(s: Suggestion, scale: float, match: dict | None) -> dict:
 
 
 def _need(engine: Engine, who: Principal, need_id: str) -> tuple[dict, dict]:
-    need = engine.store.get("needs", need_id)
-    association = need and engine.store.get("associations", need["association_id"])
-    # Others' needs look exactly like missing ones; partners do not ask for suggestions.
-    if need is None or who.role is Role.PARTNER \
-            or not policy.can_see_association(who, association):
-        raise PageNotFound()
-    return need, association
+    try:  # others' needs look exactly like missing ones; partners do not ask for suggestions
+        return need_for_suggestions(engine, who, need_id)
+    except (NotFound, Forbidden):
+        raise PageNotFound() from None
 
 
 def _asked(engine: Engine, who: Principal, need_id: str, raw: str | None) -> dict | None:
@@ -60,7 +57,7 @@ def _asked(engine: Engine, who: Principal, need_id: str, raw: str | None) -> dic
     if not raw or not raw.isdigit() or len(raw) > 15:
         return None
     try:
-        match, _ = lifecycle.visible_match(engine.store, who, int(raw))
+        match, _ = lifecycle.visible_match(engine, who, int(raw))
     except NotFound:
         return None
     return lifecycle.view(engine, who, match) if match["need_id"] == need_id else None

@@ -118,7 +118,7 @@ def match_page(ctx: WebContext, who: Principal, engine: Engine, match_id: int,
     if not is_reviewer(who):
         raise PageNotFound()
     try:
-        match, association = lifecycle.visible_match(engine.store, who, match_id)
+        match, association = lifecycle.visible_match(engine, who, match_id)
         trail = lifecycle.audit_trail(engine, who, match_id)
     except NotFound:
         raise PageNotFound() from None

@@ -105,6 +105,18 @@ def validated(model: type[M], data: dict) -> M:
         raise FormInvalid(errors) from None
 
 
+def created(model: type[BaseModel], data: dict) -> dict:
+    """A create's fields, checked by ``model`` (the API's schema), as the service takes them;
+    :class:`FormInvalid` otherwise."""
+    return validated(model, data).model_dump(mode="json")
+
+
+def changed(model: type[BaseModel], data: dict) -> dict:
+    """An update's fields (those the form sets), checked by ``model``, as the service takes
+    them; :class:`FormInvalid` otherwise."""
+    return validated(model, data).model_dump(mode="json", exclude_unset=True)
+
+
 def errors_of(exc: FormInvalid | InvalidInput) -> dict[str, Message]:
     """The messages per form field of a refused form: the schema's, or (InvalidInput) the
     import's own rules', next to the field they name."""

@@ -17,22 +17,23 @@ from api.pages.forms import (
     FormInvalid,
     Message,
     category_choices,
+    changed,
     commodity_choices,
+    created,
     language_choices,
-    validated,
 )
 from api.pages.i18n import N_, format_number
 from api.pages.partner_forms import offering_input, offering_values, refused
 from api.pages.render import redirect, render
 from api.pages.session import PageNotFound, WebContext
 from api.profile_schemas import OfferingCreate, OfferingUpdate
-from api.routes.offerings import add_offering, change_offering, remove_offering
 from matcher import policy
 from matcher.errors import Conflict, InvalidInput, NotFound
 from matcher.principals import Principal, Role
 from matcher.ranking import filters
 from matcher.ranking.engine import Engine
 from matcher.reference import Reference
+from matcher.services import profiles
 
 router = APIRouter(include_in_schema=False)
 
@@ -56,7 +57,7 @@ def own_partner(who: SignedInDep, engine: EngineDep) -> dict:
     """The signed-in partner's record; the not-found page for every other caller."""
     if who.role is not Role.PARTNER or not who.partner_id:
         raise PageNotFound()
-    partner = engine.store.get("partners", who.partner_id)
+    partner = profiles.get(engine, "partners", who.partner_id)
     if partner is None:
         raise PageNotFound()
     return partner
@@ -67,7 +68,7 @@ PartnerDep = Annotated[dict, Depends(own_partner)]
 
 def own_offering(engine: Engine, who: Principal, offering_id: str) -> dict:
     """One of the caller's offerings; others' look exactly like missing ones."""
-    row = engine.store.get("offerings", offering_id)
+    row = profiles.get(engine, "offerings", offering_id)
     if row is None or not policy.can_edit_partner(who, row["partner_id"]):
         raise PageNotFound()
     return row
@@ -83,11 +84,11 @@ def page_number(raw: str | None) -> int:
 @router.get("/partner/offerings")
 def offerings(ctx: CtxDep, engine: EngineDep, partner: PartnerDep, page: str | None = None,
               done: str | None = None):
-    rows = engine.store.offerings(partner["id"])
+    rows = profiles.offerings_of(engine, partner["id"])
     pages = max(1, -(-len(rows) // PER_PAGE))
     number = min(page_number(page), pages)
     shown = rows[(number - 1) * PER_PAGE:number * PER_PAGE]
-    used = engine.store.capacity_used()
+    used = profiles.capacity_used(engine)
     blocked = filters.unavailable(engine.corpus(), used) if shown else {}
     return render(ctx, "partner/offerings.html", partner=partner,
                   offerings=[_card(engine.ref, ctx.lang, row, used.get(row["id"], 0),
@@ -143,8 +144,8 @@ def new_offering(ctx: CtxDep, engine: EngineDep, partner: PartnerDep):
 def create_offering(ctx: CtxDep, form: FormDep, engine: EngineDep, who: SignedInDep,
                     partner: PartnerDep):
     try:
-        add_offering(engine, who, partner["id"],
-                     validated(OfferingCreate, offering_input(form, engine.ref)))
+        profiles.add_offering(engine, who, partner["id"],
+                              created(OfferingCreate, offering_input(form, engine.ref)))
     except (FormInvalid, InvalidInput) as exc:
         return _editor(ctx, engine, offering_values(None, form, engine.ref), errors=refused(exc),
                        status=422)
@@ -165,8 +166,8 @@ def save_offering(ctx: CtxDep, form: FormDep, engine: EngineDep, who: SignedInDe
                   partner: PartnerDep, offering_id: str):
     offering = own_offering(engine, who, offering_id)
     try:
-        change_offering(engine, who, offering_id,
-                        validated(OfferingUpdate, offering_input(form, engine.ref)))
+        profiles.change_offering(engine, who, offering_id,
+                                 changed(OfferingUpdate, offering_input(form, engine.ref)))
     except (FormInvalid, InvalidInput) as exc:
         return _editor(ctx, engine, offering_values(offering, form, engine.ref), offering,
                        refused(exc), status=422)
@@ -188,7 +189,7 @@ def delete_offering(ctx: CtxDep, form: FormDep, engine: EngineDep, who: SignedIn
                     partner: PartnerDep, offering_id: str):
     offering = own_offering(engine, who, offering_id)
     try:
-        remove_offering(engine, who, offering_id)
+        profiles.remove_offering(engine, who, offering_id)
     except Conflict:
         return render(ctx, "partner/offering_delete.html", 409, offering=offering, error=IN_USE)
     except NotFound:

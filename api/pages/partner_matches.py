@@ -44,7 +44,7 @@ def match_page(ctx: CtxDep, engine: EngineDep, who: SignedInDep, partner: Partne
     try:
         number = int(match_id) if match_id.isascii() and match_id.isdigit() \
             and len(match_id) < 16 else -1
-        match, _association = lifecycle.visible_match(engine.store, who, number)
+        match, _association = lifecycle.visible_match(engine, who, number)
     except NotFound:
         raise PageNotFound() from None
     return render(ctx, "partner/match.html", partner=partner,

@@ -7,16 +7,16 @@ from fastapi import APIRouter
 
 from api.deps import EngineDep
 from api.pages.deps import CtxDep, FormDep, SignedInDep
-from api.pages.forms import FormInvalid, Message, language_choices, validated
+from api.pages.forms import FormInvalid, Message, changed, language_choices
 from api.pages.i18n import N_
 from api.pages.partner import PartnerDep
 from api.pages.partner_forms import partner_input, partner_values, refused
 from api.pages.render import redirect, render
 from api.pages.session import PageNotFound, WebContext
 from api.profile_schemas import PartnerUpdate
-from api.routes.partners import change_partner
 from matcher.errors import InvalidInput, NotFound
 from matcher.ranking.engine import Engine
+from matcher.services import profiles
 
 router = APIRouter(include_in_schema=False)
 
@@ -50,7 +50,8 @@ def edit_profile(ctx: CtxDep, engine: EngineDep, partner: PartnerDep):
 def save_profile(ctx: CtxDep, form: FormDep, engine: EngineDep, who: SignedInDep,
                  partner: PartnerDep):
     try:
-        change_partner(engine, who, partner["id"], validated(PartnerUpdate, partner_input(form)))
+        profiles.change_partner(engine, who, partner["id"],
+                                changed(PartnerUpdate, partner_input(form)))
     except (FormInvalid, InvalidInput) as exc:
         return _editor(ctx, engine, partner_values(None, form), refused(exc), status=422)
     except NotFound:

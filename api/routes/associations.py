@@ -25,18 +25,14 @@ from api.profile_schemas import (
     RegionFilter,
     Search,
     association_public,
-    association_record,
     errors,
-    new_id,
     sort_param,
-    to_exchange,
 )
 from api.security import guard
 from matcher import policy
-from matcher.errors import Forbidden
 from matcher.principals import Principal, Role
-from matcher.ranking.engine import Engine
-from matcher.store.profiles import SORTABLE, ProfileQuery
+from matcher.services import profiles
+from matcher.services.profiles import SORTABLE, ProfileQuery
 
 router = APIRouter(prefix="/associations", tags=["associations"])
 
@@ -54,7 +50,7 @@ def list_associations(engine: EngineDep,
                       commodity: CommodityFilter = None, language: LanguageFilter = None,
                       q: Search = None, sort: Sort = "name", limit: Limit = 50,
                       offset: Offset = 0) -> Page[AssociationPublic]:
-    rows, total = engine.store.list_records("associations", ProfileQuery(
+    rows, total = profiles.list_records(engine, "associations", ProfileQuery(
         region=region, country=country, commodity=commodity, language=language, q=q, sort=sort,
         limit=limit, offset=offset))
     items = [association_public(row, policy.require_association_view(who, row, row["id"]))
@@ -71,13 +67,8 @@ def create_association(engine: EngineDep, body: AssociationCreate,
                                                        Role.COORDINATOR)],
                        request: Request, idempotency_key: IdempotencyKey = None
                        ) -> AssociationPublic:
-    record = body.model_dump(mode="json")
-    record["id"] = record["id"] or new_id("a")
-    association = to_exchange(engine.ref, association=record).associations[0]
-    if not policy.can_create_association(who, association.region):
-        raise Forbidden("coordinators create associations in their own regions only")
-    row = engine.create_record("associations", association,
-                               claim=claim_for(request, who, idempotency_key, body))
+    row = profiles.create_association(engine, who, body.model_dump(mode="json"),
+                                      claim_for(request, who, idempotency_key, body))
     return association_public(row, policy.require_association_view(who, row, row["id"]))
 
 
@@ -85,8 +76,8 @@ def create_association(engine: EngineDep, body: AssociationCreate,
             summary="One association's profile", operation_id="get_association")
 def get_association(engine: EngineDep, association_id: AssociationId,
                     who: Annotated[Principal, guard("get_association")]) -> AssociationPublic:
-    row = engine.store.get("associations", association_id)
-    return association_public(row, policy.require_association_view(who, row, association_id))
+    row, view = profiles.association(engine, who, association_id)
+    return association_public(row, view)
 
 
 @router.patch("/{association_id}", response_model=AssociationPublic,
@@ -96,25 +87,6 @@ def get_association(engine: EngineDep, association_id: AssociationId,
 def update_association(engine: EngineDep, association_id: AssociationId, body: AssociationUpdate,
                        who: Annotated[Principal, guard("update_association", *READERS)]
                        ) -> AssociationPublic:
-    row = change_association(engine, who, association_id, body)
+    row = profiles.change_association(engine, who, association_id,
+                                      body.model_dump(mode="json", exclude_unset=True))
     return association_public(row, policy.require_association_view(who, row, association_id))
-
-
-def change_association(engine: Engine, who: Principal, association_id: str,
-                       body: AssociationUpdate) -> dict:
-    """Apply ``body`` to an association's profile (checked by the import's rules) and return
-    the stored row; a new country brings its region. NotFound / Forbidden by
-    :mod:`matcher.policy`, InvalidInput naming the field."""
-    row = policy.require_manage_association(
-        who, engine.store.get("associations", association_id), association_id)
-    changes = body.model_dump(mode="json", exclude_unset=True)
-    if "country" in changes:  # the region is the country's network, never stale
-        changes["region"] = engine.ref.region_of(changes["country"])
-    if not policy.can_move_association(who, row["region"], changes.get("region", row["region"])):
-        raise Forbidden("only admins and coordinators of both regions move an association to "
-                        "another region")
-    if changes:
-        record = {**association_record(row), **changes}
-        row = engine.store.update_record(
-            "associations", to_exchange(engine.ref, association=record).associations[0])
-    return row

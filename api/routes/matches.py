@@ -152,7 +152,7 @@ def bulk_review(engine: Engine, who: Principal, body: BulkReviewRequest,
             operation_id="get_match", summary="One match")
 def get_match(engine: EngineDep, who: Annotated[Principal, guard("get_match")],
               match_id: MatchIdPath, lang: LangQuery = "en") -> MatchPublic:
-    match, _ = lifecycle.visible_match(engine.store, who, match_id)
+    match, _ = lifecycle.visible_match(engine, who, match_id)
     return _public(engine, who, match, lang)
 
 
@@ -161,7 +161,7 @@ def get_match(engine: EngineDep, who: Annotated[Principal, guard("get_match")],
 def match_audit(engine: EngineDep, who: Annotated[Principal, guard("match_audit")],
                 match_id: MatchIdPath) -> AuditTrail:
     entries = lifecycle.audit_trail(engine, who, match_id)
-    match = engine.store.get_match(match_id)
+    match, _ = lifecycle.visible_match(engine, who, match_id)
     return AuditTrail(match_id=match_id, status=match["status"],
                       entries=[AuditEntry(**{k: e[k] for k in AuditEntry.model_fields})
                                for e in entries])
@@ -175,7 +175,7 @@ def match_introduction(engine: EngineDep,
                        match_id: MatchIdPath) -> Introduction:
     """Ready-to-send messages for both sides, each in its language, with contacts and
     WhatsApp links; 409 until the association accepted the introduction."""
-    match, _ = lifecycle.visible_match(engine.store, who, match_id)
+    match, _ = lifecycle.visible_match(engine, who, match_id)
     return Introduction(**introductions.build(engine, match))
 
 
@@ -216,7 +216,7 @@ def accept_introduction(engine: EngineDep,
     both sides, each in its language. A sensitive need's text is shown to the partner from
     now on."""
     public = _transition(engine, who, match_id, "accept", body)
-    match = engine.store.get_match(match_id)
+    match, _ = lifecycle.visible_match(engine, who, match_id)
     return IntroducedMatch(**public.model_dump(),
                            introduction=Introduction(**introductions.build(engine, match)))
 

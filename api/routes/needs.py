@@ -27,20 +27,16 @@ from api.profile_schemas import (
     Page,
     RegionFilter,
     Search,
-    association_record,
     errors,
-    need_record,
-    new_id,
     sort_param,
-    to_exchange,
 )
 from api.schemas import Lang
 from api.security import guard
 from matcher import policy
 from matcher.principals import Principal, Role
 from matcher.ranking.engine import Engine
-from matcher.store import Claim
-from matcher.store.profiles import SORTABLE, ProfileQuery
+from matcher.services import profiles
+from matcher.services.profiles import SORTABLE, ProfileQuery
 from matcher.workflow.sensitive import neutral_summary
 
 router = APIRouter(tags=["needs"])
@@ -64,14 +60,6 @@ def need_public(engine: Engine, who: Principal, need: dict, association: dict,
                       text_hidden=hidden, category=need["category"], sensitive=sensitive)
 
 
-def _readable(engine: Engine, who: Principal, need_id: str, write: bool = False
-              ) -> tuple[dict, dict]:
-    need = engine.store.get("needs", need_id)
-    association = need and engine.store.get("associations", need["association_id"])
-    policy.require_need(who, need, association, need_id, write=write)
-    return need, association
-
-
 @router.get("/needs", response_model=Page[NeedPublic], responses=errors(422),
             summary="List the needs the caller may read", operation_id="list_needs")
 def list_needs(engine: EngineDep, who: Annotated[Principal, guard("list_needs", *WRITERS)],
@@ -83,7 +71,7 @@ def list_needs(engine: EngineDep, who: Annotated[Principal, guard("list_needs", 
                language: LanguageFilter = None, q: Search = None, sort: Sort = "id",
                limit: Limit = 50, offset: Offset = 0, lang: LangQuery = "en") -> Page[NeedPublic]:
     # The scope holds only needs whose text the caller may read: q never matches hidden text.
-    rows, total = engine.store.list_records("needs", ProfileQuery(
+    rows, total = profiles.list_records(engine, "needs", ProfileQuery(
         association_id=association_id, region=region, country=country, category=category,
         commodity=commodity, language=language, q=q, scope=policy.need_scope(who), sort=sort,
         limit=limit, offset=offset))
@@ -91,7 +79,7 @@ def list_needs(engine: EngineDep, who: Annotated[Principal, guard("list_needs", 
     items = []
     for row in rows:
         aid = row["association_id"]
-        association = associations.get(aid) or engine.store.get("associations", aid)
+        association = associations.get(aid) or profiles.association_of(engine, aid)
         associations[aid] = association
         policy.require_need(who, row, association, row["id"])
         items.append(need_public(engine, who, row, association, lang))
@@ -104,29 +92,16 @@ def list_needs(engine: EngineDep, who: Annotated[Principal, guard("list_needs", 
 def create_need(engine: EngineDep, association_id: AssociationId, body: NeedCreate,
                 who: Annotated[Principal, guard("create_need", *WRITERS)], request: Request,
                 idempotency_key: IdempotencyKey = None) -> NeedPublic:
-    row = add_need(engine, who, association_id, body,
-                   claim_for(request, who, idempotency_key, body))
-    return need_public(engine, who, row, engine.store.get("associations", association_id))
-
-
-def add_need(engine: Engine, who: Principal, association_id: str, body: NeedCreate,
-             claim: Claim | None = None) -> dict:
-    """Add a need (checked by the import's rules) to an association ``who`` may manage, with
-    its vectors; return the stored row (under a ``claim`` made before, the need it created).
-    NotFound / Forbidden by :mod:`matcher.policy`; InvalidInput names the field, never the
-    text."""
-    association = policy.require_manage_association(
-        who, engine.store.get("associations", association_id), association_id)
-    need = {**body.model_dump(mode="json"), "id": new_id("n")}
-    doc = to_exchange(engine.ref, association=association_record(association), need=need)
-    return engine.create_record("needs", doc.associations[0].needs[0], association_id, claim)
+    row = profiles.add_need(engine, who, association_id, body.model_dump(mode="json"),
+                            claim_for(request, who, idempotency_key, body))
+    return need_public(engine, who, row, profiles.association_of(engine, association_id))
 
 
 @router.get("/needs/{need_id}", response_model=NeedPublic, responses=errors(404, 422),
             summary="One need", operation_id="get_need")
 def get_need(engine: EngineDep, need_id: NeedId,
              who: Annotated[Principal, guard("get_need")], lang: LangQuery = "en") -> NeedPublic:
-    need, association = _readable(engine, who, need_id)
+    need, association = profiles.need(engine, who, need_id)
     return need_public(engine, who, need, association, lang)
 
 
@@ -134,26 +109,9 @@ def get_need(engine: EngineDep, need_id: NeedId,
               summary="Change a need", operation_id="update_need")
 def update_need(engine: EngineDep, need_id: NeedId, body: NeedUpdate,
                 who: Annotated[Principal, guard("update_need", *WRITERS)]) -> NeedPublic:
-    need, association = change_need(engine, who, need_id, body)
+    need, association = profiles.change_need(engine, who, need_id,
+                                             body.model_dump(mode="json", exclude_unset=True))
     return need_public(engine, who, need, association)
-
-
-def change_need(engine: Engine, who: Principal, need_id: str, body: NeedUpdate
-                ) -> tuple[dict, dict]:
-    """Apply ``body`` to a need ``who`` may change; return the stored need and its
-    association (NotFound otherwise; InvalidInput names the field)."""
-    need, association = _readable(engine, who, need_id, write=True)
-    changes = body.model_dump(mode="json", exclude_unset=True)
-    if changes:
-        doc = to_exchange(engine.ref, association=association_record(association),
-                          need={**need_record(need), **changes})
-        need = engine.update_record("needs", doc.associations[0].needs[0])
-    if changes.get("sensitive") is False and need["confidential"]:
-        # the one way down: explicit, by those who may change the need, and audited
-        need = engine.store.clear_confidential(
-            need_id, actor=who.actor, role=who.role.value,
-            actor_org=who.association_id or who.partner_id)
-    return need, association
 
 
 @router.delete("/needs/{need_id}", status_code=status.HTTP_204_NO_CONTENT,
@@ -162,12 +120,5 @@ def change_need(engine: Engine, who: Principal, need_id: str, body: NeedUpdate
                operation_id="delete_need")
 def delete_need(engine: EngineDep, need_id: NeedId,
                 who: Annotated[Principal, guard("delete_need", *WRITERS)]) -> Response:
-    remove_need(engine, who, need_id)
+    profiles.remove_need(engine, who, need_id)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
-
-
-def remove_need(engine: Engine, who: Principal, need_id: str) -> None:
-    """Delete a need ``who`` may change: NotFound otherwise, Conflict while matches refer
-    to it."""
-    _readable(engine, who, need_id, write=True)
-    engine.store.delete_record("needs", need_id)

@@ -23,19 +23,13 @@ from api.profile_schemas import (
     RegionFilter,
     Search,
     errors,
-    new_id,
     offering_public,
-    offering_record,
-    partner_record,
     sort_param,
-    to_exchange,
 )
 from api.security import guard
-from matcher import policy
 from matcher.principals import Principal, Role
-from matcher.ranking.engine import Engine
-from matcher.store import Claim
-from matcher.store.profiles import SORTABLE, ProfileQuery
+from matcher.services import profiles
+from matcher.services.profiles import SORTABLE, ProfileQuery
 
 router = APIRouter(tags=["offerings"])
 
@@ -58,7 +52,7 @@ def list_offerings(engine: EngineDep, who: Annotated[Principal, guard("list_offe
                    active: Annotated[bool | None, Query(description="active or not")] = None,
                    q: Search = None, sort: Sort = "id", limit: Limit = 50,
                    offset: Offset = 0) -> Page[OfferingPublic]:
-    rows, total = engine.store.list_records("offerings", ProfileQuery(
+    rows, total = profiles.list_records(engine, "offerings", ProfileQuery(
         partner_id=partner_id, region=region, country=country, category=category,
         commodity=commodity, language=language, active=active, q=q, sort=sort, limit=limit,
         offset=offset))
@@ -74,28 +68,16 @@ def create_offering(engine: EngineDep, partner_id: PartnerId, body: OfferingCrea
                     who: Annotated[Principal, guard("create_offering", *OWNERS)],
                     request: Request, idempotency_key: IdempotencyKey = None
                     ) -> OfferingPublic:
-    return offering_public(add_offering(engine, who, partner_id, body,
-                                        claim_for(request, who, idempotency_key, body)))
-
-
-def add_offering(engine: Engine, who: Principal, partner_id: str, body: OfferingCreate,
-                 claim: Claim | None = None) -> dict:
-    """Add a validated offering to a partner (the partner itself, admins), with its vectors;
-    the stored row (under a ``claim`` made before, the offering it created). Raises
-    NotFound, Forbidden, or InvalidInput naming the field."""
-    partner = policy.require_partner(who, engine.store.get("partners", partner_id), partner_id,
-                                     write=True)
-    offering = {**body.model_dump(mode="json"), "id": new_id("o")}
-    doc = to_exchange(engine.ref, partner=partner_record(partner), offering=offering)
-    return engine.create_record("offerings", doc.partners[0].offerings[0], partner_id, claim)
+    return offering_public(profiles.add_offering(
+        engine, who, partner_id, body.model_dump(mode="json"),
+        claim_for(request, who, idempotency_key, body)))
 
 
 @router.get("/offerings/{offering_id}", response_model=OfferingPublic, responses=errors(404),
             summary="One offering", operation_id="get_offering")
 def get_offering(engine: EngineDep, offering_id: OfferingId,
                  who: Annotated[Principal, guard("get_offering")]) -> OfferingPublic:
-    return offering_public(policy.require_offering(
-        who, engine.store.get("offerings", offering_id), offering_id))
+    return offering_public(profiles.offering(engine, who, offering_id))
 
 
 @router.patch("/offerings/{offering_id}", response_model=OfferingPublic,
@@ -105,21 +87,8 @@ def get_offering(engine: EngineDep, offering_id: OfferingId,
 def update_offering(engine: EngineDep, offering_id: OfferingId, body: OfferingUpdate,
                     who: Annotated[Principal, guard("update_offering", *OWNERS)]
                     ) -> OfferingPublic:
-    return offering_public(change_offering(engine, who, offering_id, body))
-
-
-def change_offering(engine: Engine, who: Principal, offering_id: str,
-                    body: OfferingUpdate) -> dict:
-    """Change the fields ``body`` sets (the partner itself, admins); the stored row."""
-    row = policy.require_offering(who, engine.store.get("offerings", offering_id), offering_id,
-                                  write=True)
-    changes = body.model_dump(mode="json", exclude_unset=True)
-    if changes:
-        partner = engine.store.get("partners", row["partner_id"])
-        record = {**offering_record(row).model_dump(mode="json"), **changes}
-        doc = to_exchange(engine.ref, partner=partner_record(partner), offering=record)
-        row = engine.update_record("offerings", doc.partners[0].offerings[0])
-    return row
+    return offering_public(profiles.change_offering(
+        engine, who, offering_id, body.model_dump(mode="json", exclude_unset=True)))
 
 
 @router.delete("/offerings/{offering_id}", status_code=status.HTTP_204_NO_CONTENT,
@@ -128,12 +97,5 @@ def change_offering(engine: Engine, who: Principal, offering_id: str,
                operation_id="delete_offering")
 def delete_offering(engine: EngineDep, offering_id: OfferingId,
                     who: Annotated[Principal, guard("delete_offering", *OWNERS)]) -> Response:
-    remove_offering(engine, who, offering_id)
+    profiles.remove_offering(engine, who, offering_id)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
-
-
-def remove_offering(engine: Engine, who: Principal, offering_id: str) -> None:
-    """Delete an offering (the partner itself, admins); Conflict while matches refer to it."""
-    policy.require_offering(who, engine.store.get("offerings", offering_id), offering_id,
-                            write=True)
-    engine.store.delete_record("offerings", offering_id)

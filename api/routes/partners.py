@@ -23,17 +23,14 @@ from api.profile_schemas import (
     RegionFilter,
     Search,
     errors,
-    new_id,
     partner_public,
-    partner_record,
     sort_param,
-    to_exchange,
 )
 from api.security import guard
 from matcher import policy
 from matcher.principals import Principal, Role
-from matcher.ranking.engine import Engine
-from matcher.store.profiles import SORTABLE, ProfileQuery
+from matcher.services import profiles
+from matcher.services.profiles import SORTABLE, ProfileQuery
 
 router = APIRouter(prefix="/partners", tags=["partners"])
 
@@ -53,7 +50,7 @@ def list_partners(engine: EngineDep, who: Annotated[Principal, guard("list_partn
                   category: CategoryFilter = None, commodity: CommodityFilter = None,
                   language: LanguageFilter = None, q: Search = None, sort: Sort = "name",
                   limit: Limit = 50, offset: Offset = 0) -> Page[PartnerPublic]:
-    rows, total = engine.store.list_records("partners", ProfileQuery(
+    rows, total = profiles.list_records(engine, "partners", ProfileQuery(
         region=region, country=country, category=category, commodity=commodity,
         language=language, q=q, sort=sort, limit=limit, offset=offset))
     return Page[PartnerPublic](items=[_public(who, r) for r in rows], total=total, limit=limit,
@@ -66,19 +63,15 @@ def list_partners(engine: EngineDep, who: Annotated[Principal, guard("list_partn
 def create_partner(engine: EngineDep, body: PartnerCreate,
                    who: Annotated[Principal, guard("create_partner", Role.ADMIN)],
                    request: Request, idempotency_key: IdempotencyKey = None) -> PartnerPublic:
-    record = body.model_dump(mode="json")
-    record["id"] = record["id"] or new_id("p")
-    partner = to_exchange(engine.ref, partner=record).partners[0]
-    return _public(who, engine.create_record(
-        "partners", partner, claim=claim_for(request, who, idempotency_key, body)))
+    return _public(who, profiles.create_partner(engine, who, body.model_dump(mode="json"),
+                                                claim_for(request, who, idempotency_key, body)))
 
 
 @router.get("/{partner_id}", response_model=PartnerPublic, responses=errors(404),
             summary="One partner", operation_id="get_partner")
 def get_partner(engine: EngineDep, partner_id: PartnerId,
                 who: Annotated[Principal, guard("get_partner")]) -> PartnerPublic:
-    return _public(who, policy.require_partner(who, engine.store.get("partners", partner_id),
-                                               partner_id))
+    return _public(who, profiles.partner(engine, who, partner_id))
 
 
 @router.patch("/{partner_id}", response_model=PartnerPublic, responses=errors(404, 422),
@@ -87,16 +80,5 @@ def get_partner(engine: EngineDep, partner_id: PartnerId,
 def update_partner(engine: EngineDep, partner_id: PartnerId, body: PartnerUpdate,
                    who: Annotated[Principal, guard("update_partner", Role.ADMIN, Role.PARTNER)]
                    ) -> PartnerPublic:
-    return _public(who, change_partner(engine, who, partner_id, body))
-
-
-def change_partner(engine: Engine, who: Principal, partner_id: str, body: PartnerUpdate) -> dict:
-    """Change the fields ``body`` sets of a partner's profile (the partner itself, admins);
-    the stored row. Raises NotFound, Forbidden, or InvalidInput naming the field."""
-    row = policy.require_partner(who, engine.store.get("partners", partner_id), partner_id,
-                                 write=True)
-    changes = body.model_dump(mode="json", exclude_unset=True)
-    if changes:
-        partner = to_exchange(engine.ref, partner={**partner_record(row), **changes})
-        row = engine.store.update_record("partners", partner.partners[0])
-    return row
+    return _public(who, profiles.change_partner(
+        engine, who, partner_id, body.model_dump(mode="json", exclude_unset=True)))

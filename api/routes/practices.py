@@ -25,19 +25,13 @@ from api.profile_schemas import (
     PracticeUpdate,
     RegionFilter,
     Search,
-    association_record,
     errors,
-    new_id,
-    practice_record,
     sort_param,
-    to_exchange,
 )
 from api.security import guard
-from matcher import policy
 from matcher.principals import Principal, Role
-from matcher.ranking.engine import Engine
-from matcher.store import Claim
-from matcher.store.profiles import SORTABLE, ProfileQuery
+from matcher.services import profiles
+from matcher.services.profiles import SORTABLE, ProfileQuery
 
 router = APIRouter(tags=["practices"])
 
@@ -52,14 +46,6 @@ def practice_public(row: dict) -> PracticePublic:
                           category=row["category"])
 
 
-def _practice(engine: Engine, who: Principal, practice_id: str, write: bool = False
-              ) -> tuple[dict, dict]:
-    practice = engine.store.get("practices", practice_id)
-    association = practice and engine.store.get("associations", practice["association_id"])
-    policy.require_practice(who, practice, association, practice_id, write=write)
-    return practice, association
-
-
 @router.get("/practices", response_model=Page[PracticePublic], responses=errors(422),
             summary="List practices (peer learning)", operation_id="list_practices")
 def list_practices(engine: EngineDep, who: Annotated[Principal, guard("list_practices", *PEERS)],
@@ -70,7 +56,7 @@ def list_practices(engine: EngineDep, who: Annotated[Principal, guard("list_prac
                    category: CategoryFilter = None, commodity: CommodityFilter = None,
                    language: LanguageFilter = None, q: Search = None, sort: Sort = "id",
                    limit: Limit = 50, offset: Offset = 0) -> Page[PracticePublic]:
-    rows, total = engine.store.list_records("practices", ProfileQuery(
+    rows, total = profiles.list_records(engine, "practices", ProfileQuery(
         association_id=association_id, region=region, country=country, category=category,
         commodity=commodity, language=language, q=q, sort=sort, limit=limit, offset=offset))
     return Page[PracticePublic](items=[practice_public(r) for r in rows], total=total,
@@ -84,29 +70,16 @@ def create_practice(engine: EngineDep, association_id: AssociationId, body: Prac
                     who: Annotated[Principal, guard("create_practice", *PEERS)],
                     request: Request, idempotency_key: IdempotencyKey = None
                     ) -> PracticePublic:
-    return practice_public(add_practice(engine, who, association_id, body,
-                                        claim_for(request, who, idempotency_key, body)))
-
-
-def add_practice(engine: Engine, who: Principal, association_id: str,
-                 body: PracticeCreate, claim: Claim | None = None) -> dict:
-    """Add a practice (checked by the import's rules) to an association ``who`` may manage,
-    with its vectors; return the stored row (under a ``claim`` made before, the practice it
-    created). NotFound / Forbidden by :mod:`matcher.policy`."""
-    association = policy.require_manage_association(
-        who, engine.store.get("associations", association_id), association_id)
-    practice = {**body.model_dump(mode="json"), "id": new_id("pr")}
-    doc = to_exchange(engine.ref, association=association_record(association),
-                      practice=practice)
-    return engine.create_record("practices", doc.associations[0].practices[0],
-                                association_id, claim)
+    return practice_public(profiles.add_practice(
+        engine, who, association_id, body.model_dump(mode="json"),
+        claim_for(request, who, idempotency_key, body)))
 
 
 @router.get("/practices/{practice_id}", response_model=PracticePublic, responses=errors(404),
             summary="One practice", operation_id="get_practice")
 def get_practice(engine: EngineDep, practice_id: PracticeId,
                  who: Annotated[Principal, guard("get_practice")]) -> PracticePublic:
-    return practice_public(_practice(engine, who, practice_id)[0])
+    return practice_public(profiles.practice(engine, who, practice_id)[0])
 
 
 @router.patch("/practices/{practice_id}", response_model=PracticePublic,
@@ -115,19 +88,8 @@ def get_practice(engine: EngineDep, practice_id: PracticeId,
 def update_practice(engine: EngineDep, practice_id: PracticeId, body: PracticeUpdate,
                     who: Annotated[Principal, guard("update_practice", *PEERS)]
                     ) -> PracticePublic:
-    return practice_public(change_practice(engine, who, practice_id, body))
-
-
-def change_practice(engine: Engine, who: Principal, practice_id: str,
-                    body: PracticeUpdate) -> dict:
-    """Apply ``body`` to a practice ``who`` may change; return the stored row."""
-    practice, association = _practice(engine, who, practice_id, write=True)
-    changes = body.model_dump(mode="json", exclude_unset=True)
-    if changes:
-        doc = to_exchange(engine.ref, association=association_record(association),
-                          practice={**practice_record(practice), **changes})
-        practice = engine.update_record("practices", doc.associations[0].practices[0])
-    return practice
+    return practice_public(profiles.change_practice(
+        engine, who, practice_id, body.model_dump(mode="json", exclude_unset=True)))
 
 
 @router.delete("/practices/{practice_id}", status_code=status.HTTP_204_NO_CONTENT,
@@ -136,11 +98,5 @@ def change_practice(engine: Engine, who: Principal, practice_id: str,
                operation_id="delete_practice")
 def delete_practice(engine: EngineDep, practice_id: PracticeId,
                     who: Annotated[Principal, guard("delete_practice", *PEERS)]) -> Response:
-    remove_practice(engine, who, practice_id)
+    profiles.remove_practice(engine, who, practice_id)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
-
-
-def remove_practice(engine: Engine, who: Principal, practice_id: str) -> None:
-    """Delete a practice ``who`` may change: Conflict while matches refer to it."""
-    _practice(engine, who, practice_id, write=True)
-    engine.store.delete_record("practices", practice_id)

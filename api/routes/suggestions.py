@@ -19,11 +19,11 @@ from api.schemas import (
     from_need_result,
 )
 from api.security import guard
-from matcher import policy
-from matcher.errors import NotFound
 from matcher.principals import Principal, Role
 from matcher.ranking.engine import Engine
 from matcher.ranking.fusion import WEIGHT_NUMBER, parse_weight_overrides
+from matcher.services import suggestions
+from matcher.services.suggestions import need_for_suggestions
 
 router = APIRouter(tags=["suggestions"])
 
@@ -63,13 +63,10 @@ def need_suggestions(engine: EngineDep,
                      need_id: Annotated[str, Path(examples=["demo-n-001"])],
                      kind: KindQuery = "partner", limit: LimitQuery = 10,
                      weight: WeightQuery = None, lang: LangQuery = "en"):
-    need = engine.store.get("needs", need_id)
-    association = need and engine.store.get("associations", need["association_id"])
-    if need is None or not policy.can_see_association(who, association):
-        raise NotFound(f"no need with id {need_id!r}")
-    policy.require_suggestions(who, association, need["association_id"])
+    need_for_suggestions(engine, who, need_id)  # who may ask, before the weights are read
     weights = parse_weights(engine, weight)
-    return from_need_result(engine.suggest(need_id, kind, limit, weights, lang))
+    return from_need_result(suggestions.for_need(engine, who, need_id, kind, limit, weights,
+                                                 lang))
 
 
 @router.get("/associations/{association_id}/suggestions",
@@ -83,8 +80,7 @@ def association_suggestions(engine: EngineDep,
                             association_id: Annotated[str, Path(examples=["demo-a-01"])],
                             kind: KindQuery = "partner", limit: LimitQuery = 10,
                             weight: WeightQuery = None, lang: LangQuery = "en"):
-    policy.require_suggestions(who, engine.store.get("associations", association_id),
-                               association_id)
+    suggestions.association_for_suggestions(engine, who, association_id)  # before the weights
     weights = parse_weights(engine, weight)
-    return from_association_result(
-        engine.suggest_for_association(association_id, kind, limit, weights, lang))
+    return from_association_result(suggestions.for_association(
+        engine, who, association_id, kind, limit, weights, lang))

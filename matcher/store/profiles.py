@@ -112,7 +112,7 @@ class ProfilesMixin(ConfidentialMixin, IdempotencyMixin, VectorsMixin):
         """The whole store as an exchange document, in import order."""
         offerings: dict[str, list[Offering]] = {}
         for row in self._rows("offerings", order="position, rowid"):
-            offerings.setdefault(row["partner_id"], []).append(_offering(row))
+            offerings.setdefault(row["partner_id"], []).append(offering_record(row))
         needs: dict[str, list[Need]] = {}
         for row in self._rows("needs", order="position, rowid"):
             needs.setdefault(row["association_id"], []).append(
@@ -389,7 +389,8 @@ def _record_row(table: str, record: BaseModel) -> dict:
     return record.model_dump(mode="json")
 
 
-def _offering(row: dict) -> Offering:
+def offering_record(row: dict) -> Offering:
+    """The offering of a stored row, in the exchange format (the one mapping back)."""
     return Offering(
         id=row["id"], title=row["title"], description=row["description"],
         category=row["category"], regions=row["regions"], countries=row["countries"],

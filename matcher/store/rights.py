@@ -18,7 +18,7 @@ from matcher.exchange import (
     dump_document,
 )
 from matcher.store.base import BaseStore
-from matcher.store.profiles import ImportReport, _offering, exported_flag
+from matcher.store.profiles import ImportReport, exported_flag, offering_record
 
 # What replaces a deleted organisation in the audit trail (actor, notes) and on its tokens.
 PSEUDONYM = "deleted organisation"
@@ -61,7 +61,7 @@ class RightsMixin(BaseStore):
         row = next(self._rows("partners", "id = ?", [partner_id]), None)
         if row is None:
             return None
-        offerings = [_offering(o) for o in self._rows("offerings", "partner_id = ?",
+        offerings = [offering_record(o) for o in self._rows("offerings", "partner_id = ?",
                                                        [partner_id], "position, rowid")]
         doc = Exchange(partners=[Partner(**row, offerings=offerings)])
         return dump_document(doc)["partners"][0]

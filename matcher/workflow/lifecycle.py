@@ -95,8 +95,9 @@ def actions_for(who: Principal, match: dict, association: dict | None) -> list[s
             and policy.may_act_on_match(who, t.by, match, association)]
 
 
-def visible_match(store, who: Principal, match_id: int) -> tuple[dict, dict | None]:
+def visible_match(engine, who: Principal, match_id: int) -> tuple[dict, dict | None]:
     """The match and its association, if ``who`` may see it; otherwise it does not exist."""
+    store = engine.store
     match = store.get_match(match_id)
     association = match and _association_of(store, match)
     if match is None or not policy.can_see_match(who, match, association):
@@ -183,7 +184,7 @@ def transition(engine, who: Principal, match_id: int, action: str, *, note: str 
     if spec is None:
         raise InvalidInput(f"unknown action {action!r}", field="action")
     store = engine.store
-    match, association = visible_match(store, who, match_id)
+    match, association = visible_match(engine, who, match_id)
     if who.role not in spec.roles or not policy.may_act_on_match(who, spec.by, match,
                                                                   association):
         who_may = ("a coordinator of the association's region or an admin"
@@ -227,7 +228,7 @@ def audit_trail(engine, who: Principal, match_id: int) -> list[dict]:
     """The match's changes, oldest first, for those who may see the match. On a redacted
     match (:func:`redacted`) the rows carry no free-text notes and name no actor of the
     association's side: the actor reads as its role."""
-    match, association = visible_match(engine.store, who, match_id)
+    match, association = visible_match(engine, who, match_id)
     rows = engine.store.audit_trail(match_id)
     if redacted(engine, who, match, association):
         rows = [{**row, "note": None, "actor": row["role"], "actor_org": None} for row in rows]
