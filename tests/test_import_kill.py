@@ -33,7 +33,7 @@ from matcher.store import Store
 DEMO = json.loads((Path(__file__).parent.parent / "data" / "demo.json").read_text("utf-8"))
 PROFILE_TABLES = ("partners", "offerings", "associations", "needs", "practices")
 OLD_COPIES, NEW_COPIES = 20, 40
-KILLS = 32
+KILLS = 200 if os.environ.get("DELVE_LONG_TESTS") == "1" else 32  # 200 on demand (README)
 SEED = 20250503
 SMALL_CACHE = 16  # pages: the transaction spills to the WAL long before it commits
 
