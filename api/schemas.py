@@ -22,6 +22,14 @@ _CONTRIBUTIONS = Field(
 _REASONS = Field(description="short human-readable reasons, most important first")
 
 
+StrengthLabel = Literal["strong", "good", "possible", "weak"]
+_STRENGTH = Field(ge=0, le=1, description="the estimated probability that the pair is clearly "
+                  "relevant, from features of the pair alone (null when no calibration covers "
+                  "this kind)")
+_STRENGTH_LABEL = Field(description="strong (>= 0.7), good (>= 0.4), possible (>= 0.15) or weak")
+_WEAK = Field(description="true when no suggestion is at least good: nothing fits well yet")
+
+
 def _example(**example) -> ConfigDict:
     return ConfigDict(json_schema_extra={"examples": [example]})
 
@@ -29,7 +37,8 @@ def _example(**example) -> ConfigDict:
 _PARTNER_EXAMPLE = {
     "offering_id": "demo-o-001", "partner_id": "demo-p-01",
     "title": "Pit safety, shoring and ventilation training",
-    "partner_name": "Safe Shafts Initiative", "score": 3.6611,
+    "partner_name": "Safe Shafts Initiative", "score": 3.6611, "strength": 0.82,
+    "strength_label": "strong",
     "contributions": {"semantic": 2.1392, "lexical": 0.6719, "category": 0.5, "language": 0.3},
     "reasons": ["close in meaning (0.20)", "shared words: pit, flood, timber",
                 "topic: Occupational health and safety", "delivered in English"],
@@ -40,13 +49,14 @@ _PEER_EXAMPLE = {
     "practice_id": "demo-pr-009", "association_id": "demo-a-07",
     "title": "We shored our pits with timber frames after a collapse",
     "association_name": "Coopérative des Creuseurs Artisanaux du Lualaba", "score": 1.6377,
+    "strength": 0.46, "strength_label": "good",
     "contributions": {"semantic": 1.6377, "category": 0.5, "geography": 0.0},
     "reasons": ["close in meaning (0.31)", "topic: Occupational health and safety"],
     "need_id": "demo-n-001",
 }
 _NEED_FIELDS = {
     "need_id": "demo-n-001", "association_id": "demo-a-01", "category": "ohs",
-    "category_confidence": 1.0, "category_inferred": False, "language": "en",
+    "category_confidence": 1.0, "category_inferred": False, "language": "en", "weak": False,
 }
 
 
@@ -60,6 +70,8 @@ class PartnerSuggestion(BaseModel):
     title: str
     partner_name: str
     score: float = Field(description="fused score; higher is better, comparable within a list")
+    strength: float | None = _STRENGTH
+    strength_label: StrengthLabel | None = _STRENGTH_LABEL
     contributions: dict[str, float] = _CONTRIBUTIONS
     reasons: list[str] = _REASONS
     rules_passed: list[str] = Field(description="the eligibility rules this offering passed")
@@ -76,6 +88,8 @@ class PeerSuggestion(BaseModel):
     title: str
     association_name: str
     score: float = Field(description="fused score; higher is better, comparable within a list")
+    strength: float | None = _STRENGTH
+    strength_label: StrengthLabel | None = _STRENGTH_LABEL
     contributions: dict[str, float] = _CONTRIBUTIONS
     reasons: list[str] = _REASONS
     need_id: str = Field(description="the need this suggestion answers")
@@ -88,6 +102,7 @@ class _NeedSuggestions(BaseModel):
     category_confidence: float | None = Field(description="1.0 when given; else the model's")
     category_inferred: bool
     language: str | None = Field(description="the detected language of the need's text")
+    weak: bool = _WEAK
     failed_scorers: dict[str, str] = Field(
         description="scorers left out of this ranking, with why (empty when all ran)")
 
@@ -118,6 +133,7 @@ SuggestionsResponse = Annotated[PartnerSuggestionsResponse | PeerSuggestionsResp
 
 class _AssociationSuggestions(BaseModel):
     association_id: str
+    weak: bool = _WEAK
     failed_scorers: dict[str, str] = Field(
         description="scorers left out for at least one need, with why")
 
@@ -126,7 +142,7 @@ class AssociationPartnerSuggestionsResponse(_AssociationSuggestions):
     """Partner offerings across an association's needs; each offering once, for its best need."""
 
     model_config = _example(association_id="demo-a-01", kind="partner",
-                            suggestions=[_PARTNER_EXAMPLE], failed_scorers={})
+                            suggestions=[_PARTNER_EXAMPLE], weak=False, failed_scorers={})
 
     kind: Literal["partner"]
     suggestions: list[PartnerSuggestion]
@@ -136,7 +152,7 @@ class AssociationPeerSuggestionsResponse(_AssociationSuggestions):
     """Peer practices across an association's needs; each practice once, for its best need."""
 
     model_config = _example(association_id="demo-a-01", kind="peer",
-                            suggestions=[_PEER_EXAMPLE], failed_scorers={})
+                            suggestions=[_PEER_EXAMPLE], weak=False, failed_scorers={})
 
     kind: Literal["peer"]
     suggestions: list[PeerSuggestion]
@@ -233,15 +249,17 @@ class ValidationErrorMessage(BaseModel):
 def partner_suggestion(s: Suggestion) -> PartnerSuggestion:
     return PartnerSuggestion(
         offering_id=s.item_id, partner_id=s.owner_id, title=s.title, partner_name=s.owner_name,
-        score=s.score, contributions=s.contributions, reasons=s.reasons,
-        rules_passed=s.rules_passed, need_id=s.need_id)
+        score=s.score, strength=s.strength, strength_label=s.strength_label,
+        contributions=s.contributions, reasons=s.reasons, rules_passed=s.rules_passed,
+        need_id=s.need_id)
 
 
 def peer_suggestion(s: Suggestion) -> PeerSuggestion:
     return PeerSuggestion(
         practice_id=s.item_id, association_id=s.owner_id, title=s.title,
-        association_name=s.owner_name, score=s.score, contributions=s.contributions,
-        reasons=s.reasons, need_id=s.need_id)
+        association_name=s.owner_name, score=s.score, strength=s.strength,
+        strength_label=s.strength_label, contributions=s.contributions, reasons=s.reasons,
+        need_id=s.need_id)
 
 
 def from_need_result(
@@ -250,7 +268,7 @@ def from_need_result(
         need_id=result.need_id, association_id=result.association_id,
         category=result.category, category_confidence=result.category_confidence,
         category_inferred=result.category_inferred, language=result.language,
-        failed_scorers=result.failed_scorers)
+        weak=result.weak, failed_scorers=result.failed_scorers)
     if result.kind == "partner":
         return PartnerSuggestionsResponse(
             kind="partner", suggestions=[partner_suggestion(s) for s in result.suggestions],
@@ -262,7 +280,8 @@ def from_need_result(
 def from_association_result(
         result: SuggestionList
 ) -> AssociationPartnerSuggestionsResponse | AssociationPeerSuggestionsResponse:
-    common = dict(association_id=result.association_id, failed_scorers=result.failed_scorers)
+    common = dict(association_id=result.association_id, weak=result.weak,
+                  failed_scorers=result.failed_scorers)
     if result.kind == "partner":
         return AssociationPartnerSuggestionsResponse(
             kind="partner", suggestions=[partner_suggestion(s) for s in result.suggestions],

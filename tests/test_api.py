@@ -25,6 +25,7 @@ from api.app import create_app
 from matcher import __version__
 from matcher.plugins import collect_scorers, get_plugin_manager
 from matcher.principals import Role
+from matcher.ranking.calibration import label_of
 from matcher.settings import load_settings
 
 DEMO = json.loads((Path(__file__).parent.parent / "data" / "demo.json").read_text("utf-8"))
@@ -490,3 +491,16 @@ def test_matcher_serve_command_serves_health_and_docs(api_db, tmp_path):
             proc.kill()
             proc.wait(timeout=5)
         proc.stderr.close()
+
+
+@pytest.mark.parametrize("kind", ["partner", "peer"])
+def test_suggestions_carry_a_calibrated_strength_and_say_when_nothing_fits_well(client, kind):
+    body = client.get(suggestions_url(), params={"kind": kind, "limit": 10}).json()
+    across = client.get(f"/api/v1/associations/{ASSOCIATION}/suggestions",
+                        params={"kind": kind}).json()
+
+    for s in body["suggestions"] + across["suggestions"]:
+        assert 0.0 <= s["strength"] <= 1.0
+        assert s["strength_label"] == label_of(s["strength"])
+    good = [s for s in body["suggestions"] if s["strength_label"] in ("strong", "good")]
+    assert body["weak"] is (not good) and isinstance(across["weak"], bool)
