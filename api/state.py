@@ -46,6 +46,5 @@ class EngineProvider:
     def close(self) -> None:
         with self._lock:
             if self._engine is not None:
-                self._engine.healer.stop()
-                self._engine.store.close()
+                self._engine.close()
                 self._engine = None

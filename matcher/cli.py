@@ -31,6 +31,20 @@ def _fail(message: str) -> None:
     raise typer.Exit(1)
 
 
+def _load_set(db: Path | None, dataset: dict):
+    """An engine over ``db`` with a benchmark's dataset imported and embedded, and the ids
+    of its needs; exits with one line when the set does not import."""
+    from matcher.exchange import parse_document
+
+    engine = _engine(db)
+    try:
+        engine.store.import_exchange(parse_document(dataset, engine.ref))
+    except MatcherError as exc:
+        _fail(f"the set does not import: {exc}")
+    engine.sync_embeddings(progress=sys.stderr.isatty())
+    return engine, [n["id"] for a in dataset["associations"] for n in a["needs"]]
+
+
 def _settings(db: Path | None) -> Settings:
     return load_settings(db=db)
 
@@ -140,20 +154,13 @@ def eval_(folder: Annotated[Path, typer.Argument(help="folder with dataset.json 
           run: Annotated[Path, typer.Option(help="where to write the run file")] = Path(
               "eval-run.json")):
     """Import a labelled set and print partner and peer ranking figures."""
-    from matcher.exchange import parse_document
     from matcher.ranking.evaluate import load_set, make_run, score_run
 
     try:
         dataset, qrels = load_set(folder)
     except (OSError, json.JSONDecodeError) as exc:
         _fail(f"cannot read the set in {folder}: {exc}")
-    engine = _engine(db)
-    try:
-        engine.store.import_exchange(parse_document(dataset, engine.ref))
-    except MatcherError as exc:
-        _fail(f"the set does not import: {exc}")
-    engine.sync_embeddings(progress=sys.stderr.isatty())
-    need_ids = [n["id"] for a in dataset["associations"] for n in a["needs"]]
+    engine, need_ids = _load_set(db, dataset)
     result = make_run(engine, need_ids)
     run.write_text(json.dumps(result, indent=1) + "\n", encoding="utf-8")
     report = score_run(result, qrels, dataset)
@@ -177,7 +184,6 @@ def calibrate(folder: Annotated[Path, typer.Argument(
               folds: Annotated[int, typer.Option(min=2, help="folds (by need) of the "
                                                  "cross-validated figures")] = 5):
     """Refit the strength calibration on a labelled set; print cross-validated figures."""
-    from matcher.exchange import parse_document
     from matcher.ranking.calibrate import calibrate as fit_calibration
     from matcher.ranking.evaluate import load_set
 
@@ -189,13 +195,7 @@ def calibrate(folder: Annotated[Path, typer.Argument(
         import tempfile
 
         db = Path(tempfile.mkdtemp(prefix="matcher-calibrate-")) / "calibrate.db"
-    engine = _engine(db)
-    try:
-        engine.store.import_exchange(parse_document(dataset, engine.ref))
-    except MatcherError as exc:
-        _fail(f"the set does not import: {exc}")
-    engine.sync_embeddings(progress=sys.stderr.isatty())
-    need_ids = [n["id"] for a in dataset["associations"] for n in a["needs"]]
+    engine, need_ids = _load_set(db, dataset)
     from rich.progress import Progress
 
     with Progress(transient=True, disable=not sys.stderr.isatty()) as bar:

@@ -23,7 +23,8 @@ from matcher.accounts.passwords import MAX_LENGTH, MIN_LENGTH, check_strength
 from matcher.errors import Conflict, InvalidInput, NotFound
 from matcher.principals import Principal, Role
 from matcher.ranking.engine import Engine
-from matcher.store.tokens import MAX_LABEL
+from matcher.services import accounts as account_service
+from matcher.services.accounts import MAX_LABEL
 
 router = APIRouter(include_in_schema=False)
 
@@ -44,14 +45,14 @@ def _record_id(raw: str) -> int:
 
 
 def _user(engine: Engine, raw_id: str) -> dict:
-    found = engine.store.users(_record_id(raw_id))
+    found = account_service.list_users(engine, _record_id(raw_id))
     if not found:
         raise PageNotFound()
     return found[0]
 
 
 def _token(engine: Engine, raw_id: str) -> dict:
-    found = engine.store.tokens(_record_id(raw_id))
+    found = account_service.list_tokens(engine, _record_id(raw_id))
     if not found:
         raise PageNotFound()
     return found[0]
@@ -67,9 +68,9 @@ def _notice(engine: Engine, done: str | None, raw_id: str | None) -> tuple[str, 
     if done not in DONE or not raw_id or not raw_id.isdigit():
         return None
     if done.startswith("user-"):
-        found = engine.store.users(int(raw_id))
+        found = account_service.list_users(engine, int(raw_id))
         return (DONE[done], found[0]["username"]) if found else None
-    found = engine.store.tokens(int(raw_id))
+    found = account_service.list_tokens(engine, int(raw_id))
     return (DONE[done], str(found[0]["id"])) if found else None
 
 
@@ -77,8 +78,8 @@ def _notice(engine: Engine, done: str | None, raw_id: str | None) -> tuple[str, 
 def users_page(ctx: CtxDep, who: AdminDep, engine: EngineDep, done: str | None = None,
                id: str | None = None):  # noqa: A002  (the query parameter's name)
     return render(ctx, "admin/users.html",
-                  users=_rows(engine, ctx.lang, engine.store.users()),
-                  tokens=_rows(engine, ctx.lang, engine.store.tokens()),
+                  users=_rows(engine, ctx.lang, account_service.list_users(engine)),
+                  tokens=_rows(engine, ctx.lang, account_service.list_tokens(engine)),
                   notice=_notice(engine, done, id), me=ctx.session.get("user_id"))
 
 
@@ -113,8 +114,8 @@ def create_user(ctx: CtxDep, form: FormDep, who: AdminDep, engine: EngineDep):
         errors["password2"] = Message(N_("The two passwords are not the same."))
     if scope is not None and not errors:
         try:
-            user_id = accounts.create_user(engine.store, values["username"], password,
-                                           scope.role, **scope.as_kwargs())
+            user_id = account_service.create_user(engine, values["username"], password,
+                                                  scope)
         except Conflict:
             errors["username"] = Message(N_("This username is already taken."))
         except InvalidInput as exc:  # the store's own checks, should the rules change
@@ -143,7 +144,7 @@ def disable_user(ctx: CtxDep, form: FormDep, who: AdminDep, engine: EngineDep, u
     if ctx.session.get("user_id") == user["id"] or user["disabled_at"]:
         return _confirm_disable(ctx, engine, user, 409)
     try:
-        engine.store.disable_user(user["username"])
+        account_service.disable_user(engine, user["username"])
     except (InvalidInput, NotFound):  # disabled or gone in between
         return _confirm_disable(ctx, engine, _user(engine, user_id), 409)
     return redirect(ctx, f"{USERS}?done=user-disabled&id={user['id']}")
@@ -176,9 +177,8 @@ def create_token(ctx: CtxDep, form: FormDep, who: AdminDep, engine: EngineDep):
     scope = checked_scope(engine, values, errors)
     if scope is None or errors:
         return _token_form(ctx, engine, 422, values, errors)
-    token_id, token = engine.store.create_token(scope.role, label=values["label"],
-                                                **scope.as_kwargs())
-    record = _rows(engine, ctx.lang, engine.store.tokens(token_id))[0]
+    token_id, token = account_service.create_token(engine, scope, values["label"])
+    record = _rows(engine, ctx.lang, account_service.list_tokens(engine, token_id))[0]
     return render(ctx, "admin/token_created.html", token=token, record=record)
 
 
@@ -199,7 +199,7 @@ def revoke_token_page(ctx: CtxDep, who: AdminDep, engine: EngineDep, token_id: s
 def revoke_token(ctx: CtxDep, form: FormDep, who: AdminDep, engine: EngineDep, token_id: str):
     token = _token(engine, token_id)
     try:
-        engine.store.revoke_token(token["id"])
+        account_service.revoke_token(engine, token["id"])
     except (InvalidInput, NotFound):  # revoked in between
         return _confirm_revoke(ctx, engine, who, _token(engine, token_id), 409)
     if who.token_id == token["id"]:  # the admin signed in with it: that session is over

@@ -17,10 +17,9 @@ from api.pages.deps import CtxDep
 from api.pages.i18n import N_
 from api.pages.render import SECURITY_HEADERS, render
 from api.pages.session import Upload, WebContext, check_csrf, read_upload
-from api.routes.exchange import import_bytes
-from api.routes.plugins import scorer_list
 from matcher.errors import Forbidden, InvalidInput
 from matcher.services import rights
+from matcher.services.scorers import scorer_table
 from matcher.store import ImportReport
 
 router = APIRouter(include_in_schema=False)
@@ -37,7 +36,7 @@ KIND_NAMES = {"partner": N_("Partners"), "peer": N_("Peer associations")}
 # ---------------------------------------------------------------------- scorers
 @router.get("/admin/plugins")
 def plugins_page(ctx: CtxDep, who: AdminDep, engine: EngineDep):
-    return render(ctx, "admin/plugins.html", scorers=scorer_list(engine),
+    return render(ctx, "admin/plugins.html", scorers=scorer_table(engine),
                   health=HEALTH, kind_names=KIND_NAMES)
 
 
@@ -81,7 +80,7 @@ def import_file(ctx: CtxDep, files: UploadDep, who: AdminDep, engine: EngineDep)
     if upload is None or not upload.content:
         return _data_page(ctx, 422, error=N_("Choose an exchange file (JSON) to import."))
     try:
-        report = import_bytes(engine, who, upload.content)
+        report = rights.import_bytes(engine, who, upload.content)
     except (InvalidInput, Forbidden) as exc:
         return _data_page(ctx, 422, error=N_("Nothing was imported: the file has a problem."),
                           problem=str(exc), filename=upload.filename)
@@ -91,7 +90,7 @@ def import_file(ctx: CtxDep, files: UploadDep, who: AdminDep, engine: EngineDep)
 @router.get(f"{DATA}/export")
 def export_file(ctx: CtxDep, who: AdminDep, engine: EngineDep):
     """The whole store in the exchange format, as a file to save (``matcher export``'s)."""
-    document = rights.export_document(who, engine.store)
+    document = rights.export_for(who, engine)
     body = json.dumps(document, ensure_ascii=False, indent=2) + "\n"
     name = f"delve-matcher-{datetime.now(UTC):%Y-%m-%d}.json"
     response = Response(body.encode("utf-8"), media_type="application/json", headers={

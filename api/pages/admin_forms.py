@@ -13,9 +13,10 @@ from api.pages.forms import Message
 from api.pages.i18n import N_
 from api.pages.render import ROLE_NAMES
 from api.pages.session import PageNotFound
-from matcher.accounts.users import BadScope, Scope, check_scope
+from matcher.accounts.users import BadScope, Scope
 from matcher.principals import Principal, Role
 from matcher.ranking.engine import Engine
+from matcher.services import accounts as account_service
 from matcher.services import profiles
 
 
@@ -52,9 +53,9 @@ def scope_values(form: dict[str, str]) -> dict:
 def checked_scope(engine: Engine, values: dict, errors: dict[str, Message]) -> Scope | None:
     """The scope of ``values``, or None with the problem added to ``errors`` by field."""
     try:
-        return check_scope(engine.store, engine.ref.regions, values["role"],
-                           association=values["association"], partner=values["partner"],
-                           regions=values["regions"])
+        return account_service.check_scope(engine, values["role"],
+                                           association=values["association"],
+                                           partner=values["partner"], regions=values["regions"])
     except BadScope as exc:
         key = f"{exc.code}:{exc.field}" if exc.code == "missing" else exc.code
         errors[exc.field or "role"] = Message(SCOPE_MESSAGES[key])

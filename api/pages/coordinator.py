@@ -17,15 +17,16 @@ from fastapi import APIRouter
 from pydantic import ValidationError
 
 from api.deps import EngineDep
+from api.errors import status_for
 from api.match_schemas import BulkApprove, BulkReject
 from api.pages.deps import CtxDep, FormDep, SignedInDep
 from api.pages.i18n import N_
 from api.pages.render import home_for, redirect, render
 from api.pages.session import PageNotFound, WebContext
-from api.routes.matches import bulk_review
 from matcher.errors import InvalidInput
 from matcher.principals import Principal, Role
 from matcher.ranking.engine import Engine
+from matcher.services.matches import bulk_review
 from matcher.workflow import lifecycle
 
 router = APIRouter(include_in_schema=False)
@@ -188,8 +189,11 @@ def bulk(ctx: CtxDep, who: SignedInDep, engine: EngineDep, form: FormDep):
         return queue_page(ctx, who, engine, back, bulk_errors=field_errors(
             exc, BULK_MESSAGES, whole="reason"), bulk_form=kept, selected=set(ids),
             status=422)
-    results = bulk_review(engine, who, body, ctx.lang)
+    results = bulk_review(engine, who, body.ids, body.action, note=body.note,
+                          reason=getattr(body, "reason", None), lang=ctx.lang)
     return queue_page(ctx, who, engine, back, bulk=[
-        {"id": r.id, "ok": r.ok, "status_code": r.status_code, "detail": r.detail,
-         "title": r.match.item_title if r.match else None,
-         "status": r.match.status if r.match else None} for r in results])
+        {"id": r.id, "ok": r.error is None,
+         "status_code": 200 if r.error is None else status_for(r.error),
+         "detail": None if r.error is None else str(r.error),
+         "title": r.match["item_title"] if r.match else None,
+         "status": r.match["status"] if r.match else None} for r in results])

@@ -24,6 +24,7 @@ from api.pages.signals import signal_bars
 from matcher.errors import Conflict, Forbidden, InvalidInput, NotFound
 from matcher.principals import Principal
 from matcher.ranking.engine import Engine
+from matcher.services import profiles
 from matcher.workflow import introductions, lifecycle
 
 router = APIRouter(include_in_schema=False)
@@ -72,10 +73,10 @@ def _org_facts(engine: Engine, org: dict | None, lang: str) -> dict:
 
 def _item_side(engine: Engine, match: dict, lang: str) -> dict:
     """The offering (and its partner) or the practice (and its association)."""
-    store, ref = engine.store, engine.ref
+    ref = engine.ref
     if match["kind"] == "partner":
-        item = store.get("offerings", match["item_id"]) or {}
-        owner = store.get("partners", match["owner_id"])
+        item = profiles.get(engine, "offerings", match["item_id"]) or {}
+        owner = profiles.get(engine, "partners", match["owner_id"])
         where = ([ref.country_name(c, lang) for c in item.get("countries") or []]
                  or [ref.region_label(r, lang) for r in item.get("regions") or []])
         return {"kind": "partner", "title": item.get("title") or match["item_id"],
@@ -83,13 +84,13 @@ def _item_side(engine: Engine, match: dict, lang: str) -> dict:
                 "topic": ref.category_label(item["category"], lang)
                 if item.get("category") else None,
                 "serves": where, "capacity": item.get("capacity"),
-                "used": store.capacity_used().get(match["item_id"], 0),
+                "used": profiles.capacity_used(engine).get(match["item_id"], 0),
                 "valid_until": item.get("valid_until"), "active": item.get("active"),
                 "languages": [ref.language_name(c, lang) for c in item.get("languages") or []],
                 "commodities": [ref.commodity_label(c, lang)
                                 for c in item.get("commodities") or []]}
-    item = store.get("practices", match["item_id"]) or {}
-    owner = store.get("associations", match["owner_id"])
+    item = profiles.get(engine, "practices", match["item_id"]) or {}
+    owner = profiles.get(engine, "associations", match["owner_id"])
     return {"kind": "peer", "title": None, "text": item.get("text"),
             "owner": _org_facts(engine, owner, lang),
             "topic": ref.category_label(item["category"], lang)

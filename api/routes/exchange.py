@@ -16,12 +16,9 @@ from pydantic import BaseModel, ConfigDict, Field
 from api.deps import EngineDep
 from api.schemas import ErrorMessage, ValidationErrorMessage
 from api.security import guard
-from matcher.errors import InvalidInput
-from matcher.exchange import Exchange, parse_document
+from matcher.exchange import Exchange
 from matcher.principals import Principal, Role
-from matcher.ranking.engine import Engine
 from matcher.services import rights
-from matcher.store import ImportReport
 
 router = APIRouter(tags=["exchange"])
 
@@ -105,25 +102,8 @@ def import_exchange(engine: EngineDep,
     """Admins import anything. Coordinators import associations (with needs and practices)
     of their own regions only, never partners. New texts are embedded after the import's
     commit, before the answer (a server stopped meanwhile embeds them when it starts again)."""
-    report = import_bytes(engine, who, body)
+    report = rights.import_bytes(engine, who, body)
     return ImportResult(changed=report.changed, **asdict(report))
-
-
-def import_bytes(engine: Engine, who: Principal, body: bytes) -> ImportReport:
-    """Parse and import an exchange document for ``who``, all or nothing (the route's work,
-    also the admin's import page's): :class:`InvalidInput` names the first bad record and
-    field, :class:`Forbidden` what ``who`` may not import, and nothing is written."""
-    report = rights.import_document(who, engine.store, _parse(body, engine.ref))
-    if report.changed:
-        engine.sync_embeddings()
-    return report
-
-
-def _parse(body: bytes, ref) -> Exchange:
-    try:
-        return parse_document(body, ref)
-    except RecursionError:  # json.loads on thousands of nested brackets
-        raise InvalidInput("malformed JSON: nested too deeply") from None
 
 
 @router.get(
@@ -137,4 +117,4 @@ def export_exchange(engine: EngineDep,
     """Admins: everything. Coordinators: the associations of their regions with their needs
     and practices, and no partners (so that they may import their export again). The format
     is the CLI's ``matcher export``: extension fields only where they are not the default."""
-    return JSONResponse(rights.export_document(who, engine.store))
+    return JSONResponse(rights.export_for(who, engine))

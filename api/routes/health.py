@@ -21,6 +21,6 @@ def health(engine: EngineDep) -> Health:
     embedding = engine.embedding_status()
     status = "ok" if not embedding.missing else "starting" if embedding.in_progress \
         else "degraded"
-    return Health(status=status, version=__version__, records=engine.store.counts(),
+    return Health(status=status, version=__version__, records=engine.record_counts(),
                   embedding=EmbeddingHealth(missing=embedding.missing,
                                             in_progress=embedding.in_progress))

@@ -33,9 +33,9 @@ from api.match_schemas import (
 )
 from api.schemas import ErrorMessage, Kind, Lang, ValidationErrorMessage
 from api.security import guard
-from matcher.errors import MatcherError
 from matcher.principals import Principal, Role
 from matcher.ranking.engine import Engine
+from matcher.services.matches import bulk_review
 from matcher.workflow import introductions, lifecycle
 
 router = APIRouter(prefix="/matches", tags=["matches"])
@@ -126,26 +126,19 @@ def bulk_review_matches(engine: EngineDep,
                         body: BulkReviewRequest) -> BulkReviewResponse:
     """Each id is one atomic change with its audit row; one failing leaves the others done.
     Each result carries the status code the single request would have answered."""
-    return BulkReviewResponse(results=bulk_review(engine, who, body))
+    return BulkReviewResponse(results=bulk_results(engine, who, body))
 
 
-def bulk_review(engine: Engine, who: Principal, body: BulkReviewRequest,
-                lang: str = "en") -> list[BulkResult]:
-    """Approve or reject each match of ``body.ids`` (once each, in order) on its own: one
-    failing leaves the others done. The API's bulk route and the review page call this."""
-    results = []
-    reason = getattr(body, "reason", None)
-    for match_id in dict.fromkeys(body.ids):
-        try:
-            match = lifecycle.transition(engine, who, match_id, body.action, note=body.note,
-                                         reason=reason)
-        except MatcherError as exc:
-            results.append(BulkResult(id=match_id, ok=False, status_code=status_for(exc),
-                                      detail=str(exc), match=None))
-        else:
-            results.append(BulkResult(id=match_id, ok=True, status_code=200, detail=None,
-                                      match=_public(engine, who, match, lang)))
-    return results
+def bulk_results(engine: Engine, who: Principal, body: BulkReviewRequest,
+                 lang: str = "en") -> list[BulkResult]:
+    """The bulk review of ``body`` (:func:`matcher.services.matches.bulk_review`), each result
+    with the status code the single request would have answered."""
+    return [BulkResult(id=r.id, ok=r.error is None,
+                       status_code=200 if r.error is None else status_for(r.error),
+                       detail=None if r.error is None else str(r.error),
+                       match=MatchPublic(**r.match) if r.match else None)
+            for r in bulk_review(engine, who, body.ids, body.action, note=body.note,
+                                 reason=getattr(body, "reason", None), lang=lang)]
 
 
 @router.get("/{match_id:int}", response_model=MatchPublic, responses=READ_ERRORS,

@@ -126,6 +126,15 @@ class Engine:
         """Whether the in-memory corpus (and so the models) has been built yet."""
         return self._corpus is not None
 
+    def record_counts(self) -> dict[str, int]:
+        """How many records of each kind the store holds, and vectors."""
+        return self.store.counts()
+
+    def close(self) -> None:
+        """Stop the background embedding and close the store."""
+        self.healer.stop()
+        self.store.close()
+
     def scorers(self) -> dict[str, RegisteredScorer]:
         return collect_scorers(self.pm)
 

@@ -104,18 +104,21 @@ def offering(engine: Engine, who: Principal, offering_id: str) -> dict:
 def need(engine: Engine, who: Principal, need_id: str, write: bool = False
          ) -> tuple[dict, dict]:
     """The need and its association if ``who`` may read it (with ``write``: change it)."""
-    row = engine.store.get("needs", need_id)
-    parent = row and engine.store.get("associations", row["association_id"])
-    policy.require_need(who, row, parent, need_id, write=write)
-    return row, parent  # type: ignore[return-value]
+    return _with_association(engine, "needs", need_id, policy.require_need, who, write)
 
 
 def practice(engine: Engine, who: Principal, practice_id: str, write: bool = False
              ) -> tuple[dict, dict]:
     """The practice and its association if ``who`` may read it (and change it)."""
-    row = engine.store.get("practices", practice_id)
+    return _with_association(engine, "practices", practice_id, policy.require_practice, who,
+                             write)
+
+
+def _with_association(engine: Engine, table: str, record_id: str, require, who: Principal,
+                      write: bool) -> tuple[dict, dict]:
+    row = engine.store.get(table, record_id)
     parent = row and engine.store.get("associations", row["association_id"])
-    policy.require_practice(who, row, parent, practice_id, write=write)
+    require(who, row, parent, record_id, write=write)
     return row, parent  # type: ignore[return-value]
 
 

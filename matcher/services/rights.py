@@ -29,9 +29,10 @@ from datetime import UTC, datetime
 
 from matcher import policy
 from matcher.errors import Forbidden, InvalidInput, NotFound
-from matcher.exchange import Exchange, dump_document
+from matcher.exchange import Exchange, dump_document, parse_document
 from matcher.principals import Principal, Role
 from matcher.ranking.embeddings import content_hash
+from matcher.ranking.engine import Engine
 from matcher.store import ImportReport, Store
 from matcher.store.rights import PSEUDONYM, DeletionReport  # noqa: F401  (re-exported)
 from matcher.workflow import lifecycle
@@ -172,3 +173,30 @@ def _finish(store: Store, report: DeletionReport | None, record_id: str) -> dict
 
 def _now() -> str:
     return datetime.now(UTC).isoformat(timespec="seconds")
+
+
+def export_for(who: Principal, engine) -> dict:
+    """:func:`export_document` of the engine's store (for the entry points)."""
+    return export_document(who, engine.store)
+
+
+def import_for(who: Principal, engine, doc: Exchange) -> ImportReport:
+    """:func:`import_document` into the engine's store (for the entry points)."""
+    return import_document(who, engine.store, doc)
+
+
+def import_bytes(engine: Engine, who: Principal, body: bytes) -> ImportReport:
+    """Parse and import an exchange document for ``who``, all or nothing (the route's work,
+    also the admin's import page's): :class:`InvalidInput` names the first bad record and
+    field, :class:`Forbidden` what ``who`` may not import, and nothing is written."""
+    report = import_for(who, engine, _parse(body, engine.ref))
+    if report.changed:
+        engine.sync_embeddings()
+    return report
+
+
+def _parse(body: bytes, ref) -> Exchange:
+    try:
+        return parse_document(body, ref)
+    except RecursionError:  # json.loads on thousands of nested brackets
+        raise InvalidInput("malformed JSON: nested too deeply") from None
