@@ -10,7 +10,7 @@ from fastapi import Header, Request
 from pydantic import BaseModel
 
 from matcher.principals import Principal
-from matcher.store import Claim
+from matcher.services.profiles import Claim
 
 KEY_DESCRIPTION = (
     "Optional. A client-chosen unique key (e.g. a UUID) for this create. A retry with the "

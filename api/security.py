@@ -14,6 +14,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from api import throttle
 from api.operations import refusal
 from matcher.principals import Principal, Role
+from matcher.services import sessions
 
 POLICY: dict[str, frozenset[Role]] = {}
 PUBLIC: set[str] = set()  # operations that need no token (health, docs)
@@ -33,7 +34,8 @@ def current_principal(
     api.throttle); a wrong one is counted, then the same."""
     token = credentials.credentials if credentials and credentials.scheme.lower() == "bearer" \
         else None
-    principal = request.app.state.engines.get().store.principal_for(token) if token else None
+    engine = request.app.state.engines.get()
+    principal = sessions.principal_for_token(engine, token) if token else None
     if principal is not None:
         return principal
     if token is None:  # not a guess: not counted

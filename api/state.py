@@ -37,10 +37,8 @@ class EngineProvider:
         with self._lock:
             if self._engine is None:
                 from matcher.ranking.engine import Engine
-                from matcher.store import Store
 
-                store = Store(self.settings.db, check_same_thread=False)
-                self._engine = Engine(self.settings, store=store, embed_on_build=False)
+                self._engine = Engine.for_server(self.settings)
             return self._engine
 
     def close(self) -> None:

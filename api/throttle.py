@@ -26,7 +26,7 @@ from collections import deque
 
 from fastapi import Request
 
-from matcher.store.users import normalise_username
+from matcher.principals import normalise_username
 
 FAILURE_LIMIT = 20
 FAILURE_WINDOW = 60.0

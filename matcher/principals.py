@@ -54,3 +54,8 @@ def new_token() -> str:
 def hash_token(token: str) -> str:
     """The stored form of a token: SHA-256 (tokens are random, so no salt or stretching)."""
     return hashlib.sha256(token.encode("utf-8")).hexdigest()
+
+
+def normalise_username(username: str) -> str:
+    """Usernames compare case-insensitively: stored and looked up in lower case."""
+    return username.strip().lower()

@@ -102,6 +102,23 @@ def test_no_two_modules_import_each_other_even_around_a_circle(graph):
     assert circles == []
 
 
+def test_the_api_never_imports_the_store(graph):
+    """Routes and pages call the services; the store is below them, out of sight."""
+    reaching = sorted(f"{name} imports {target}" for name, targets in graph.items()
+                      if name == "api" or name.startswith("api.")
+                      for target in targets if target.startswith("matcher.store"))
+    assert reaching == []
+
+
+def test_the_api_never_reaches_for_an_engines_store():
+    """No ``something.store`` in ``api/``: not even through an engine it was given."""
+    found = sorted(f"{path.relative_to(ROOT)}:{node.lineno}"
+                   for path in (ROOT / "api").rglob("*.py")
+                   for node in ast.walk(ast.parse(path.read_text(), str(path)))
+                   if isinstance(node, ast.Attribute) and node.attr == "store")
+    assert found == []
+
+
 def test_the_check_sees_an_upward_import():
     """The rule itself: a store module importing the engine would be reported."""
     assert layer_of("matcher.ranking.engine") > layer_of("matcher.store.profiles")

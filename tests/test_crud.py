@@ -14,9 +14,9 @@ from fastapi.testclient import TestClient
 from support import copy_database, make_tokens
 
 from api.app import create_app
-from api.routes.needs import need_public
 from matcher.exchange import Association
 from matcher.principals import Principal, Role
+from matcher.services import profiles
 from matcher.settings import load_settings
 from matcher.workflow.sensitive import neutral_summary
 
@@ -458,14 +458,14 @@ def test_neutral_summary_replaces_a_sensitive_text_for_whoever_may_not_read_it(a
     partner = Principal(role=Role.PARTNER, partner_id=Q)
     owner = Principal(role=Role.ASSOCIATION, association_id=B)
 
-    hidden = need_public(engine, partner, need, association, lang="es")
-    shown = need_public(engine, owner, need, association)
+    hidden = profiles.view(engine, partner, "needs", need, "es", association)
+    shown = profiles.view(engine, owner, "needs", need, association=association)
 
-    assert hidden.text_hidden and hidden.sensitive
-    assert hidden.text == neutral_summary("sgbv", association, engine.ref, "es")
-    assert "acoso" not in hidden.text and "Colombia" not in hidden.text
-    assert "América Latina" in hidden.text  # the regional network, nothing finer
-    assert not shown.text_hidden and shown.text == need["text"]
+    assert hidden["text_hidden"] and hidden["sensitive"]
+    assert hidden["text"] == neutral_summary("sgbv", association, engine.ref, "es")
+    assert "acoso" not in hidden["text"] and "Colombia" not in hidden["text"]
+    assert "América Latina" in hidden["text"]  # the regional network, nothing finer
+    assert not shown["text_hidden"] and shown["text"] == need["text"]
 
 
 # ---------------------------------------------------------------------- lists

@@ -19,8 +19,8 @@ from api.pages.render import SECURITY_HEADERS, render
 from api.pages.session import Upload, WebContext, check_csrf, read_upload
 from matcher.errors import Forbidden, InvalidInput
 from matcher.services import rights
+from matcher.services.rights import ImportReport
 from matcher.services.scorers import scorer_table
-from matcher.store import ImportReport
 
 router = APIRouter(include_in_schema=False)
 

@@ -1,8 +1,7 @@
 """An association adds, edits and deletes its needs and practices.
 
 Each form becomes the API's own schema (``NeedCreate``, ``PracticeUpdate``...) and goes
-through the same functions as the API's routes (:mod:`api.routes.needs`,
-:mod:`api.routes.practices`); a refused form comes back (422) with its messages next to the
+through the same services as the API's routes (:mod:`matcher.services.profiles`); a refused form comes back (422) with its messages next to the
 fields and the input kept. Deleting asks first, on a page of its own (no script needed).
 """
 

@@ -11,7 +11,7 @@ import hmac
 import secrets
 
 from api.pages.session import WebContext, web_mac
-from matcher.store.users import normalise_username
+from matcher.principals import normalise_username
 
 DEVICE_COOKIE = "dm_device"
 DEVICE_COOKIE_SECONDS = 180 * 24 * 3600
@@ -19,7 +19,7 @@ DEVICE_COOKIE_SECONDS = 180 * 24 * 3600
 
 def _mac(ctx: WebContext, device_id: str, username: str) -> str:
     message = f"device:{normalise_username(username)}:{device_id}".encode()
-    return web_mac(ctx.store, ctx.request, message)
+    return web_mac(ctx.engine, ctx.request, message)
 
 
 def device_id(ctx: WebContext, username: str) -> str | None:

@@ -25,7 +25,8 @@ from starlette.formparsers import MultiPartException, MultiPartParser
 from api.pages.config import WebSettings
 from api.pages.i18n import choose_language
 from matcher.principals import Principal
-from matcher.store import Store
+from matcher.ranking.engine import Engine
+from matcher.services import sessions
 
 SESSION_COOKIE = "dm_session"
 LANG_COOKIE = "dm_lang"
@@ -58,7 +59,7 @@ class WebContext:
     """Who is asking, in which language, and the cookies the response must carry."""
 
     request: Request
-    store: Store
+    engine: Engine
     settings: WebSettings
     session_id: str
     lang: str
@@ -69,15 +70,14 @@ class WebContext:
 
     @property
     def csrf_token(self) -> str:
-        return csrf_for(self.store, self.session_id, self.request)
+        return csrf_for(self.engine, self.session_id, self.request)
 
     # ------------------------------------------------------------------ session changes
     def sign_in(self, *, user_id: int | None = None, token_id: int | None = None) -> None:
         """Start a session (under a new id) for a user or a token."""
         session_id = new_session_id()
-        self.store.start_web_session(hash_session_id(session_id), user_id=user_id,
-                                     token_id=token_id, hours=self.settings.session_hours)
-        found = self.store.web_session(hash_session_id(session_id))
+        found = sessions.start(self.engine, hash_session_id(session_id), user_id=user_id,
+                               token_id=token_id, hours=self.settings.session_hours)
         if found is None:  # the user or token went away in between
             raise SignInRequired("/")
         self.session_id = session_id
@@ -85,7 +85,7 @@ class WebContext:
         self.set_cookies[SESSION_COOKIE] = (self.session_id, None)
 
     def sign_out(self) -> None:
-        self.store.end_web_session(hash_session_id(self.session_id))
+        sessions.end(self.engine, hash_session_id(self.session_id))
         self.principal = None
         self.session_id = new_session_id()
         self.set_cookies[SESSION_COOKIE] = (self.session_id, None)
@@ -109,37 +109,37 @@ def hash_session_id(session_id: str) -> str:
     return hashlib.sha256(session_id.encode("ascii")).hexdigest()
 
 
-def _secret(store: Store, request: Request) -> bytes:
+def _secret(engine: Engine, request: Request) -> bytes:
     state = request.app.state
     secret = getattr(state, "web_secret", None)
     if secret is None:
-        secret = state.web_secret = store.web_secret()
+        secret = state.web_secret = sessions.web_secret(engine)
     return secret
 
 
-def web_mac(store: Store, request: Request, message: bytes) -> str:
+def web_mac(engine: Engine, request: Request, message: bytes) -> str:
     """An HMAC of ``message`` under the database's web secret."""
-    return hmac.new(_secret(store, request), message, hashlib.sha256).hexdigest()
+    return hmac.new(_secret(engine, request), message, hashlib.sha256).hexdigest()
 
 
-def csrf_for(store: Store, session_id: str, request: Request) -> str:
-    return web_mac(store, request, b"csrf:" + session_id.encode("ascii"))
+def csrf_for(engine: Engine, session_id: str, request: Request) -> str:
+    return web_mac(engine, request, b"csrf:" + session_id.encode("ascii"))
 
 
 def web_context(request: Request) -> WebContext:
     """The page dependency: session (if any), language, and a session id for anonymous
     visitors (set on the response)."""
-    store = request.app.state.engines.get().store
+    engine = request.app.state.engines.get()
     settings: WebSettings = request.app.state.web_settings
     cookie = request.cookies.get(SESSION_COOKIE, "")
     lang = choose_language(request.cookies.get(LANG_COOKIE),
                            request.headers.get("accept-language"))
     if not _SESSION_ID.match(cookie):
-        ctx = WebContext(request, store, settings, new_session_id(), lang)
+        ctx = WebContext(request, engine, settings, new_session_id(), lang)
         ctx.set_cookies[SESSION_COOKIE] = (ctx.session_id, None)
         return ctx
-    ctx = WebContext(request, store, settings, cookie, lang)
-    found = store.web_session(hash_session_id(cookie))
+    ctx = WebContext(request, engine, settings, cookie, lang)
+    found = sessions.current(engine, hash_session_id(cookie))
     if found is not None:
         ctx.principal, ctx.session = found
     return ctx

@@ -11,8 +11,8 @@ from api.pages.i18n import N_
 from api.pages.render import home_for, redirect, render
 from api.pages.session import WebContext, safe_next
 from matcher.accounts.passwords import MAX_LENGTH
-from matcher.accounts.users import check_password
 from matcher.reference import UI_LANGUAGES
+from matcher.services import sessions
 
 router = APIRouter(include_in_schema=False)
 
@@ -55,7 +55,7 @@ def signin_password(ctx: CtxDep, form: FormDep):
     guard = _password_guard(ctx, username)
     if throttle.over_limit(guard):  # refused unchecked: a guess here teaches nothing
         return _signin_page(ctx, next_path, 429, TOO_MANY, username)
-    user_id = (check_password(ctx.store, username, password)
+    user_id = (sessions.check_password(ctx.engine, username, password)
                if username and password and len(password) <= MAX_LENGTH else None)
     if user_id is None:
         address = throttle.client_key(ctx.request)
@@ -72,7 +72,7 @@ def signin_password(ctx: CtxDep, form: FormDep):
 def signin_token(ctx: CtxDep, form: FormDep):
     next_path = safe_next(form.get("next"), "")
     token = form.get("token", "").strip()
-    principal = ctx.store.principal_for(token) if 0 < len(token) <= 200 else None
+    principal = sessions.principal_for_token(ctx.engine, token) if 0 < len(token) <= 200 else None
     if principal is None:
         if throttle.token_failed(ctx.request):
             return _signin_page(ctx, next_path, 429, TOO_MANY)

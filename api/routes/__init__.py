@@ -2,19 +2,7 @@
 
 from fastapi import APIRouter
 
-from api.routes import (
-    associations,
-    exchange,
-    health,
-    matches,
-    needs,
-    offerings,
-    partners,
-    plugins,
-    practices,
-    rights,
-    suggestions,
-)
+from api.routes import exchange, health, matches, plugins, profiles, rights, suggestions
 from api.schemas import ErrorMessage, ValidationErrorMessage
 
 API_PREFIX = "/api/v1"
@@ -36,8 +24,10 @@ COMMON_ERRORS = {
 }
 
 api_router = APIRouter(prefix=API_PREFIX, responses=COMMON_ERRORS)
-for module in (suggestions, plugins, matches, associations, needs, practices, partners,
-               offerings, exchange, rights):
-    api_router.include_router(module.router)
+for router in (suggestions.router, plugins.router, matches.router,
+               *(profiles.ROUTERS[kind] for kind in
+                 ("associations", "needs", "practices", "partners", "offerings")),
+               exchange.router, rights.router):
+    api_router.include_router(router)
 
 __all__ = ["API_PREFIX", "api_router", "health"]

@@ -13,9 +13,8 @@ from dataclasses import dataclass, field
 
 from matcher.accounts.passwords import check_strength, hash_password, verify_password
 from matcher.errors import InvalidInput
-from matcher.principals import Role
+from matcher.principals import Role, normalise_username
 from matcher.store import Store
-from matcher.store.users import normalise_username
 
 USERNAME = re.compile(r"^[a-z0-9][a-z0-9._@-]{2,63}$")
 

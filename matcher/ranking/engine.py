@@ -103,6 +103,14 @@ class Engine:
                 embedder, texts, self.settings.batch_size, show))
         self.healer = Healer(lambda stop: self.sync_embeddings(stop=stop))
 
+    @classmethod
+    def for_server(cls, settings: Settings) -> Engine:
+        """An engine for a threaded server: its store is opened with ``check_same_thread=False``
+        (each thread reads through its own connection), and texts missing vectors are embedded
+        in the background rather than on the first build (:meth:`heal`)."""
+        return cls(settings, store=Store(settings.db, check_same_thread=False),
+                   embed_on_build=False)
+
     # ------------------------------------------------------------------ parts
     @cached_property
     def embedders(self) -> dict[str, Embedder]:

@@ -15,6 +15,7 @@ what it sees but may not change, ``InvalidInput`` naming the field (never quotin
 from __future__ import annotations
 
 import secrets
+from dataclasses import replace
 from typing import Any
 
 from matcher import policy
@@ -32,8 +33,9 @@ from matcher.ranking.engine import Engine
 from matcher.reference import Reference
 from matcher.store import Claim
 from matcher.store.profiles import SORTABLE, ProfileQuery, offering_record
+from matcher.workflow.sensitive import neutral_summary
 
-__all__ = ["SORTABLE", "ProfileQuery", "offering_record"]
+__all__ = ["SORTABLE", "Claim", "ProfileQuery", "offering_record"]
 
 
 # ---------------------------------------------------------------------- records
@@ -262,6 +264,106 @@ def remove_offering(engine: Engine, who: Principal, offering_id: str) -> None:
     policy.require_offering(who, engine.store.get("offerings", offering_id), offering_id,
                             write=True)
     engine.store.delete_record("offerings", offering_id)
+
+
+# ---------------------------------------------------------------------- one door per kind
+# The API's five profile resources go through these: ``kind`` is the table (``needs``...),
+# and every answer is a *view*, the record as ``who`` may read it.
+KINDS = ("associations", "partners", "needs", "practices", "offerings")
+OWNER_OF = {"needs": "associations", "practices": "associations", "offerings": "partners"}
+
+
+def view(engine: Engine, who: Principal, kind: str, row: dict, lang: str = "en",
+         association: dict | None = None) -> dict:
+    """``row`` as ``who`` may read it (the caller was allowed the record itself):
+
+    - an association: ``visibility`` full or public, its contact only when full;
+    - a partner: its contact only for the partner itself, coordinators and admins;
+    - a need: a sensitive need's text only for those allowed, else its neutral summary in
+      ``lang`` (``text_hidden``), and whether it is confidential (``sensitive``);
+    - an offering: the exchange record and its partner.
+    """
+    if kind == "associations":
+        visibility = policy.require_association_view(who, row, row["id"])
+        return {**row, "contact": row.get("contact") if visibility == "full" else None,
+                "visibility": visibility}
+    if kind == "partners":
+        return {**row, "contact": row.get("contact")
+                if policy.can_see_partner_contact(who, row["id"]) else None}
+    if kind == "needs":
+        association = association or association_of(engine, row["association_id"]) or {}
+        sensitive = engine.is_sensitive(row["id"])
+        text, hidden = row["text"], False
+        if not policy.can_read_need_text(who, association, sensitive):
+            category = row["category"] or engine.need_category(row["id"])[0]
+            text, hidden = neutral_summary(category, association, engine.ref, lang), True
+        return {**row, "text": text, "text_hidden": hidden, "sensitive": sensitive}
+    if kind == "offerings":
+        return {**offering_record(row).model_dump(), "partner_id": row["partner_id"]}
+    return row
+
+
+def page(engine: Engine, who: Principal, kind: str, query: ProfileQuery, lang: str = "en"
+         ) -> tuple[list[dict], int]:
+    """One page of ``kind`` as ``query`` selects it, each record as ``who`` may read it, and
+    how many records the query selects in all. Needs are limited to those whose text the
+    caller may read, so ``q`` never matches a hidden text."""
+    if kind == "needs":
+        query = replace(query, scope=policy.need_scope(who))
+    rows, total = list_records(engine, kind, query)
+    parents: dict[str, dict] = {}
+    views = []
+    for row in rows:
+        parent = None
+        if kind == "needs":
+            aid = row["association_id"]
+            parent = parents.get(aid) or association_of(engine, aid)
+            parents[aid] = parent  # type: ignore[assignment]
+            policy.require_need(who, row, parent, row["id"])
+        views.append(view(engine, who, kind, row, lang, parent))
+    return views, total
+
+
+def read(engine: Engine, who: Principal, kind: str, record_id: str, lang: str = "en") -> dict:
+    """One record as ``who`` may read it; NotFound if it may not be seen at all."""
+    if kind == "associations":
+        return view(engine, who, kind, association(engine, who, record_id)[0], lang)
+    if kind in ("needs", "practices"):
+        row, parent = (need if kind == "needs" else practice)(engine, who, record_id)
+        return view(engine, who, kind, row, lang, parent)
+    row = (partner if kind == "partners" else offering)(engine, who, record_id)
+    return view(engine, who, kind, row, lang)
+
+
+def create(engine: Engine, who: Principal, kind: str, data: dict, owner_id: str | None = None,
+           claim: Claim | None = None) -> dict:
+    """A new record of ``kind`` (under its owner's id for needs, practices and offerings),
+    as ``who`` reads it."""
+    if kind == "associations":
+        row = create_association(engine, who, data, claim)
+    elif kind == "partners":
+        row = create_partner(engine, who, data, claim)
+    else:
+        add = {"needs": add_need, "practices": add_practice, "offerings": add_offering}[kind]
+        row = add(engine, who, owner_id, data, claim)  # type: ignore[arg-type]
+    return view(engine, who, kind, row)
+
+
+def change(engine: Engine, who: Principal, kind: str, record_id: str, changes: dict) -> dict:
+    """Apply ``changes`` to a record ``who`` may change; the record as ``who`` reads it."""
+    if kind == "needs":
+        row, parent = change_need(engine, who, record_id, changes)
+        return view(engine, who, kind, row, association=parent)
+    change_one = {"associations": change_association, "partners": change_partner,
+                  "practices": change_practice, "offerings": change_offering}[kind]
+    return view(engine, who, kind, change_one(engine, who, record_id, changes))
+
+
+def remove(engine: Engine, who: Principal, kind: str, record_id: str) -> None:
+    """Delete a need, practice or offering ``who`` may change; Conflict while matches refer
+    to it. (Associations and partners leave through the data-rights erasure.)"""
+    {"needs": remove_need, "practices": remove_practice,
+     "offerings": remove_offering}[kind](engine, who, record_id)
 
 
 # ---------------------------------------------------------------------- what pages read

@@ -8,17 +8,12 @@ import secrets
 from datetime import UTC, datetime, timedelta
 
 from matcher.errors import Conflict, InvalidInput, NotFound
-from matcher.principals import Principal, Role
+from matcher.principals import Principal, Role, normalise_username
 from matcher.store.base import BaseStore
 
 
 def _now() -> datetime:
     return datetime.now(UTC).replace(microsecond=0)
-
-
-def normalise_username(username: str) -> str:
-    """Usernames compare case-insensitively: stored and looked up in lower case."""
-    return username.strip().lower()
 
 
 class UsersMixin(BaseStore):
