@@ -14,8 +14,7 @@ Nested objects (contact, eligibility) are replaced whole.
 
 from __future__ import annotations
 
-from datetime import date
-from typing import Annotated, Any, Generic, Literal, TypeVar
+from typing import Annotated, Any, Generic, Literal, TypeVar, get_args
 
 from fastapi import Query
 from pydantic import (
@@ -24,6 +23,7 @@ from pydantic import (
     ConfigDict,
     Field,
     StringConstraints,
+    create_model,
 )
 
 from api.schemas import ErrorMessage, ValidationErrorMessage
@@ -33,9 +33,9 @@ from matcher.exchange import (
     MAX_TEXT,
     Contact,
     Count,
-    Eligibility,
     IsoDate,
     LangCode,
+    Offering,
     RecordId,
     Slots,
 )
@@ -327,57 +327,68 @@ _OFFERING = {
 }
 
 
-class OfferingCreate(_Input):
+# The offering's API models are derived from the exchange record (matcher.exchange.Offering):
+# a field added there appears in all three. The API only narrows some types to the bundled
+# vocabularies (and documents them); everything else is the record's own.
+_OFFERING_TYPES: dict[str, Any] = {
+    "title": Name, "description": Text, "category": Category, "regions": Regions,
+    "countries": Countries, "languages": Languages, "commodities": Commodities,
+    "capacity": Capacity | None, "valid_until": ValidUntil | None,
+}
+
+
+def _record_fields(record: type[BaseModel], types: dict[str, Any], *, partial: bool
+                   ) -> dict[str, Any]:
+    """``record``'s fields but ``id`` as (type, default) pairs for :func:`create_model`: the
+    API's narrower ``types`` where given; with ``partial``, every field may be left out, and
+    only those that may be empty may be set to null."""
+    fields: dict[str, Any] = {}
+    for name, info in record.model_fields.items():
+        if name == "id":
+            continue
+        annotation = types.get(name, info.annotation)
+        if not partial:
+            default = ... if info.is_required() else (
+                [] if info.default_factory is list  # documented as such
+                else Field(default_factory=info.default_factory) if info.default_factory
+                else info.default)
+        else:
+            nullable = type(None) in get_args(annotation)
+            default = None if nullable else _KEEP
+        fields[name] = (annotation, default)
+    return fields
+
+
+class _OfferingCreate(_Input):
     """A new offering of the partner in the URL."""
 
     model_config = ConfigDict(json_schema_extra=_example(**_OFFERING))
 
-    title: Name
-    description: Text = ""
-    category: Category
-    regions: Regions = []
-    countries: Countries = []
-    languages: Languages = []
-    commodities: Commodities = []
-    eligibility: Eligibility = Field(default_factory=Eligibility)
-    capacity: Capacity | None = None
-    active: bool = True
-    valid_until: ValidUntil | None = None
 
+class _OfferingUpdate(_Input):
+    """Changes to an offering: a field left out keeps its value."""
 
-class OfferingUpdate(_Input):
     model_config = ConfigDict(json_schema_extra=_example(capacity=4, active=False))
 
-    title: Name = _KEEP
-    description: Text = _KEEP
-    category: Category = _KEEP
-    regions: Regions = _KEEP
-    countries: Countries = _KEEP
-    languages: Languages = _KEEP
-    commodities: Commodities = _KEEP
-    eligibility: Eligibility = _KEEP
-    capacity: Capacity | None = None
-    active: bool = _KEEP
-    valid_until: ValidUntil | None = None
 
+class _OfferingPublic(_Output):
+    """An offering, as every caller reads it."""
 
-class OfferingPublic(_Output):
     model_config = ConfigDict(json_schema_extra=_example(id="demo-o-001",
                                                          partner_id="demo-p-01", **_OFFERING))
 
-    id: str
-    partner_id: str
-    title: str
-    description: str
-    category: str
-    regions: list[str]
-    countries: list[str]
-    languages: list[str]
-    commodities: list[str]
-    eligibility: Eligibility
-    capacity: int | None
-    active: bool
-    valid_until: date | None
+
+OfferingCreate = create_model("OfferingCreate", __base__=_OfferingCreate,
+                              __doc__=_OfferingCreate.__doc__,
+                              **_record_fields(Offering, _OFFERING_TYPES, partial=False))
+OfferingUpdate = create_model("OfferingUpdate", __base__=_OfferingUpdate,
+                              __doc__=_OfferingUpdate.__doc__,
+                              **_record_fields(Offering, _OFFERING_TYPES, partial=True))
+OfferingPublic = create_model(
+    "OfferingPublic", __base__=_OfferingPublic, __doc__=_OfferingPublic.__doc__,
+    id=(str, ...), partner_id=(str, ...),
+    **{name: (info.annotation, ...) for name, info in Offering.model_fields.items()
+       if name != "id"})
 
 
 def offering_public(row: dict) -> OfferingPublic:

@@ -8,14 +8,34 @@ import threading
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import get_args, get_origin
 
+from pydantic import BaseModel
 from sqlite_utils import Database
 
+from matcher.exchange import Association, Eligibility, Need, Offering, Partner, Practice
 from matcher.migrations import migrations
 
-_JSON = {"languages", "regions", "countries", "commodities", "contact"}
-_BOOLS = {"women_led_only", "requires_formal_license", "active", "women_led", "formal_license",
-          "sensitive", "confidential"}
+
+def _columns(test) -> set[str]:
+    """The record fields stored as columns whose type passes ``test`` (a nested list of
+    records, such as a partner's offerings, is stored in its own table; an offering's
+    eligibility in columns of its own)."""
+    nested = {"offerings", "needs", "practices", "eligibility"}
+    return {name for record in (Association, Partner, Offering, Eligibility, Need, Practice)
+            for name, info in record.model_fields.items()
+            if name not in nested and test(info.annotation)}
+
+
+def _is_json(annotation) -> bool:
+    kinds = {get_origin(a) or a for a in (get_args(annotation) or (annotation,))}
+    return get_origin(annotation) is list or any(
+        isinstance(k, type) and issubclass(k, BaseModel) for k in kinds)
+
+
+# Column types follow the exchange records, so a new field needs no change here.
+_JSON = _columns(_is_json)
+_BOOLS = _columns(lambda a: a is bool or a == bool | None) | {"confidential"}
 
 
 def _encode(row: dict) -> dict:

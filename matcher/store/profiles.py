@@ -9,7 +9,15 @@ from dataclasses import dataclass, field
 from pydantic import BaseModel
 
 from matcher.errors import Conflict, InvalidInput, NotFound
-from matcher.exchange import Association, Exchange, Need, Offering, Partner, Practice
+from matcher.exchange import (
+    Association,
+    Eligibility,
+    Exchange,
+    Need,
+    Offering,
+    Partner,
+    Practice,
+)
 from matcher.store.base import _decode, _encode
 from matcher.store.confidential import ConfidentialMixin
 from matcher.store.idempotency import Claim, IdempotencyMixin
@@ -391,14 +399,9 @@ def _record_row(table: str, record: BaseModel) -> dict:
 
 def offering_record(row: dict) -> Offering:
     """The offering of a stored row, in the exchange format (the one mapping back)."""
-    return Offering(
-        id=row["id"], title=row["title"], description=row["description"],
-        category=row["category"], regions=row["regions"], countries=row["countries"],
-        languages=row["languages"], commodities=row["commodities"],
-        eligibility={"women_led_only": row["women_led_only"], "min_members": row["min_members"],
-                     "requires_formal_license": row["requires_formal_license"]},
-        capacity=row["capacity"], active=row["active"], valid_until=row["valid_until"],
-    )
+    return Offering(**{name: row[name] for name in Offering.model_fields
+                       if name != "eligibility"},
+                    eligibility={name: row[name] for name in Eligibility.model_fields})
 
 
 def _rows(doc: Exchange) -> tuple[list[dict], ...]:
