@@ -152,6 +152,9 @@ class MatchPublic(BaseModel):
     introduced_at: str | None = Field(description="when the association accepted")
     version: int = Field(description="increases with every change")
     actions: list[Action] = Field(description="what the caller can do with it now")
+    round_id: int | None = Field(None, description="the match round that proposed it")
+    offered_by: Literal["partner"] | None = Field(
+        None, description="partner: the partner offered its help on the need")
 
 
 class MatchPage(BaseModel):

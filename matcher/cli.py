@@ -7,6 +7,9 @@ import logging
 import math
 import secrets
 import sys
+import time
+from collections import Counter
+from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Optional
 
@@ -146,6 +149,70 @@ def _print_suggestions(result) -> None:
                    + ", ".join(f"{k} {v:+.2f}" for k, v in s.contributions.items()))
     for name, why in result.failed_scorers.items():
         typer.echo(f"warning: scorer {name} left out: {why}", err=True)
+
+
+@app.command("round")
+def round_(db: DbOption = None,
+           region: Annotated[Optional[list[str]], typer.Option(
+               "--region", help="a regional network (repeatable; default: all)")] = None,
+           per_need: Annotated[Optional[int], typer.Option(
+               min=1, max=20, help="most open proposals per need (default: the settings')")
+           ] = None,
+           kind: Annotated[Optional[list[str]], typer.Option(
+               "--kind", help="partner or peer (repeatable; default: both)")] = None,
+           dry_run: Annotated[bool, typer.Option("--dry-run", help="choose, but write nothing")
+                              ] = False,
+           as_json: Annotated[bool, typer.Option("--json", help="print one JSON object")] = False):
+    """Propose matches for every open need of the regions at once, under capacity and
+    fairness (a min-cost flow); the proposals go to the review queue as one round."""
+    from matcher.principals import Principal, Role
+    from matcher.services import rounds
+
+    engine = _engine(db)
+    operator = Principal(role=Role.ADMIN, label="user cli")
+    try:
+        with _steps() as step:
+            report = rounds.run(engine, operator, regions=region, per_need=per_need,
+                                kinds=tuple(kind) if kind else ("partner", "peer"),
+                                dry_run=dry_run, progress=step)
+    except MatcherError as exc:
+        _fail(str(exc))
+    if as_json:
+        typer.echo(json.dumps(report, ensure_ascii=False))
+        return
+    typer.echo(f"round {report['round_id'] or ('(dry run: nothing written)' if dry_run else '(nothing to propose)')}: "
+               f"{report['needs_served']} of {report['needs']} needs served, "
+               f"{len(report['proposals'])} proposals, total {report['total']} "
+               f"(greedy: {report['greedy']['needs_served']} served, "
+               f"total {report['greedy']['total']})")
+    for why, count in sorted(Counter(u["why"] for u in report["unserved"]).items()):
+        typer.echo(f"  unserved, {why.replace('_', ' ')}: {count}")
+
+
+@contextmanager
+def _steps():
+    """A progress callback: a bar on a terminal, else a line per step with counts and time."""
+    started = time.perf_counter()
+    if sys.stderr.isatty():
+        from rich.progress import Progress
+
+        with Progress(transient=True) as bar:
+            tasks: dict[str, int] = {}
+
+            def step(name: str, done: int, total: int) -> None:
+                if name not in tasks:
+                    tasks[name] = bar.add_task(name, total=total)
+                bar.update(tasks[name], completed=done, total=total)
+            yield step
+        return
+    last: dict[str, int] = {}
+
+    def line(name: str, done: int, total: int) -> None:
+        if done == total or name not in last:
+            typer.echo(f"{name}: {done}/{total} ({time.perf_counter() - started:.1f} s)",
+                       err=True)
+        last[name] = done
+    yield line
 
 
 @app.command("eval")

@@ -166,3 +166,18 @@ def m011_idempotency(db: Database) -> None:
          "created_at": str},
         pk=("owner", "key"), not_null={"fingerprint", "record_table", "record_id", "created_at"},
     )
+
+
+@migrations(name="m016_rounds")
+def m016_rounds(db: Database) -> None:
+    """Match rounds: who ran one, over which regions, with what result; each proposal of a
+    round carries its ``round_id``, so the round can be reviewed as one. A match a partner
+    offered (rather than one suggested to the association) says so in ``offered_by``."""
+    db["rounds"].create(
+        {"id": int, "created_at": str, "actor": str, "role": str, "actor_org": str,
+         "regions": str, "per_need": int, "report": str},
+        pk="id", not_null={"created_at", "actor", "role", "regions", "per_need", "report"},
+    )
+    db["matches"].add_column("round_id", int)
+    db["matches"].create_index(["round_id"])
+    db["matches"].add_column("offered_by", str)  # "partner": a partner offered its help

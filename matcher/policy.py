@@ -237,3 +237,38 @@ def may_be_redacted_for(who: Principal, match: dict, association: dict | None) -
     if match["introduced_at"] is not None:
         return False
     return association is None or not can_see_association(who, association)
+
+
+# ---------------------------------------------------------------------- match rounds
+def round_regions(who: Principal, asked: list[str] | None, every: list[str]) -> list[str]:
+    """The regions a match round of ``who`` covers: a coordinator's own (or those of them it
+    asks for), any for admins; Forbidden for other roles and for regions not theirs."""
+    if who.role not in (Role.ADMIN, Role.COORDINATOR):
+        raise Forbidden("only coordinators and admins run match rounds")
+    regions = list(dict.fromkeys(asked)) if asked else [r for r in every if who.covers_region(r)]
+    outside = [r for r in regions if not who.covers_region(r)]
+    if outside:
+        raise Forbidden("coordinators run rounds in their own regions only")
+    return regions
+
+
+def can_see_round(who: Principal, regions: list[str]) -> bool:
+    """A round is seen by admins and by coordinators of every region it covered."""
+    return who.is_admin or (who.role is Role.COORDINATOR
+                            and all(who.covers_region(r) for r in regions))
+
+
+# ---------------------------------------------------------------------- partners finding needs
+def require_offering_needs(who: Principal, offering: dict | None, record_id: str) -> dict:
+    """Who may see the needs an offering fits: its partner, coordinators, admins."""
+    if offering is None or (who.role is Role.PARTNER and who.partner_id != offering["partner_id"]):
+        raise NotFound(f"no offering with id {record_id!r}")
+    if who.role not in (Role.ADMIN, Role.COORDINATOR, Role.PARTNER):
+        raise Forbidden("only the offering's partner, coordinators and admins look for the "
+                        "needs it fits")
+    return offering
+
+
+def offering_needs_regions(who: Principal) -> frozenset[str] | None:
+    """Whose needs an offering's list holds: a coordinator's regions; None for any."""
+    return who.regions if who.role is Role.COORDINATOR else None

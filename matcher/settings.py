@@ -49,6 +49,12 @@ class Settings(BaseSettings):
         default_factory=dict, description="fusion weights per kind and scorer, over each "
         "scorer's own default weight (e.g. MATCHER_WEIGHTS__PARTNER__LEXICAL=0.3)")
     max_per_partner: int = Field(2, ge=1, description="most offerings of one partner in a top 10")
+    round_per_need: int = Field(2, ge=1, le=20, description="most open proposals per need "
+                                "after a match round (`matcher round --per-need`)")
+    round_per_teacher: int = Field(3, ge=1, le=100, description="most open peer matches per "
+                                   "teaching association that a match round may leave")
+    round_shortlist: int = Field(20, ge=1, le=200, description="candidates per need and kind "
+                                 "that a match round chooses among")
     scorer_budget_ms: float = Field(250.0, gt=0, description="time one scorer may take per request")
     threads: int = Field(1, ge=1, description="CPU threads for the embedding models")
     batch_size: int = Field(64, ge=1)

@@ -2,7 +2,17 @@
 
 from fastapi import APIRouter
 
-from api.routes import exchange, health, matches, plugins, profiles, rights, suggestions
+from api.routes import (
+    exchange,
+    health,
+    matches,
+    offers,
+    plugins,
+    profiles,
+    rights,
+    rounds,
+    suggestions,
+)
 from api.schemas import ErrorMessage, ValidationErrorMessage
 
 API_PREFIX = "/api/v1"
@@ -24,10 +34,10 @@ COMMON_ERRORS = {
 }
 
 api_router = APIRouter(prefix=API_PREFIX, responses=COMMON_ERRORS)
-for router in (suggestions.router, plugins.router, matches.router,
+for router in (suggestions.router, plugins.router, matches.router, rounds.router,
                *(profiles.ROUTERS[kind] for kind in
                  ("associations", "needs", "practices", "partners", "offerings")),
-               exchange.router, rights.router):
+               offers.router, exchange.router, rights.router):
     api_router.include_router(router)
 
 __all__ = ["API_PREFIX", "api_router", "health"]

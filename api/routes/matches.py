@@ -131,14 +131,22 @@ def bulk_review_matches(engine: EngineDep,
 
 def bulk_results(engine: Engine, who: Principal, body: BulkReviewRequest,
                  lang: str = "en") -> list[BulkResult]:
-    """The bulk review of ``body`` (:func:`matcher.services.matches.bulk_review`), each result
-    with the status code the single request would have answered."""
+    """The bulk review of ``body``, each result with the status code the single request
+    would have answered."""
+    return review_results(engine, who, body.ids, body.action, note=body.note,
+                          reason=getattr(body, "reason", None), lang=lang)
+
+
+def review_results(engine: Engine, who: Principal, ids: list[int], action: str, *,
+                   note: str | None, reason: str | None, lang: str = "en"
+                   ) -> list[BulkResult]:
+    """Review each match of ``ids`` (:func:`matcher.services.matches.bulk_review`)."""
     return [BulkResult(id=r.id, ok=r.error is None,
                        status_code=200 if r.error is None else status_for(r.error),
                        detail=None if r.error is None else str(r.error),
                        match=MatchPublic(**r.match) if r.match else None)
-            for r in bulk_review(engine, who, body.ids, body.action, note=body.note,
-                                 reason=getattr(body, "reason", None), lang=lang)]
+            for r in bulk_review(engine, who, ids, action, note=note, reason=reason,
+                                 lang=lang)]
 
 
 @router.get("/{match_id:int}", response_model=MatchPublic, responses=READ_ERRORS,

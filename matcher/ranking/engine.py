@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
 
@@ -76,6 +77,7 @@ class SuggestionList:
     language: str | None = None
     failed_scorers: dict[str, str] = field(default_factory=dict)
     weak: bool = False  # no suggestion is at least "good" (an empty list is weak too)
+    admissible: int = 0  # items that passed every hard rule for the need
 
 
 class Engine:
@@ -373,8 +375,12 @@ class Engine:
                                           note="topic inferred: a sensitive topic")
 
     def suggest(self, need_id: str, kind: str = "partner", limit: int = 10,
-                weights: dict[str, float] | None = None, lang: str = "en") -> SuggestionList:
-        """Ranked, explained suggestions of ``kind`` for one need."""
+                weights: dict[str, float] | None = None, lang: str = "en",
+                explained: bool = True, only: Sequence[str] | None = None) -> SuggestionList:
+        """Ranked, explained suggestions of ``kind`` for one need. Not ``explained``: the best
+        ``limit`` by score with their strength only (no reasons, no cap per partner), for
+        matching many needs at once. ``only``: among these items alone (those that pass the
+        hard rules), to explain pairs already chosen."""
         if kind not in KINDS:
             raise InvalidInput(f"kind must be one of {', '.join(KINDS)}", field="kind")
         if limit < 1:
@@ -384,6 +390,9 @@ class Engine:
         block = corpus.block(kind)
         rules = self.hard_rules(need_id, kind)
         candidates = filters.allowed(rules)
+        if only is not None:
+            wanted = [block.position[i] for i in only if i in block.position]
+            candidates = np.intersect1d(candidates, np.array(wanted, dtype=candidates.dtype))
         table = self.weights_for(kind, weights)
         bad = [name for name, value in table.items() if weight_problem(value)]
         if bad:
@@ -402,8 +411,15 @@ class Engine:
         if run is None:
             return self._result(query, kind, [], failed)
         total, contributions = fuse(run.scores, active, table, len(candidates))
-        chosen = _diversify(total, candidates, block, kind, limit, self.settings.max_per_partner)
-        suggestions = self._explain(ctx, chosen, total, contributions, run.scores, active, rules)
+        if explained:
+            chosen = _diversify(total, candidates, block, kind, limit,
+                                self.settings.max_per_partner)
+            suggestions = self._explain(ctx, chosen, total, contributions, run.scores, active,
+                                        rules)
+        else:
+            chosen = _diversify(total, candidates, block, "", limit, 0)
+            suggestions = [_bare(block.records[int(candidates[p])], kind, float(total[p]),
+                                 need_id) for p in chosen]
         strengths = self.calibration.strengths(
             ctx, chosen, run, {name: r.scorer for name, r in registered.items()
                                if block.state.get(name) is not _PREPARE_FAILED},
@@ -412,7 +428,9 @@ class Engine:
             for suggestion, strength in zip(suggestions, strengths, strict=True):
                 suggestion.strength = round(float(strength), 4)
                 suggestion.strength_label = self.calibration.label(suggestion.strength)
-        return self._result(query, kind, suggestions, failed)
+        result = self._result(query, kind, suggestions, failed)
+        result.admissible = len(candidates)
+        return result
 
     def hard_rules(self, need_id: str, kind: str = "partner") -> dict[str, np.ndarray]:
         """For each hard rule, a boolean array over the ``kind`` block: True where the item
@@ -422,6 +440,32 @@ class Engine:
         used = self.store.capacity_used() if kind == "partner" else None
         return filters.rules_for(corpus, kind, association, used,
                                  self.store.rejected_items(need_id, kind))
+
+    def needs_for_offering(self, offering_id: str, need_ids: Sequence[str] | None = None,
+                           lang: str = "en") -> list[Suggestion]:
+        """The needs this offering could serve now (it passes every hard rule for them), each
+        as the offering's suggestion for that need, strongest first. ``need_ids``: among these
+        needs only."""
+        corpus = self.corpus()
+        position = corpus.offerings.position.get(offering_id)
+        if position is None:
+            raise NotFound(f"no offering with id {offering_id!r}")
+        used = self.store.capacity_used()
+        admitted: dict[str, bool] = {}  # association -> whether its needs pass the rules
+        found = []
+        for need_id in (corpus.needs if need_ids is None else need_ids):
+            need = corpus.needs.get(need_id)
+            if need is None:
+                continue
+            aid = need["association_id"]
+            if aid not in admitted:
+                rules = filters.rules_for(corpus, "partner", corpus.associations[aid], used)
+                admitted[aid] = bool(all(mask[position] for mask in rules.values()))
+            if admitted[aid]:
+                result = self.suggest(need_id, "partner", limit=1, lang=lang, only=[offering_id])
+                found.extend(result.suggestions)
+        return sorted(found, key=lambda s: (-(s.strength if s.strength is not None else 0.0),
+                                            -s.score, s.need_id))
 
     def suggest_for_association(self, association_id: str, kind: str = "partner",
                                 limit: int = 10, weights: dict[str, float] | None = None,
@@ -506,6 +550,13 @@ class Engine:
 
 
 _PREPARE_FAILED = object()
+
+
+def _bare(record: dict, kind: str, score: float, need_id: str) -> Suggestion:
+    """A suggestion with no reasons: the item, its owner and its score."""
+    owner = record["partner_id"] if kind == "partner" else record["association_id"]
+    return Suggestion(kind=kind, item_id=record["id"], owner_id=owner, score=round(score, 4),
+                      contributions={}, reasons=[], rules_passed=[], need_id=need_id)
 
 
 def _stack(vectors: list[np.ndarray]) -> np.ndarray:

@@ -1,4 +1,5 @@
-"""Suggestions for a caller: for one need, or across an association's needs.
+"""Suggestions for a caller: for one need, across an association's needs, or the needs an
+offering fits (partners finding needs).
 
 Who may ask is :mod:`matcher.policy`'s (the association itself, its region's coordinators,
 admins; partners never): a need the caller may not see is missing, whatever the route.
@@ -10,6 +11,8 @@ from matcher import policy
 from matcher.errors import NotFound
 from matcher.principals import Principal
 from matcher.ranking.engine import Engine, SuggestionList
+from matcher.workflow import lifecycle
+from matcher.workflow.sensitive import neutral_summary
 
 
 def need_for_suggestions(engine: Engine, who: Principal, need_id: str) -> tuple[dict, dict]:
@@ -44,3 +47,45 @@ def for_association(engine: Engine, who: Principal, association_id: str,
     """Suggestions across all of an association's needs, each item once."""
     association_for_suggestions(engine, who, association_id)
     return engine.suggest_for_association(association_id, kind, limit, weights, lang)
+
+
+def needs_for_offering(engine: Engine, who: Principal, offering_id: str, limit: int = 10,
+                       lang: str = "en") -> list[dict]:
+    """The open needs an offering fits now, strongest first, as ``who`` may read them: a
+    sensitive need only as its neutral summary, with no association named and no reasons
+    (they may quote it). Needs already matched with the offering are left out. For the
+    offering's partner, coordinators (needs of their regions) and admins."""
+    policy.require_offering_needs(who, engine.store.get("offerings", offering_id), offering_id)
+    corpus = engine.corpus()
+    regions = policy.offering_needs_regions(who)
+    matched = {m["need_id"] for m in engine.store.open_matches()
+               if m["kind"] == "partner" and m["item_id"] == offering_id}
+    candidates = [nid for nid, need in corpus.needs.items() if nid not in matched and (
+        regions is None
+        or corpus.associations[need["association_id"]].get("region") in regions)]
+    found = []
+    for s in engine.needs_for_offering(offering_id, candidates, lang)[:limit]:
+        need = corpus.needs[s.need_id]
+        association = corpus.associations[need["association_id"]]
+        sensitive = engine.is_sensitive(s.need_id)
+        hidden = not policy.can_read_need_text(who, association, sensitive)
+        category = need.get("category") or engine.need_category(s.need_id)[0]
+        found.append({
+            "need_id": s.need_id, "category": category,
+            "text": neutral_summary(category, association, engine.ref, lang) if hidden
+            else need["text"],
+            "text_hidden": hidden,
+            "association_id": None if hidden else association["id"],
+            "association_name": None if hidden else association["name"],
+            "country": None if hidden else association.get("country"),
+            "region": association.get("region"),
+            "score": s.score, "strength": s.strength, "strength_label": s.strength_label,
+            "reasons": [] if hidden else s.reasons,
+        })
+    return found
+
+
+def offer_help(engine: Engine, who: Principal, offering_id: str, need_id: str) -> dict:
+    """The partner offers the offering's help on a need it fits: a proposed match for the
+    coordinators to review, as ``who`` reads it."""
+    return lifecycle.view(engine, who, lifecycle.offer(engine, who, offering_id, need_id))

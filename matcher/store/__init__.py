@@ -10,13 +10,14 @@ from matcher.store.idempotency import Claim
 from matcher.store.matches import MatchesMixin
 from matcher.store.profiles import ImportReport, ProfilesMixin
 from matcher.store.rights import DeletionReport, RightsMixin
+from matcher.store.rounds import RoundsMixin
 from matcher.store.tokens import AuthMixin
 from matcher.store.users import UsersMixin
 from matcher.store.vectors import Vector
 
 
-class Store(ProfilesMixin, AuthMixin, MatchesMixin, DashboardMixin, UsersMixin, RightsMixin,
-            BaseStore):
+class Store(ProfilesMixin, AuthMixin, RoundsMixin, MatchesMixin, DashboardMixin, UsersMixin,
+            RightsMixin, BaseStore):
     # ProfilesMixin brings VectorsMixin and IdempotencyMixin (MatchesMixin the latter too).
     """A SQLite database of the exchange; open it with ``Store(path)`` (migrates on open)."""
 

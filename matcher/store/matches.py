@@ -134,31 +134,38 @@ class MatchesMixin(IdempotencyMixin, BaseStore):
             earlier = self.claimed(claim, "matches")
             if earlier is not None:
                 return self.claimed_match(int(earlier))
-            existing = self.find_match(row["need_id"], row["kind"], row["item_id"])
-            if existing is not None:
-                if existing["status"] == "rejected":
-                    raise Conflict(f"this pair was rejected (match {existing['id']}); a rejected "
-                                   "pair is never proposed again")
-                raise Conflict(f"this pair is already match {existing['id']} "
-                               f"(status {existing['status']})")
-            cursor = self.db.execute(
-                "insert into matches (kind, need_id, association_id, item_id, owner_id, status, "
-                "score, category, reasons, contributions, reasons_by_language, created_at, "
-                "updated_at, version, redacted) "
-                "values (?, ?, ?, ?, ?, 'proposed', ?, ?, ?, ?, ?, ?, ?, 1, ?)",
-                [row["kind"], row["need_id"], row["association_id"], row["item_id"],
-                 row["owner_id"], row["score"], row.get("category"),
-                 json.dumps(row.get("reasons") or []), _json_or_null(row.get("contributions")),
-                 _json_or_null(row.get("reasons_by_language")), at, at,
-                 int(bool(row.get("redacted")))])
-            if row.get("redacted") is None:  # the need's confidentiality, when not decided
-                self.db.execute("update matches set redacted = 1 where id = ? and need_id in "
-                                "(select id from needs where confidential = 1)",
-                                [cursor.lastrowid])
-            match_id = int(cursor.lastrowid)
-            self._audit(match_id, "propose", None, "proposed", actor, role, actor_org, at)
+            match_id = self._insert_match(row, actor=actor, role=role, actor_org=actor_org,
+                                          at=at)
             self._claim(claim, "matches", str(match_id))
         return self.get_match(match_id)
+
+    def _insert_match(self, row: dict, *, actor: str, role: str, actor_org: str | None,
+                      at: str) -> int:
+        """Insert one ``proposed`` match and its audit row (inside a write transaction)."""
+        existing = self.find_match(row["need_id"], row["kind"], row["item_id"])
+        if existing is not None:
+            if existing["status"] == "rejected":
+                raise Conflict(f"this pair was rejected (match {existing['id']}); a rejected "
+                               "pair is never proposed again")
+            raise Conflict(f"this pair is already match {existing['id']} "
+                           f"(status {existing['status']})")
+        cursor = self.db.execute(
+            "insert into matches (kind, need_id, association_id, item_id, owner_id, status, "
+            "score, category, reasons, contributions, reasons_by_language, created_at, "
+            "updated_at, version, redacted, round_id, offered_by) "
+            "values (?, ?, ?, ?, ?, 'proposed', ?, ?, ?, ?, ?, ?, ?, 1, ?, ?, ?)",
+            [row["kind"], row["need_id"], row["association_id"], row["item_id"],
+             row["owner_id"], row["score"], row.get("category"),
+             json.dumps(row.get("reasons") or []), _json_or_null(row.get("contributions")),
+             _json_or_null(row.get("reasons_by_language")), at, at,
+             int(bool(row.get("redacted"))), row.get("round_id"), row.get("offered_by")])
+        if row.get("redacted") is None:  # the need's confidentiality, when not decided
+            self.db.execute("update matches set redacted = 1 where id = ? and need_id in "
+                            "(select id from needs where confidential = 1)",
+                            [cursor.lastrowid])
+        match_id = int(cursor.lastrowid)
+        self._audit(match_id, "propose", None, "proposed", actor, role, actor_org, at)
+        return match_id
 
     def claimed_match(self, match_id: int) -> dict:
         """The match a claim created (Conflict when it has been deleted since)."""

@@ -155,6 +155,37 @@ def propose(engine, who: Principal, need_id: str, kind: str, item_id: str,
         actor=who.actor, role=who.role.value, actor_org=_actor_org(who), claim=claim)
 
 
+def offer(engine, who: Principal, offering_id: str, need_id: str) -> dict:
+    """A partner offers its offering's help on a need it fits: a ``proposed`` match marked
+    ``offered_by: partner``, reviewed by the coordinators like any other. By the offering's
+    partner and admins; the pair must pass every hard rule now."""
+    store = engine.store
+    offering = store.get("offerings", offering_id)
+    policy.require_offering(who, offering, offering_id, write=True)
+    need = store.get("needs", need_id)
+    if need is None:
+        raise NotFound(f"no need with id {need_id!r}")
+    existing = store.find_match(need_id, "partner", offering_id)
+    if existing is not None:
+        raise Conflict("this offering is already matched with this need, or was rejected "
+                       "for it")
+    fits = engine.needs_for_offering(offering_id, [need_id])
+    if not fits:
+        raise Conflict(f"offering {offering_id!r} does not fit this need now: it fails a hard "
+                       "rule (region, country, commodity, eligibility, active, validity, "
+                       "capacity)")
+    suggestion = fits[0]
+    return store.create_match(
+        {"kind": "partner", "need_id": need_id, "association_id": need["association_id"],
+         "redacted": engine.is_sensitive(need_id), "item_id": offering_id,
+         "owner_id": offering["partner_id"], "score": suggestion.score,
+         "category": engine.need_category(need_id)[0], "reasons": suggestion.reasons,
+         "contributions": suggestion.contributions,
+         "reasons_by_language": _reasons_by_language(engine, suggestion),
+         "offered_by": "partner"},
+        actor=who.actor, role=who.role.value, actor_org=_actor_org(who))
+
+
 def _current_suggestion(engine, need_id: str, kind: str, item_id: str, lang: str = "en"):
     """The engine's suggestion of ``item_id`` for the need, or None if it is not one now."""
     everything = max(1, len(engine.corpus().block(kind)))
@@ -310,6 +341,7 @@ def view(engine, who: Principal, match: dict, lang: str = "en") -> dict:
                                   "owner_id", "score", "category", "reason",
                                   "outcome", "created_at", "updated_at", "introduced_at",
                                   "version")},
+        "round_id": match.get("round_id"), "offered_by": match.get("offered_by"),
         # nothing identifies the association behind a redacted match: no id, name or country
         "association_id": None if hidden else match["association_id"],
         "note": None if hidden else match["note"],
