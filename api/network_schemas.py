@@ -127,3 +127,30 @@ class OfferingNeeds(BaseModel):
 
     offering_id: str
     needs: list[OfferingNeed]
+
+
+# ---------------------------------------------------------------------- mutual exchanges
+class Pair(BaseModel):
+    need_id: str
+    practice_id: str
+
+
+class Exchange(BaseModel):
+    """Another association and what each side could teach the other: ``score`` is the
+    harmonic mean of the two directions' strongest pairs."""
+
+    association_id: str
+    score: float
+    they_help_you: list[Pair] = Field(description="your needs, their practices")
+    you_help_them: list[Pair] = Field(description="their needs, your practices")
+
+
+class Exchanges(BaseModel):
+    model_config = ConfigDict(json_schema_extra={"examples": [{
+        "association_id": "demo-a-01", "exchanges": [{
+            "association_id": "demo-a-03", "score": 0.61,
+            "they_help_you": [{"need_id": "demo-n-001", "practice_id": "demo-pr-004"}],
+            "you_help_them": [{"need_id": "demo-n-007", "practice_id": "demo-pr-002"}]}]}]})
+
+    association_id: str
+    exchanges: list[Exchange]

@@ -101,3 +101,32 @@ def test_offering_help_makes_a_proposed_match_the_coordinator_reviews(world):
                            headers=headers["admin"], json={"version": match["version"]})
     assert approved.status_code == 200, approved.text
     assert approved.json()["offered_by"] == "partner"
+
+
+# ---------------------------------------------------------------------- mutual exchanges
+def test_mutual_exchanges_help_both_ways_and_hide_sensitive_needs(world):
+    client, headers = world
+    engine = client.app.state.engines.get()
+    corpus = engine.corpus()
+    response = client.get("/api/v1/associations/demo-a-01/exchanges",
+                          headers=headers["association"], params={"limit": 5})
+    assert response.status_code == 200, response.text
+    exchanges = response.json()["exchanges"]
+
+    assert exchanges and len(exchanges) <= 5
+    assert [e["score"] for e in exchanges] == sorted((e["score"] for e in exchanges),
+                                                     reverse=True)
+    for e in exchanges:
+        assert e["association_id"] != "demo-a-01"
+        assert e["they_help_you"] and e["you_help_them"]
+        for pair in e["they_help_you"]:
+            assert corpus.needs[pair["need_id"]]["association_id"] == "demo-a-01"
+            assert corpus.practices.records[corpus.practices.position[pair["practice_id"]]][
+                "association_id"] == e["association_id"]
+        for pair in e["you_help_them"]:
+            assert corpus.needs[pair["need_id"]]["association_id"] == e["association_id"]
+            assert not engine.is_sensitive(pair["need_id"])
+    assert client.get("/api/v1/associations/demo-a-12/exchanges",
+                      headers=headers["association"]).status_code == 404
+    assert client.get("/api/v1/associations/demo-a-01/exchanges",
+                      headers=headers["partner"]).status_code == 403

@@ -8,6 +8,7 @@ from fastapi import APIRouter, Path, Query
 from pydantic import StringConstraints
 
 from api.deps import EngineDep
+from api.network_schemas import Exchanges
 from api.schemas import (
     AssociationSuggestionsResponse,
     ErrorMessage,
@@ -84,3 +85,17 @@ def association_suggestions(engine: EngineDep,
     weights = parse_weights(engine, weight)
     return from_association_result(suggestions.for_association(
         engine, who, association_id, kind, limit, weights, lang))
+
+
+@router.get("/associations/{association_id}/exchanges", response_model=Exchanges,
+            responses=ERRORS, summary="Associations this one could exchange with, both ways",
+            operation_id="association_exchanges")
+def association_exchanges(engine: EngineDep,
+                          who: Annotated[Principal, guard(
+                              "association_exchanges", Role.ADMIN, Role.COORDINATOR,
+                              Role.ASSOCIATION)],
+                          association_id: Annotated[str, Path(examples=["demo-a-01"])],
+                          limit: LimitQuery = 10) -> Exchanges:
+    """Mutual peer exchanges: each partner association has a practice that fits one of this
+    association's needs, and this association a practice that fits one of theirs."""
+    return Exchanges(**suggestions.exchanges(engine, who, association_id, limit))

@@ -89,3 +89,57 @@ def offer_help(engine: Engine, who: Principal, offering_id: str, need_id: str) -
     """The partner offers the offering's help on a need it fits: a proposed match for the
     coordinators to review, as ``who`` reads it."""
     return lifecycle.view(engine, who, lifecycle.offer(engine, who, offering_id, need_id))
+
+
+def exchanges(engine: Engine, who: Principal, association_id: str, limit: int = 10) -> dict:
+    """Associations that could exchange with this one both ways: one of its practices fits
+    a need of theirs, and one of theirs fits a need of its own (each pair past the hard
+    rules, not weak). Each direction scores as its strongest pair; an exchange as the harmonic mean of
+    the two, as reciprocal recommenders combine both sides. A need the caller may not read
+    (sensitive, someone else's) takes no part."""
+    association = association_for_suggestions(engine, who, association_id)
+    corpus = engine.corpus()
+    mine = {p["id"] for p in corpus.practices.records if p["association_id"] == association_id}
+    they_help: dict[str, list[tuple[float, str, str]]] = {}
+    for need in engine.store.needs(association_id):
+        if need["id"] not in corpus.needs:
+            continue
+        for s in engine.suggest(need["id"], "peer", limit=len(corpus.practices),
+                                explained=False).suggestions:
+            if s.strength_label == "weak":
+                continue
+            they_help.setdefault(s.owner_id, []).append((_value(s), need["id"], s.item_id))
+    you_help: dict[str, list[tuple[float, str, str]]] = {}
+    if mine:
+        for need_id, need in corpus.needs.items():
+            other = need["association_id"]
+            if other == association_id or other not in they_help:
+                continue
+            if not policy.can_read_need_text(who, corpus.associations[other],
+                                             engine.is_sensitive(need_id)):
+                continue
+            for s in engine.suggest(need_id, "peer", limit=len(mine), explained=False,
+                                    only=sorted(mine)).suggestions:
+                if s.strength_label == "weak":
+                    continue
+                you_help.setdefault(other, []).append((_value(s), need_id, s.item_id))
+    found = []
+    for other in set(they_help) & set(you_help):
+        inbound, outbound = max(they_help[other])[0], max(you_help[other])[0]
+        if inbound <= 0 or outbound <= 0:
+            continue
+        found.append({
+            "association_id": other,
+            "score": round(2 * inbound * outbound / (inbound + outbound), 4),
+            "they_help_you": [{"need_id": n, "practice_id": p}
+                              for _, n, p in sorted(they_help[other], reverse=True)[:3]],
+            "you_help_them": [{"need_id": n, "practice_id": p}
+                              for _, n, p in sorted(you_help[other], reverse=True)[:3]],
+        })
+    found.sort(key=lambda e: (-e["score"], e["association_id"]))
+    return {"association_id": association["id"], "exchanges": found[:limit]}
+
+
+def _value(s) -> float:
+    """A pair's strength (its fused score, floored at 0, without a calibration)."""
+    return float(s.strength) if s.strength is not None else max(float(s.score), 0.0)
