@@ -97,8 +97,12 @@ def test_partner_adds_an_offering_that_is_suggested_until_it_is_deactivated(visi
     page.get_by_label("Countries", exact=True).fill("GH")
     page.get_by_role("button", name="Add the offering").click()
 
-    expect(page).to_have_url(f"{server}/partner/offerings?done=added")
-    expect(page.get_by_role("status")).to_have_text("The offering was added.")
+    expect(page).to_have_url(re.compile(rf"{server}/partner/offerings/[^/]+/needs\?done=added"))
+    expect(page.get_by_role("status")).to_have_text(
+        "The offering was added. These are the needs it fits now.")
+    expect(page.get_by_role("heading", name="Needs your offering fits")).to_be_visible()
+    v.check("offering-needs-en")
+    page.get_by_role("link", name="Back to your offerings").click()
     card = page.locator("li.card", has_text=DEWATERING)
     expect(card).to_contain_text("Can be suggested now.")
     expect(card).to_contain_text("0 of 4")

@@ -471,3 +471,19 @@ def test_error_locations_become_form_fields():
     assert field_name(("contact", "phone")) == "contact_phone"
     assert field_name(("languages", 2)) == "languages"
     assert field_name(()) == "form"
+
+
+# ---------------------------------------------------------------------- mutual exchanges
+def test_the_association_sees_whom_it_could_exchange_with_both_ways(client, engine):
+    sign_in(client, "amina")
+    page = client.get("/exchanges")
+    text = text_of(page.text)
+    assert page.status_code == 200 and "Associations you could exchange with" in text
+    assert "They could help you" in text and "You could help them" in text
+    assert re.search(r"Both ways: \d+%", text)
+    # another association's needs appear by their topic only, never their words
+    for need in engine.store.needs():
+        if need["association_id"] != OWN:
+            assert need["text"][:40] not in page.text
+    sign_in(client, "partner-user")
+    assert client.get("/exchanges", follow_redirects=False).status_code == 303

@@ -36,8 +36,8 @@ SGBV_NEED = "demo-n-005"  # Umoja Women Miners Group (demo-a-02), category sgbv
 SGBV_WORDS = "kunyanyaswa kingono"  # words of its text, which partners must not read
 SAFE_SPACES = "demo-o-034"  # Women in Mining Solidarity Network's sgbv offering
 PARTNER_GETS = ["/partner/offerings", "/partner/offerings/new", "/partner/offerings/demo-o-001",
-                "/partner/offerings/demo-o-001/delete", "/partner/matches",
-                "/partner/profile", "/partner/profile/edit"]
+                "/partner/offerings/demo-o-001/delete", "/partner/offerings/demo-o-001/needs",
+                "/partner/matches", "/partner/profile", "/partner/profile/edit"]
 OFFERING_FORM = {  # a complete, valid offering form (checkboxes: present when ticked)
     "title": "Rainy-season pit dewatering and wall timbering for gold diggers",
     "description": "Our engineers visit flooded pits, install pumps and teach timbering of "
@@ -145,17 +145,21 @@ def test_partner_adds_an_offering_that_is_then_suggested(client, engine):
     before = offering_ids(engine, "demo-p-13")
     response = post(client, "/partner/offerings/new", OFFERING_FORM)
     assert response.status_code == 303
-    assert response.headers["location"] == "/partner/offerings?done=added"
     added = [row for row in engine.store.offerings("demo-p-13") if row["id"] not in before]
     assert len(added) == 1
     row = added[0]
+    # straight to the needs it fits
+    assert response.headers["location"] == f"/partner/offerings/{row['id']}/needs?done=added"
+    fits = text_of(client.get(response.headers["location"]).text)
+    assert "The offering was added. These are the needs it fits now." in fits
+    assert "Needs your offering fits" in fits
     assert row["title"] == OFFERING_FORM["title"] and row["category"] == "ohs"
     assert row["regions"] == ["africa_anglophone"] and row["countries"] == ["GH", "KE"]
     assert row["languages"] == ["en", "tw"] and row["commodities"] == ["gold"]
     assert row["min_members"] == 20 and not row["women_led_only"]
     assert row["capacity"] == 3 and row["active"] and row["valid_until"] == "2031-06-30"
-    listing = text_of(client.get(response.headers["location"]).text)
-    assert "The offering was added." in listing and OFFERING_FORM["title"] in listing
+    listing = text_of(client.get("/partner/offerings").text)
+    assert OFFERING_FORM["title"] in listing
     assert format_date(date(2031, 6, 30), format="long", locale="en") in listing
     # Nkwanta (Ghana, gold, 240 members) sees it among the partners for its flooding pits.
     client.cookies.clear()
@@ -250,10 +254,13 @@ def test_partner_edits_an_offering(client, engine):
     response = post(client, "/partner/offerings/demo-o-036", {**form, "capacity": "",
                                                               "countries": "sn"})
     assert response.status_code == 303
-    assert response.headers["location"] == "/partner/offerings?done=saved"
+    assert response.headers["location"] == "/partner/offerings/demo-o-036/needs?done=saved"
     row = engine.store.get("offerings", "demo-o-036")
     assert row["active"] is False and row["capacity"] is None and row["countries"] == ["SN"]
     assert row["title"] == "Association governance clinic" and row["min_members"] == 15
+    fits = text_of(client.get(response.headers["location"]).text)
+    assert "The offering was saved." in fits
+    assert "No open need fits this offering now." in fits  # it is inactive
     text = text_of(client.get("/partner/offerings?done=saved").text)
     assert "The offering was saved." in text and "Not suggested now: it is inactive." in text
 
@@ -432,14 +439,16 @@ PARTNER_POSTS = sorted(route.path for router in ROUTERS for route in router.rout
 def test_partner_post_routes_are_the_forms_tested_here():
     assert PARTNER_POSTS == ["/partner/offerings/new", "/partner/offerings/{offering_id}",
                              "/partner/offerings/{offering_id}/delete",
+                             "/partner/offerings/{offering_id}/needs/{need_id}/offer",
                              "/partner/profile/edit"]
 
 
 @pytest.mark.parametrize("path", [p.replace("{offering_id}", "demo-o-035")
-                                  for p in PARTNER_POSTS])
+                                  .replace("{need_id}", "demo-n-001") for p in PARTNER_POSTS])
 def test_partner_forms_without_the_csrf_token_change_nothing(client, engine, path):
     sign_in(client, "mediation")
-    before = (engine.store.offerings("demo-p-13"), engine.store.get("partners", "demo-p-13"))
+    before = (engine.store.offerings("demo-p-13"), engine.store.get("partners", "demo-p-13"),
+              len(engine.store.open_matches()))
     for token in (None, "0" * 64):
         data = {**OFFERING_FORM, "name": "Hijacked", "type": "ngo"}
         if token:
@@ -447,5 +456,36 @@ def test_partner_forms_without_the_csrf_token_change_nothing(client, engine, pat
         response = client.post(path, data=data, follow_redirects=False)
         assert response.status_code == 403
         assert "Form expired" in response.text
-    assert (engine.store.offerings("demo-p-13"),
-            engine.store.get("partners", "demo-p-13")) == before
+    assert (engine.store.offerings("demo-p-13"), engine.store.get("partners", "demo-p-13"),
+            len(engine.store.open_matches())) == before
+
+
+# ---------------------------------------------------------------------- needs an offering fits
+FITS = "/partner/offerings/demo-o-003/needs"  # first-responder kits, both African networks
+
+
+def test_partner_sees_the_needs_its_offering_fits_and_offers_help(client, engine):
+    sign_in(client, "safe-shafts")
+    page = client.get(FITS)
+    text = text_of(page.text)
+    assert page.status_code == 200 and "Needs your offering fits" in text
+    assert re.search(r"(Strong|Good|Possible|Weak) fit · \d+%", text)
+    # the sensitive need fits (Umoja's, sgbv): a summary, no association, none of its words
+    card = re.search(rf'<li class="card" id="need-{SGBV_NEED}">(.*?)</li>', page.text, re.S)
+    assert card is not None
+    assert SGBV_WORDS not in page.text and "Umoja" not in card.group(1)
+
+    actions = re.findall(r'action="(/partner/offerings/demo-o-003/needs/([^/"]+)/offer)"',
+                         page.text)
+    path, need_id = actions[0]
+    response = post(client, path, {}, page=FITS)
+    assert response.status_code == 303
+    assert response.headers["location"] == f"{FITS}?done=offered"
+    match = engine.store.find_match(need_id, "partner", "demo-o-003")
+    assert match["status"] == "proposed" and match["offered_by"] == "partner"
+    assert "Your offer was sent" in text_of(client.get(response.headers["location"]).text)
+    again = post(client, path, {}, page=FITS)
+    assert again.headers["location"] == f"{FITS}?done=refused"
+
+    sign_in(client, "oro-justo")
+    assert client.get(FITS).status_code == 404

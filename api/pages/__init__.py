@@ -18,6 +18,7 @@ from api.pages import (
     admin,
     admin_data,
     association,
+    association_exchanges,
     association_matches,
     association_needs,
     association_suggestions,
@@ -26,6 +27,7 @@ from api.pages import (
     coordinator_match,
     partner,
     partner_matches,
+    partner_needs,
     partner_profile,
     signin,
 )
@@ -43,8 +45,9 @@ from api.pages.session import (
 STATIC = Path(__file__).resolve().parent.parent / "static"
 
 ROUTERS = (signin.router, association.router, association_needs.router,
+           association_exchanges.router,
            association_suggestions.router, association_matches.router, partner.router,
-           partner_matches.router, partner_profile.router,
+           partner_matches.router, partner_profile.router, partner_needs.router,
            coordinator.router, coordinator_match.router, coordinator_dashboard.router,
            admin.router, admin_data.router)
 pages_router = APIRouter(include_in_schema=False)

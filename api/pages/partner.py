@@ -144,14 +144,14 @@ def new_offering(ctx: CtxDep, engine: EngineDep, partner: PartnerDep):
 def create_offering(ctx: CtxDep, form: FormDep, engine: EngineDep, who: SignedInDep,
                     partner: PartnerDep):
     try:
-        profiles.add_offering(engine, who, partner["id"],
-                              created(OfferingCreate, offering_input(form, engine.ref)))
+        row = profiles.add_offering(engine, who, partner["id"],
+                                    created(OfferingCreate, offering_input(form, engine.ref)))
     except (FormInvalid, InvalidInput) as exc:
         return _editor(ctx, engine, offering_values(None, form, engine.ref), errors=refused(exc),
                        status=422)
     except NotFound:
         raise PageNotFound() from None
-    return redirect(ctx, "/partner/offerings?done=added")
+    return redirect(ctx, f"/partner/offerings/{row['id']}/needs?done=added")
 
 
 @router.get("/partner/offerings/{offering_id}")
@@ -173,7 +173,7 @@ def save_offering(ctx: CtxDep, form: FormDep, engine: EngineDep, who: SignedInDe
                        refused(exc), status=422)
     except NotFound:
         raise PageNotFound() from None
-    return redirect(ctx, "/partner/offerings?done=saved")
+    return redirect(ctx, f"/partner/offerings/{offering_id}/needs?done=saved")
 
 
 # ---------------------------------------------------------------------- deleting

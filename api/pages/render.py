@@ -43,6 +43,7 @@ NAV: dict[Role, list[tuple[str, str]]] = {
     Role.ASSOCIATION: [
         ("/needs", N_("Needs and practices")),
         ("/matches", N_("My matches")),
+        ("/exchanges", N_("Exchanges")),
         ("/profile", N_("Profile")),
     ],
     Role.PARTNER: [
