@@ -126,7 +126,10 @@ def test_partner_adds_an_offering_that_is_suggested_until_it_is_deactivated(visi
     page.get_by_label("Active: it can be suggested", exact=True).uncheck()
     v.check("edit-offering-en")
     page.get_by_role("button", name="Save the offering").click()
-    expect(page.get_by_role("status")).to_have_text("The offering was saved.")
+    expect(page.get_by_role("status")).to_have_text(
+        "The offering was saved. These are the needs it fits now.")
+    expect(page.get_by_text("No open need fits this offering now.")).to_be_visible()
+    page.get_by_role("link", name="Back to your offerings").click()
     expect(card).to_contain_text("Not suggested now: it is inactive.")
     v.check("offering-inactive-en")
 
@@ -168,7 +171,9 @@ def test_partner_works_in_spanish_and_a_full_offering_leaves_the_suggestions(vis
     v.check("offering-refused-es")
     page.get_by_label("Capacidad", exact=True).fill("2")
     page.get_by_role("button", name="Añadir la oferta").click()
-    expect(page.get_by_role("status")).to_have_text("La oferta se ha añadido.")
+    expect(page.get_by_role("status")).to_have_text(
+        "La oferta se ha añadido. Estas son las necesidades a las que responde ahora.")
+    page.get_by_role("link", name="Volver a sus ofertas").click()
     card = page.locator("li.card", has_text=FAIRMINED)
     expect(card).to_contain_text("Puede sugerirse ahora.")
     expect(card).to_contain_text("Perú")
@@ -189,6 +194,9 @@ def test_partner_works_in_spanish_and_a_full_offering_leaves_the_suggestions(vis
     card.get_by_role("link", name=f"Editar {FAIRMINED}").click()
     page.get_by_label("Capacidad", exact=True).fill("0")
     page.get_by_role("button", name="Guardar la oferta").click()
+    expect(page.get_by_text("Ninguna necesidad abierta encaja con esta oferta por ahora."))\
+        .to_be_visible()  # a full offering fits no need now
+    page.get_by_role("link", name="Volver a sus ofertas").click()
     expect(card).to_contain_text("No se sugiere por ahora: todos los cupos están ocupados.")
     expect(card).to_contain_text("0 de 0")
     v.check("offering-full-es")
