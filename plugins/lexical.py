@@ -11,7 +11,7 @@ from matcher import hookimpl
 from matcher.i18n import N_, _
 from matcher.ranking.corpus import Block, Corpus
 from matcher.ranking.scoring import Scorer, ScoringContext
-from matcher.ranking.textproc import stems_with_surface, tokenize
+from matcher.ranking.textproc import meaningful, stems_with_surface, tokenize
 
 logging.getLogger("bm25s").setLevel(logging.WARNING)
 
@@ -42,10 +42,13 @@ class LexicalScorer(Scorer):
     def reasons(self, ctx, positions, scores):
         state = ctx.block.state[self.name]
         query = stems_with_surface(ctx.query.need["text"], ctx.query.language)
+        lang = ctx.query.language
         out = []
         for p in positions:
             doc = state["docs"][ctx.candidates[p]]
-            shared = [surface for stem, surface in query.items() if stem in doc]
+            # only words that carry meaning: no numbers, no function words, in any language
+            shared = [surface for stem, surface in query.items()
+                      if stem in doc and meaningful(surface, lang)]
             out.append([_("shared words: {words}", ctx.ui_language, words=", ".join(shared[:4]))]
                        if shared else [])
         return out

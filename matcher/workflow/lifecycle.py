@@ -149,6 +149,7 @@ def propose(engine, who: Principal, need_id: str, kind: str, item_id: str,
         {"kind": kind, "need_id": need_id, "association_id": association["id"],
          "redacted": engine.is_sensitive(need_id),
          "item_id": item_id, "owner_id": suggestion.owner_id, "score": suggestion.score,
+         "strength": suggestion.strength, "strength_label": suggestion.strength_label,
          "category": category, "reasons": suggestion.reasons,
          "contributions": suggestion.contributions,
          "reasons_by_language": _reasons_by_language(engine, suggestion)},
@@ -307,7 +308,8 @@ def view(engine, who: Principal, match: dict, lang: str = "en") -> dict:
         need_text = need["text"] if need else ""
     return {
         **{k: match[k] for k in ("id", "kind", "status", "need_id", "item_id",
-                                  "owner_id", "score", "category", "reason",
+                                  "owner_id", "score", "strength", "strength_label",
+                                  "category", "reason",
                                   "outcome", "created_at", "updated_at", "introduced_at",
                                   "version")},
         # nothing identifies the association behind a redacted match: no id, name or country
