@@ -19,7 +19,8 @@ from api.deps import EngineDep
 from api.pages.association import own_association
 from api.pages.deps import CtxDep, FormDep, SignedInDep
 from api.pages.forms import Message
-from api.pages.i18n import N_
+from api.pages.i18n import N_, translations
+from api.pages.labels import public_labels
 from api.pages.render import redirect, render
 from api.pages.session import PageNotFound, WebContext
 from api.pages.signals import grouped, largest, signal_bars, strength_of
@@ -53,6 +54,12 @@ def _card(s: Suggestion, scale: float, match: dict | None, lang: str) -> dict:
             "kind": s.kind, "match": match,
             "href": f"/{'offerings' if s.kind == 'partner' else 'practices'}/"
                     f"{quote(s.item_id)}"}
+
+
+def _signal_names(names: set[str], lang: str) -> list[str]:
+    """Failed scorers as the page names them: their public labels (no engine names)."""
+    labels, gettext = public_labels(), translations(lang).gettext
+    return sorted({gettext(labels[name]) if name in labels else name for name in names})
 
 
 def _need(engine: Engine, who: Principal, need_id: str) -> tuple[dict, dict]:
@@ -98,7 +105,8 @@ def _need_page(ctx: WebContext, engine: Engine, who: Principal, need_id: str,
         peers=[_card(s, scale, asked_for.get(("peer", s.item_id)), ctx.lang)
                for s in peers.suggestions],
         partners_weak=partners.weak, peers_weak=peers.weak,
-        failed=sorted(set(partners.failed_scorers) | set(peers.failed_scorers)),
+        failed=_signal_names(set(partners.failed_scorers) | set(peers.failed_scorers),
+                             ctx.lang),
         limit=count, more=min(MAX_LIMIT, count + 10) if count < MAX_LIMIT else None,
         computed_at=datetime.now(UTC), own=who.role is Role.ASSOCIATION,
         asked=_asked(engine, who, need_id, ctx.request.query_params.get("asked")),
