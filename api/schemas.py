@@ -295,3 +295,43 @@ def from_association_result(
             **common)
     return AssociationPeerSuggestionsResponse(
         kind="peer", suggestions=[peer_suggestion(s) for s in result.suggestions], **common)
+
+
+# ---------------------------------------------------------------------- unserved needs
+_UNSERVED_EXAMPLE = {
+    "regions": ["africa_anglophone"],
+    "groups": [{"category": "finance", "region": "africa_anglophone", "needs": [
+        {"need_id": "demo-n-004", "association_id": "demo-a-02",
+         "association_name": "Tarkwa Small Miners Association",
+         "text": "We need credit to buy a water pump.", "redacted": False,
+         "best_strength": 0.09, "since": "2026-12-03T10:50:31+00:00"}]}],
+}
+
+
+class UnservedNeed(BaseModel):
+    """An open need whose partner suggestions had none at least good when last worked out."""
+
+    need_id: str
+    association_id: str | None = Field(description="null for a confidential need")
+    association_name: str | None = Field(description="null for a confidential need")
+    text: str = Field(description="the need's text, or its neutral summary when confidential")
+    redacted: bool = Field(description="true when text is the neutral summary")
+    best_strength: float | None = Field(ge=0, le=1, description="the strongest suggestion "
+                                        "then (null when there was none at all)")
+    since: str = Field(description="when it was first found unserved")
+
+
+class UnservedGroup(BaseModel):
+    category: str = Field(description="the needs' topic (given, or inferred)")
+    region: str
+    needs: list[UnservedNeed]
+
+
+class UnservedNeedsResponse(BaseModel):
+    """The needs no partner serves well yet, by topic and region: the partners to recruit."""
+
+    model_config = _example(**_UNSERVED_EXAMPLE)
+
+    regions: list[str] = Field(description="the regions covered (the caller's, or the one "
+                               "asked for)")
+    groups: list[UnservedGroup] = Field(description="largest group first")

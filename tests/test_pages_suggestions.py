@@ -11,6 +11,7 @@ import re
 
 import pytest
 from pages_support import csrf_of, page_fixtures, sign_in, text_of
+from support import make_token
 
 from api.pages.session import CSRF_FIELD
 from matcher.principals import Principal, Role
@@ -136,6 +137,37 @@ def test_a_confidential_unserved_need_shows_only_its_neutral_summary(client, eng
     assert "violin" not in listed and "A confidential need about" in listed
     sign_in(client, "coord-latam")
     assert need_id not in client.get("/dashboard").text
+
+
+def test_the_api_lists_unserved_needs_to_their_regions_coordinators_only(client, engine,
+                                                                        pages_db):
+    need_id = add_need(engine, CHOIR)
+    secret = add_need(engine, SECRET, sensitive=True)
+    sign_in(client, "amina")
+    for need in (need_id, secret):
+        client.get(f"/needs/{need}")
+    client.cookies.clear()
+
+    def unserved(role: Role, **scope) -> dict[str, dict]:
+        response = client.get("/api/v1/dashboard/unserved",
+                              headers=make_token(pages_db, role, **scope))
+        assert response.status_code == 200, response.text
+        return {n["need_id"]: n for g in response.json()["groups"] for n in g["needs"]}
+
+    mine = unserved(Role.COORDINATOR, regions=["africa_anglophone"])
+    assert mine[need_id]["association_id"] == OWN and "choir" in mine[need_id]["text"]
+    assert mine[secret]["redacted"] and mine[secret]["association_id"] is None
+    assert "violin" not in mine[secret]["text"]
+    assert need_id in unserved(Role.ADMIN)
+    assert not {need_id, secret} & set(unserved(Role.COORDINATOR,
+                                                regions=["latin_america_caribbean"]))
+    refused = client.get("/api/v1/dashboard/unserved?region=latin_america_caribbean",
+                         headers=make_token(pages_db, Role.COORDINATOR,
+                                            regions=["africa_anglophone"]))
+    assert refused.status_code == 403
+    member = client.get("/api/v1/dashboard/unserved",
+                        headers=make_token(pages_db, Role.ASSOCIATION, association_id=OWN))
+    assert member.status_code == 403
 
 
 def test_a_deleted_need_leaves_the_unserved_list(client, engine):

@@ -4,6 +4,7 @@ from fastapi import APIRouter
 
 from api.routes import (
     associations,
+    dashboard,
     exchange,
     health,
     matches,
@@ -37,7 +38,7 @@ COMMON_ERRORS = {
 
 api_router = APIRouter(prefix=API_PREFIX, responses=COMMON_ERRORS)
 for module in (suggestions, plugins, matches, associations, needs, practices, partners,
-               offerings, exchange, rights):
+               offerings, exchange, rights, dashboard):
     api_router.include_router(module.router)
 
 __all__ = ["API_PREFIX", "api_router", "health"]

@@ -68,13 +68,25 @@ def regions_for(who: Principal, all_regions: list[str]) -> list[str]:
     raise Forbidden("only coordinators and admins see the dashboard")
 
 
-def summary(engine, who: Principal, region: str | None = None, lang: str = "en") -> Dashboard:
-    """The dashboard of ``region`` (one of ``who``'s), or of all ``who``'s regions (``lang``:
-    the language of a confidential need's neutral summary)."""
+def unserved(engine, who: Principal, region: str | None = None, lang: str = "en"
+             ) -> tuple[list[str], list[UnservedGroup]]:
+    """The regions covered and their unserved needs by topic and region (``region``: one of
+    ``who``'s, or all of them)."""
+    regions = _regions(engine, who, region)
+    return regions, unserved_groups(engine, regions, lang)
+
+
+def _regions(engine, who: Principal, region: str | None) -> list[str]:
     allowed = regions_for(who, list(engine.ref.regions))
     if region is not None and region not in allowed:
         raise InvalidInput(f"region is one of: {', '.join(allowed)}", field="region")
-    regions = [region] if region is not None else allowed
+    return [region] if region is not None else allowed
+
+
+def summary(engine, who: Principal, region: str | None = None, lang: str = "en") -> Dashboard:
+    """The dashboard of ``region`` (one of ``who``'s), or of all ``who``'s regions (``lang``:
+    the language of a confidential need's neutral summary)."""
+    regions = _regions(engine, who, region)
     store = engine.store
     needs = store.region_needs(regions)
     open_needs = [n for n in needs if not n["introduced"]]
