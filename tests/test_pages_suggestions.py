@@ -94,6 +94,9 @@ def test_a_weak_list_says_so_and_the_need_reaches_its_regions_coordinators(clien
     assert f'href="/needs/{need_id}"' in listed and "We want to start a choir" in listed
     assert "Nkwanta Small-Scale Miners Association" in listed
     assert re.search(r"<h3>[^<]+ in Africa \(anglophone\): \d+</h3>", listed)
+    seen_by_coordinator = text_of(client.get(f"/needs/{need_id}").text)
+    assert WEAK_NOTICE["en"] in seen_by_coordinator
+    assert "It is listed on the dashboard" in seen_by_coordinator
 
     sign_in(client, "admin-user")
     assert f'href="/needs/{need_id}"' in client.get("/dashboard").text
