@@ -451,7 +451,7 @@ def test_match_page_is_in_french_with_its_strength_in_french(client, engine):
     client.post("/language", data={CSRF_FIELD: csrf_of(page.text), "lang": "fr"})
     french = text_of(client.get(f"/review/{match['id']}").text)
     assert "Le besoin" in french and "Approuver" in french and "Rejeter" in french
-    assert re.search(r"correspondance · \d+\s%", french)  # the strength, French percent
+    assert re.search(r"[Cc]orrespondance[^·]* · \d+\s%", french)  # the strength, French %
     assert not re.search(r"[+-]\d+,\d\d", french)  # never a unitless score
     # The engine's reasons, kept with the match in every page language.
     assert match["reasons_by_language"]["fr"] != match["reasons"]
