@@ -10,7 +10,7 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from api.schemas import Kind
+from api.schemas import Kind, StrengthLabel
 from matcher.exchange import RecordId
 from matcher.vocabulary import MATCH_SORTS, OUTCOMES, REJECT_REASONS, STATES
 from matcher.workflow.lifecycle import MAX_NOTE, TRANSITIONS
@@ -112,7 +112,8 @@ _MATCH_EXAMPLE = {
     "association_name": "Tarkwa Small Miners Association", "region": "africa_anglophone",
     "item_id": "demo-o-001", "item_title": "Pit safety, shoring and ventilation training",
     "owner_id": "demo-p-01", "owner_name": "Safe Shafts Initiative", "score": 3.6611,
-    "reasons": ["close in meaning (0.20)", "topic: Occupational health and safety"],
+    "strength": 0.81, "strength_label": "strong",
+    "reasons": ["close in meaning", "topic: Occupational health and safety"],
     "reason": None, "outcome": None, "note": None, "created_at": "2025-05-02T09:14:03+00:00",
     "updated_at": "2025-05-02T09:14:03+00:00", "introduced_at": None, "version": 1,
     "actions": ["approve", "reject"],
@@ -143,6 +144,12 @@ class MatchPublic(BaseModel):
     owner_id: str = Field(description="the partner (partner) or other association (peer)")
     owner_name: str | None
     score: float | None = Field(description="the engine's score when it was proposed")
+    strength: float | None = Field(
+        default=None, ge=0, le=1,
+        description="how likely the pair was clearly relevant when it was proposed (0..1, "
+                    "calibrated; null for matches proposed before strengths were kept)")
+    strength_label: StrengthLabel | None = Field(
+        default=None, description="the strength in a word: strong, good, possible or weak")
     reasons: list[str] = Field(description="why it was suggested (empty when redacted)")
     reason: RejectReason | None = Field(description="why it was rejected")
     outcome: Outcome | None

@@ -9,6 +9,7 @@ IN_WORDS: dict[str, str] = {
     "need_suggestions": "ask for suggestions for a need",
     "association_suggestions": "ask for suggestions for an association",
     "list_scorers": "list the scorers",
+    "unserved_needs": "list the needs no partner serves well yet",
     "list_associations": "list associations",
     "create_association": "create associations",
     "get_association": "read an association's profile",

@@ -27,6 +27,8 @@ _STRENGTH = Field(ge=0, le=1, description="the estimated probability that the pa
                   "relevant, from features of the pair alone (null when no calibration covers "
                   "this kind)")
 _STRENGTH_LABEL = Field(description="strong (>= 0.7), good (>= 0.4), possible (>= 0.15) or weak")
+_SUMMARY = Field(default="", description="what is suggested in a sentence or so (the "
+                 "offering's description, the practice after its title), shortened")
 _WEAK = Field(description="true when no suggestion is at least good: nothing fits well yet")
 
 
@@ -40,7 +42,9 @@ _PARTNER_EXAMPLE = {
     "partner_name": "Safe Shafts Initiative", "score": 3.6611, "strength": 0.82,
     "strength_label": "strong",
     "contributions": {"semantic": 2.1392, "lexical": 0.6719, "category": 0.5, "language": 0.3},
-    "reasons": ["close in meaning (0.20)", "shared words: pit, flood, timber",
+    "summary": "Hands-on training for pit teams on timber shoring, ventilation and safe "
+               "entry.",
+    "reasons": ["close in meaning", "shared words: pit, flood, timber",
                 "topic: Occupational health and safety", "delivered in English"],
     "rules_passed": ["region", "country", "commodity", "active", "capacity"],
     "need_id": "demo-n-001",
@@ -51,7 +55,8 @@ _PEER_EXAMPLE = {
     "association_name": "Coopérative des Creuseurs Artisanaux du Lualaba", "score": 1.6377,
     "strength": 0.46, "strength_label": "good",
     "contributions": {"semantic": 1.6377, "category": 0.5, "geography": 0.0},
-    "reasons": ["close in meaning (0.31)", "topic: Occupational health and safety"],
+    "summary": "Each frame is checked by the pit leader every morning.",
+    "reasons": ["close in meaning", "topic: Occupational health and safety"],
     "need_id": "demo-n-001",
 }
 _NEED_FIELDS = {
@@ -69,6 +74,7 @@ class PartnerSuggestion(BaseModel):
     partner_id: str
     title: str
     partner_name: str
+    summary: str = _SUMMARY
     score: float = Field(description="fused score; higher is better, comparable within a list")
     strength: float | None = _STRENGTH
     strength_label: StrengthLabel | None = _STRENGTH_LABEL
@@ -87,6 +93,7 @@ class PeerSuggestion(BaseModel):
     association_id: str
     title: str
     association_name: str
+    summary: str = _SUMMARY
     score: float = Field(description="fused score; higher is better, comparable within a list")
     strength: float | None = _STRENGTH
     strength_label: StrengthLabel | None = _STRENGTH_LABEL
@@ -249,7 +256,7 @@ class ValidationErrorMessage(BaseModel):
 def partner_suggestion(s: Suggestion) -> PartnerSuggestion:
     return PartnerSuggestion(
         offering_id=s.item_id, partner_id=s.owner_id, title=s.title, partner_name=s.owner_name,
-        score=s.score, strength=s.strength, strength_label=s.strength_label,
+        summary=s.summary, score=s.score, strength=s.strength, strength_label=s.strength_label,
         contributions=s.contributions, reasons=s.reasons, rules_passed=s.rules_passed,
         need_id=s.need_id)
 
@@ -257,7 +264,7 @@ def partner_suggestion(s: Suggestion) -> PartnerSuggestion:
 def peer_suggestion(s: Suggestion) -> PeerSuggestion:
     return PeerSuggestion(
         practice_id=s.item_id, association_id=s.owner_id, title=s.title,
-        association_name=s.owner_name, score=s.score, strength=s.strength,
+        association_name=s.owner_name, summary=s.summary, score=s.score, strength=s.strength,
         strength_label=s.strength_label, contributions=s.contributions, reasons=s.reasons,
         need_id=s.need_id)
 
@@ -288,3 +295,43 @@ def from_association_result(
             **common)
     return AssociationPeerSuggestionsResponse(
         kind="peer", suggestions=[peer_suggestion(s) for s in result.suggestions], **common)
+
+
+# ---------------------------------------------------------------------- unserved needs
+_UNSERVED_EXAMPLE = {
+    "regions": ["africa_anglophone"],
+    "groups": [{"category": "finance", "region": "africa_anglophone", "needs": [
+        {"need_id": "demo-n-004", "association_id": "demo-a-02",
+         "association_name": "Tarkwa Small Miners Association",
+         "text": "We need credit to buy a water pump.", "redacted": False,
+         "best_strength": 0.09, "since": "2026-12-03T10:50:31+00:00"}]}],
+}
+
+
+class UnservedNeed(BaseModel):
+    """An open need whose partner suggestions had none at least good when last worked out."""
+
+    need_id: str
+    association_id: str | None = Field(description="null for a confidential need")
+    association_name: str | None = Field(description="null for a confidential need")
+    text: str = Field(description="the need's text, or its neutral summary when confidential")
+    redacted: bool = Field(description="true when text is the neutral summary")
+    best_strength: float | None = Field(ge=0, le=1, description="the strongest suggestion "
+                                        "then (null when there was none at all)")
+    since: str = Field(description="when it was first found unserved")
+
+
+class UnservedGroup(BaseModel):
+    category: str = Field(description="the needs' topic (given, or inferred)")
+    region: str
+    needs: list[UnservedNeed]
+
+
+class UnservedNeedsResponse(BaseModel):
+    """The needs no partner serves well yet, by topic and region: the partners to recruit."""
+
+    model_config = _example(**_UNSERVED_EXAMPLE)
+
+    regions: list[str] = Field(description="the regions covered (the caller's, or the one "
+                               "asked for)")
+    groups: list[UnservedGroup] = Field(description="largest group first")

@@ -168,6 +168,20 @@ def m011_idempotency(db: Database) -> None:
     )
 
 
+@migrations(name="m012_strength_and_unserved_needs")
+def m012_strength_and_unserved_needs(db: Database) -> None:
+    """A match's calibrated strength when it was proposed (0..1, and its word: strong, good,
+    possible, weak), shown instead of the list-relative score; and the needs whose last
+    suggestions of a kind had none at least ``good`` (``unserved_needs``: the coordinators'
+    list of partners to recruit), gone with the need."""
+    db["matches"].add_column("strength", float)
+    db["matches"].add_column("strength_label", str)
+    db.execute(
+        "create table unserved_needs (need_id text not null references needs(id) "
+        "on delete cascade, kind text not null, best_strength float, since text not null, "
+        "checked_at text not null, primary key (need_id, kind))")
+
+
 @migrations(name="m016_rounds")
 def m016_rounds(db: Database) -> None:
     """Match rounds: who ran one, over which regions, with what result; each proposal of a

@@ -11,6 +11,9 @@ from matcher.ranking.corpus import Block, Corpus
 from matcher.ranking.scoring import Scorer, ScoringContext
 
 RELATED_CREDIT = 0.5
+# A topic reason is given when the topic score (the value the "Same topic" bar shows, times
+# its weight) is at least this: the reason and the bar say the same thing.
+TOPIC_REASON = 0.5
 
 
 def relation_matrix(corpus: Corpus) -> np.ndarray:
@@ -41,20 +44,22 @@ class CategoryScorer(Scorer):
         return ctx.block.arrays["category_probs"][ctx.candidates] @ wanted
 
     def reasons(self, ctx, positions, scores):
+        """From the score itself (what the topic bar shows): "topic" when it is at least
+        :data:`TOPIC_REASON` and the candidate's topic is the need's, "related topic" when
+        it is and the topic is another; nothing below."""
         corpus, lang = ctx.corpus, ctx.ui_language
         names = list(corpus.categories.index)
         need_cat = names[ctx.query.category]
         probs = ctx.block.arrays["category_probs"]
         out = []
         for p in positions:
+            if scores[p] < TOPIC_REASON:
+                out.append([])
+                continue
             cat = names[int(np.argmax(probs[ctx.candidates[p]]))]
             label = corpus.ref.category_label(cat, lang)
-            if cat == need_cat:
-                out.append([_("topic: {label}", lang, label=label)])
-            elif cat in corpus.ref.categories[need_cat].get("related", []):
-                out.append([_("related topic: {label}", lang, label=label)])
-            else:
-                out.append([])
+            out.append([_("topic: {label}", lang, label=label) if cat == need_cat
+                        else _("related topic: {label}", lang, label=label)])
         return out
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections import Counter
 
 import bm25s
 import numpy as np
@@ -11,9 +12,13 @@ from matcher import hookimpl
 from matcher.i18n import N_, _
 from matcher.ranking.corpus import Block, Corpus
 from matcher.ranking.scoring import Scorer, ScoringContext
-from matcher.ranking.textproc import stems_with_surface, tokenize
+from matcher.ranking.textproc import meaningful, stems_with_surface, tokenize
 
 logging.getLogger("bm25s").setLevel(logging.WARNING)
+
+# A shared word is a reason only when it is meaningful (matcher.ranking.textproc.meaningful)
+# and found in at most this share of the block's texts (once the block has enough of them).
+COMMON_SHARE, COMMON_MIN_DOCS = 0.2, 10
 
 
 class LexicalScorer(Scorer):
@@ -27,7 +32,12 @@ class LexicalScorer(Scorer):
         docs = [tokenize(text, lang) or ["∅"] for text, lang in zip(block.texts, block.languages)]
         index = bm25s.BM25()
         index.index(docs, show_progress=False)
-        return {"index": index, "docs": [set(d) for d in docs]}
+        sets = [set(d) for d in docs]
+        counts = Counter(stem for doc in sets for stem in doc)
+        # words in a large share of the candidates tell them apart from nothing: no reason
+        common = {stem for stem, n in counts.items()
+                  if len(sets) >= COMMON_MIN_DOCS and n > COMMON_SHARE * len(sets)}
+        return {"index": index, "docs": sets, "common": common}
 
     def _query_tokens(self, ctx: ScoringContext) -> list[str]:
         return tokenize(ctx.query.need["text"], ctx.query.language)
@@ -42,10 +52,13 @@ class LexicalScorer(Scorer):
     def reasons(self, ctx, positions, scores):
         state = ctx.block.state[self.name]
         query = stems_with_surface(ctx.query.need["text"], ctx.query.language)
+        lang, common = ctx.query.language, state.get("common", set())
         out = []
         for p in positions:
             doc = state["docs"][ctx.candidates[p]]
-            shared = [surface for stem, surface in query.items() if stem in doc]
+            # only words that carry meaning: no numbers, no function words, in any language
+            shared = [surface for stem, surface in query.items()
+                      if stem in doc and stem not in common and meaningful(surface, lang)]
             out.append([_("shared words: {words}", ctx.ui_language, words=", ".join(shared[:4]))]
                        if shared else [])
         return out

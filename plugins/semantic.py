@@ -12,7 +12,7 @@ from __future__ import annotations
 import numpy as np
 
 from matcher import hookimpl
-from matcher.i18n import N_, _, number
+from matcher.i18n import N_, _
 from matcher.ranking.corpus import Block, Corpus
 from matcher.ranking.scoring import Scorer, ScoringContext
 
@@ -29,10 +29,11 @@ class SemanticScorer(Scorer):
     normalise = "zscore"
 
     def __init__(self, name: str, embedder: str, description: str, *, label: str = "",
-                 weights: dict[str, float] | None = None,
+                 public_label: str = "", weights: dict[str, float] | None = None,
                  languages: frozenset[str] | None = None, explains: bool = True):
         self.name = name
         self.label = label
+        self.public_label = public_label
         self.weights = weights or {}
         self.explains = explains
         self.embedder = embedder
@@ -77,14 +78,13 @@ class SemanticScorer(Scorer):
         return scores
 
     def reasons(self, ctx, positions, scores):
+        """"close in meaning" for the candidates among the closest tenth; no figure (a raw
+        cosine means nothing to a reader: the suggestion's strength says how well it fits)."""
         if not self.explains or not np.any(scores):
             return [[] for _ in positions]
-        cosine = self._cosine(ctx, ctx.candidates[np.asarray(positions, dtype=np.int64)])
         top = np.percentile(scores, 90)
-        lang = ctx.ui_language
-        return [[_("close in meaning ({similarity})", lang, similarity=number(cosine[i], lang))]
-                if scores[p] >= top else []
-                for i, p in enumerate(positions)]
+        reason = _("close in meaning", ctx.ui_language)
+        return [[reason] if scores[p] >= top else [] for p in positions]
 
 
 @hookimpl
@@ -96,5 +96,6 @@ def register_scorers(register) -> None:
     register(SemanticScorer(
         "semantic_minilm", "minilm",
         "English all-MiniLM-L6-v2 cosine, hubness-corrected; speaks only for English needs",
-        label=N_("Close in meaning (English model)"), weights={"partner": 0.5, "peer": 0.3},
+        label=N_("Close in meaning (English model)"), public_label=N_("Close in meaning"),
+        weights={"partner": 0.5, "peer": 0.3},
         languages=frozenset({"en"}), explains=False))

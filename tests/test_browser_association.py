@@ -1,8 +1,9 @@
 """The association's main flow in a real browser (Playwright, Debian's headless Chromium, a real
 uvicorn server over the demo data and the real model): add a need, ask for an introduction from
 its suggestions, follow it under "My matches", accept the approved introduction and read its
-message; edit the profile; edit and delete a need without JavaScript. In French, English and
-Spanish; every page passes ``Visit.check`` (axe-core, 360 px, weight, console).
+message; edit the profile; edit and delete a need without JavaScript; a need nothing fits well
+yet, and a suggested practice read in full. In French, English, Spanish and Portuguese;
+every page passes ``Visit.check`` (axe-core, 360 px, weight, console).
 """
 
 from __future__ import annotations
@@ -210,3 +211,29 @@ def test_keyboard_alone_asks_for_an_introduction(visit, server):
     page.keyboard.press("Enter")
     expect(page.locator("#asked")).to_contain_text("Your request for an introduction was sent.")
     v.check("introduction-asked-keyboard-en")
+
+
+def test_a_weak_list_says_so_and_a_suggested_practice_opens_in_portuguese(visit, server):
+    v = visit(locale="pt-BR")
+    page = v.page
+    page.goto("/signin")
+    sign_in_with_password(page, "amina", button="Entrar")
+    expect(page.locator("html")).to_have_attribute("lang", "pt")
+    # A need nothing in the exchange fits.
+    need = ("Queremos criar um coro para que os filhos dos nossos membros cantem juntos aos "
+            "domingos.")
+    page.get_by_label("Do que vocês precisam?").fill(need)
+    page.get_by_role("button", name="Adicionar a necessidade").click()
+    page.locator("li.card", has_text=need).get_by_role("link", name="Ver sugestões").click()
+    expect(page.locator("#no-good-partner")).to_contain_text(
+        "Ainda não existe nenhuma correspondência forte para esta necessidade.")
+    expect(page.locator("#no-good-partner")).to_contain_text("Um coordenador da sua rede foi avisado")
+    expect(page.locator(".strength").first).to_have_text(re.compile(r"^\S.* · \d{1,3}\s?%$"))
+    v.check("need-weak-pt")
+    peers = page.locator("section[aria-labelledby=peers-title] li.card")
+    link = peers.first.get_by_role("link", name="Ler toda a prática")
+    href = link.get_attribute("href")
+    link.click()
+    expect(page).to_have_url(f"{server}{href}")
+    expect(page.get_by_role("heading", level=1)).to_contain_text("Uma prática de")
+    v.check("practice-pt")

@@ -432,6 +432,8 @@ PAGES = {  # page: who opens it (every page of every role is listed here)
     "/practices/demo-pr-001/delete": "amina",
     "/matches": "amina",
     "/exchanges": "amina",
+    "/practices/demo-pr-009": "amina",
+    "/offerings/demo-o-001": "amina",
     # partner
     "/partner/offerings": "partner-user",
     "/partner/offerings/new": "partner-user",
@@ -530,7 +532,8 @@ def test_need_page_reasons_follow_the_language(client):
     french = text_of(client.get(f"/needs/{OWN_NEED}").text)
     assert "Partenaires qui pourraient aider" in french
     assert "thème : Santé et sécurité au travail" in french  # localised by the engine
-    assert re.search(r"\+\d+,\d\d", french)  # decimal comma
+    assert re.search(r"(Bonne|Très bonne) correspondance · \d+\s%", french)  # French %
+    assert not re.search(r"[+-]\d+,\d\d", french)  # no unitless score
 
 
 def test_need_page_limit_is_capped(client):
@@ -594,13 +597,24 @@ def test_labels_cover_every_status_reason_and_outcome():
 def test_signal_bars_scale_to_the_largest_and_keep_a_sliver_for_small_values():
     bars = signal_bars({"category": 0.5, "lexical": -1.0, "plugin_x": 0.01, "language": 0.0})
     assert [(b["name"], b["width"], b["negative"]) for b in bars] == [
-        ("category", 50, False), ("lexical", 100, True), ("plugin_x", 5, False),
-        ("language", 0, False)]
+        ("category", 100, False), ("lexical", 0, True), ("plugin_x", 5, False),
+        ("language", 0, False)]  # never a bar below zero: one that counted against is empty
+    assert [b["amount"] for b in bars] == [
+        "counted a lot", "did not count", "counted a little", "did not count"]
     assert bars[0]["label"] == "Same topic" and bars[2]["label"] is None
     assert [b["width"] for b in signal_bars({"category": 0.5}, scale=2.0)] == [25]
     strongest = signal_bars({"lexical": 0.1, "category": 0.9}, strongest_first=True)
     assert [b["name"] for b in strongest] == ["category", "lexical"]
     assert signal_bars(None) == [] and signal_bars({"lexical": 0.0})[0]["width"] == 0
+
+
+def test_public_signal_bars_name_no_engine():
+    bars = signal_bars({"semantic": 1.0, "semantic_minilm": 0.5, "category": 2.0}, public=True)
+    assert [(b["label"], b["value"]) for b in bars] == [("Close in meaning", 1.5),
+                                                        ("Same topic", 2.0)]
+    detail = signal_bars({"semantic": 1.0, "semantic_minilm": 0.5})
+    assert [b["label"] for b in detail] == ["Close in meaning",
+                                            "Close in meaning (English model)"]
 
 
 # ---------------------------------------------------------------------- users in the store

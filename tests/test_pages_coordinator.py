@@ -444,14 +444,15 @@ def test_closing_before_an_outcome_needs_a_note(client, engine):
     assert engine.store.get_match(match["id"])["status"] == "closed"
 
 
-def test_match_page_is_in_french_with_french_numbers(client, engine):
+def test_match_page_is_in_french_with_its_strength_in_french(client, engine):
     match = propose_next(engine, NEED)
     sign_in(client, "coord-africa")
     page = client.get(f"/review/{match['id']}")
     client.post("/language", data={CSRF_FIELD: csrf_of(page.text), "lang": "fr"})
     french = text_of(client.get(f"/review/{match['id']}").text)
     assert "Le besoin" in french and "Approuver" in french and "Rejeter" in french
-    assert re.search(r"\+\d+,\d\d", french)  # decimal comma in the scores
+    assert re.search(r"[Cc]orrespondance[^·]* · \d+\s%", french)  # the strength, French %
+    assert not re.search(r"[+-]\d+,\d\d", french)  # never a unitless score
     # The engine's reasons, kept with the match in every page language.
     assert match["reasons_by_language"]["fr"] != match["reasons"]
     assert all(reason in french for reason in match["reasons_by_language"]["fr"])

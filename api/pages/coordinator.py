@@ -23,6 +23,7 @@ from api.pages.deps import CtxDep, FormDep, SignedInDep
 from api.pages.i18n import N_
 from api.pages.render import home_for, redirect, render
 from api.pages.session import PageNotFound, WebContext
+from api.pages.signals import strength_of
 from matcher.errors import InvalidInput
 from matcher.principals import Principal, Role
 from matcher.ranking.engine import Engine
@@ -122,6 +123,7 @@ def queue_row(engine: Engine, who: Principal, match: dict, lang: str) -> dict:
             if view["category"] else None,
             "region_label": engine.ref.region_label(view["region"], lang)
             if view["region"] else None,
+            "strength": strength_of(view["strength"], view["strength_label"], lang),
             "selectable": "approve" in view["actions"] or "reject" in view["actions"]}
 
 

@@ -27,7 +27,7 @@ def show(ctx: CtxDep, who: SignedInDep, engine: EngineDep, region: str | None = 
     region = (region or "").strip()[:64] or None
     choices = region_choices(engine, who, lang)
     try:
-        figures = dashboard.summary(engine, who, region)
+        figures = dashboard.summary(engine, who, region, lang)
     except InvalidInput:
         return render(ctx, "coordinator/dashboard.html", status=422, regions=choices,
                       region=region or "", errors={"region": CHOOSE}, figures=None)
@@ -38,6 +38,9 @@ def show(ctx: CtxDep, who: SignedInDep, engine: EngineDep, region: str | None = 
         ctx, "coordinator/dashboard.html", regions=choices, region=region or "", errors={},
         figures=figures, status_rows=statuses, categories=categories,
         region_names=[ref.region_label(r, lang) for r in figures.regions],
+        unserved=[{"topic": ref.category_label(g.category, lang),
+                   "region": ref.region_label(g.region, lang), "needs": g.needs}
+                  for g in figures.unserved],
         rate=format_percent(figures.acceptance_rate, locale=lang)
         if figures.acceptance_rate is not None else None,
         chart_status=bar_chart(

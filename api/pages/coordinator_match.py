@@ -20,7 +20,7 @@ from api.pages.deps import CtxDep, FormDep, SignedInDep
 from api.pages.i18n import N_
 from api.pages.render import ROLE_NAMES, redirect, render
 from api.pages.session import PageNotFound, WebContext
-from api.pages.signals import signal_bars
+from api.pages.signals import signal_bars, strength_of
 from matcher.errors import Conflict, Forbidden, InvalidInput, NotFound
 from matcher.principals import Principal
 from matcher.ranking.engine import Engine
@@ -134,6 +134,7 @@ def match_page(ctx: WebContext, who: Principal, engine: Engine, match_id: int,
         association=_org_facts(engine, association, ctx.lang),
         item=_item_side(engine, match, ctx.lang),
         bars=signal_bars(match["contributions"], strongest_first=True),
+        strength=strength_of(match.get("strength"), match.get("strength_label"), ctx.lang),
         actions=[a for a in view["actions"] if a in SCHEMAS],
         introduction=_introduction(engine, match, ctx.lang), trail=trail,
         roles=ROLES,

@@ -16,6 +16,7 @@ from babel.dates import format_date, format_datetime
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 from babel.numbers import format_decimal
+from babel.numbers import format_percent as babel_percent
 from babel.support import Translations
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
@@ -91,6 +92,7 @@ def environment(lang: str) -> Environment:
     env.filters.update(
         number=lambda value, digits=0: format_number(value, lang, digits),
         signed=lambda value: format_number(value, lang, 2, signed=True),
+        percent=lambda value: format_percent(value, lang),
         date=lambda value: format_date(_as_datetime(value), format="long", locale=lang),
         datetime=lambda value: format_datetime(_as_datetime(value), format="medium",
                                                locale=lang),
@@ -105,6 +107,12 @@ def format_number(value: float, lang: str, digits: int = 0, signed: bool = False
     if signed:
         pattern = f"+{pattern};-{pattern}"
     return format_decimal(value, format=pattern, locale=lang)
+
+
+def format_percent(value: float, lang: str) -> str:
+    """A share from 0 to 1 as a whole percentage for ``lang``: 72% in English, 72 % in
+    French."""
+    return babel_percent(round(value, 2), locale=lang)
 
 
 def _as_datetime(value: datetime | str) -> datetime:

@@ -10,6 +10,7 @@ from functools import lru_cache
 
 from api.pages.i18n import N_
 from matcher.plugins import collect_scorers, get_plugin_manager
+from matcher.ranking.scoring import public_scorer_labels
 from matcher.ranking.scoring import scorer_labels as labels_of
 
 # Each state of matcher.workflow.lifecycle.STATES, as every role reads it.
@@ -30,6 +31,13 @@ REASON_LABELS = {
     "duplicate": N_("Duplicate request"),
     "other": N_("Another reason"),
 }
+# Each strength word of the calibration (matcher.ranking.calibration), as pages show it.
+STRENGTH_LABELS = {
+    "strong": N_("Strong match"),
+    "good": N_("Good match"),
+    "possible": N_("Possible match"),
+    "weak": N_("Weak match"),
+}
 # Each outcome of matcher.workflow.lifecycle.OUTCOMES.
 OUTCOME_LABELS = {
     "agreement_signed": N_("Agreement signed"),
@@ -45,3 +53,9 @@ def scorer_labels() -> dict[str, str]:
     """Each scorer's label (its own ``label``, translated where shown); a scorer without one
     is shown by its name."""
     return labels_of(collect_scorers(get_plugin_manager()))
+
+
+@lru_cache(maxsize=1)
+def public_labels() -> dict[str, str]:
+    """Each scorer's label on association and partner pages (no engine names)."""
+    return public_scorer_labels(collect_scorers(get_plugin_manager()))

@@ -3,6 +3,7 @@
 from fastapi import APIRouter
 
 from api.routes import (
+    dashboard,
     exchange,
     health,
     matches,
@@ -37,7 +38,7 @@ api_router = APIRouter(prefix=API_PREFIX, responses=COMMON_ERRORS)
 for router in (suggestions.router, plugins.router, matches.router, rounds.router,
                *(profiles.ROUTERS[kind] for kind in
                  ("associations", "needs", "practices", "partners", "offerings")),
-               offers.router, exchange.router, rights.router):
+               offers.router, exchange.router, rights.router, dashboard.router):
     api_router.include_router(router)
 
 __all__ = ["API_PREFIX", "api_router", "health"]

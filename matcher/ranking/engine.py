@@ -58,6 +58,9 @@ class Suggestion:
     need_id: str
     title: str = ""
     owner_name: str = ""
+    # What is suggested in a sentence or so (an offering's description, a practice's text
+    # after its title), so that an association knows what it would accept.
+    summary: str = ""
     # The probability that the pair is clearly relevant (grade >= 2), from the calibration
     # (matcher.ranking.calibration), and its word: strong, good, possible or weak. Unlike
     # ``score`` it means the same in every list. None only without a model for the kind.
@@ -535,16 +538,18 @@ class Engine:
                 extra = explain.eligibility_reasons(corpus, query.association, record,
                                                     ctx.ui_language)
                 owner, owner_name, title = partner["id"], partner["name"], record["title"]
+                summary = explain.summary_of(record.get("description") or "")
             else:
                 other = corpus.associations[record["association_id"]]
                 extra = explain.peer_reasons(corpus, query.association, other, ctx.ui_language)
                 owner, owner_name, title = other["id"], other["name"], _headline(record["text"])
+                summary = explain.summary_of(record["text"], skip=title)
             out.append(Suggestion(
                 kind=kind, item_id=record["id"], owner_id=owner, score=round(float(total[pos]), 4),
                 contributions={name: round(value, 4) for name, value in parts},
                 reasons=explain.merge(reasons, extra),
                 rules_passed=[name for name, mask in rules.items() if mask[index]],
-                need_id=query.need["id"], title=title, owner_name=owner_name,
+                need_id=query.need["id"], title=title, owner_name=owner_name, summary=summary,
             ))
         return out
 

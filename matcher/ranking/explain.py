@@ -1,6 +1,9 @@
-"""Human-readable reasons for a suggestion: the hard rules it passed, and what fits."""
+"""Human-readable reasons for a suggestion: the hard rules it passed, and what fits; and a
+short summary of what is suggested."""
 
 from __future__ import annotations
+
+import re
 
 from matcher.i18n import _
 from matcher.ranking.corpus import Corpus
@@ -53,3 +56,36 @@ def merge(*groups: list[str], limit: int = 8) -> list[str]:
             if reason and reason not in out:
                 out.append(reason)
     return out[:limit]
+
+
+SUMMARY_WIDTH = 180  # characters at most in a suggestion's summary
+_SENTENCE_END = re.compile(r"(?<=[.!?…])\s+")
+
+
+def sentences(text: str) -> list[str]:
+    """``text`` split after each sentence's closing mark."""
+    return [part for part in _SENTENCE_END.split(" ".join(text.split())) if part]
+
+
+def shorten(text: str, width: int = SUMMARY_WIDTH) -> str:
+    """``text`` cut at a word boundary to at most ``width`` characters, "…" marking the cut."""
+    if len(text) <= width:
+        return text
+    cut = text[: width - 1]
+    if " " in cut[width // 2:]:
+        cut = cut[: cut.rindex(" ")]
+    return cut.rstrip(" ,;:-–—") + "…"
+
+
+def summary_of(text: str, skip: str = "", width: int = SUMMARY_WIDTH) -> str:
+    """The first sentence of ``text`` (two when the first is short), shortened to ``width``;
+    a first sentence equal to ``skip`` (a title made from it) is passed over."""
+    parts = sentences(text or "")
+    if parts and skip and parts[0].rstrip(".").startswith(skip.rstrip("…").rstrip(".")):
+        parts = parts[1:]
+    if not parts:
+        return ""
+    summary = parts[0]
+    if len(summary) < width // 3 and len(parts) > 1:
+        summary = f"{summary} {parts[1]}"
+    return shorten(summary, width)

@@ -66,6 +66,8 @@ class Scorer:
     name: str = ""
     description: str = ""
     label: str = ""  # plain words for the pages (marked with matcher.i18n.N_); "" shows the name
+    # the words on association and partner pages, which never name an engine ("" = label)
+    public_label: str = ""
     kinds: frozenset[str] = frozenset({"partner", "peer"})
     weights: Mapping[str, float] = {}  # default fusion weight per kind; settings override it
     normalise: str = "zscore"  # "zscore", "minmax" or "none" (already in [0, 1])
@@ -103,6 +105,13 @@ def default_weights(scorers: Mapping[str, RegisteredScorer], kind: str) -> dict[
 def scorer_labels(scorers: Mapping[str, RegisteredScorer]) -> dict[str, str]:
     """Each scorer's label (plain words, untranslated), for those that give one."""
     return {name: r.scorer.label for name, r in scorers.items() if r.scorer.label}
+
+
+def public_scorer_labels(scorers: Mapping[str, RegisteredScorer]) -> dict[str, str]:
+    """Each scorer's label for association and partner pages (no engine names), for those
+    that give one."""
+    return {name: r.scorer.public_label or r.scorer.label for name, r in scorers.items()
+            if r.scorer.public_label or r.scorer.label}
 
 
 @dataclass

@@ -13,6 +13,7 @@ from bm25s.stopwords import (
     STOPWORDS_PORTUGUESE,
     STOPWORDS_SPANISH,
 )
+from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
 
 _STEMMERS = {"en": "english", "fr": "french", "es": "spanish", "pt": "portuguese",
              "id": "indonesian", "ms": "indonesian", "it": "italian", "de": "german",
@@ -50,3 +51,42 @@ def stems_with_surface(text: str, lang: str = "en") -> dict[str, str]:
     for word, stem in zip(words, tokenize(" ".join(words), lang)):
         out.setdefault(stem, word)
     return out
+
+
+# Words that say nothing of a text's subject, for the reasons shown to people (not for the
+# index): scikit-learn's English list (function words, common verbs, English numbers) and
+# bm25s's French, Spanish and Portuguese ones, plus the numbers spelled out in those three
+# (no installed list has them).
+_NUMBER_WORDS = (
+    "un une deux trois quatre cinq six sept huit neuf dix onze douze vingt trente quarante "
+    "cinquante soixante cent cents mille million millions premier premiere second seconde "
+    "uno una dos tres cuatro cinco seis siete ocho nueve diez once doce veinte treinta "
+    "cuarenta cincuenta cien ciento cientos mil millon millones primero primera segundo "
+    "um uma dois duas quatro cinco sete oito nove dez onze doze vinte trinta quarenta "
+    "cinquenta cem cento mil milhao milhoes primeiro primeira segunda").split()
+# scikit-learn's list counts a few nouns this field uses in earnest (a mine, a ball mill, a
+# loan's interest and amount): they stay meaningful.
+_FIELD_NOUNS = frozenset({"mine", "mill", "interest", "amount", "system", "fire", "bill"})
+_UNINFORMATIVE = frozenset(_fold(w) for w in (
+    *ENGLISH_STOP_WORDS, *STOPWORDS_EN_PLUS, *STOPWORDS_FRENCH, *STOPWORDS_SPANISH,
+    *STOPWORDS_PORTUGUESE, *_NUMBER_WORDS)) - _FIELD_NOUNS
+
+
+@lru_cache(maxsize=16)
+def _uninformative_stems(lang: str) -> frozenset[str]:
+    stemmer = _stemmer(lang)
+    return frozenset(stemmer.stemWords(list(_UNINFORMATIVE))) if stemmer else frozenset()
+
+
+def meaningful(word: str, lang: str = "en") -> bool:
+    """Whether ``word`` may be shown as a word two texts share: three letters or more, not a
+    number, and neither it nor its stem a function word or a number word in en, fr, es or pt
+    ("two", "getting", "deux" and "dos" are not; "pump" and "mercurio" are)."""
+    folded = _fold(word.lower())
+    if len(folded) < 3 or not folded.isalpha() or folded in _UNINFORMATIVE:
+        return False
+    stemmer = _stemmer(lang)
+    stems = {stemmer.stemWord(folded)} if stemmer else set()
+    english = _stemmer("en")
+    stems.add(english.stemWord(folded))  # a need's English words amid another language
+    return not stems & (_uninformative_stems(lang) | _uninformative_stems("en"))

@@ -6,6 +6,9 @@ introduction, and how long a proposal takes to become one. Knows nothing about H
 - **Without a viable offering**: an open need for which no partner offering passes the engine's
   hard rules now (region, country, minerals, eligibility, active, validity, capacity, pairs
   already rejected), so that no partner suggestion can be made for it at all.
+- **Unserved needs**: open needs whose partner suggestions, when last worked out, had none
+  at least ``good`` (:func:`matcher.services.suggestions.note_unserved`), grouped by topic
+  and region: the partners to recruit. A confidential need shows its neutral summary only.
 - **Acceptance rate**: of the introductions the associations answered, the share they accepted
   (accepted ÷ (accepted + declined)); None before any answer.
 - **Days to introduction**: the median time from a match's proposal to the association's
@@ -22,6 +25,16 @@ from matcher.errors import Forbidden, InvalidInput
 from matcher.principals import Principal, Role
 from matcher.ranking import filters
 from matcher.vocabulary import STATES
+from matcher.workflow.sensitive import neutral_summary
+
+
+@dataclass
+class UnservedGroup:
+    """The unserved needs of one topic in one region."""
+
+    category: str
+    region: str
+    needs: list[dict]  # id, text (a confidential need's: its neutral summary), redacted, ...
 
 
 @dataclass
@@ -39,6 +52,7 @@ class Dashboard:
     introduced: int = 0
     acceptance_rate: float | None = None
     median_days_to_introduction: float | None = None
+    unserved: list[UnservedGroup] = field(default_factory=list)  # most needs first
 
     @property
     def matches(self) -> int:
@@ -54,12 +68,25 @@ def regions_for(who: Principal, all_regions: list[str]) -> list[str]:
     raise Forbidden("only coordinators and admins see the dashboard")
 
 
-def summary(engine, who: Principal, region: str | None = None) -> Dashboard:
-    """The dashboard of ``region`` (one of ``who``'s), or of all ``who``'s regions."""
+def unserved(engine, who: Principal, region: str | None = None, lang: str = "en"
+             ) -> tuple[list[str], list[UnservedGroup]]:
+    """The regions covered and their unserved needs by topic and region (``region``: one of
+    ``who``'s, or all of them)."""
+    regions = _regions(engine, who, region)
+    return regions, unserved_groups(engine, regions, lang)
+
+
+def _regions(engine, who: Principal, region: str | None) -> list[str]:
     allowed = regions_for(who, list(engine.ref.regions))
     if region is not None and region not in allowed:
         raise InvalidInput(f"region is one of: {', '.join(allowed)}", field="region")
-    regions = [region] if region is not None else allowed
+    return [region] if region is not None else allowed
+
+
+def summary(engine, who: Principal, region: str | None = None, lang: str = "en") -> Dashboard:
+    """The dashboard of ``region`` (one of ``who``'s), or of all ``who``'s regions (``lang``:
+    the language of a confidential need's neutral summary)."""
+    regions = _regions(engine, who, region)
     store = engine.store
     needs = store.region_needs(regions)
     open_needs = [n for n in needs if not n["introduced"]]
@@ -79,7 +106,22 @@ def summary(engine, who: Principal, region: str | None = None) -> Dashboard:
         acceptance_rate=accepted / (accepted + declined) if accepted + declined else None,
         median_days_to_introduction=statistics.median(_days(a, b) for a, b in times)
         if times else None,
+        unserved=unserved_groups(engine, regions, lang),
     )
+
+
+def unserved_groups(engine, regions: list[str], lang: str = "en") -> list[UnservedGroup]:
+    """The regions' unserved needs by topic and region, the largest group first."""
+    groups: dict[tuple[str, str], list[dict]] = {}
+    for need in engine.store.unserved_needs(regions):
+        category = need["category"] or engine.need_category(need["id"])[0]
+        if need["confidential"]:
+            need = {**need, "association_id": None, "association_name": None,
+                    "text": neutral_summary(category, need, engine.ref, lang)}
+        groups.setdefault((category, need["region"]), []).append(
+            {**need, "redacted": need["confidential"]})
+    return [UnservedGroup(category, region, needs) for (category, region), needs in
+            sorted(groups.items(), key=lambda item: (-len(item[1]), item[0]))]
 
 
 def viable_offerings(engine, need_id: str) -> int:

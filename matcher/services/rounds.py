@@ -200,6 +200,7 @@ def _rows(engine: Engine, plan: rounds.Plan, gathered: Gathered, tell: Progress
                 "reasons_by_language": {lang: found[item_id].reasons
                                         for lang, found in explained.items() if item_id in found},
                 "redacted": engine.is_sensitive(need_id),
+                "strength": english.strength, "strength_label": english.strength_label,
             })
     tell("explain", len(chosen), len(chosen))
     return rows

@@ -1,8 +1,11 @@
 """The reads behind a region's dashboard: its needs and how far each got, its matches by
-status, the associations' answers to introductions, and the times from proposal to
-introduction. ``regions=None`` reads every region."""
+status, the associations' answers to introductions, the times from proposal to
+introduction, and the needs whose suggestions had nothing good (the unserved needs, marked
+when suggestions are worked out). ``regions=None`` reads every region."""
 
 from __future__ import annotations
+
+from datetime import UTC, datetime
 
 from matcher.store.base import BaseStore
 
@@ -61,3 +64,44 @@ class DashboardMixin(BaseStore):
             f"on a.id = m.association_id where m.introduced_at is not null and {where}",
             params)
         return [(created, introduced) for created, introduced in cursor.fetchall()]
+
+    # ------------------------------------------------------------------ unserved needs
+    def mark_unserved(self, need_id: str, kind: str, best_strength: float | None) -> None:
+        """Record that the need's suggestions of ``kind`` have none at least ``good`` now
+        (``since`` stays the first time; the data version does not change)."""
+        at = datetime.now(UTC).isoformat(timespec="seconds")
+        with self.writing():
+            self.db.execute(
+                "insert into unserved_needs (need_id, kind, best_strength, since, checked_at) "
+                "select ?, ?, ?, ?, ? where exists (select 1 from needs where id = ?) "
+                "on conflict (need_id, kind) do update set best_strength = "
+                "excluded.best_strength, checked_at = excluded.checked_at",
+                [need_id, kind, best_strength, at, at, need_id])
+
+    def clear_unserved(self, need_id: str, kind: str) -> None:
+        """The need's suggestions of ``kind`` have a good one now: it is served."""
+        if self.is_unserved(need_id, kind):
+            with self.writing():
+                self.db.execute("delete from unserved_needs where need_id = ? and kind = ?",
+                                [need_id, kind])
+
+    def is_unserved(self, need_id: str, kind: str) -> bool:
+        return self.db.execute("select 1 from unserved_needs where need_id = ? and kind = ?",
+                               [need_id, kind]).fetchone() is not None
+
+    def unserved_needs(self, regions: list[str] | None, kind: str = "partner") -> list[dict]:
+        """The regions' needs marked unserved for ``kind`` and not introduced yet: ``id``,
+        ``association_id``, ``association_name``, ``region``, the given ``category`` (or
+        None), ``text``, ``confidential``, ``best_strength`` and ``since``."""
+        where, params = _in_regions(regions)
+        cursor = self.db.execute(
+            "select n.id, n.association_id, a.name, a.region, n.category, n.text, "
+            "n.confidential, u.best_strength, u.since from unserved_needs u "
+            "join needs n on n.id = u.need_id join associations a on a.id = n.association_id "
+            f"where u.kind = ? and {where} and not exists (select 1 from matches m "
+            "where m.need_id = n.id and m.introduced_at is not null) "
+            "order by a.region, n.category, u.since, n.id", [kind, *params])
+        names = ("id", "association_id", "association_name", "region", "category", "text",
+                 "confidential", "best_strength", "since")
+        return [{**dict(zip(names, row)), "confidential": bool(row[6])}
+                for row in cursor.fetchall()]

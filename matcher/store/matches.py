@@ -125,8 +125,9 @@ class MatchesMixin(IdempotencyMixin, BaseStore):
                      at: str | None = None, claim: Claim | None = None) -> dict:
         """Insert a ``proposed`` match (``row``: kind, need_id, association_id, item_id,
         owner_id, score, category, reasons, and optionally contributions,
-        reasons_by_language and redacted: whether outsiders read it redacted until its
-        introduction, by default whether the need is confidential) with its audit row. A pair
+        reasons_by_language, strength and strength_label, and redacted: whether outsiders
+        read it redacted until its introduction, by default whether the need is
+        confidential) with its audit row. A pair
         already matched, or rejected once, is refused (:class:`Conflict`). Under a ``claim``
         made before, the match that claim created is returned and nothing is written."""
         at = at or now()
@@ -152,13 +153,14 @@ class MatchesMixin(IdempotencyMixin, BaseStore):
         cursor = self.db.execute(
             "insert into matches (kind, need_id, association_id, item_id, owner_id, status, "
             "score, category, reasons, contributions, reasons_by_language, created_at, "
-            "updated_at, version, redacted, round_id, offered_by) "
-            "values (?, ?, ?, ?, ?, 'proposed', ?, ?, ?, ?, ?, ?, ?, 1, ?, ?, ?)",
+            "updated_at, version, redacted, round_id, offered_by, strength, strength_label) "
+            "values (?, ?, ?, ?, ?, 'proposed', ?, ?, ?, ?, ?, ?, ?, 1, ?, ?, ?, ?, ?)",
             [row["kind"], row["need_id"], row["association_id"], row["item_id"],
              row["owner_id"], row["score"], row.get("category"),
              json.dumps(row.get("reasons") or []), _json_or_null(row.get("contributions")),
              _json_or_null(row.get("reasons_by_language")), at, at,
-             int(bool(row.get("redacted"))), row.get("round_id"), row.get("offered_by")])
+             int(bool(row.get("redacted"))), row.get("round_id"), row.get("offered_by"),
+             row.get("strength"), row.get("strength_label")])
         if row.get("redacted") is None:  # the need's confidentiality, when not decided
             self.db.execute("update matches set redacted = 1 where id = ? and need_id in "
                             "(select id from needs where confidential = 1)",

@@ -149,6 +149,7 @@ def propose(engine, who: Principal, need_id: str, kind: str, item_id: str,
         {"kind": kind, "need_id": need_id, "association_id": association["id"],
          "redacted": engine.is_sensitive(need_id),
          "item_id": item_id, "owner_id": suggestion.owner_id, "score": suggestion.score,
+         "strength": suggestion.strength, "strength_label": suggestion.strength_label,
          "category": category, "reasons": suggestion.reasons,
          "contributions": suggestion.contributions,
          "reasons_by_language": _reasons_by_language(engine, suggestion)},
@@ -182,6 +183,7 @@ def offer(engine, who: Principal, offering_id: str, need_id: str) -> dict:
          "category": engine.need_category(need_id)[0], "reasons": suggestion.reasons,
          "contributions": suggestion.contributions,
          "reasons_by_language": _reasons_by_language(engine, suggestion),
+         "strength": suggestion.strength, "strength_label": suggestion.strength_label,
          "offered_by": "partner"},
         actor=who.actor, role=who.role.value, actor_org=_actor_org(who))
 
@@ -338,7 +340,8 @@ def view(engine, who: Principal, match: dict, lang: str = "en") -> dict:
         need_text = need["text"] if need else ""
     return {
         **{k: match[k] for k in ("id", "kind", "status", "need_id", "item_id",
-                                  "owner_id", "score", "category", "reason",
+                                  "owner_id", "score", "strength", "strength_label",
+                                  "category", "reason",
                                   "outcome", "created_at", "updated_at", "introduced_at",
                                   "version")},
         "round_id": match.get("round_id"), "offered_by": match.get("offered_by"),
