@@ -166,3 +166,24 @@ def m011_idempotency(db: Database) -> None:
          "created_at": str},
         pk=("owner", "key"), not_null={"fingerprint", "record_table", "record_id", "created_at"},
     )
+
+
+@migrations(name="m013_learning")
+def m013_learning(db: Database) -> None:
+    """What the fusion learns from coordinators and associations: the suggestions an
+    association marked "not interested" (each a label, and never suggested again for that
+    need), and the fusion models ``matcher train`` fitted, with their date, their size and
+    the decisions they saw."""
+    db["not_interested"].create(
+        {"id": int, "need_id": str, "association_id": str, "kind": str, "item_id": str,
+         "actor": str, "actor_org": str, "role": str, "at": str},
+        pk="id", not_null={"need_id", "association_id", "kind", "item_id", "at"},
+    )
+    db["not_interested"].create_index(["need_id", "kind", "item_id"], unique=True)
+    db["not_interested"].create_index(["association_id"])
+    db["not_interested"].create_index(["item_id"])
+    db["fusion_models"].create(
+        {"id": int, "trained_at": str, "decisions": int, "size": int, "model": str,
+         "seen": str},
+        pk="id", not_null={"trained_at", "decisions", "size", "model"},
+    )

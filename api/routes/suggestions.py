@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Path, Query
+from fastapi import APIRouter, Path, Query, Response, status
 from pydantic import StringConstraints
 
 from api.deps import EngineDep
+from api.label_schemas import NotInterested, NotInterestedRequest
 from api.schemas import (
     AssociationSuggestionsResponse,
     ErrorMessage,
@@ -84,3 +85,25 @@ def association_suggestions(engine: EngineDep,
     weights = parse_weights(engine, weight)
     return from_association_result(suggestions.for_association(
         engine, who, association_id, kind, limit, weights, lang))
+
+
+@router.post("/needs/{need_id}/suggestions/not-interested", response_model=NotInterested,
+             status_code=status.HTTP_201_CREATED,
+             responses={**ERRORS, 200: {"model": NotInterested,
+                                        "description": "It was marked before: the first mark"},
+                        403: {"model": ErrorMessage,
+                              "description": "Only the need's association or an admin"}},
+             summary="The need's association is not interested in a suggestion",
+             operation_id="mark_not_interested")
+def mark_not_interested(engine: EngineDep,
+                        who: Annotated[Principal, guard("mark_not_interested", Role.ADMIN,
+                                                        Role.ASSOCIATION)],
+                        need_id: Annotated[str, Path(examples=["demo-n-001"])],
+                        body: NotInterestedRequest, response: Response) -> NotInterested:
+    """By the association that posted the need (or an admin): the offering or practice is
+    not suggested for this need again, and the mark is a label the fusion learns from
+    (`matcher train`). Marking it again changes nothing (200)."""
+    mark, created = suggestions.not_interested(engine, who, need_id, body.kind, body.item_id)
+    if not created:
+        response.status_code = status.HTTP_200_OK
+    return NotInterested(**{k: mark[k] for k in ("need_id", "kind", "item_id", "at")})
