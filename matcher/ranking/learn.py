@@ -8,11 +8,15 @@ more (an outcome over an acceptance over an approval).
 
 Features (:func:`collect`): for each decided pair, every scorer's output normalised over the
 need's candidates exactly as :func:`matcher.ranking.fusion.fuse` does, and the hand-weighted
-fused score. The model (:func:`fit`) is a logistic regression over them (scikit-learn), with
-L2 regularisation: it learns how far to follow the hand weights and what to add to each
-scorer's weight, so the learned table is ``a * hand + b`` - with few decisions it stays
-close to the hand weights, with many it moves where the labels lead. The table is scaled to
-the hand weights' total so that scores keep their size.
+fused score. The model (:func:`fit`) ranks: a logistic regression (scikit-learn, L2) over
+the differences between a relevant and a non-relevant pair of the same need (a linear
+RankNet / RankSVM), so that what is constant within a list cannot mislead it. It learns how far
+to follow the hand weights and what to add to each scorer's weight: the learned table is
+``a * hand + b``, scaled to the hand weights' total so that scores keep their size.
+
+The learned table replaces a kind's hand weights only when, cross-validated by need on the
+decisions themselves (:func:`held_out`), it puts more relevant-before-non-relevant pairs in
+the right order than the hand weights do; otherwise the kind keeps its hand weights.
 """
 
 from __future__ import annotations
@@ -33,7 +37,9 @@ from matcher.ranking.scoring import ScoringContext, run_scorers
 from matcher.settings import MAX_WEIGHT
 from matcher.vocabulary import KINDS, OUTCOMES
 
-C = 1.0  # inverse L2 strength of the logistic regression (sklearn's default)
+# How strongly the learned table is held to the hand weights: an adjustment costs as much as
+# misranking the decisions of PRIOR_NEEDS needs would (L2, on standardised features).
+PRIOR_NEEDS = 10.0
 
 # What each decision says: (label, sample weight); None: nothing about relevance.
 REJECTIONS: dict[str, tuple[int, float] | None] = {
@@ -96,10 +102,12 @@ class Examples:
     x: np.ndarray
     y: np.ndarray
     weight: np.ndarray
+    needs: np.ndarray
     sources: list[str] = field(default_factory=list)
 
     def __len__(self) -> int:
         return len(self.y)
+
 
 
 def collect(engine, found: Iterable[Label], kind: str) -> Examples:
@@ -116,7 +124,7 @@ def collect(engine, found: Iterable[Label], kind: str) -> Examples:
     for label in found:
         if label.kind == kind:
             by_need[label.need_id].append(label)
-    rows, ys, ws, sources = [], [], [], []
+    rows, ys, ws, needs, sources = [], [], [], [], []
     for need_id, need_labels in sorted(by_need.items()):
         try:
             query = engine.query(need_id)
@@ -140,28 +148,74 @@ def collect(engine, found: Iterable[Label], kind: str) -> Examples:
             rows.append(z[pos])
             ys.append(label.y)
             ws.append(label.weight)
+            needs.append(need_id)
             sources.append(label.source)
     x = np.vstack(rows) if rows else np.zeros((0, len(names)))
     return Examples(kind, names, x, np.array(ys, dtype=np.int64), np.array(ws, dtype=float),
-                    sources)
+                    np.array(needs), sources)
+
+
+def _expit(v: np.ndarray) -> np.ndarray:
+    from scipy.special import expit
+
+    return expit(v)
+
+
+def pairwise(examples: Examples) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Differences of features between a relevant and a non-relevant pair of the same need,
+    both ways round (label 1 and 0), weighted by the product of their weights, so that each
+    need's pairs weigh 1 in all."""
+    xs, ys, ws = [], [], []
+    for need in np.unique(examples.needs):
+        mine = examples.needs == need
+        pos = np.flatnonzero(mine & (examples.y == 1))
+        neg = np.flatnonzero(mine & (examples.y == 0))
+        if len(pos) and len(neg):
+            i, j = np.repeat(pos, len(neg)), np.tile(neg, len(pos))
+            diff = examples.x[i] - examples.x[j]
+            w = examples.weight[i] * examples.weight[j]
+            w = w / (2 * w.sum())
+            xs += [diff, -diff]
+            ys += [np.ones(len(i)), np.zeros(len(i))]
+            ws += [w, w]
+    if not xs:
+        return np.zeros((0, examples.x.shape[1])), np.zeros(0), np.zeros(0)
+    return np.vstack(xs), np.concatenate(ys), np.concatenate(ws)
 
 
 def fit(examples: Examples, hand: Mapping[str, float]) -> dict[str, float] | None:
-    """Learned weights per scorer (``a * hand + b``, scaled to the hand weights' total), or
-    None when the examples hold only one class."""
+    """Learned weights per scorer, ``a * hand + b`` scaled to the hand weights' total, or
+    None when no need has both a relevant and a non-relevant decided pair.
+
+    ``a`` is how far the decisions follow the hand-weighted score alone (a one-feature
+    logistic regression, scikit-learn); ``b`` is the adjustment, fitted on top of it (the
+    hand score as an offset) with an L2 penalty of :data:`PRIOR_NEEDS` on standardised
+    features, by scipy's L-BFGS. Each need's pairs weigh as much as one need."""
+    from scipy.optimize import minimize
     from sklearn.linear_model import LogisticRegression
 
-    if len(examples) == 0 or len(np.unique(examples.y)) < 2:
-        return None
     prior = np.array([float(hand.get(name, 0.0)) for name in examples.scorers])
-    x = np.column_stack([examples.x @ prior, examples.x])
-    mean, scale = x.mean(axis=0), x.std(axis=0)
-    scale = np.where(scale > 1e-9, scale, 1.0)
-    model = LogisticRegression(C=C, max_iter=5000)
+    x, y, w = pairwise(examples)
+    if len(y) == 0:
+        return None
+    sign = np.where(y == 1, 1.0, -1.0)
+    h = x @ prior
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        model.fit((x - mean) / scale, examples.y, sample_weight=examples.weight)
-    coef = model.coef_[0] / scale
+        a = float(LogisticRegression(C=1e6, fit_intercept=False).fit(
+            h[:, None], y, sample_weight=w).coef_[0][0]) if np.any(h) else 0.0
+    scale = x.std(axis=0)
+    scale = np.where(scale > 1e-9, scale, 1.0)
+    z = x / scale
+
+    def loss(b: np.ndarray) -> tuple[float, np.ndarray]:
+        margin = sign * (a * h + z @ b)
+        value = float(np.sum(w * np.logaddexp(0.0, -margin)) + PRIOR_NEEDS / 2 * b @ b)
+        grad = -(z.T @ (w * sign * _expit(-margin))) + PRIOR_NEEDS * b
+        return value, grad
+
+    b = minimize(loss, np.zeros(z.shape[1]), jac=True, method="L-BFGS-B").x
+    coef = np.concatenate([[a], b / scale])
     learned = coef[0] * prior + coef[1:]
     total, hand_total = np.abs(learned).sum(), np.abs(prior).sum()
     if total > 1e-12 and hand_total > 0:
@@ -185,6 +239,7 @@ class TrainReport:
 def train(engine) -> TrainReport:
     """Fit the fusion of each kind with at least ``Settings.learn_min_decisions`` decisions,
     and store the model when any kind has one; the others stay on hand weights."""
+    import scipy
     import sklearn
 
     threshold = engine.settings.learn_min_decisions
@@ -200,19 +255,21 @@ def train(engine) -> TrainReport:
         if len(examples) < threshold:
             report.why[kind] = f"{len(examples)} decisions, fewer than the {threshold} needed"
             continue
-        weights = fit(examples, engine.hand_weights(kind))
+        hand = engine.hand_weights(kind)
+        weights = fit(examples, hand)
         if weights is None:
-            report.why[kind] = "the decisions all say the same (only approvals, or only " \
-                               "rejections): nothing to learn"
+            report.why[kind] = "no need has both a relevant and a non-relevant decision: " \
+                               "nothing to learn"
             continue
         report.weights[kind] = weights
-        kinds[kind] = {"weights": weights, "hand": engine.hand_weights(kind),
-                       "decisions": len(examples), "positives": int(examples.y.sum())}
+        kinds[kind] = {"weights": weights, "hand": hand, "decisions": len(examples),
+                       "positives": int(examples.y.sum())}
         seen.extend(examples.sources)
     if kinds:
         model = {"format": FORMAT_VERSION, "kinds": kinds, "threshold": threshold,
-                 "model": f"logistic regression (C={C}) over the normalised scorer outputs "
-                          f"and the hand-weighted score, scikit-learn {sklearn.__version__}"}
+                 "model": f"pairwise logistic regression over the normalised scorer outputs, "
+                          f"the hand-weighted score as offset, L2 {PRIOR_NEEDS:g} needs; "
+                          f"scikit-learn {sklearn.__version__}, scipy {scipy.__version__}"}
         report.stored = engine.store.save_fusion_model(
             model, trained_at=datetime.now(UTC).isoformat(timespec="seconds"),
             decisions=len(seen), seen={"decisions": sorted(set(seen))})
