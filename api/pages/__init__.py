@@ -20,6 +20,7 @@ from api.pages import (
     association,
     association_matches,
     association_needs,
+    association_not_interested,
     association_suggestions,
     coordinator,
     coordinator_dashboard,
@@ -43,7 +44,8 @@ from api.pages.session import (
 STATIC = Path(__file__).resolve().parent.parent / "static"
 
 ROUTERS = (signin.router, association.router, association_needs.router,
-           association_suggestions.router, association_matches.router, partner.router,
+           association_suggestions.router, association_not_interested.router,
+           association_matches.router, partner.router,
            partner_matches.router, partner_profile.router,
            coordinator.router, coordinator_match.router, coordinator_dashboard.router,
            admin.router, admin_data.router)
