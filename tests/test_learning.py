@@ -307,3 +307,22 @@ def test_a_bad_not_interested_request_is_a_4xx(demo_copy, body, need, status):
     with api_client(demo_copy) as client:
         response = _mark(client, own, need_id=need, **body)
     assert response.status_code == status, response.text
+
+
+def test_deleting_an_association_or_a_partner_forgets_their_not_interested_marks(demo_copy):
+    own = make_token(demo_copy, Role.ASSOCIATION, association_id=OWN)
+    admin = make_token(demo_copy, Role.ADMIN)
+    with api_client(demo_copy) as client:
+        assert _mark(client, own, kind="partner", item_id="demo-o-016").status_code == 201
+        assert _mark(client, own, kind="partner", item_id="demo-o-002").status_code == 201
+        store = client.app.state.engines.get().store
+        partner = store.get("offerings", "demo-o-002")["partner_id"]
+        assert store.get("offerings", "demo-o-016")["partner_id"] != partner
+        gone = client.delete(f"/api/v1/partners/{partner}", headers=admin)
+        left = store.not_interested_items(NEED, "partner")
+        deleted = client.delete(f"/api/v1/associations/{OWN}", headers=admin)
+        after = store.not_interested_marks()
+    assert gone.status_code == 200 and gone.json()["deleted"]["not_interested"] == 1
+    assert left == {"demo-o-016"}
+    assert deleted.status_code == 200 and deleted.json()["deleted"]["not_interested"] == 1
+    assert after == []
