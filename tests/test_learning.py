@@ -25,43 +25,57 @@ DECIDED_NEEDS = 12
 runner = CliRunner()
 
 
-def _partner_needs(engine: Engine) -> list[str]:
-    """Demo needs with at least ``SHOWN`` partner suggestions, in id order."""
-    return [n["id"] for n in sorted(engine.store.needs(), key=lambda n: n["id"])
-            if len(engine.suggest(n["id"], "partner", SHOWN).suggestions) == SHOWN]
+def _made_for_a_commodity(engine: Engine, item_id: str) -> bool:
+    """Whether the offering names commodities (rather than being open to any)."""
+    offerings = engine.corpus().offerings
+    return not bool(offerings.arrays["commodities_any"][offerings.position[item_id]])
 
 
-def _decide_against_lexical(engine: Engine, need_ids: list[str]) -> int:
-    """For each need, the shown suggestions with the most words in common are rejected as
-    not relevant and the others approved (then closed, freeing the slot): coordinators who
-    keep rejecting one kind of pair. Returns the number of decisions."""
-    decided = 0
+def _mixed_needs(engine: Engine) -> list[str]:
+    """Demo needs whose first ``SHOWN`` partner suggestions mix offerings made for a
+    commodity and offerings open to any, in id order."""
+    found = []
+    for need in sorted(engine.store.needs(), key=lambda n: n["id"]):
+        shown = engine.suggest(need["id"], "partner", SHOWN).suggestions
+        made_for = {_made_for_a_commodity(engine, s.item_id) for s in shown}
+        if len(shown) == SHOWN and made_for == {True, False}:
+            found.append(need["id"])
+    return found
+
+
+def _decide_for_commodity_offerings(engine: Engine, need_ids: list[str]) -> tuple[int, int]:
+    """For each need, coordinators approve the shown offerings made for the association's
+    commodity (then close them, freeing the slot) and reject as not relevant those open to
+    any commodity: they keep rejecting one kind of pair. Returns (decisions, approvals)."""
+    decided = approved = 0
     for need_id in need_ids:
-        shown = engine.suggest(need_id, "partner", SHOWN).suggestions
-        by_lexical = sorted(shown, key=lambda s: -s.contributions.get("lexical", 0.0))
-        for rank, s in enumerate(by_lexical):
+        for s in engine.suggest(need_id, "partner", SHOWN).suggestions:
             match = lifecycle.propose(engine, ADMIN, need_id, "partner", s.item_id)
-            if rank < SHOWN // 2:
-                lifecycle.transition(engine, ADMIN, match["id"], "reject",
-                                     reason="not_relevant")
-            else:
+            if _made_for_a_commodity(engine, s.item_id):
                 lifecycle.transition(engine, ADMIN, match["id"], "approve")
                 lifecycle.transition(engine, ADMIN, match["id"], "close", note="test: done")
+                approved += 1
+            else:
+                lifecycle.transition(engine, ADMIN, match["id"], "reject",
+                                     reason="not_relevant")
             decided += 1
-    return decided
+    return decided, approved
 
 
 @pytest.fixture(scope="module")
-def decided(demo_db, tmp_path_factory) -> tuple[Path, list[str], list[str]]:
+def decided(demo_db, tmp_path_factory) -> tuple[Path, list[str], list[str], int]:
     """A copy of the demo database where coordinators decided on the partner suggestions of
-    ``DECIDED_NEEDS`` needs (none yet trained); and the decided and the held-out needs."""
+    ``DECIDED_NEEDS`` needs (none yet trained); the decided and the held-out needs, and how
+    many decisions were approvals."""
     db = copy_database(demo_db, tmp_path_factory.mktemp("learning"))
     engine = Engine(load_settings(db=db, learn_min_decisions=THRESHOLD))
-    needs = _partner_needs(engine)
+    needs = _mixed_needs(engine)
+    assert len(needs) > DECIDED_NEEDS + 3
     chosen, held_out = needs[:DECIDED_NEEDS], needs[DECIDED_NEEDS:]
-    assert _decide_against_lexical(engine, chosen) >= THRESHOLD
+    decisions, approved = _decide_for_commodity_offerings(engine, chosen)
+    assert decisions == DECIDED_NEEDS * SHOWN >= THRESHOLD
     engine.close()
-    return db, chosen, held_out
+    return db, chosen, held_out, approved
 
 
 @pytest.fixture(scope="module")
@@ -102,13 +116,13 @@ def test_an_outcome_weighs_more_than_an_acceptance_than_an_approval():
 
 
 def test_decisions_made_through_the_lifecycle_are_labels(decided):
-    db, chosen, _ = decided
+    db, chosen, _, approved = decided
     engine = Engine(load_settings(db=db))
     found = labels(engine.store)
     engine.close()
     assert len(found) == DECIDED_NEEDS * SHOWN
     assert {label.need_id for label in found} == set(chosen)
-    assert sum(label.y for label in found) == DECIDED_NEEDS * (SHOWN - SHOWN // 2)
+    assert 0 < sum(label.y for label in found) == approved < len(found)
 
 
 # ---------------------------------------------------------------------- training
@@ -152,25 +166,20 @@ def test_the_engine_ranks_with_the_learned_weights_once_trained(trained):
 
 
 def test_a_repeatedly_rejected_kind_of_pair_drops(decided, trained):
-    """Coordinators rejected the suggestions with the most words in common: the learned
-    lexical weight falls below the hand weight, and on needs nobody decided, the first
-    suggestions have fewer words in common than with the hand weights."""
+    """Coordinators kept rejecting offerings open to any commodity and approving those made
+    for the association's: the commodity signal, unused by the hand weights, gets a weight,
+    and on needs nobody decided, more of the first suggestions are made for a commodity."""
     engine, report = trained
+    assert engine.hand_weights("partner")["commodity"] == 0.0
+    assert report.weights["partner"]["commodity"] > 0.0
     hand = engine.hand_weights("partner")
-    learned = report.weights["partner"]
-    assert learned["lexical"] / sum(map(abs, learned.values())) < \
-        hand["lexical"] / sum(map(abs, hand.values()))
-    everything = len(engine.corpus().block("partner"))
-    hand_top, learned_top = 0.0, 0.0
-    for need_id in decided[2][:10]:
-        lexical = {s.item_id: s.contributions.get("lexical", 0.0) / hand["lexical"]
-                   for s in engine.suggest(need_id, "partner", everything,
-                                           weights=hand).suggestions}
-        hand_top += sum(lexical[s.item_id] for s in
-                        engine.suggest(need_id, "partner", 3, weights=hand).suggestions)
-        learned_top += sum(lexical[s.item_id] for s in
-                           engine.suggest(need_id, "partner", 3).suggestions)
-    assert learned_top < hand_top
+    made_for = {"hand": 0, "learned": 0}
+    for need_id in decided[2]:
+        for fusion, weights in (("hand", hand), ("learned", None)):
+            made_for[fusion] += sum(_made_for_a_commodity(engine, s.item_id) for s in
+                                    engine.suggest(need_id, "partner", 3,
+                                                   weights=weights).suggestions)
+    assert made_for["learned"] > made_for["hand"]
 
 
 def test_raising_the_threshold_falls_back_to_the_hand_weights(trained):
@@ -188,7 +197,8 @@ def test_cli_train_below_the_threshold_says_hand_weights_and_exits_0(decided, tm
                            env={"MATCHER_LEARN_MIN_DECISIONS": "10000"})
     assert result.exit_code == 0, result.output
     assert "no model stored" in result.stdout
-    assert re.search(r"partner\s+72 decisions \(36 relevant\): hand weights", result.stdout)
+    assert re.search(rf"partner\s+72 decisions \({decided[3]} relevant\): hand weights",
+                     result.stdout)
 
 
 def test_cli_train_then_plugins_say_the_fusion_is_learned(decided, tmp_path):
@@ -197,9 +207,9 @@ def test_cli_train_then_plugins_say_the_fusion_is_learned(decided, tmp_path):
     result = runner.invoke(cli, ["train", "--db", str(db)], env=env)
     assert result.exit_code == 0, result.output
     assert re.search(r"model 1 stored \S+: 72 decisions, \d+ bytes", result.stdout)
-    assert re.search(r"partner\s+72 decisions \(36 relevant\): learned from 72 decisions on "
-                     r"\d{4}-\d\d-\d\d", result.stdout)
-    assert "lexical 0.5 -> " in result.stdout
+    assert re.search(rf"partner\s+72 decisions \({decided[3]} relevant\): learned from 72 "
+                     r"decisions on \d{4}-\d\d-\d\d", result.stdout)
+    assert "commodity 0 -> " in result.stdout
     listed = runner.invoke(cli, ["plugins", "--db", str(db)], env=env)
     assert listed.exit_code == 0, listed.output
     assert re.search(r"fusion for partner: learned from 72 decisions on \d{4}-", listed.stdout)

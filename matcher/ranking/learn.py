@@ -185,12 +185,14 @@ def pairwise(examples: Examples) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
 
 def fit(examples: Examples, hand: Mapping[str, float]) -> dict[str, float] | None:
     """Learned weights per scorer, ``a * hand + b`` scaled to the hand weights' total, or
-    None when no need has both a relevant and a non-relevant decided pair.
+    None when no need has both a relevant and a non-relevant decided pair (or no signal
+    ranks the relevant ones first).
 
     ``a`` is how far the decisions follow the hand-weighted score alone (a one-feature
-    logistic regression, scikit-learn); ``b`` is the adjustment, fitted on top of it (the
+    logistic regression, scikit-learn; 0 when they go against it); ``b`` is the adjustment, fitted on top of it (the
     hand score as an offset) with an L2 penalty of :data:`PRIOR_NEEDS` on standardised
-    features, by scipy's L-BFGS. Each need's pairs weigh as much as one need."""
+    features, by scipy's L-BFGS-B, so that no learned weight is negative. Each need's pairs
+    weigh as much as one need."""
     from scipy.optimize import minimize
     from sklearn.linear_model import LogisticRegression
 
@@ -204,6 +206,7 @@ def fit(examples: Examples, hand: Mapping[str, float]) -> dict[str, float] | Non
         warnings.simplefilter("ignore")
         a = float(LogisticRegression(C=1e6, fit_intercept=False).fit(
             h[:, None], y, sample_weight=w).coef_[0][0]) if np.any(h) else 0.0
+    a = max(a, 0.0)  # decisions against the hand weights: learn without them
     scale = x.std(axis=0)
     scale = np.where(scale > 1e-9, scale, 1.0)
     z = x / scale
@@ -214,11 +217,16 @@ def fit(examples: Examples, hand: Mapping[str, float]) -> dict[str, float] | Non
         grad = -(z.T @ (w * sign * _expit(-margin))) + PRIOR_NEEDS * b
         return value, grad
 
-    b = minimize(loss, np.zeros(z.shape[1]), jac=True, method="L-BFGS-B").x
-    coef = np.concatenate([[a], b / scale])
-    learned = coef[0] * prior + coef[1:]
+    # no weight below 0: a signal counts for a pair or not at all (the pages show each as a bar)
+    lowest = -a * prior * scale
+    start = np.maximum(np.zeros(z.shape[1]), lowest)
+    b = minimize(loss, start, jac=True, method="L-BFGS-B",
+                 bounds=[(low, None) for low in lowest]).x
+    learned = np.maximum(a * prior + b / scale, 0.0)
     total, hand_total = np.abs(learned).sum(), np.abs(prior).sum()
-    if total > 1e-12 and hand_total > 0:
+    if total <= 1e-12:
+        return None  # no signal ranks the relevant pairs first
+    if hand_total > 0:
         learned = learned * (hand_total / total)
     learned = np.clip(learned, -MAX_WEIGHT, MAX_WEIGHT)
     return {name: round(float(w), 6) for name, w in zip(examples.scorers, learned, strict=True)}
@@ -258,8 +266,8 @@ def train(engine) -> TrainReport:
         hand = engine.hand_weights(kind)
         weights = fit(examples, hand)
         if weights is None:
-            report.why[kind] = "no need has both a relevant and a non-relevant decision: " \
-                               "nothing to learn"
+            report.why[kind] = "no need has both a relevant and a non-relevant decision, " \
+                               "or no signal ranks the relevant ones first: nothing to learn"
             continue
         report.weights[kind] = weights
         kinds[kind] = {"weights": weights, "hand": hand, "decisions": len(examples),
