@@ -8,6 +8,7 @@ from matcher.principals import Role
 IN_WORDS: dict[str, str] = {
     "need_suggestions": "ask for suggestions for a need",
     "association_suggestions": "ask for suggestions for an association",
+    "mark_not_interested": "say an association is not interested in a suggestion",
     "list_scorers": "list the scorers",
     "unserved_needs": "list the needs no partner serves well yet",
     "list_associations": "list associations",

@@ -12,7 +12,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from matcher.ranking.engine import Suggestion, SuggestionList
 from matcher.ranking.scoring import HEALTH_STATES
-from matcher.vocabulary import KINDS
+from matcher.vocabulary import FUSION_SOURCES, KINDS
 
 Kind = Literal[KINDS]  # type: ignore[valid-type]
 Lang = Literal["en", "fr", "es", "pt"]
@@ -204,8 +204,23 @@ class ScorerInfo(BaseModel):
     health: ScorerHealthInfo
 
 
+class FusionInfo(BaseModel):
+    """Which fusion a kind uses: the hand weights, or weights learned from decisions."""
+
+    model_config = _example(source="learned", description="learned from 120 decisions on "
+                            "2026-03-01", decisions=120, trained_at="2026-03-01T10:00:00+00:00")
+
+    source: Literal[FUSION_SOURCES]  # type: ignore[valid-type]
+    description: str = Field(description="'hand weights', or 'learned from N decisions on "
+                                         "DATE' (`matcher train`)")
+    decisions: int | None = Field(None, description="the decisions the learned model saw")
+    trained_at: str | None = Field(None, description="when it was trained (UTC, ISO 8601)")
+
+
 class PluginsResponse(BaseModel):
     scorers: list[ScorerInfo]
+    fusion: dict[Kind, FusionInfo] = Field(
+        description="per kind, where the weights above come from")
 
 
 class EmbeddingHealth(BaseModel):

@@ -285,19 +285,73 @@ def calibrate(folder: Annotated[Path, typer.Argument(
 
 @app.command()
 def plugins(db: DbOption = None):
-    """List the scorers: name, weight per kind, source, description."""
+    """List the scorers: name, weight per kind, source, description; and per kind whether the
+    weights are the hand weights or learned from decisions (`matcher train`)."""
     from matcher.plugins import collect_scorers, get_plugin_manager
+    from matcher.ranking.fusion_model import LearnedFusion
     from matcher.ranking.scoring import default_weights
 
     settings = _settings(db)
     scorers = collect_scorers(get_plugin_manager())
-    tables = {kind: settings.weights_for(kind, defaults=default_weights(scorers, kind))
-              for kind in ("partner", "peer")}
+    learned = None
+    if settings.db.is_file():  # listing the scorers creates no database
+        from matcher.store import Store
+
+        learned = LearnedFusion(Store(settings.db), settings.learn_min_decisions)
+    tables = {}
+    for kind in ("partner", "peer"):
+        hand = settings.weights_for(kind, defaults=default_weights(scorers, kind))
+        tables[kind] = learned.weights(kind, hand) if learned else hand
     for name, registered in scorers.items():
         w_partner, w_peer = tables["partner"].get(name, 0.0), tables["peer"].get(name, 0.0)
         kinds = sorted(registered.scorer.kinds)
-        typer.echo(f"{name:16s} partner {w_partner:<5g} peer {w_peer:<5g} "
+        typer.echo(f"{name:16s} partner {w_partner:<5.3g} peer {w_peer:<5.3g} "
                    f"[{registered.source}] ({', '.join(kinds)}) {registered.scorer.description}")
+    for kind in ("partner", "peer"):
+        status = learned.status(kind).description if learned else "hand weights"
+        typer.echo(f"fusion for {kind}: {status}")
+
+
+@app.command()
+def train(db: DbOption = None,
+          reset: Annotated[bool, typer.Option(
+              "--reset", help="forget every learned model: back to the hand weights")] = False):
+    """Learn the fusion weights from the decisions in the database: approvals, rejections (with
+    their reasons), acceptances, outcomes and "not interested". A kind with fewer decisions
+    than MATCHER_LEARN_MIN_DECISIONS keeps its hand weights."""
+    settings = _settings(db)
+    if not settings.db.is_file():
+        _fail(f"no database at {settings.db}")
+    if reset:
+        from matcher.store import Store
+
+        count = Store(settings.db).forget_fusion_models()
+        typer.echo(f"forgot {count} learned model(s); fusion: hand weights")
+        return
+    from matcher.ranking.engine import Engine
+    from matcher.ranking.learn import train as learn
+
+    engine = Engine(settings)
+    try:
+        report = learn(engine)
+    except MatcherError as exc:
+        _fail(str(exc))
+    if report.stored:
+        row = report.stored
+        typer.echo(f"model {row['id']} stored {row['trained_at']}: {row['decisions']} "
+                   f"decisions, {row['size']} bytes")
+    else:
+        typer.echo("no model stored")
+    for kind in ("partner", "peer"):
+        typer.echo(f"{kind:8s} {report.decisions[kind]} decisions "
+                   f"({report.positives[kind]} relevant): "
+                   f"{engine.fusion_status(kind).description}"
+                   + (f" ({report.why[kind]})" if kind in report.why else ""))
+        weights = report.weights[kind]
+        if weights:
+            hand = engine.hand_weights(kind)
+            typer.echo(f"{'':8s} " + ", ".join(f"{name} {hand.get(name, 0.0):g} -> {w:.2f}"
+                                                 for name, w in weights.items()))
 
 
 @app.command()

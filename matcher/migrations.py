@@ -182,6 +182,27 @@ def m012_strength_and_unserved_needs(db: Database) -> None:
         "checked_at text not null, primary key (need_id, kind))")
 
 
+@migrations(name="m013_learning")
+def m013_learning(db: Database) -> None:
+    """What the fusion learns from coordinators and associations: the suggestions an
+    association marked "not interested" (each a label, and never suggested again for that
+    need), and the fusion models ``matcher train`` fitted, with their date, their size and
+    the decisions they saw."""
+    db["not_interested"].create(
+        {"id": int, "need_id": str, "association_id": str, "kind": str, "item_id": str,
+         "actor": str, "actor_org": str, "role": str, "at": str},
+        pk="id", not_null={"need_id", "association_id", "kind", "item_id", "at"},
+    )
+    db["not_interested"].create_index(["need_id", "kind", "item_id"], unique=True)
+    db["not_interested"].create_index(["association_id"])
+    db["not_interested"].create_index(["item_id"])
+    db["fusion_models"].create(
+        {"id": int, "trained_at": str, "decisions": int, "size": int, "model": str,
+         "seen": str},
+        pk="id", not_null={"trained_at", "decisions", "size", "model"},
+    )
+
+
 @migrations(name="m016_rounds")
 def m016_rounds(db: Database) -> None:
     """Match rounds: who ran one, over which regions, with what result; each proposal of a

@@ -48,6 +48,10 @@ class Settings(BaseSettings):
     weights: dict[str, dict[str, float]] = Field(
         default_factory=dict, description="fusion weights per kind and scorer, over each "
         "scorer's own default weight (e.g. MATCHER_WEIGHTS__PARTNER__LEXICAL=0.3)")
+    learn_min_decisions: int = Field(
+        50, ge=1, description="decisions (approvals, rejections, acceptances, outcomes, 'not "
+        "interested') of one kind needed before a fusion learned by `matcher train` replaces "
+        "that kind's hand weights; below it the hand weights stay")
     max_per_partner: int = Field(2, ge=1, description="most offerings of one partner in a top 10")
     round_per_need: int = Field(2, ge=1, le=20, description="most open proposals per need "
                                 "after a match round (`matcher round --per-need`)")

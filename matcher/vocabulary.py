@@ -16,6 +16,10 @@ REJECT_REASONS = ("not_relevant", "not_eligible", "capacity", "duplicate", "othe
 OUTCOMES = ("agreement_signed", "loan", "training", "visit", "no_outcome")
 MATCH_SORTS = ("-score", "created_at", "-created_at")  # the review queue's orders
 
+# Where a kind's fusion weights come from: the scorers' and settings' hand weights, or a model
+# learned from coordinators' decisions (``matcher train``).
+FUSION_SOURCES = ("hand", "learned")
+
 # Who performs a lifecycle action: a reviewer (a coordinator of the association's region, or
 # an admin), or the association that posted the need (or an admin).
 REVIEWER = "reviewer"

@@ -230,6 +230,7 @@ def test_every_page_post_route_is_listed():
                              "/admin/users/{user_id}/disable",
                              "/language", "/matches/{match_id}/accept",
                              "/matches/{match_id}/decline", "/needs", "/needs/{need_id}/ask",
+                             "/needs/{need_id}/not-interested",
                              "/needs/{record_id}/delete", "/needs/{record_id}/edit",
                              "/partner/offerings/new", "/partner/offerings/{offering_id}",
                              "/partner/offerings/{offering_id}/delete",

@@ -21,6 +21,7 @@ from api.pages import (
     association_exchanges,
     association_matches,
     association_needs,
+    association_not_interested,
     association_suggestions,
     coordinator,
     coordinator_dashboard,
@@ -46,7 +47,8 @@ STATIC = Path(__file__).resolve().parent.parent / "static"
 
 ROUTERS = (signin.router, association.router, association_needs.router,
            association_exchanges.router,
-           association_suggestions.router, association_matches.router, partner.router,
+           association_suggestions.router, association_not_interested.router,
+           association_matches.router, partner.router,
            partner_matches.router, partner_profile.router, partner_needs.router,
            coordinator.router, coordinator_match.router, coordinator_dashboard.router,
            admin.router, admin_data.router)

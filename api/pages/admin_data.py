@@ -20,7 +20,7 @@ from api.pages.session import Upload, WebContext, check_csrf, read_upload
 from matcher.errors import Forbidden, InvalidInput
 from matcher.services import rights
 from matcher.services.rights import ImportReport
-from matcher.services.scorers import scorer_table
+from matcher.services.scorers import fusion_table, scorer_table
 
 router = APIRouter(include_in_schema=False)
 
@@ -37,7 +37,7 @@ KIND_NAMES = {"partner": N_("Partners"), "peer": N_("Peer associations")}
 @router.get("/admin/plugins")
 def plugins_page(ctx: CtxDep, who: AdminDep, engine: EngineDep):
     return render(ctx, "admin/plugins.html", scorers=scorer_table(engine),
-                  health=HEALTH, kind_names=KIND_NAMES)
+                  fusion=fusion_table(engine), health=HEALTH, kind_names=KIND_NAMES)
 
 
 # ---------------------------------------------------------------------- import and export

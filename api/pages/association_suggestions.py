@@ -110,6 +110,7 @@ def _need_page(ctx: WebContext, engine: Engine, who: Principal, need_id: str,
         limit=count, more=min(MAX_LIMIT, count + 10) if count < MAX_LIMIT else None,
         computed_at=datetime.now(UTC), own=who.role is Role.ASSOCIATION,
         asked=_asked(engine, who, need_id, ctx.request.query_params.get("asked")),
+        hidden=ctx.request.query_params.get("hidden") == "1",  # marked not interested
         error=error)
 
 

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Path, Query
+from fastapi import APIRouter, Path, Query, Response, status
 from pydantic import StringConstraints
 
 from api.deps import EngineDep
+from api.label_schemas import NotInterested, NotInterestedRequest
 from api.network_schemas import Exchanges
 from api.schemas import (
     AssociationSuggestionsResponse,
@@ -99,3 +100,25 @@ def association_exchanges(engine: EngineDep,
     """Mutual peer exchanges: each partner association has a practice that fits one of this
     association's needs, and this association a practice that fits one of theirs."""
     return Exchanges(**suggestions.exchanges(engine, who, association_id, limit))
+
+
+@router.post("/needs/{need_id}/suggestions/not-interested", response_model=NotInterested,
+             status_code=status.HTTP_201_CREATED,
+             responses={**ERRORS, 200: {"model": NotInterested,
+                                        "description": "It was marked before: the first mark"},
+                        403: {"model": ErrorMessage,
+                              "description": "Only the need's association or an admin"}},
+             summary="The need's association is not interested in a suggestion",
+             operation_id="mark_not_interested")
+def mark_not_interested(engine: EngineDep,
+                        who: Annotated[Principal, guard("mark_not_interested", Role.ADMIN,
+                                                        Role.ASSOCIATION)],
+                        need_id: Annotated[str, Path(examples=["demo-n-001"])],
+                        body: NotInterestedRequest, response: Response) -> NotInterested:
+    """By the association that posted the need (or an admin): the offering or practice is
+    not suggested for this need again, and the mark is a label the fusion learns from
+    (`matcher train`). Marking it again changes nothing (200)."""
+    mark, created = suggestions.not_interested(engine, who, need_id, body.kind, body.item_id)
+    if not created:
+        response.status_code = status.HTTP_200_OK
+    return NotInterested(**{k: mark[k] for k in ("need_id", "kind", "item_id", "at")})

@@ -24,6 +24,7 @@ from matcher.ranking.corpus import Corpus, build_corpus, offering_text
 from matcher.ranking.embedding_sync import EmbeddingSync
 from matcher.ranking.embeddings import Embedder, content_hash
 from matcher.ranking.fusion import fuse
+from matcher.ranking.fusion_model import FusionStatus, LearnedFusion
 from matcher.ranking.heal import EmbeddingStatus, Healer
 from matcher.ranking.scoring import (
     Query,
@@ -107,6 +108,7 @@ class Engine:
             lambda embedder, texts, show: _embed_with_progress(
                 embedder, texts, self.settings.batch_size, show))
         self.healer = Healer(lambda stop: self.sync_embeddings(stop=stop))
+        self.learned = LearnedFusion(self.store, settings.learn_min_decisions)
 
     @classmethod
     def for_server(cls, settings: Settings) -> Engine:
@@ -151,12 +153,23 @@ class Engine:
     def scorers(self) -> dict[str, RegisteredScorer]:
         return collect_scorers(self.pm)
 
+    def hand_weights(self, kind: str) -> dict[str, float]:
+        """The hand weights of ``kind``: each scorer's own default, then settings."""
+        return self.settings.weights_for(kind, None, default_weights(self.scorers(), kind))
+
     def weights_for(self, kind: str, overrides: dict[str, float] | None = None
                     ) -> dict[str, float]:
-        """Fusion weights for ``kind``: each scorer's own default, then settings, then the
-        request's ``overrides``."""
-        return self.settings.weights_for(kind, overrides,
-                                         default_weights(self.scorers(), kind))
+        """Fusion weights for ``kind``: the weights learned from decisions when a model with
+        enough of them is stored (:mod:`matcher.ranking.fusion_model`), else the hand
+        weights; then the request's ``overrides``."""
+        table = self.learned.weights(kind, self.hand_weights(kind))
+        table.update(overrides or {})
+        return table
+
+    def fusion_status(self, kind: str) -> FusionStatus:
+        """Which fusion ``kind`` uses now: hand weights, or learned (from how many decisions,
+        when)."""
+        return self.learned.status(kind)
 
     # ------------------------------------------------------------------ embeddings
     def sync_embeddings(self, progress: bool = False,
@@ -437,12 +450,14 @@ class Engine:
 
     def hard_rules(self, need_id: str, kind: str = "partner") -> dict[str, np.ndarray]:
         """For each hard rule, a boolean array over the ``kind`` block: True where the item
-        passes it for this need now (capacity and rejected pairs included)."""
+        passes it for this need now (capacity, rejected pairs and those its association marked
+        not interested included)."""
         corpus = self.corpus()
         association = self.query(need_id).association
         used = self.store.capacity_used() if kind == "partner" else None
         return filters.rules_for(corpus, kind, association, used,
-                                 self.store.rejected_items(need_id, kind))
+                                 self.store.rejected_items(need_id, kind),
+                                 self.store.not_interested_items(need_id, kind))
 
     def needs_for_offering(self, offering_id: str, need_ids: Sequence[str] | None = None,
                            lang: str = "en") -> list[Suggestion]:

@@ -101,8 +101,11 @@ def not_rejected(corpus: Corpus, kind: str, rejected: set[str]) -> np.ndarray:
 
 def rules_for(corpus: Corpus, kind: str, association: dict,
               used: dict[str, int] | None = None,
-              rejected: set[str] | None = None) -> dict[str, np.ndarray]:
+              rejected: set[str] | None = None,
+              not_interested: set[str] | None = None) -> dict[str, np.ndarray]:
     rules = (offering_rules if kind == "partner" else practice_rules)(corpus, association, used)
     if rejected:
         rules["not_rejected"] = not_rejected(corpus, kind, rejected)
+    if not_interested:  # the association said it does not want these for this need
+        rules["wanted"] = not_rejected(corpus, kind, not_interested)
     return rules

@@ -1,5 +1,5 @@
 """The registered scorers as an admin reads them: name, description, source, kinds, the
-weight each kind gives it, and its health in this process."""
+weight each kind gives it, and its health in this process; and which fusion each kind uses."""
 
 from __future__ import annotations
 
@@ -22,3 +22,13 @@ def scorer_table(engine: Engine) -> list[dict]:
                      "weights": {kind: tables[kind].get(name, 0.0) for kind in kinds},
                      "health": asdict(scorer_health(name))})
     return rows
+
+
+def fusion_table(engine: Engine) -> dict[str, dict]:
+    """Per kind, where its weights come from (the API's ``FusionInfo`` fields)."""
+    table = {}
+    for kind in KINDS:
+        status = engine.fusion_status(kind)
+        table[kind] = {"source": status.source, "description": status.description,
+                       "decisions": status.decisions, "trained_at": status.trained_at}
+    return table

@@ -7,15 +7,17 @@ admins; partners never): a need the caller may not see is missing, whatever the 
 Working out a need's partner suggestions also keeps the store's list of unserved needs true
 (:func:`note_unserved`): a list with none at least ``good`` marks the need, so that its
 region's coordinators find it on their dashboard (the partners to recruit); a list with a good
-one clears it.
+one clears it. Only the association itself (or an admin) says it is not interested in a
+suggestion.
 """
 
 from __future__ import annotations
 
 from matcher import policy
-from matcher.errors import NotFound
+from matcher.errors import Forbidden, InvalidInput, NotFound
 from matcher.principals import Principal
 from matcher.ranking.engine import Engine, SuggestionList
+from matcher.vocabulary import KINDS
 from matcher.workflow import lifecycle
 from matcher.workflow.sensitive import neutral_summary
 
@@ -72,6 +74,24 @@ def for_association(engine: Engine, who: Principal, association_id: str,
     return engine.suggest_for_association(association_id, kind, limit, weights, lang)
 
 
+def not_interested(engine: Engine, who: Principal, need_id: str, kind: str,
+                   item_id: str) -> tuple[dict, bool]:
+    """The need's association (or an admin) marks a suggestion not interested: it is never
+    suggested for that need again, and it is a label for ``matcher train``. Returns the
+    mark and whether it is new (marking twice keeps the first). NotFound for a need ``who``
+    may not see, or an unknown item; Forbidden for anyone else who sees the need."""
+    need, association = need_for_suggestions(engine, who, need_id)
+    if not policy.can_edit_association(who, association["id"]):
+        raise Forbidden("only the association that posted the need (or an admin) may say "
+                        "it is not interested in a suggestion")
+    if kind not in KINDS:
+        raise InvalidInput(f"kind must be one of {', '.join(KINDS)}", field="kind")
+    table, noun = ("offerings", "offering") if kind == "partner" else ("practices", "practice")
+    if engine.store.get(table, item_id) is None:
+        raise NotFound(f"no {noun} with id {item_id!r}")
+    return engine.store.mark_not_interested(
+        need_id, association["id"], kind, item_id, actor=who.actor, role=who.role.value,
+        actor_org=who.association_id or who.partner_id)
 def needs_for_offering(engine: Engine, who: Principal, offering_id: str, limit: int = 10,
                        lang: str = "en") -> list[dict]:
     """The open needs an offering fits now, strongest first, as ``who`` may read them: a

@@ -7,6 +7,7 @@ combines them.
 from matcher.store.base import BaseStore
 from matcher.store.dashboard import DashboardMixin
 from matcher.store.idempotency import Claim
+from matcher.store.learning import LearningMixin
 from matcher.store.matches import MatchesMixin
 from matcher.store.profiles import ImportReport, ProfilesMixin
 from matcher.store.rights import DeletionReport, RightsMixin
@@ -17,7 +18,7 @@ from matcher.store.vectors import Vector
 
 
 class Store(ProfilesMixin, AuthMixin, RoundsMixin, MatchesMixin, DashboardMixin, UsersMixin,
-            RightsMixin, BaseStore):
+            RightsMixin, LearningMixin, BaseStore):
     # ProfilesMixin brings VectorsMixin and IdempotencyMixin (MatchesMixin the latter too).
     """A SQLite database of the exchange; open it with ``Store(path)`` (migrates on open)."""
 

@@ -111,6 +111,8 @@ class RightsMixin(BaseStore):
                      for r in self._rows(table, "association_id = ?", [association_id])]
             report = self._forget(association_id, "association_id", row["name"], texts,
                                   self.delete_matches_involving(association_id=association_id))
+            report.deleted["not_interested"] = self.delete_not_interested_involving(
+                association_id=association_id)  # LearningMixin
             report.deleted["need_audit"] = self.db.execute(
                 "delete from need_audit where association_id = ?", [association_id]).rowcount
             for table in ("needs", "practices"):
@@ -134,6 +136,8 @@ class RightsMixin(BaseStore):
                      for t in (o["title"], o["description"])]
             report = self._forget(partner_id, "partner_id", row["name"], texts,
                                   self.delete_matches_involving(partner_id=partner_id))
+            report.deleted["not_interested"] = self.delete_not_interested_involving(
+                partner_id=partner_id)  # LearningMixin
             report.deleted["offerings"] = self.db.execute(
                 "delete from offerings where partner_id = ?", [partner_id]).rowcount
             report.deleted["partners"] = self.db.execute(

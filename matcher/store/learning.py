@@ -1,0 +1,104 @@
+"""What the fusion learns from: the decisions on matches (read from ``matches`` and ``audit``),
+the suggestions associations marked "not interested", and the fitted fusion models."""
+
+from __future__ import annotations
+
+import json
+
+from matcher.store.base import BaseStore
+from matcher.store.matches import now
+
+
+class LearningMixin(BaseStore):
+    """Labels for ``matcher train`` and the models it stores."""
+
+    # ------------------------------------------------------------------ not interested
+    def mark_not_interested(self, need_id: str, association_id: str, kind: str, item_id: str,
+                            *, actor: str, role: str, actor_org: str | None = None
+                            ) -> tuple[dict, bool]:
+        """Record that the need's association does not want this suggestion; the row, and
+        whether it is new (marking a pair twice keeps the first row)."""
+        with self.writing():
+            existing = self._not_interested(need_id, kind, item_id)
+            if existing is not None:
+                return existing, False
+            self.db.execute(
+                "insert into not_interested (need_id, association_id, kind, item_id, actor, "
+                "actor_org, role, at) values (?, ?, ?, ?, ?, ?, ?, ?)",
+                [need_id, association_id, kind, item_id, actor, actor_org, role, now()])
+            return self._not_interested(need_id, kind, item_id), True  # type: ignore[return-value]
+
+    def _not_interested(self, need_id: str, kind: str, item_id: str) -> dict | None:
+        return next(self._rows("not_interested", "need_id = ? and kind = ? and item_id = ?",
+                               [need_id, kind, item_id]), None)
+
+    def not_interested_items(self, need_id: str, kind: str) -> set[str]:
+        """Items the need's association marked not interested: never suggested again."""
+        cursor = self.db.execute(
+            "select item_id from not_interested where need_id = ? and kind = ?", [need_id, kind])
+        return {row[0] for row in cursor.fetchall()}
+
+    def delete_not_interested_involving(self, *, association_id: str | None = None,
+                                        partner_id: str | None = None) -> int:
+        """Forget an organisation's not-interested marks (its needs, its practices, or its
+        offerings); joins the caller's transaction."""
+        if association_id is not None:
+            where = ("association_id = ? or (kind = 'peer' and item_id in (select id from "
+                     "practices where association_id = ?))")
+            params = [association_id, association_id]
+        else:
+            where = ("kind = 'partner' and item_id in (select id from offerings where "
+                     "partner_id = ?)")
+            params = [partner_id]
+        with self.writing():
+            return self.db.execute(f"delete from not_interested where {where}", params).rowcount
+
+    # ------------------------------------------------------------------ decisions
+    def match_decisions(self) -> list[dict]:
+        """Every match past ``proposed``: id, need_id, kind, item_id, status, reason,
+        outcome, introduced_at, and ``actions``: the lifecycle actions taken on it."""
+        cursor = self.db.execute(
+            "select m.id, m.need_id, m.kind, m.item_id, m.status, m.reason, m.outcome, "
+            "m.introduced_at, (select group_concat(a.action) from audit a "
+            "where a.match_id = m.id) from matches m where m.status != 'proposed' order by m.id")
+        names = ["id", "need_id", "kind", "item_id", "status", "reason", "outcome",
+                 "introduced_at", "actions"]
+        rows = [dict(zip(names, values)) for values in cursor.fetchall()]
+        for row in rows:
+            row["actions"] = set((row["actions"] or "").split(","))
+        return rows
+
+    def not_interested_marks(self) -> list[dict]:
+        """Every not-interested mark, oldest first."""
+        return list(self._rows("not_interested", order="id"))
+
+    # ------------------------------------------------------------------ fusion models
+    def save_fusion_model(self, model: dict, *, trained_at: str, decisions: int,
+                          seen: dict) -> dict:
+        """Store a fitted fusion model (JSON) with its date, the number of decisions and
+        which ones it saw; its size is the length of its JSON. Returns the stored row."""
+        text = json.dumps(model, ensure_ascii=False, sort_keys=True)
+        with self.writing():
+            cursor = self.db.execute(
+                "insert into fusion_models (trained_at, decisions, size, model, seen) "
+                "values (?, ?, ?, ?, ?)",
+                [trained_at, decisions, len(text.encode()), text, json.dumps(seen)])
+            model_id = int(cursor.lastrowid)
+        return self.fusion_model(model_id)  # type: ignore[return-value]
+
+    def fusion_model(self, model_id: int) -> dict | None:
+        row = next(self._rows("fusion_models", "id = ?", [model_id]), None)
+        if row is not None:
+            row["model"] = json.loads(row["model"])
+            row["seen"] = json.loads(row["seen"]) if row["seen"] else {}
+        return row
+
+    def latest_fusion_model_id(self) -> int | None:
+        """The id of the newest fusion model, or None when none was trained."""
+        row = self.db.execute("select max(id) from fusion_models").fetchone()
+        return None if row is None or row[0] is None else int(row[0])
+
+    def forget_fusion_models(self) -> int:
+        """Delete every stored fusion model (back to the hand weights); how many."""
+        with self.writing():
+            return self.db.execute("delete from fusion_models").rowcount
