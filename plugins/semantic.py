@@ -15,6 +15,7 @@ from matcher import hookimpl
 from matcher.i18n import N_, _, number
 from matcher.ranking.corpus import Block, Corpus
 from matcher.ranking.scoring import Scorer, ScoringContext
+from plugins.embedders import USE_LANGUAGES
 
 HUB_K = 10
 
@@ -24,13 +25,17 @@ class SemanticScorer(Scorer):
 
     ``languages``: when set (an English-only model), the scorer speaks only for needs in those
     languages, and candidates in other languages get the block's median (no opinion).
+    ``need_languages`` / ``other_need_languages``: the scorer speaks only for needs in (or only
+    for needs outside) those languages, about candidates in any language.
     """
 
     normalise = "zscore"
 
     def __init__(self, name: str, embedder: str, description: str, *, label: str = "",
                  weights: dict[str, float] | None = None,
-                 languages: frozenset[str] | None = None, explains: bool = True):
+                 languages: frozenset[str] | None = None, explains: bool = True,
+                 need_languages: frozenset[str] | None = None,
+                 other_need_languages: frozenset[str] | None = None):
         self.name = name
         self.label = label
         self.weights = weights or {}
@@ -38,6 +43,15 @@ class SemanticScorer(Scorer):
         self.embedder = embedder
         self.description = description
         self.languages = languages
+        self.need_languages = need_languages
+        self.other_need_languages = other_need_languages
+
+    def speaks_for(self, language: str) -> bool:
+        """Whether the scorer has an opinion for a need in ``language``."""
+        return ((self.languages is None or language in self.languages)
+                and (self.need_languages is None or language in self.need_languages)
+                and (self.other_need_languages is None
+                     or language not in self.other_need_languages))
 
     def prepare(self, corpus: Corpus, block: Block) -> dict[str, np.ndarray]:
         """Each candidate's hub score, and which candidates are in this scorer's languages."""
@@ -65,7 +79,7 @@ class SemanticScorer(Scorer):
 
     def score(self, ctx: ScoringContext) -> np.ndarray:
         n = len(ctx.candidates)
-        if self.languages is not None and ctx.query.language not in self.languages:
+        if not self.speaks_for(ctx.query.language):
             return np.zeros(n)
         state = ctx.block.state[self.name]
         scores = self._cosine(ctx) - state["hub"][ctx.candidates]
@@ -91,8 +105,16 @@ class SemanticScorer(Scorer):
 def register_scorers(register) -> None:
     register(SemanticScorer(
         "semantic", "use-multilingual",
-        "multilingual sentence-embedding cosine (Universal Sentence Encoder), hubness-corrected",
-        label=N_("Close in meaning"), weights={"partner": 1.0, "peer": 1.0}))
+        "multilingual sentence-embedding cosine (Universal Sentence Encoder), hubness-corrected;"
+        " speaks for needs in its 16 languages",
+        label=N_("Close in meaning"), weights={"partner": 1.0, "peer": 1.0},
+        need_languages=USE_LANGUAGES))
+    register(SemanticScorer(
+        "semantic_e5", "e5-multilingual",
+        "multilingual-e5-small cosine, hubness-corrected; speaks for needs in the languages the "
+        "Universal Sentence Encoder lacks (sw, tl, id, ...)",
+        label=N_("Close in meaning"), weights={"partner": 1.0, "peer": 1.0},
+        other_need_languages=USE_LANGUAGES))
     register(SemanticScorer(
         "semantic_minilm", "minilm",
         "English all-MiniLM-L6-v2 cosine, hubness-corrected; speaks only for English needs",

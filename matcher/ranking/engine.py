@@ -15,13 +15,14 @@ import pluggy
 from pydantic import BaseModel
 
 from matcher.errors import InvalidInput, NotFound, NotReady
+from matcher.glossary import Glossary, load_glossary
 from matcher.language import detect_language
 from matcher.plugins import collect_scorers, get_embedder, get_plugin_manager
 from matcher.ranking import categorize, explain, filters
 from matcher.ranking.calibration import Calibration, calibration_path, load_calibration
 from matcher.ranking.corpus import Corpus, build_corpus, offering_text
 from matcher.ranking.embedding_sync import EmbeddingSync
-from matcher.ranking.embeddings import Embedder, content_hash
+from matcher.ranking.embeddings import Embedder, ExpandedEmbedder, content_hash
 from matcher.ranking.fusion import fuse
 from matcher.ranking.heal import EmbeddingStatus, Healer
 from matcher.ranking.scoring import (
@@ -105,8 +106,17 @@ class Engine:
 
     # ------------------------------------------------------------------ parts
     @cached_property
+    def glossary(self) -> Glossary:
+        """The bundled ASM glossary with the deployment's own words (as read at start)."""
+        return load_glossary(self.settings.glossary_file(), self.settings.data_dir)
+
+    @cached_property
     def embedders(self) -> dict[str, Embedder]:
-        return {name: get_embedder(self.pm, self.settings, name) for name in self.settings.embedders}
+        """The configured embedders, each embedding texts with the glossary's glosses."""
+        glossary = self.glossary
+        return {name: ExpandedEmbedder(get_embedder(self.pm, self.settings, name),
+                                       glossary.expand, glossary.digest)
+                for name in self.settings.embedders}
 
     @cached_property
     def calibration(self) -> Calibration:
@@ -242,6 +252,7 @@ class Engine:
         corpus = build_corpus(version, self.ref, partners, offerings, associations, needs,
                               practices)
         corpus.extra["left_out"] = left_out
+        corpus.glossary = self.glossary
 
         def matrix(name: str, texts: list[str]) -> np.ndarray:
             return _stack([found[name][content_hash(t)] for t in texts])
