@@ -50,8 +50,12 @@ class GlossaryError(ValueError):
 
 @dataclass
 class Glossary:
+    """``known``: the languages the encoders know well; a term in another language is glossed
+    like a regional one (None: every language)."""
+
     concepts: dict[str, Concept]
     digest: str = ""
+    known: frozenset[str] | None = None
     _index: dict[str, list[tuple[tuple[str, ...], str, bool]]] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
@@ -63,14 +67,15 @@ class Glossary:
                     words = tuple(_words(term))
                     if words:
                         self._index.setdefault(words[0], []).append(
-                            (words, name, "-" not in tag))
+                            (words, name, "-" not in tag and (self.known is None
+                                                              or tag in self.known)))
         for entries in self._index.values():
             entries.sort(key=lambda e: -len(e[0]))
 
     def matches(self, text: str) -> list[tuple[str, bool]]:
         """The concepts ``text`` names, in order, each with whether it was only named by
-        words of a whole language (then the encoders know them and need no gloss); a term
-        under a regional tag (``es-CO``) is a local word."""
+        words of a whole language the encoders know (then they need no gloss); a term under a
+        regional tag (``es-CO``) is a local word."""
         words = _words(text)
         found: dict[str, bool] = {}
         i = 0
@@ -146,16 +151,20 @@ def _digest(concepts: dict[str, Concept]) -> str:
     return hashlib.sha256(json.dumps(flat, ensure_ascii=False).encode()).hexdigest()[:12]
 
 
-def load_glossary(local: Path | None = None, data_dir: Path | None = None) -> Glossary:
+def load_glossary(local: Path | None = None, data_dir: Path | None = None,
+                  known: frozenset[str] | None = None) -> Glossary:
     """The bundled glossary (from ``data_dir`` when it has one) with the deployment's
-    ``local`` file merged on top (when it exists)."""
+    ``local`` file merged on top (when it exists); ``known``: see :class:`Glossary`."""
     bundled = (data_dir or default_data_dir()) / BUNDLED
     if not bundled.is_file():
         bundled = default_data_dir() / BUNDLED
     concepts = read_file(bundled)
     if local is not None and local.is_file():
         concepts = merge(concepts, read_file(local))
-    return Glossary(concepts, _digest(concepts))
+    digest = _digest(concepts)
+    if known is not None:
+        digest += "-" + hashlib.sha256(",".join(sorted(known)).encode()).hexdigest()[:6]
+    return Glossary(concepts, digest, known)
 
 
 @lru_cache(maxsize=8)

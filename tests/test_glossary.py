@@ -144,3 +144,30 @@ def test_a_need_in_regional_words_finds_the_mercury_offering_thanks_to_the_gloss
         engine.close()
     assert ranks["with"] == [0, 0], ranks
     assert all(w < wo for w, wo in zip(ranks["with"], ranks["without"])), ranks
+
+
+# ------------------------------------------------------------ languages the USE model lacks
+@pytest.mark.parametrize("need_id, language", [("demo-n-004", "sw"), ("demo-n-055", "tl")])
+def test_a_need_in_a_language_use_lacks_is_read_by_the_multilingual_e5_model(
+        engine, need_id, language):
+    result = engine.suggest(need_id, "partner")
+    assert result.language == language and not result.failed_scorers
+    top = result.suggestions[0].contributions
+    assert top["semantic_e5"] != 0.0 and top.get("semantic", 0.0) == 0.0
+
+
+def test_an_english_need_is_read_by_use_and_not_by_e5(engine):
+    top = engine.suggest("demo-n-001", "partner").suggestions[0].contributions
+    assert top["semantic"] != 0.0 and top.get("semantic_e5", 0.0) == 0.0
+
+
+def test_a_swahili_need_about_a_loan_for_a_crusher_gets_a_finance_offering_first(engine):
+    offerings = {o["id"]: o for p in RAW["partners"] for o in p["offerings"]}
+    first = engine.suggest("demo-n-004", "partner").suggestions[0]
+    assert offerings[first.item_id]["category"] == "finance", first.item_id
+
+
+def test_words_of_a_language_the_encoder_lacks_are_glossed_like_regional_ones():
+    glossary = load_glossary(known=frozenset({"en", "fr", "es", "pt"}))
+    assert "(loan and credit" in glossary.expand("Tunahitaji mkopo wa kununua mashine")
+    assert glossary.expand("Nous cherchons un crédit") == "Nous cherchons un crédit"

@@ -107,8 +107,11 @@ class Engine:
     # ------------------------------------------------------------------ parts
     @cached_property
     def glossary(self) -> Glossary:
-        """The bundled ASM glossary with the deployment's own words (as read at start)."""
-        return load_glossary(self.settings.glossary_file(), self.settings.data_dir)
+        """The bundled ASM glossary with the deployment's own words (as read at start); the
+        words of a language the primary embedder lacks are glossed like regional ones."""
+        primary = get_embedder(self.pm, self.settings, self.primary_embedder)
+        return load_glossary(self.settings.glossary_file(), self.settings.data_dir,
+                             primary.languages)
 
     @cached_property
     def embedders(self) -> dict[str, Embedder]:
