@@ -13,7 +13,13 @@ from typer.testing import CliRunner
 
 from matcher.cli import app
 from matcher.exchange import parse_document
-from matcher.glossary import CONCEPT_TOKEN, Glossary, GlossaryError, add_term, load_glossary
+from matcher.glossary import (
+    CONCEPT_TOKEN,
+    Glossary,
+    GlossaryError,
+    add_term,
+    load_glossary,
+)
 from matcher.ranking.engine import Engine
 from matcher.reference import default_data_dir
 from matcher.settings import load_settings
