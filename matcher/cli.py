@@ -551,6 +551,65 @@ def user_disable(username: Annotated[str, typer.Argument(help="the user's name")
     typer.echo(f"user {username.strip().lower()} disabled")
 
 
+glossary_app = typer.Typer(no_args_is_help=True,
+                           help="The ASM glossary: miners' local words for each concept.")
+app.add_typer(glossary_app, name="glossary")
+GlossaryOption = Annotated[Optional[Path], typer.Option(
+    "--file", help="the deployment's glossary file (default: settings, else DB.glossary.json)")]
+
+
+def _glossary_file(db: Path | None, file: Path | None) -> Path:
+    return file or _settings(db).glossary_file()
+
+
+@glossary_app.command("list")
+def glossary_list(db: DbOption = None, file: GlossaryOption = None,
+                  concept: Annotated[Optional[str], typer.Option(
+                      help="only this concept")] = None,
+                  as_json: Annotated[bool, typer.Option("--json")] = False):
+    """Every concept with its gloss and its terms per language (bundled and this
+    deployment's)."""
+    from matcher.glossary import GlossaryError, load_glossary
+
+    try:
+        glossary = load_glossary(_glossary_file(db, file))
+    except GlossaryError as exc:
+        _fail(str(exc))
+    concepts = glossary.concepts
+    if concept is not None:
+        if concept not in concepts:
+            _fail("no such concept (see `matcher glossary list`)")
+        concepts = {concept: concepts[concept]}
+    if as_json:
+        typer.echo(json.dumps({n: {"gloss": c.gloss, "terms": c.terms}
+                              for n, c in concepts.items()}, ensure_ascii=False, indent=1))
+        return
+    for name, c in concepts.items():
+        typer.echo(f"{name}: {c.gloss}")
+        for tag, terms in sorted(c.terms.items()):
+            typer.echo(f"    {tag:6s} {', '.join(terms)}")
+
+
+@glossary_app.command("add")
+def glossary_add(concept: Annotated[str, typer.Argument(help="concept name, e.g. mercury")],
+                 language: Annotated[str, typer.Argument(
+                     help="language, optionally with a country: sw, es-CO")],
+                 term: Annotated[str, typer.Argument(help="the word or phrase miners use")],
+                 gloss: Annotated[Optional[str], typer.Option(
+                     help="plain English wording (needed for a new concept)")] = None,
+                 db: DbOption = None, file: GlossaryOption = None):
+    """Add a local word to a concept in this deployment's glossary. Texts are embedded again
+    with it on the next sync (`matcher import` or the server's background embedding)."""
+    from matcher.glossary import GlossaryError, add_term
+
+    path = _glossary_file(db, file)
+    try:
+        add_term(path, concept, language, term, gloss)
+    except (GlossaryError, OSError) as exc:
+        _fail(str(exc))
+    typer.echo(f"added to {concept} ({language}) in {path}")
+
+
 def main() -> None:
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     app()

@@ -38,7 +38,7 @@ class Settings(BaseSettings):
 
     db: Path = Field(Path("exchange.db"), description="SQLite database file")
     embedders: list[str] = Field(
-        ["use-multilingual", "minilm"],
+        ["use-multilingual", "minilm", "e5-multilingual"],
         description="embedders whose vectors the engine keeps up to date; the first one also "
         "feeds category inference",
     )
@@ -66,6 +66,10 @@ class Settings(BaseSettings):
     calibration: Path | None = Field(
         None, description="the strength calibration (JSON written by `matcher calibrate`); "
         "default: calibration.json in the data folder, else the bundled one")
+    glossary: Path | None = Field(
+        None, description="the deployment's own glossary file (JSON, written by `matcher "
+        "glossary add`), merged over the bundled ASM glossary; default: DB.glossary.json "
+        "beside the database file DB.db")
     trusted_proxies: Annotated[list[str], NoDecode] = Field(
         [], description="addresses or networks (CIDR) of the reverse proxies whose "
         "X-Forwarded-For / X-Forwarded-Proto are believed; '*' trusts every peer. Default: none, "
@@ -113,6 +117,10 @@ class Settings(BaseSettings):
         if config:
             sources.append(TomlConfigSettingsSource(settings_cls, toml_file=Path(config)))
         return tuple(sources)
+
+    def glossary_file(self) -> Path:
+        """Where the deployment's own glossary is (it may not exist yet)."""
+        return self.glossary or self.db.with_name(self.db.stem + ".glossary.json")
 
     def weights_for(self, kind: str, overrides: Mapping[str, float] | None = None,
                     defaults: Mapping[str, float] | None = None) -> dict[str, float]:

@@ -25,11 +25,13 @@ class LexicalScorer(Scorer):
     name = "lexical"
     label = N_("Words in common")
     weights = {"partner": 0.5, "peer": 0.1}  # measured on the dev benchmark (README)
-    description = "BM25 over stemmed words (en, fr, es, pt, id stemmers; accents folded)"
+    description = ("BM25 over stemmed words (en, fr, es, pt, id stemmers; accents folded) "
+                   "and the ASM glossary's concepts")
     normalise = "zscore"
 
     def prepare(self, corpus: Corpus, block: Block):
-        docs = [tokenize(text, lang) or ["∅"] for text, lang in zip(block.texts, block.languages)]
+        docs = [_tokens(corpus, text, lang) or ["∅"]
+                for text, lang in zip(block.texts, block.languages)]
         index = bm25s.BM25()
         index.index(docs, show_progress=False)
         sets = [set(d) for d in docs]
@@ -40,7 +42,7 @@ class LexicalScorer(Scorer):
         return {"index": index, "docs": sets, "common": common}
 
     def _query_tokens(self, ctx: ScoringContext) -> list[str]:
-        return tokenize(ctx.query.need["text"], ctx.query.language)
+        return _tokens(ctx.corpus, ctx.query.need["text"], ctx.query.language)
 
     def score(self, ctx: ScoringContext) -> np.ndarray:
         state = ctx.block.state[self.name]
@@ -62,6 +64,13 @@ class LexicalScorer(Scorer):
             out.append([_("shared words: {words}", ctx.ui_language, words=", ".join(shared[:4]))]
                        if shared else [])
         return out
+
+
+def _tokens(corpus: Corpus, text: str, lang: str) -> list[str]:
+    """The text's stemmed words, and one token per glossary concept it names: a need saying
+    "azogue" shares the concept with an offering saying "mercury"."""
+    words = tokenize(text, lang)
+    return words + corpus.glossary.tokens(text) if corpus.glossary else words
 
 
 @hookimpl

@@ -18,6 +18,7 @@ import pytest
 from matcher import hookimpl
 from matcher.errors import MatcherError
 from matcher.exchange import parse_document
+from matcher.glossary import add_term
 from matcher.plugins import available_embedders, get_plugin_manager
 from matcher.ranking.embeddings import Embedder, content_hash
 from matcher.ranking.engine import Engine
@@ -154,10 +155,11 @@ def test_first_sync_embeds_every_distinct_text_once(fake_embedders, empty_db):
     count, texts = embedded_by(engine.sync_embeddings)
     assert count == len(texts) == len(set(texts)) > 0
     for assoc in SMALL["associations"]:
-        for item in assoc["needs"] + assoc["practices"]:
-            assert item["text"] in texts
+        for item in assoc["needs"] + assoc["practices"]:  # with the glossary's glosses, if any
+            assert engine.glossary.expand(item["text"]) in texts
     assert vector_rows(engine.store, "fake") == count
-    assert engine.store.known_hashes("fake") == {content_hash(t) for t in texts}
+    assert engine.store.known_hashes("fake") == {content_hash(t)
+                                                 for t in set(engine.vectors.texts())}
     dims = engine.store.db.execute("select distinct dim from vectors").fetchall()
     assert dims == [(32,)]
 
@@ -252,9 +254,23 @@ def test_a_changed_model_behind_the_same_name_re_embeds_everything(fake_embedder
     assert count == first == len(texts)
     models = engine.store.db.execute(
         "select distinct model from vectors where embedder = 'fake'").fetchall()
-    assert models == [("trigrams-v2",)]  # the old model's vectors are gone
+    assert [m.split("+glossary:")[0] for m, in models] == ["trigrams-v2"]  # old ones gone
     assert vector_rows(engine.store, "fake") == first
     assert embedded_by(engine.sync_embeddings)[0] == 0
+
+
+def test_a_word_added_to_the_glossary_embeds_the_texts_again(fake_embedders, empty_db):
+    glossary = empty_db.with_name("g.json")
+    engine = Engine(load_settings(db=empty_db, embedders=["fake"], glossary=glossary))
+    doc = small_doc()
+    doc["associations"][0]["needs"][0]["text"] = "The kikombe burns our eyes."
+    import_into(engine, doc)
+    first, _ = embedded_by(engine.sync_embeddings)
+    add_term(glossary, "mercury", "sw-TZ", "kikombe")
+    again = Engine(load_settings(db=empty_db, embedders=["fake"], glossary=glossary))
+    count, texts = embedded_by(again.sync_embeddings)
+    assert count == first
+    assert "The kikombe burns our eyes. (mercury)" in texts
 
 
 def test_vectors_of_a_database_from_before_model_ids_are_made_again(fake_embedders, empty_db):

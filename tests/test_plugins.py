@@ -25,8 +25,8 @@ from matcher.ranking.scoring import Scorer
 from matcher.settings import load_settings
 
 NEED = "demo-n-001"
-BUILTIN_SCORERS = {"semantic", "semantic_minilm", "lexical", "category", "language",
-                   "geography", "commodity"}
+BUILTIN_SCORERS = {"semantic", "semantic_minilm", "semantic_e5", "lexical", "category",
+                   "language", "geography", "commodity"}
 
 
 def hook_names() -> list[str]:
@@ -325,4 +325,4 @@ def test_a_plugin_whose_embedder_registration_raises_leaves_the_others_registere
     plugin(Broken(), "test-broken-embedders")
     found = available_embedders(get_plugin_manager(), load_settings(db=empty_db))
 
-    assert {"use-multilingual", "minilm"} <= set(found)
+    assert {"use-multilingual", "minilm", "e5-multilingual"} <= set(found)

@@ -261,7 +261,7 @@ def _check_gone(world, needles: set[str], texts: list[str]) -> None:
     assert not [n for n in needles if len(n) > 12 and n.encode() in raw]
     # vectors: its texts' are gone, everything still needed is there
     store = Store(db)
-    hashes = {h for name in ("use-multilingual", "minilm") for h in store.known_hashes(name)}
+    hashes = {h for name in load_settings(db=db).embedders for h in store.known_hashes(name)}
     assert not {content_hash(t) for t in texts} & hashes
     engine = Engine(load_settings(db=db), store=store)
     assert engine.sync_embeddings() == 0

@@ -12,6 +12,7 @@ from datetime import date
 
 import numpy as np
 
+from matcher.glossary import Glossary
 from matcher.language import detect_language
 from matcher.reference import Reference
 
@@ -92,6 +93,7 @@ class Corpus:
     practices: Block
     need_vectors: dict[str, dict[str, np.ndarray]] = field(default_factory=dict)
     extra: dict[str, object] = field(default_factory=dict)
+    glossary: Glossary | None = None  # local words -> concepts, for the word match
 
     def block(self, kind: str) -> Block:
         return self.offerings if kind == "partner" else self.practices

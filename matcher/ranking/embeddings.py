@@ -43,6 +43,27 @@ class Embedder(ABC):
         return np.vstack(parts) if parts else np.zeros((0, 0), dtype=np.float32)
 
 
+class ExpandedEmbedder(Embedder):
+    """Another embedder that embeds each text with the glossary's glosses of its local terms
+    (:meth:`matcher.glossary.Glossary.expand`). Its model id names the glossary's version, so a
+    changed glossary re-embeds."""
+
+    def __init__(self, inner: Embedder, expand, version: str):
+        self.inner = inner
+        self.name = inner.name
+        self.description = inner.description
+        self.languages = inner.languages
+        self._expand = expand
+        self._version = version
+
+    @property
+    def model_id(self) -> str:
+        return f"{self.inner.model_id}+glossary:{self._version}"
+
+    def embed_batch(self, texts: Sequence[str]) -> np.ndarray:
+        return self.inner.embed_batch([self._expand(t) for t in texts])
+
+
 def _normalise(matrix: np.ndarray) -> np.ndarray:
     matrix = np.asarray(matrix, dtype=np.float32)
     norms = np.linalg.norm(matrix, axis=1, keepdims=True)

@@ -16,13 +16,14 @@ import pluggy
 from pydantic import BaseModel
 
 from matcher.errors import InvalidInput, NotFound, NotReady
+from matcher.glossary import Glossary, load_glossary
 from matcher.language import detect_language
 from matcher.plugins import collect_scorers, get_embedder, get_plugin_manager
 from matcher.ranking import categorize, explain, filters
 from matcher.ranking.calibration import Calibration, calibration_path, load_calibration
 from matcher.ranking.corpus import Corpus, build_corpus, offering_text
 from matcher.ranking.embedding_sync import EmbeddingSync
-from matcher.ranking.embeddings import Embedder, content_hash
+from matcher.ranking.embeddings import Embedder, ExpandedEmbedder, content_hash
 from matcher.ranking.fusion import fuse
 from matcher.ranking.fusion_model import FusionStatus, LearnedFusion
 from matcher.ranking.heal import EmbeddingStatus, Healer
@@ -120,8 +121,20 @@ class Engine:
 
     # ------------------------------------------------------------------ parts
     @cached_property
+    def glossary(self) -> Glossary:
+        """The bundled ASM glossary with the deployment's own words (as read at start); the
+        words of a language the primary embedder lacks are glossed like regional ones."""
+        primary = get_embedder(self.pm, self.settings, self.primary_embedder)
+        return load_glossary(self.settings.glossary_file(), self.settings.data_dir,
+                             primary.languages)
+
+    @cached_property
     def embedders(self) -> dict[str, Embedder]:
-        return {name: get_embedder(self.pm, self.settings, name) for name in self.settings.embedders}
+        """The configured embedders, each embedding texts with the glossary's glosses."""
+        glossary = self.glossary
+        return {name: ExpandedEmbedder(get_embedder(self.pm, self.settings, name),
+                                       glossary.expand, glossary.digest)
+                for name in self.settings.embedders}
 
     @cached_property
     def calibration(self) -> Calibration:
@@ -268,6 +281,7 @@ class Engine:
         corpus = build_corpus(version, self.ref, partners, offerings, associations, needs,
                               practices)
         corpus.extra["left_out"] = left_out
+        corpus.glossary = self.glossary
 
         def matrix(name: str, texts: list[str]) -> np.ndarray:
             return _stack([found[name][content_hash(t)] for t in texts])
@@ -277,8 +291,8 @@ class Engine:
             corpus.practices.vectors[name] = matrix(name, corpus.practices.texts)
             corpus.need_vectors[name] = {n["id"]: found[name][content_hash(n["text"])]
                                          for n in needs}
-        self._attach_categories(corpus, needs, matrix(self.primary_embedder,
-                                                      [t for _, t in protos]), protos)
+        self._attach_categories(corpus, needs, protos,
+                                lambda name: matrix(name, [t for _, t in protos]))
         for registered in self.scorers().values():
             scorer = registered.scorer
             for kind in scorer.kinds & set(KINDS):
@@ -291,25 +305,62 @@ class Engine:
                     record_call(scorer.name, "could not prepare")
         return corpus
 
-    def _attach_categories(self, corpus: Corpus, needs: list[dict], proto_vectors: np.ndarray,
-                           protos: list[tuple[str, str]]) -> None:
-        """Train the category model on the exchange's own labels; infer the missing ones."""
+    def _attach_categories(self, corpus: Corpus, needs: list[dict], protos: list[tuple[str, str]],
+                           proto_matrix) -> None:
+        """Train the category model on the exchange's own labels; infer the missing ones.
+
+        The primary embedder's model infers the texts in its languages; a text in a language
+        it lacks is inferred by a model over a multilingual embedder's vectors, when one is
+        configured (Swahili or Tagalog with the Universal Sentence Encoder)."""
         name = self.primary_embedder
         n_cat = len(corpus.categories)
-        need_vecs = _stack([corpus.need_vectors[name][n["id"]] for n in needs])
         need_labels = categorize.labels(corpus, [n["category"] for n in needs])
-        x, y = categorize.training_set(corpus, name, need_vecs, need_labels, proto_vectors,
-                                       categorize.labels(corpus, [c for c, _ in protos]))
-        model = categorize.train(x, y, n_cat)
-        corpus.extra["category_model"] = model
-        probs = categorize.with_given(model.predict_proba(need_vecs), need_labels)
+        proto_labels = categorize.labels(corpus, [c for c, _ in protos])
+        models = {}
+        for embedder in {name, self._fallback_embedder() or name}:
+            need_vecs = _stack([corpus.need_vectors[embedder][n["id"]] for n in needs])
+            x, y = categorize.training_set(corpus, embedder, need_vecs, need_labels,
+                                           proto_matrix(embedder), proto_labels)
+            models[embedder] = categorize.train(x, y, n_cat)
+        corpus.extra["category_model"] = models[name]
+
+        def infer(vectors: dict[str, np.ndarray], languages: list[str]) -> np.ndarray:
+            chosen = [self._embedder_for(lang) for lang in languages]
+            probs = np.zeros((len(languages), n_cat))
+            for embedder, model in models.items():
+                rows = [i for i, e in enumerate(chosen) if e == embedder]
+                if rows:
+                    probs[rows] = model.predict_proba(vectors[embedder][rows])
+            return probs
+
+        need_vectors = {e: _stack([corpus.need_vectors[e][n["id"]] for n in needs])
+                        for e in models}
+        probs = categorize.with_given(
+            infer(need_vectors, [detect_language(n["text"]) for n in needs]), need_labels)
         corpus.extra["need_category"] = {n["id"]: (probs[i], need_labels[i] >= 0)
                                          for i, n in enumerate(needs)}
         self._raise_inferred_sensitive(corpus, needs)
+        practices = corpus.practices
         corpus.practices.arrays["category_probs"] = categorize.with_given(
-            model.predict_proba(corpus.practices.vectors[name]), corpus.practices.category)
+            infer(practices.vectors, practices.languages) if len(practices)
+            else np.zeros((0, n_cat)), practices.category)
         corpus.offerings.arrays["category_probs"] = categorize.with_given(
             np.zeros((len(corpus.offerings), n_cat)), corpus.offerings.category)
+
+    def _fallback_embedder(self) -> str | None:
+        """A configured multilingual embedder (one with no language list) other than the
+        primary, when the primary has a language list."""
+        if self.embedders[self.primary_embedder].languages is None:
+            return None
+        return next((name for name, e in self.embedders.items()
+                     if name != self.primary_embedder and e.languages is None), None)
+
+    def _embedder_for(self, language: str) -> str:
+        """The embedder whose category model infers a text in ``language``."""
+        languages = self.embedders[self.primary_embedder].languages
+        if languages is None or language in languages:
+            return self.primary_embedder
+        return self._fallback_embedder() or self.primary_embedder
 
     # ------------------------------------------------------------------ suggestions
     def query(self, need_id: str) -> Query:
