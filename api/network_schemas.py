@@ -135,7 +135,7 @@ class Pair(BaseModel):
     practice_id: str
 
 
-class Exchange(BaseModel):
+class MutualExchange(BaseModel):
     """Another association and what each side could teach the other: ``score`` is the
     harmonic mean of the two directions' strongest pairs."""
 
@@ -153,4 +153,4 @@ class Exchanges(BaseModel):
             "you_help_them": [{"need_id": "demo-n-007", "practice_id": "demo-pr-002"}]}]}]})
 
     association_id: str
-    exchanges: list[Exchange]
+    exchanges: list[MutualExchange]

@@ -379,7 +379,8 @@ def test_the_matrix_knows_every_profile_operation():
                    and "/suggestions" not in path and "/data" not in path}
     known = set(KNOWN) | OPEN_TO_POLICY | {"create_association"}
     other_areas = {"delete_association", "delete_partner",  # organisation data rights
-                   "offering_needs", "offer_help"}  # partners finding needs: test_offering_needs
+                   "offering_needs", "offer_help",  # partners finding needs: test_offering_needs
+                   "association_exchanges"}  # mutual peer exchanges: test_offering_needs
 
     assert profile_ops - other_areas <= known, profile_ops - other_areas - known
 
