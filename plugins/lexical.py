@@ -30,6 +30,8 @@ class LexicalScorer(Scorer):
     normalise = "zscore"
 
     def prepare(self, corpus: Corpus, block: Block):
+        if not len(block):  # nothing to index (bm25s refuses an empty corpus)
+            return {"index": None, "docs": [], "common": set()}
         docs = [_tokens(corpus, text, lang) or ["∅"]
                 for text, lang in zip(block.texts, block.languages)]
         index = bm25s.BM25()
@@ -46,6 +48,8 @@ class LexicalScorer(Scorer):
 
     def score(self, ctx: ScoringContext) -> np.ndarray:
         state = ctx.block.state[self.name]
+        if state["index"] is None:
+            return np.zeros(len(ctx.candidates))
         tokens = [t for t in self._query_tokens(ctx) if t in state["index"].vocab_dict]
         if not tokens:
             return np.zeros(len(ctx.candidates))

@@ -326,3 +326,13 @@ def test_a_plugin_whose_embedder_registration_raises_leaves_the_others_registere
     found = available_embedders(get_plugin_manager(), load_settings(db=empty_db))
 
     assert {"use-multilingual", "minilm", "e5-multilingual"} <= set(found)
+
+
+def test_the_lexical_scorer_prepares_an_empty_block_without_failing(engine):
+    """A store with offerings but no practices yet (or none at all): no index, no error."""
+    from plugins.lexical import LexicalScorer
+
+    corpus = engine.corpus()
+    empty = type(corpus.practices)(kind="peer", ids=[], records=[], texts=[], languages=[],
+                                   category=np.zeros(0, dtype=int))
+    assert LexicalScorer().prepare(corpus, empty)["index"] is None
