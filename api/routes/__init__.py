@@ -8,6 +8,7 @@ from api.routes import (
     health,
     matches,
     needs,
+    notifications,
     offerings,
     partners,
     plugins,
@@ -37,7 +38,7 @@ COMMON_ERRORS = {
 
 api_router = APIRouter(prefix=API_PREFIX, responses=COMMON_ERRORS)
 for module in (suggestions, plugins, matches, associations, needs, practices, partners,
-               offerings, exchange, rights):
+               offerings, exchange, rights, notifications):
     api_router.include_router(module.router)
 
 __all__ = ["API_PREFIX", "api_router", "health"]
