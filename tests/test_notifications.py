@@ -292,3 +292,90 @@ def test_the_outbox_is_for_admins(client, world, db):
     page = client.get("/api/v1/outbox", headers=world["admin"]).json()
     assert page["pending"] == 1 and page["items"][0]["recipient"] == "someone0@example.org"
     assert "body" not in page["items"][0]
+
+
+# ---------------------------------------------------------------------- the command line
+def smtp_env(mail_server) -> dict[str, str]:
+    return {"MATCHER_SMTP_HOST": mail_server.host, "MATCHER_SMTP_PORT": str(mail_server.port)}
+
+
+def test_matcher_notify_delivers_what_is_pending_and_exits(db, mail_server):
+    from typer.testing import CliRunner
+
+    from matcher.cli import app
+    queue(db, 2)
+
+    first = CliRunner().invoke(app, ["notify", "--db", str(db)], env=smtp_env(mail_server))
+    again = CliRunner().invoke(app, ["notify", "--db", str(db)], env=smtp_env(mail_server))
+
+    assert first.exit_code == 0, first.output
+    assert "2 sent, 0 failed" in first.output
+    assert "0 sent, 0 failed" in again.output
+    assert len(mail_server.messages) == 2
+
+
+def test_matcher_notify_without_a_mail_server_holds_the_messages(db):
+    from typer.testing import CliRunner
+
+    from matcher.cli import app
+    queue(db, 1)
+
+    result = CliRunner().invoke(app, ["notify", "--db", str(db)])
+
+    assert result.exit_code == 0, result.output
+    assert "1 held (no MATCHER_SMTP_HOST)" in result.output
+
+
+def test_the_digest_tells_each_coordinator_of_its_regions(client, world, db, mail_server):
+    from typer.testing import CliRunner
+
+    from matcher.cli import app
+    request_match(client, world["assoc"])
+    for message in list(mail_server.messages):
+        mail_server.messages.remove(message)
+
+    result = CliRunner().invoke(app, ["notify", "--db", str(db), "--digest"],
+                                env=smtp_env(mail_server))
+
+    assert result.exit_code == 0, result.output
+    [digest] = [m for m in mail_server.to("coord-r1@example.org")
+                if "digest" in m["Subject"]]
+    assert "new requests since yesterday 1; waiting for review 1" in digest.get_content()
+    [digest_fr] = [m for m in mail_server.to("coord-r2@example.org")]
+    assert "nouvelles demandes depuis hier 0" in digest_fr.get_content()
+
+
+def test_a_match_active_too_long_reminds_the_coordinators_once(client, world, db):
+    from matcher.ranking.engine import Engine
+    from matcher.workflow.notifications import remind_stale
+    match = request_match(client, world["assoc"])
+    for path, who in (("approve", "coord"), ("accept", "assoc"), ("activate", "coord")):
+        client.post(f"{URL}/{match['id']}/{path}", headers=world[who]).raise_for_status()
+    engine = Engine(load_settings(db=db))
+    old = (datetime.now(UTC) - timedelta(days=40)).isoformat(timespec="seconds")
+    with engine.store.writing() as conn:
+        conn.execute("update matches set updated_at = ? where id = ?", [old, match["id"]])
+
+    assert remind_stale(engine, 30) == 1
+    assert remind_stale(engine, 30) == 0
+    engine.store.close()
+    reminders = [n for n in inbox(client, world["coord"])["items"] if n["event"] == "reminder"]
+    assert [n["match_id"] for n in reminders] == [match["id"]]
+    assert "40" not in reminders[0]["text"] and "30 days" in reminders[0]["text"]
+
+
+def test_matcher_outbox_lists_and_shows_a_message(db):
+    from typer.testing import CliRunner
+
+    from matcher.cli import app
+    queue(db, 2)
+
+    listing = CliRunner().invoke(app, ["outbox", "--db", str(db)])
+    one = CliRunner().invoke(app, ["outbox", "--db", str(db), "--id", "1"])
+    missing = CliRunner().invoke(app, ["outbox", "--db", str(db), "--id", "99"])
+
+    assert listing.exit_code == 0 and "2 pending (0 failing), 0 sent" in listing.output
+    assert "someone1@example.org" in listing.output
+    assert "message_id: <outbox-1." in one.output and "Hello" in one.output
+    assert missing.exit_code == 1
+    assert missing.output.strip().splitlines() == ["Error: no outbox message with id 99"]
