@@ -448,6 +448,10 @@ PAGES = {  # page: who opens it (every page of every role is listed here)
     "/admin/users/1/disable": "admin-user",
     "/admin/plugins": "admin-user",
     "/admin/data": "admin-user",
+    "/admin/outbox": "admin-user",
+    # everyone
+    "/notifications": "amina",
+    "/notifications/settings": "coord-africa",
 }
 
 
