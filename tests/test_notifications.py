@@ -379,3 +379,30 @@ def test_matcher_outbox_lists_and_shows_a_message(db):
     assert "message_id: <outbox-1." in one.output and "Hello" in one.output
     assert missing.exit_code == 1
     assert missing.output.strip().splitlines() == ["Error: no outbox message with id 99"]
+
+
+def test_matcher_serve_delivers_the_outbox_in_the_background(db, world, mail_server):
+    """A request made over HTTP reaches the coordinator's mailbox with nobody running
+    `matcher notify`: the server's courier sends it (the test waits for it to arrive)."""
+    import time
+
+    import httpx
+    from servers import serve_app
+
+    from api.app import create_app
+    app = create_app(load_settings(db=db, notify_interval=0.2, **mail_server.settings()))
+    with serve_app(app) as url, httpx.Client(base_url=url, timeout=120) as http:
+        suggestions = http.get(f"/api/v1/needs/{NEED}/suggestions",
+                               params={"kind": "partner", "limit": 1}, headers=world["assoc"])
+        item = suggestions.json()["suggestions"][0]["offering_id"]
+        http.post(URL, json={"need_id": NEED, "kind": "partner", "item_id": item},
+                  headers=world["assoc"]).raise_for_status()
+        deadline = time.monotonic() + 120  # a guard against a hang, not a measure
+        while not mail_server.to("coord-r1@example.org") and time.monotonic() < deadline:
+            time.sleep(0.1)
+
+    [mail] = mail_server.to("coord-r1@example.org")
+    assert "asked for a match" in mail["Subject"]
+    store = Store(db)
+    assert store.outbox()[1]["sent"] == 1
+    store.close()
