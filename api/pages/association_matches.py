@@ -70,7 +70,7 @@ def _introduction(engine: Engine, who: Principal, match: dict, lang: str) -> dic
     if message is None:
         return None
     parts = message_parts(message["text"])
-    return {**message, "parts": parts, "chat": next((part for part, link in parts if link), None),
+    return {**message, "parts": parts, "chat": message["chat_link"],
             "language_name": engine.ref.language_name(message["language"], lang)}
 
 
