@@ -231,6 +231,8 @@ def test_every_page_post_route_is_listed():
                              "/language", "/matches/{match_id}/accept",
                              "/matches/{match_id}/decline", "/needs", "/needs/{need_id}/ask",
                              "/needs/{record_id}/delete", "/needs/{record_id}/edit",
+                             "/notifications/read-all", "/notifications/settings",
+                             "/notifications/{notification_id}/read",
                              "/partner/offerings/new", "/partner/offerings/{offering_id}",
                              "/partner/offerings/{offering_id}/delete",
                              "/partner/profile/edit", "/practices",
