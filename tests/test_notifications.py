@@ -406,3 +406,20 @@ def test_matcher_serve_delivers_the_outbox_in_the_background(db, world, mail_ser
     store = Store(db)
     assert store.outbox()[1]["sent"] == 1
     store.close()
+
+
+def test_erasing_an_association_erases_what_it_was_told_and_what_was_told_of_it(client, world,
+                                                                                  db):
+    match = request_match(client, world["assoc"])
+    client.post(f"{URL}/{match['id']}/approve", json={"note": "ok"},
+                headers=world["coord"]).raise_for_status()
+    assert inbox(client, world["coord"])["total"] == 1
+
+    response = client.delete(f"/api/v1/associations/{ASSOCIATION}", headers=world["admin"])
+
+    assert response.status_code == 200, response.text
+    assert response.json()["deleted"]["notifications"] == 2
+    assert inbox(client, world["coord"])["total"] == 0
+    store = Store(db)
+    assert all(r["recipient"] != "nkwanta@example.org" for r in store.outbox()[0])
+    store.close()

@@ -197,6 +197,30 @@ class NotificationsMixin(BaseStore):
     def outbox_row(self, outbox_id: int) -> dict | None:
         return next(self._rows("outbox", "id = ?", [outbox_id]), None)
 
+    # ------------------------------------------------------------------ data rights
+    def forget_notifications(self, audience: str, match_ids: list[int]) -> int:
+        """An organisation is erased: its notifications, those about its (deleted) matches,
+        their read marks and e-mails, and its preferences go. Joins the caller's
+        transaction; returns how many notifications were deleted."""
+        with self.writing():
+            ids = {row[0] for row in self.db.execute(
+                "select id from notifications where audience = ?", [audience]).fetchall()}
+            for start in range(0, len(match_ids), 500):
+                chunk = list(match_ids[start:start + 500])
+                ids |= {row[0] for row in self.db.execute(
+                    f"select id from notifications where match_id in "
+                    f"({','.join('?' * len(chunk))})", chunk).fetchall()}
+            chosen = sorted(ids)
+            for start in range(0, len(chosen), 500):
+                chunk = chosen[start:start + 500]
+                marks = ",".join("?" * len(chunk))
+                self.db.execute(f"delete from notification_reads where notification_id in "
+                                f"({marks})", chunk)
+                self.db.execute(f"delete from outbox where notification_id in ({marks})", chunk)
+                self.db.execute(f"delete from notifications where id in ({marks})", chunk)
+            self.db.execute("delete from notification_prefs where subscriber = ?", [audience])
+        return len(chosen)
+
     # ------------------------------------------------------------------ reminders
     def stale_active_matches(self, updated_before: str) -> list[dict]:
         """Active matches unchanged since ``updated_before`` (no outcome recorded)."""
