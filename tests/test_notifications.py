@@ -423,3 +423,23 @@ def test_erasing_an_association_erases_what_it_was_told_and_what_was_told_of_it(
     store = Store(db)
     assert all(r["recipient"] != "nkwanta@example.org" for r in store.outbox()[0])
     store.close()
+
+
+def test_matcher_user_create_keeps_a_coordinators_email_and_language(db):
+    from typer.testing import CliRunner
+
+    from matcher.cli import app
+    args = ["user", "create", "--db", str(db), "--username", "coord-new", "--role",
+            "coordinator", "--region", R1, "--password-stdin"]
+
+    made = CliRunner().invoke(app, [*args, "--email", "new@example.org", "--language", "es"],
+                              input=PASSWORD + "\n")
+    bad = CliRunner().invoke(app, [*args[:4], "--username", "coord-bad", *args[6:],
+                                   "--email", "nope"], input=PASSWORD + "\n")
+
+    assert made.exit_code == 0, made.output
+    store = Store(db)
+    assert store.user_contact("coord-new") == {"email": "new@example.org", "language": "es"}
+    store.close()
+    assert bad.exit_code == 1
+    assert bad.output.strip().splitlines() == ["Error: --email is not an e-mail address"]

@@ -11,7 +11,6 @@ from api.pages.i18n import N_
 from api.pages.render import redirect, render
 from api.pages.session import PageNotFound
 from matcher.errors import InvalidInput, NotFound
-from matcher.reference import UI_LANGUAGES
 from matcher.services import notifications as service
 from matcher.services import outbox
 from matcher.vocabulary import CHANNELS
@@ -64,7 +63,7 @@ def _settings_page(ctx, who, status: int = 200, problem: str | None = None):
             for event, channels in table.items()]
     return render(ctx, "shared/notification_settings.html", status, rows=rows,
                   channels=[(c, CHANNEL_NAMES[c]) for c in CHANNELS], contact=contact,
-                  languages_for_mail=UI_LANGUAGES, problem=problem)
+                  shared=bool(who.association_id or who.partner_id), problem=problem)
 
 
 @router.get("/notifications/settings")

@@ -221,6 +221,21 @@ class NotificationsMixin(BaseStore):
             self.db.execute("delete from notification_prefs where subscriber = ?", [audience])
         return len(chosen)
 
+    def scrub_notifications(self, needle: str, replacement: str) -> int:
+        """Replace ``needle`` (a name, a text) wherever a notification or an e-mail quotes it
+        (a coordinator's note naming an erased organisation). Joins the caller's
+        transaction."""
+        encoded = json.dumps(needle)[1:-1]  # as it stands inside the params' JSON
+        with self.writing():
+            changed = self.db.execute(
+                "update notifications set params = replace(params, ?, ?) "
+                "where instr(params, ?) > 0", [encoded, replacement, encoded]).rowcount
+            changed += self.db.execute(
+                "update outbox set subject = replace(subject, ?, ?), "
+                "body = replace(body, ?, ?) where instr(subject, ?) > 0 or instr(body, ?) > 0",
+                [needle, replacement, needle, replacement, needle, needle]).rowcount
+        return changed
+
     # ------------------------------------------------------------------ reminders
     def stale_active_matches(self, updated_before: str) -> list[dict]:
         """Active matches unchanged since ``updated_before`` (no outcome recorded)."""

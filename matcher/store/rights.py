@@ -194,6 +194,7 @@ class RightsMixin(NotificationsMixin, BaseStore):
                                        [PSEUDONYM, needle]).rowcount
             self.db.execute("update matches set note = ? where instr(note, ?) > 0",
                             [PSEUDONYM, needle])
+            self.scrub_notifications(needle, PSEUDONYM)  # NotificationsMixin
         return changed
 
     def _retire_tokens(self, column: str, org_id: str) -> int:
