@@ -48,6 +48,7 @@ def test_an_approval_shows_in_the_menu_and_the_list_with_the_note(client, engine
     assert "1 unread" in text_of(page.text)
     assert NOTE in text_of(listing.text)
     assert f'href="/matches/{match["id"]}"' in listing.text
+    assert NOTE in text_of(client.get(f"/matches/{match['id']}").text)  # and on the match
     sign_in(client, "other")
     assert badge(client.get("/needs").text) is None  # another association is told nothing
 
