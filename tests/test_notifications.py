@@ -443,3 +443,10 @@ def test_matcher_user_create_keeps_a_coordinators_email_and_language(db):
     store.close()
     assert bad.exit_code == 1
     assert bad.output.strip().splitlines() == ["Error: --email is not an e-mail address"]
+
+
+def test_a_preference_is_true_or_false_not_a_number(client, world):
+    response = client.put("/api/v1/notifications/preferences", headers=world["assoc"],
+                          json={"preferences": [{"event": "approved", "channel": "app",
+                                                 "enabled": 0}]})
+    assert response.status_code == 422

@@ -7,7 +7,7 @@ from __future__ import annotations
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Path, Query, status
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StrictBool
 
 from api.deps import EngineDep
 from api.schemas import ErrorMessage, Lang
@@ -50,7 +50,7 @@ class Preference(BaseModel):
 
     event: Event
     channel: Channel = Field(description="app: the notification list; email")
-    enabled: bool
+    enabled: StrictBool
 
 
 class Preferences(BaseModel):
