@@ -19,6 +19,7 @@ from api.routes import api_router, health
 from api.state import EngineProvider
 from api.strict_body import refuse_non_finite_numbers
 from matcher import __version__
+from matcher.services.outbox import Courier
 from matcher.settings import Settings, load_settings
 
 DESCRIPTION = """Partners and peers for the needs of artisanal and small-scale mining
@@ -28,13 +29,17 @@ human-readable reasons."""
 
 @asynccontextmanager
 async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-    """Open the store at startup and embed, in the background, whatever texts have no vector
-    yet (an interrupted import); stop that and close the store at shutdown."""
+    """Open the store at startup, embed in the background whatever texts have no vector yet
+    (an interrupted import), and deliver the e-mail outbox in the background; stop both and
+    close the store at shutdown."""
     engines: EngineProvider = app.state.engines
     engines.get().heal()
+    courier = Courier(engines)
+    courier.start()
     try:
         yield
     finally:
+        courier.stop()
         engines.close()
 
 

@@ -221,7 +221,8 @@ class IntroductionMessage(BaseModel):
         subject="Delve Exchange introduction: Safe Shafts Initiative – Tarkwa Small Miners",
         text="Hello Ama,\n\nThe Delve Exchange would like to introduce you to ...",
         contact={"name": "Ama", "phone": None, "whatsapp": "+233 20 000 0000", "email": None},
-        whatsapp_link="https://wa.me/233200000000?text=Hello%20Ama%2C...")
+        whatsapp_link="https://wa.me/233200000000?text=Hello%20Ama%2C...",
+        chat_link="https://wa.me/233240000000?text=Hello%20Tarkwa%20Small%20Miners...")
 
     recipient: Literal["association", "partner", "peer"]
     organisation_id: str
@@ -233,6 +234,9 @@ class IntroductionMessage(BaseModel):
     whatsapp_link: str | None = Field(
         description="https://wa.me/<number>?text=<message>: send this message to the recipient "
         "on WhatsApp (null without a number)")
+    chat_link: str | None = Field(
+        None, description="https://wa.me/<number>?text=<greeting>: the recipient opens a chat "
+        "with the other side, a short greeting ready (null without their number)")
 
 
 class Introduction(BaseModel):

@@ -53,6 +53,12 @@ IN_WORDS: dict[str, str] = {
     "activate_match": "mark a match active",
     "record_match_outcome": "record a match's outcome",
     "close_match": "close matches",
+    "list_notifications": "read notifications",
+    "read_notification": "mark notifications read",
+    "read_all_notifications": "mark notifications read",
+    "get_notification_preferences": "read notification preferences",
+    "set_notification_preferences": "change notification preferences",
+    "list_outbox": "read the e-mail outbox",
 }
 
 ROLE_PLURALS = {Role.ADMIN: "admins", Role.COORDINATOR: "coordinators",

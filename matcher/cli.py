@@ -370,6 +370,54 @@ def serve(db: DbOption = None, host: str = "127.0.0.1", port: int = 8000,
     uvicorn.run(create_app(settings), host=host, port=port, log_level="info", **SERVER_OPTIONS)
 
 
+@app.command()
+def notify(db: DbOption = None,
+           digest: Annotated[bool, typer.Option(
+               "--digest", help="first queue each coordinator's daily digest")] = False):
+    """Deliver the e-mail outbox once and exit (for cron): remind coordinators of matches
+    active too long without an outcome, optionally queue the daily digest, send what is due.
+    With no MATCHER_SMTP_HOST the outbox keeps every message."""
+    from matcher.services.outbox import deliver_pending, send_digest
+    from matcher.workflow.notifications import remind_stale
+
+    engine = _engine(db)
+    reminded = remind_stale(engine, engine.settings.reminder_days)
+    digests = send_digest(engine) if digest else 0
+    done = deliver_pending(engine.store, engine.settings)
+    held = f", {done.held} held (no MATCHER_SMTP_HOST)" if done.held else ""
+    typer.echo(f"{reminded} reminders, {digests} digests queued; {done.sent} sent, "
+               f"{done.failed} failed (retried later){held}")
+
+
+@app.command()
+def outbox(db: DbOption = None,
+           pending: Annotated[bool, typer.Option("--pending", help="only unsent")] = False,
+           message: Annotated[Optional[int], typer.Option(
+               "--id", help="show this message whole")] = None,
+           limit: Annotated[int, typer.Option(min=1)] = 50):
+    """The e-mail outbox: each message, whether it was sent, its attempts and last error."""
+    from matcher.store import Store
+
+    store = Store(_settings(db).db)
+    if message is not None:
+        row = store.outbox_row(message)
+        if row is None:
+            _fail(f"no outbox message with id {message}")
+        for key in ("message_id", "event", "recipient", "language", "created_at", "attempts",
+                    "next_attempt_at", "last_error", "sent_at", "subject"):
+            typer.echo(f"{key}: {row[key] if row[key] is not None else '-'}")
+        typer.echo("\n" + row["body"])
+        return
+    rows, counts = store.outbox(pending_only=pending, limit=limit)
+    typer.echo(f"{counts['pending']} pending ({counts['failing']} failing), "
+               f"{counts['sent']} sent")
+    for r in rows:
+        state = (f"sent {r['sent_at']}" if r["sent_at"] else
+                 f"retry {r['next_attempt_at']}" if r["attempts"] else "pending")
+        typer.echo(f"{r['id']:>5}  {state:32s} {r['attempts']:>2}x  {r['recipient']:32s} "
+                   f"{r['subject'][:60]}")
+
+
 def _load_demo(settings: Settings, base_url: str) -> None:
     """Import the bundled demo data, embed it, and print a fresh demo token per role."""
     from matcher.accounts.users import create_user
@@ -507,11 +555,20 @@ def user_create(
         password_stdin: Annotated[bool, typer.Option(
             "--password-stdin", help="read the password from the first line of standard input "
                                      "(otherwise it is asked for, twice)")] = False,
+        email: Annotated[Optional[str], typer.Option(
+            help="where a coordinator's or admin's notifications are e-mailed")] = None,
+        language: Annotated[str, typer.Option(help="en, fr, es or pt: of those e-mails")] = "en",
         db: DbOption = None):
     """Create a web user; the password is never stored, only its scrypt hash."""
     from matcher.accounts.passwords import check_strength
     from matcher.accounts.users import create_user
+    from matcher.reference import UI_LANGUAGES
+    from matcher.workflow.notifications import EMAIL_SHAPE
 
+    if email is not None and not EMAIL_SHAPE.match(email.strip()):
+        _fail("--email is not an e-mail address")
+    if language not in UI_LANGUAGES:
+        _fail(f"--language is one of: {', '.join(UI_LANGUAGES)}")
     store, scope = _checked_scope(db, role, association, partner, region)
     if password_stdin:
         password = sys.stdin.readline().rstrip("\r\n")
@@ -524,6 +581,8 @@ def user_create(
         user_id = create_user(store, username, password, scope.role, **scope.as_kwargs())
     except MatcherError as exc:
         _fail(str(exc))
+    store.set_user_contact(username.strip().lower(), email=email and email.strip(),
+                           language=language)
     typer.echo(f"user {user_id} created: {username.strip().lower()} ({scope.role.value})")
 
 

@@ -203,6 +203,45 @@ def m013_learning(db: Database) -> None:
     )
 
 
+@migrations(name="m015_notifications")
+def m015_notifications(db: Database) -> None:
+    """Notifications and their e-mail outbox. A notification is addressed to an audience
+    (``association:<id>``, ``partner:<id>`` or ``region:<code>``, the region's coordinators),
+    carries its event and the values its text is worded from (never a need's text), and is
+    read per reader (``user:<name>`` or ``token:<id>``). Preferences switch an event off on a
+    channel for one subscriber (an organisation, or a coordinator's user). The outbox holds one
+    e-mail per row with its own Message-ID, sent at least once; users get an e-mail address
+    and a language for what they are sent."""
+    db["notifications"].create(
+        {"id": int, "audience": str, "event": str, "match_id": int, "params": str,
+         "created_at": str},
+        pk="id", not_null={"audience", "event", "params", "created_at"},
+    )
+    db["notifications"].create_index(["audience", "id"])
+    db["notifications"].create_index(["event", "match_id"])
+    db["notification_reads"].create(
+        {"notification_id": int, "reader": str, "read_at": str},
+        pk=("notification_id", "reader"), not_null={"read_at"},
+        foreign_keys=[("notification_id", "notifications", "id")],
+    )
+    db["notification_prefs"].create(
+        {"subscriber": str, "event": str, "channel": str, "enabled": int},
+        pk=("subscriber", "event", "channel"), not_null={"enabled"},
+    )
+    db["outbox"].create(
+        {"id": int, "message_id": str, "notification_id": int, "event": str, "recipient": str,
+         "language": str, "subject": str, "body": str, "created_at": str, "attempts": int,
+         "next_attempt_at": str, "last_error": str, "sent_at": str},
+        pk="id", not_null={"message_id", "event", "recipient", "language", "subject", "body",
+                           "created_at", "attempts", "next_attempt_at"},
+        defaults={"attempts": 0},
+    )
+    db["outbox"].create_index(["message_id"], unique=True)
+    db["outbox"].create_index(["sent_at", "next_attempt_at"])
+    db["users"].add_column("email", str)
+    db["users"].add_column("language", str)
+
+
 @migrations(name="m016_rounds")
 def m016_rounds(db: Database) -> None:
     """Match rounds: who ran one, over which regions, with what result; each proposal of a

@@ -70,6 +70,22 @@ class Settings(BaseSettings):
         None, description="the deployment's own glossary file (JSON, written by `matcher "
         "glossary add`), merged over the bundled ASM glossary; default: DB.glossary.json "
         "beside the database file DB.db")
+    smtp_host: str | None = Field(
+        None, description="the mail server notifications are sent through; none: the outbox "
+        "holds them and nothing fails")
+    smtp_port: int = Field(25, ge=1, le=65535)
+    smtp_user: str | None = Field(None, description="sign in to the mail server as this user")
+    smtp_password: str | None = Field(None, description="… with this password")
+    smtp_starttls: bool = Field(False, description="upgrade the connection with STARTTLS")
+    smtp_timeout: float = Field(10.0, gt=0, description="seconds to wait for the mail server")
+    mail_from: str = Field("Delve Exchange <noreply@delve.invalid>",
+                           description="the From of every e-mail")
+    public_url: str = Field("http://127.0.0.1:8000", description="where the pages are "
+                            "reached, for the links in e-mails")
+    notify_interval: float = Field(2.0, gt=0, description="`matcher serve`: seconds between "
+                                   "looks at the outbox")
+    reminder_days: int = Field(30, ge=1, description="remind the coordinators of a match "
+                               "active this many days without an outcome")
     trusted_proxies: Annotated[list[str], NoDecode] = Field(
         [], description="addresses or networks (CIDR) of the reverse proxies whose "
         "X-Forwarded-For / X-Forwarded-Proto are believed; '*' trusts every peer. Default: none, "

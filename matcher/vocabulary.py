@@ -26,3 +26,8 @@ REVIEWER = "reviewer"
 ASSOCIATION = "association"
 
 SENSITIVE_CATEGORIES = ("sgbv",)  # a need given one of these topics is confidential
+
+# What people are told of (matcher/workflow/notifications.py), and by which channels.
+# ``round_proposed`` is told like a request, for the rounds to come.
+EVENTS = ("requested", "round_proposed", "approved", "introduced", "reminder")
+CHANNELS = ("app", "email")

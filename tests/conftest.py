@@ -97,3 +97,16 @@ def store(empty_db) -> Store:
     s.close()
 
 pytest_plugins = ["browsing"]  # the browser fixtures (browser, visit) and page checks
+
+
+@pytest.fixture
+def mail_server():
+    """A real SMTP server on a free loopback port (aiosmtpd), running for the test."""
+    from mailserver import MailServer
+
+    server = MailServer()
+    server.start()
+    try:
+        yield server
+    finally:
+        server.stop()

@@ -453,3 +453,35 @@ def test_sensitive_texts_never_reach_the_logs(world):
     logged = "\n".join(LOGGED.lines)
     for text in sensitive:
         assert text[:40] not in logged, f"a sensitive need text was logged: {text[:40]!r}"
+
+
+# ---------------------------------------------------------------------- notifications
+@pytest.mark.parametrize("role_name", [r for r in ROLES if r != "anonymous"])
+def test_notifications_reach_only_their_audience(world, role_name):
+    """Each side's association, partner and region is told something: every caller lists
+    exactly its own, and cannot mark another's read."""
+    store = world.store
+    ids: dict[str, int] = {}
+    for side, s in SIDES.items():
+        for audience in (f"association:{s['association']}", f"partner:{s['partner']}",
+                         f"region:{s['region']}"):
+            ids[audience] = store.add_notification(
+                audience, "introduced", world.matches[side],
+                {"item_title": f"for {audience} only", "side": "need", "owner_name": "x"})
+    role, side = ROLES[role_name]
+    mine = set() if side is None else {
+        Role.ASSOCIATION: {f"association:{SIDES[side]['association']}"},
+        Role.PARTNER: {f"partner:{SIDES[side]['partner']}"},
+        Role.COORDINATOR: {f"region:{SIDES[side]['region']}"}}[role]
+
+    response = world.client.get("/api/v1/notifications", headers=world.headers[role_name],
+                                params={"limit": 200})
+
+    assert response.status_code == 200
+    texts = " ".join(n["text"] for n in response.json()["items"])
+    for audience, notification_id in ids.items():
+        assert (f"for {audience} only" in texts) == (audience in mine), audience
+        if audience not in mine:
+            refused = world.client.post(f"/api/v1/notifications/{notification_id}/read",
+                                        headers=world.headers[role_name])
+            assert refused.status_code == 404

@@ -109,6 +109,9 @@ def test_association_adds_a_need_asks_for_an_introduction_and_accepts_it(visit, 
     expect(page).to_have_url(f"{server}/matches/{match_id}")
     expect(page.get_by_role("heading", name="Your answer")).to_be_visible()
     v.check("match-approved-en")
+    # no phone, WhatsApp or e-mail on file yet: the page asks for one before accepting
+    expect(page.get_by_role("group", name="How can they reach you?")).to_be_visible()
+    page.get_by_label("WhatsApp number").fill("+233 24 000 1111")
     page.get_by_role("button", name="Accept the introduction").click()
     expect(page).to_have_url(f"{server}/matches/{match_id}?done=accepted#introduction")
     expect(page.get_by_role("status")).to_contain_text("You accepted the introduction.")

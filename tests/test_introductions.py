@@ -5,7 +5,7 @@ which a partner reads only as a neutral summary until then.
 
 from __future__ import annotations
 
-from urllib.parse import parse_qs, unquote, urlparse
+from urllib.parse import parse_qs, urlparse
 
 import pytest
 from support import api_client, make_token
@@ -115,13 +115,24 @@ def test_whatsapp_links_carry_the_number_and_the_message(client, db, admin):
     # the partner has a phone but no WhatsApp number: its phone is used
     partner_link = urlparse(to_partner["whatsapp_link"])
     assert partner_link.path.startswith("/4420794") and "text=" in partner_link.query
-    # each message names the other side's contacts, with a link to chat with them
-    assert "https://wa.me/243812345678?text=" in to_partner["text"]
+    # each message names the other side's contacts, with a plain, readable link to chat with
+    # them; the button's link (chat_link) carries a short greeting
+    line = next(line for line in to_partner["text"].splitlines() if "wa.me" in line)
+    assert line.endswith("https://wa.me/243812345678") and "%" not in to_partner["text"]
     assert f"{FRENCH[0]}@example.org" in to_partner["text"]
     assert f"{body['owner_id']}@example.org" in to_association["text"]
-    line = next(line for line in to_partner["text"].splitlines() if "wa.me" in line)
-    greeting = unquote(line.split("text=", 1)[1])
+    chat = urlparse(to_partner["chat_link"])
+    assert chat.path == "/243812345678"
+    greeting = parse_qs(chat.query)["text"][0]
     assert body["association_name"] in greeting and body["owner_name"] in greeting
+    assert urlparse(to_association["chat_link"]).path.startswith("/4420794")
+
+
+def test_an_introduction_names_no_internal_number(client, db, admin):
+    body = introduce(client, db, admin, *FRENCH, other_language="fr")
+    for message in by_recipient(body).values():
+        assert f"({body['id']})" not in message["text"]
+        assert not message["text"].rstrip().endswith(")")
 
 
 @pytest.mark.parametrize("side, language, words", [

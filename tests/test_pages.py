@@ -232,6 +232,8 @@ def test_every_page_post_route_is_listed():
                              "/matches/{match_id}/decline", "/needs", "/needs/{need_id}/ask",
                              "/needs/{need_id}/not-interested",
                              "/needs/{record_id}/delete", "/needs/{record_id}/edit",
+                             "/notifications/read-all", "/notifications/settings",
+                             "/notifications/{notification_id}/read",
                              "/partner/offerings/new", "/partner/offerings/{offering_id}",
                              "/partner/offerings/{offering_id}/delete",
                              "/partner/offerings/{offering_id}/needs/{need_id}/offer",
@@ -454,6 +456,10 @@ PAGES = {  # page: who opens it (every page of every role is listed here)
     "/admin/users/1/disable": "admin-user",
     "/admin/plugins": "admin-user",
     "/admin/data": "admin-user",
+    "/admin/outbox": "admin-user",
+    # everyone
+    "/notifications": "amina",
+    "/notifications/settings": "coord-africa",
 }
 
 

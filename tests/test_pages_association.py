@@ -17,7 +17,7 @@ from api.pages.forms import field_name
 from api.pages.session import CSRF_FIELD
 from matcher.exchange import MAX_TEXT
 from matcher.principals import Principal, Role
-from matcher.services.profiles import partner_record, to_exchange
+from matcher.services.profiles import association_record, partner_record, to_exchange
 from matcher.workflow import lifecycle
 
 OWN = "demo-a-01"  # Nkwanta, Ghana (africa_anglophone)
@@ -389,7 +389,8 @@ def test_accepting_an_approved_introduction_shows_the_message_with_a_whatsapp_li
     assert "Accept the introduction" in page.text and "Decline the introduction" in page.text
     assert f'name="version" value="{match["version"]}"' in page.text
 
-    response = post(client, f"/matches/{match['id']}/accept", {"version": match["version"]})
+    response = post(client, f"/matches/{match['id']}/accept", {
+        "version": match["version"], "contact_phone": "+233 20 777 0001"})
     assert response.status_code == 303
     assert response.headers["location"] == f"/matches/{match['id']}?done=accepted#introduction"
     assert engine.store.get_match(match["id"])["status"] == "introduced"
@@ -400,6 +401,34 @@ def test_accepting_an_approved_introduction_shows_the_message_with_a_whatsapp_li
     assert re.search(r'<a class="button" href="https://wa.me/233205550101\?text=[^"]+"', shown)
     assert "Write to " + partner["name"] in unescape(shown)
     assert "Introduced on" in shown
+
+
+def test_accepting_asks_for_a_contact_when_there_is_none(client, engine):
+    sign_in(client, "amina")
+    match = _approved_match(client, engine)
+    engine.store.update_record("associations", to_exchange(engine.ref, association={
+        **association_record(engine.store.get("associations", "demo-a-01")),
+        "contact": None}).associations[0])
+    page = client.get(f"/matches/{match['id']}").text
+    assert "How can they reach you?" in page and 'name="contact_whatsapp"' in page
+
+    bare = post(client, f"/matches/{match['id']}/accept", {"version": match["version"]},
+                page=f"/matches/{match['id']}")
+    wrong = post(client, f"/matches/{match['id']}/accept",
+                 {"version": match["version"], "contact_email": "not an address"},
+                 page=f"/matches/{match['id']}")
+    assert bare.status_code == 422 and "Give a phone number" in unescape(bare.text)
+    assert wrong.status_code == 422 and "not an address" not in wrong.text
+    assert engine.store.get_match(match["id"])["status"] == "approved"
+
+    done = post(client, f"/matches/{match['id']}/accept",
+                {"version": match["version"], "contact_whatsapp": "+233 24 000 1111"},
+                page=f"/matches/{match['id']}")
+    assert done.status_code == 303
+    assert engine.store.get("associations", "demo-a-01")["contact"]["whatsapp"] == \
+        "+233 24 000 1111"
+    assert engine.store.get_match(match["id"])["status"] == "introduced"
+    assert "How can they reach you?" not in client.get(f"/matches/{match['id']}").text
 
 
 def test_declining_closes_the_match(client, engine):

@@ -21,12 +21,14 @@ from api.pages.session import PageNotFound, WebContext
 from matcher.errors import Conflict, Forbidden, InvalidInput, NotFound
 from matcher.principals import Principal, Role
 from matcher.ranking.engine import Engine
+from matcher.services import profiles
 from matcher.workflow import introductions, lifecycle
 
 router = APIRouter(include_in_schema=False)
 
 PAGE_SIZE = 25
 ANSWERS = ("accept", "decline")  # what the association may do with an approved match
+REACH = ("phone", "whatsapp", "email")  # at least one on file before accepting an introduction
 
 NOTICES = {
     "accepted": N_("You accepted the introduction. Your introduction message is below: "
@@ -70,7 +72,7 @@ def _introduction(engine: Engine, who: Principal, match: dict, lang: str) -> dic
     if message is None:
         return None
     parts = message_parts(message["text"])
-    return {**message, "parts": parts, "chat": next((part for part, link in parts if link), None),
+    return {**message, "parts": parts, "chat": message["chat_link"],
             "language_name": engine.ref.language_name(message["language"], lang)}
 
 
@@ -88,11 +90,20 @@ def matches(ctx: CtxDep, who: SignedInDep, engine: EngineDep, page: str | None =
                   total=total, page=number, pages=max(1, -(-total // PAGE_SIZE)))
 
 
+def reachable(association: dict | None) -> bool:
+    """Whether the association has a phone, WhatsApp number or e-mail address on file."""
+    contact = (association or {}).get("contact") or {}
+    return any(contact.get(key) for key in REACH)
+
+
 def _match_page(ctx: WebContext, engine: Engine, who: Principal, match: dict,
                 status: int = 200, error: Message | None = None, note: str = ""):
     view = lifecycle.view(engine, who, match, ctx.lang)
+    answers = [a for a in view["actions"] if a in ANSWERS]
+    association = profiles.get(engine, "associations", who.association_id or "")
     return render(ctx, "association/match.html", status, match=view,
-                  answers=[a for a in view["actions"] if a in ANSWERS],
+                  answers=answers,
+                  ask_contact="accept" in answers and not reachable(association),
                   introduction=_introduction(engine, who, match, ctx.lang),
                   notice=NOTICES.get(ctx.request.query_params.get("done", "")),
                   error=error, note=note, own=match["association_id"] == who.association_id)
@@ -110,6 +121,11 @@ def _answer(ctx: WebContext, engine: Engine, who: Principal, match_id: str, acti
     match = _visible(engine, who, match_id)
     note = form.get("note", "").strip()
     version = form.get("version", "")
+    if action == "accept" and match["status"] == "approved" \
+            and not reachable(own_association(engine, who)):
+        problem = _save_contact(engine, who, form)
+        if problem is not None:
+            return _match_page(ctx, engine, who, match, 422, problem)
     try:
         lifecycle.transition(engine, who, match["id"], action, note=note or None,
                              version=int(version) if version.isdigit() else None)
@@ -126,6 +142,24 @@ def _answer(ctx: WebContext, engine: Engine, who: Principal, match_id: str, acti
     done = "accepted" if action == "accept" else "declined"
     return redirect(ctx, f"/matches/{match['id']}?done={done}" +
                     ("#introduction" if action == "accept" else ""))
+
+
+def _save_contact(engine: Engine, who: Principal, form: dict[str, str]) -> Message | None:
+    """Keep the phone, WhatsApp number or e-mail address given with an acceptance on the
+    association's profile; what is wrong with them, if anything."""
+    given = {key: form.get(f"contact_{key}", "").strip()[:254] or None for key in REACH}
+    if not any(given.values()):
+        return Message(N_("Give a phone number, a WhatsApp number or an e-mail address first, "
+                          "so that they can reach you."))
+    association = own_association(engine, who)
+    contact = {**(association.get("contact") or {}),
+               **{key: value for key, value in given.items() if value}}
+    try:
+        profiles.change_association(engine, who, association["id"], {"contact": contact})
+    except (InvalidInput, Forbidden):
+        return Message(N_("This phone number, WhatsApp number or e-mail address is not "
+                          "valid."))
+    return None
 
 
 @router.post("/matches/{match_id}/accept")

@@ -7,8 +7,6 @@ neutral summary (and no reasons or notes) until the association accepts the intr
 
 from __future__ import annotations
 
-import re
-
 from fastapi import APIRouter
 
 from api.deps import EngineDep
@@ -20,8 +18,6 @@ from matcher.errors import Conflict, NotFound
 from matcher.workflow import introductions, lifecycle
 
 router = APIRouter(include_in_schema=False)
-
-_CHAT_LINK = re.compile(re.escape(introductions.WHATSAPP) + r"\S+")
 
 
 @router.get("/partner/matches")
@@ -72,17 +68,4 @@ def _introduction(engine, match: dict) -> dict | None:
     message = by_recipient.get("partner")
     if message is None:
         return None
-    return {**message, "chat_link": _chat_link(message["text"],
-                                               by_recipient["association"]["contact"])}
-
-
-def _chat_link(text: str, contact: dict | None) -> str | None:
-    """The message's own click-to-chat link to ``contact`` (with its greeting ready), found by
-    the number it opens; a plain chat link if the message has none."""
-    digits = introductions.whatsapp_number(contact)
-    if digits is None:
-        return None
-    opens = introductions.WHATSAPP + digits
-    found = [link for link in _CHAT_LINK.findall(text)
-             if link == opens or link.startswith(opens + "?")]
-    return found[-1] if found else opens
+    return message  # its chat_link opens a chat with the association, greeting ready

@@ -8,6 +8,7 @@ from api.pages.i18n import N_, environment
 from api.pages.labels import OUTCOME_LABELS, REASON_LABELS, STATUS_LABELS, scorer_labels
 from api.pages.session import CSRF_FIELD, WebContext
 from matcher.principals import Role
+from matcher.services.notifications import unread_count
 
 # Pages load nothing from elsewhere and run no inline script or style.
 SECURITY_HEADERS = {
@@ -45,20 +46,24 @@ NAV: dict[Role, list[tuple[str, str]]] = {
         ("/matches", N_("My matches")),
         ("/exchanges", N_("Exchanges")),
         ("/profile", N_("Profile")),
+        ("/notifications", N_("Notifications")),
     ],
     Role.PARTNER: [
         ("/partner/offerings", N_("Offerings")),
         ("/partner/matches", N_("Matches")),
         ("/partner/profile", N_("Profile")),
+        ("/notifications", N_("Notifications")),
     ],
     Role.COORDINATOR: [
         ("/review", N_("Review queue")),
         ("/dashboard", N_("Dashboard")),
+        ("/notifications", N_("Notifications")),
     ],
     Role.ADMIN: [
         ("/admin/users", N_("Users and tokens")),
         ("/admin/plugins", N_("Scorers")),
         ("/admin/data", N_("Import and export")),
+        ("/admin/outbox", N_("E-mail outbox")),
         ("/review", N_("Review queue")),
         ("/dashboard", N_("Dashboard")),
     ],
@@ -80,6 +85,7 @@ def render(ctx: WebContext, template: str, status: int = 200, **values) -> HTMLR
         ctx=ctx, principal=principal, csrf_field=CSRF_FIELD, csrf_token=ctx.csrf_token,
         here=here, role_name=ROLE_NAMES.get(principal.role) if principal else None,
         nav=NAV.get(principal.role, []) if principal else [],
+        menu_unread=unread_count(ctx.engine, principal) if principal else 0,
         Role=Role, status_labels=STATUS_LABELS, reason_labels=REASON_LABELS,
         outcome_labels=OUTCOME_LABELS, scorer_labels=scorer_labels(), **values)
     response = HTMLResponse(html, status_code=status, headers=SECURITY_HEADERS)

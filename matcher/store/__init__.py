@@ -9,6 +9,7 @@ from matcher.store.dashboard import DashboardMixin
 from matcher.store.idempotency import Claim
 from matcher.store.learning import LearningMixin
 from matcher.store.matches import MatchesMixin
+from matcher.store.notifications import Mail, NotificationsMixin
 from matcher.store.profiles import ImportReport, ProfilesMixin
 from matcher.store.rights import DeletionReport, RightsMixin
 from matcher.store.rounds import RoundsMixin
@@ -18,9 +19,9 @@ from matcher.store.vectors import Vector
 
 
 class Store(ProfilesMixin, AuthMixin, RoundsMixin, MatchesMixin, DashboardMixin, UsersMixin,
-            RightsMixin, LearningMixin, BaseStore):
+            RightsMixin, LearningMixin, NotificationsMixin, BaseStore):
     # ProfilesMixin brings VectorsMixin and IdempotencyMixin (MatchesMixin the latter too).
     """A SQLite database of the exchange; open it with ``Store(path)`` (migrates on open)."""
 
 
-__all__ = ["Store", "ImportReport", "DeletionReport", "Claim", "Vector"]
+__all__ = ["Store", "ImportReport", "DeletionReport", "Claim", "Vector", "Mail"]

@@ -18,6 +18,7 @@ from matcher.exchange import (
     dump_document,
 )
 from matcher.store.base import BaseStore
+from matcher.store.notifications import NotificationsMixin
 from matcher.store.profiles import ImportReport, exported_flag, offering_record
 
 # What replaces a deleted organisation in the audit trail (actor, notes) and on its tokens.
@@ -37,7 +38,7 @@ class DeletionReport:
     audit_pseudonymised: int = 0
 
 
-class RightsMixin(BaseStore):
+class RightsMixin(NotificationsMixin, BaseStore):
     """Reads for a data export and the one-transaction deletion of an organisation."""
 
     # ------------------------------------------------------------------ exports
@@ -174,6 +175,9 @@ class RightsMixin(BaseStore):
         report.audit_pseudonymised = changed
         report.tokens_revoked = self._retire_tokens(column, org_id)
         report.deleted["users"] = self._delete_users(column, org_id)
+        kind = "association" if column == "association_id" else "partner"
+        report.deleted["notifications"] = self.forget_notifications(  # NotificationsMixin
+            f"{kind}:{org_id}", match_ids)
         return report
 
     def _scrub_audit(self, org_id: str, column: str, needles: list[str]) -> int:
@@ -194,6 +198,7 @@ class RightsMixin(BaseStore):
                                        [PSEUDONYM, needle]).rowcount
             self.db.execute("update matches set note = ? where instr(note, ?) > 0",
                             [PSEUDONYM, needle])
+            self.scrub_notifications(needle, PSEUDONYM)  # NotificationsMixin
         return changed
 
     def _retire_tokens(self, column: str, org_id: str) -> int:

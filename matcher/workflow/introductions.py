@@ -1,6 +1,8 @@
 """Introduction messages: once an association accepted an introduction, a ready-to-send
 message for each side, in that side's language, naming both sides, the need and the offering
-(or practice), with contacts and WhatsApp click-to-chat links where contacts exist.
+(or practice), with contacts and WhatsApp click-to-chat links where contacts exist: in the
+text a plain link to the other side's chat; ``chat_link`` opens it with a short greeting
+ready (for a button); ``whatsapp_link`` sends the whole message to the recipient.
 
 Templates are Jinja2 files in ``data/templates/<lang>/`` (en, fr, es, pt). Messages are plain
 text: whoever shows them as HTML must escape them.
@@ -130,7 +132,8 @@ def build(engine, match: dict) -> dict:
             "match_id": match["id"],
         }
         greeting = _render(folder, lang, "greeting.txt.j2", **context)
-        context["them_whatsapp"] = whatsapp_link(them["contact"], greeting)
+        # the message shows a plain chat link; its greeting goes on the button (chat_link)
+        context["them_whatsapp"] = whatsapp_link(them["contact"])
         subject = _render(folder, lang, "subject.txt.j2", **context)
         text = _render(folder, lang, "introduction.txt.j2", **context)
         messages.append({
@@ -138,5 +141,6 @@ def build(engine, match: dict) -> dict:
             "organisation_name": me["name"], "language": lang, "subject": subject,
             "text": text, "contact": me["contact"],
             "whatsapp_link": whatsapp_link(me["contact"], text),
+            "chat_link": whatsapp_link(them["contact"], greeting),
         })
     return {"match_id": match["id"], "messages": messages}

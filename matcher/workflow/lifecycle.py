@@ -39,6 +39,7 @@ from matcher.vocabulary import (
     REVIEWER,
     STATES,
 )
+from matcher.workflow import notifications
 from matcher.workflow.sensitive import neutral_summary
 
 MAX_NOTE = 2000
@@ -145,15 +146,18 @@ def propose(engine, who: Principal, need_id: str, kind: str, item_id: str,
                        "it fails a hard rule (region, country, commodity, eligibility, active, "
                        "validity, capacity, or its own association)")
     category = engine.need_category(need_id)[0]
-    return store.create_match(
-        {"kind": kind, "need_id": need_id, "association_id": association["id"],
-         "redacted": engine.is_sensitive(need_id),
-         "item_id": item_id, "owner_id": suggestion.owner_id, "score": suggestion.score,
-         "strength": suggestion.strength, "strength_label": suggestion.strength_label,
-         "category": category, "reasons": suggestion.reasons,
-         "contributions": suggestion.contributions,
-         "reasons_by_language": _reasons_by_language(engine, suggestion)},
-        actor=who.actor, role=who.role.value, actor_org=_actor_org(who), claim=claim)
+    with store.writing():  # the match and the coordinators' notification: one transaction
+        match = store.create_match(
+            {"kind": kind, "need_id": need_id, "association_id": association["id"],
+             "redacted": engine.is_sensitive(need_id),
+             "item_id": item_id, "owner_id": suggestion.owner_id, "score": suggestion.score,
+             "strength": suggestion.strength, "strength_label": suggestion.strength_label,
+             "category": category, "reasons": suggestion.reasons,
+             "contributions": suggestion.contributions,
+             "reasons_by_language": _reasons_by_language(engine, suggestion)},
+            actor=who.actor, role=who.role.value, actor_org=_actor_org(who), claim=claim)
+        notifications.on_proposed(engine, match, by_reviewer=who.role is Role.COORDINATOR)
+    return match
 
 
 def offer(engine, who: Principal, offering_id: str, need_id: str) -> dict:
@@ -233,12 +237,16 @@ def transition(engine, who: Principal, match_id: int, action: str, *, note: str 
     if action == "close" and match["status"] != "outcome_recorded" and not (note or "").strip():
         raise InvalidInput("closing a match before its outcome is recorded needs a note "
                            "saying why", field="note")
-    return store.transition_match(
-        match_id, version=match["version"], from_status=match["status"], to_status=spec.target,
-        action=action, actor=who.actor, role=who.role.value, actor_org=_actor_org(who),
-        note=note, reason=reason, outcome=outcome,
-        takes_slot=spec.target in HOLDING_CAPACITY and match["status"] not in HOLDING_CAPACITY,
-        introduced=spec.target == "introduced")
+    with store.writing():  # the change and whom it is told to: one transaction
+        changed = store.transition_match(
+            match_id, version=match["version"], from_status=match["status"],
+            to_status=spec.target, action=action, actor=who.actor, role=who.role.value,
+            actor_org=_actor_org(who), note=note, reason=reason, outcome=outcome,
+            takes_slot=spec.target in HOLDING_CAPACITY
+            and match["status"] not in HOLDING_CAPACITY,
+            introduced=spec.target == "introduced")
+        notifications.on_transition(engine, action, changed, note)
+    return changed
 
 
 def _check_arguments(spec: Transition, note, reason, outcome) -> None:
