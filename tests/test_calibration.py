@@ -22,6 +22,7 @@ from matcher.ranking.calibration import (
     KindModel,
     label_of,
     load_calibration,
+    meaning_scorer,
 )
 from matcher.ranking.engine import Engine
 from matcher.reference import default_data_dir
@@ -72,7 +73,7 @@ def test_shipped_calibration_predicts_probabilities(shipped, kind):
 
 
 @pytest.mark.parametrize("kind", KINDS)
-@pytest.mark.parametrize("feature", ["score:semantic", "score:category"])
+@pytest.mark.parametrize("feature", ["meaning:score", "score:category"])
 def test_strength_rises_with_similarity_and_topic(shipped, kind, feature):
     model = shipped.kinds[kind]
     j = model.features.index(feature)
@@ -80,6 +81,19 @@ def test_strength_rises_with_similarity_and_topic(shipped, kind, feature):
     x[:, j] = model.mean[j] + np.linspace(-2, 2, 9) * model.scale[j]
     strength = model.predict(x)
     assert np.all(np.diff(strength) > 0)
+
+
+def test_the_meaning_features_read_the_model_that_speaks_for_the_need(engine, shipped):
+    """USE for its languages, e5 beyond them; each on its own scale, stored with the model."""
+    scorers = {name: r.scorer for name, r in engine.scorers().items()}
+    assert meaning_scorer("fr", scorers).name == "semantic"
+    assert meaning_scorer("sw", scorers).name == "semantic_e5"
+    for model in shipped.kinds.values():
+        assert {"use-multilingual", "e5-multilingual"} <= set(model.moments)
+    data = shipped.to_json()
+    data["kinds"]["peer"]["moments"]["e5-multilingual"][1] = 0.0
+    with pytest.raises(ValueError):
+        Calibration.from_json(data)
 
 
 def test_labels_follow_the_thresholds():

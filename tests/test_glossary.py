@@ -180,3 +180,13 @@ def test_words_of_a_language_the_encoder_lacks_are_glossed_like_regional_ones():
     glossary = load_glossary(known=frozenset({"en", "fr", "es", "pt"}))
     assert "(loan and credit" in glossary.expand("Tunahitaji mkopo wa kununua mashine")
     assert glossary.expand("Nous cherchons un crédit") == "Nous cherchons un crédit"
+
+
+def test_e5_is_a_second_signal_for_partner_suggestions_to_needs_use_reads(engine):
+    """English partner needs: USE and e5 both speak; a Swahili need: e5 alone, once; peers: USE."""
+    english = engine.suggest("demo-n-001", "partner").suggestions[0].contributions
+    assert english["semantic"] != 0.0 and english["semantic_e5_second"] != 0.0
+    swahili = engine.suggest("demo-n-004", "partner").suggestions[0].contributions
+    assert swahili["semantic_e5"] != 0.0 and swahili.get("semantic_e5_second", 0.0) == 0.0
+    peer = engine.suggest("demo-n-001", "peer").suggestions[0].contributions
+    assert "semantic_e5_second" not in peer

@@ -25,7 +25,8 @@ from matcher.ranking.scoring import Scorer
 from matcher.settings import load_settings
 
 NEED = "demo-n-001"
-BUILTIN_SCORERS = {"semantic", "semantic_minilm", "semantic_e5", "lexical", "category",
+BUILTIN_SCORERS = {"semantic", "semantic_minilm", "semantic_e5", "semantic_e5_second",
+                   "lexical", "category",
                    "language", "geography", "commodity"}
 
 

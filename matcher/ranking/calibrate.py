@@ -11,14 +11,20 @@ from __future__ import annotations
 import hashlib
 import warnings
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
 import numpy as np
 
 from matcher.ranking import filters
-from matcher.ranking.calibration import FEATURES, Calibration, KindModel, pair_features
+from matcher.ranking.calibration import (
+    FEATURES,
+    Calibration,
+    KindModel,
+    embedder_moments,
+    pair_features,
+)
 from matcher.ranking.engine import Engine
 from matcher.ranking.scoring import ScoringContext, run_scorers
 from matcher.vocabulary import KINDS
@@ -38,6 +44,7 @@ class Pairs:
     y: np.ndarray
     needs: np.ndarray
     items: list[str]
+    moments: dict[str, tuple[float, float]] = field(default_factory=dict)
 
 
 def collect(engine: Engine, need_ids: Iterable[str], qrels: dict, kind: str,
@@ -47,6 +54,7 @@ def collect(engine: Engine, need_ids: Iterable[str], qrels: dict, kind: str,
     corpus = engine.corpus()
     scorers = {name: r.scorer for name, r in engine.scorers().items()}
     names = list(FEATURES[kind])
+    moments = embedder_moments(corpus, kind, engine.settings.embedders)
     xs, ys, needs, items = [], [], [], []
     for need_id in need_ids:
         if need_id in grades:  # a need with no labels in this track says nothing about it
@@ -57,7 +65,7 @@ def collect(engine: Engine, need_ids: Iterable[str], qrels: dict, kind: str,
                 wanted = {name: s for name, s in scorers.items() if kind in s.kinds}
                 run = run_scorers(wanted, ctx, engine.settings.scorer_budget_ms * 20)
                 xs.append(pair_features(ctx, np.arange(len(candidates)), run.scores, scorers,
-                                        names))
+                                        names, moments))
                 ids = [corpus.block(kind).ids[int(i)] for i in candidates]
                 ys.extend(int(grades[need_id].get(i, 0) >= POSITIVE_GRADE) for i in ids)
                 needs.extend([need_id] * len(ids))
@@ -65,11 +73,14 @@ def collect(engine: Engine, need_ids: Iterable[str], qrels: dict, kind: str,
         if progress:
             progress()
     x = np.vstack(xs) if xs else np.zeros((0, len(names)))
-    return Pairs(kind, names, x, np.array(ys, dtype=np.int64), np.array(needs), items)
+    return Pairs(kind, names, x, np.array(ys, dtype=np.int64), np.array(needs), items,
+                 moments)
 
 
-def fit(x: np.ndarray, y: np.ndarray, features: list[str]) -> KindModel:
-    """A logistic regression over standardised features (NaN imputed by the mean)."""
+def fit(x: np.ndarray, y: np.ndarray, features: list[str],
+        moments: dict[str, tuple[float, float]] | None = None) -> KindModel:
+    """A logistic regression over standardised features (NaN imputed by the mean);
+    ``moments``, the embedders' cosine scales the features were computed with, go with it."""
     from sklearn.linear_model import LogisticRegression
 
     mean = np.nanmean(x, axis=0) if len(x) else np.zeros(x.shape[1])
@@ -81,13 +92,14 @@ def fit(x: np.ndarray, y: np.ndarray, features: list[str]) -> KindModel:
     if len(np.unique(y)) < 2:  # nothing to learn: the base rate everywhere
         rate = float(np.clip(y.mean() if len(y) else 0.0, 1e-6, 1 - 1e-6))
         return KindModel(features, mean, scale, np.zeros(len(features)),
-                         float(np.log(rate / (1 - rate))), len(y), int(y.sum()))
+                         float(np.log(rate / (1 - rate))), len(y), int(y.sum()),
+                         dict(moments or {}))
     model = LogisticRegression(C=C, max_iter=5000)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         model.fit(z, y)
     return KindModel(features, mean, scale, model.coef_[0].copy(), float(model.intercept_[0]),
-                     len(y), int(y.sum()))
+                     len(y), int(y.sum()), dict(moments or {}))
 
 
 def cross_validated(pairs: Pairs, folds: int = 5) -> np.ndarray:
@@ -141,7 +153,7 @@ def calibrate(engine: Engine, folder: Path, need_ids: list[str], qrels: dict,
     measured: dict[str, dict[str, float]] = {}
     for kind in KINDS:
         pairs = collect(engine, need_ids, qrels, kind, progress)
-        models[kind] = fit(pairs.x, pairs.y, pairs.features)
+        models[kind] = fit(pairs.x, pairs.y, pairs.features, pairs.moments)
         oof = cross_validated(pairs, folds)
         if not np.isnan(oof).any() and len(pairs.y):
             measured[kind] = figures(pairs.y, oof, strong)

@@ -19,6 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
+from matcher.ranking.corpus import Corpus
 from matcher.ranking.scoring import Scorer, ScorerRun, ScoringContext, run_scorers
 
 FILE_NAME = "calibration.json"
@@ -33,10 +34,16 @@ WEAK = "weak"
 #                      that speaks only for some languages (``languages``) counts 0 outside them
 #   log1p:<scorer>     log(1 + raw score), for unbounded non-negative scores (BM25)
 #   cosine:<embedder>  the plain cosine of the need's and the candidate's vectors
+#   meaning:cosine     the plain cosine by the model that speaks for the need's language (the
+#                      first of ``MEANING_SCORERS`` whose scorer speaks for it: USE for its 16
+#                      languages, e5 beyond them), as a z-score over that embedder's
+#                      need-candidate pairs in the corpus, so that models compare
+#   meaning:score      that scorer's hubness-corrected score, over the same embedder's spread
 #   same_language      1 when the need and the candidate are written in the same language
 #   category_given     1 when the need's category was given, 0 when inferred
 #   category_confidence  the probability of the need's most likely category
-_COMMON = ("score:semantic", "cosine:use-multilingual", "score:semantic_minilm",
+MEANING_SCORERS = ("semantic", "semantic_e5")
+_COMMON = ("meaning:score", "meaning:cosine", "score:semantic_minilm",
            "log1p:lexical", "score:category", "category_given", "category_confidence",
            "score:language", "score:commodity", "same_language")
 FEATURES: dict[str, tuple[str, ...]] = {
@@ -74,16 +81,67 @@ def _scorer_values(name: str, ctx: ScoringContext, positions: np.ndarray,
 
 def feature_scorers(names: Sequence[str]) -> set[str]:
     """The scorers whose raw scores the features ``names`` read."""
-    return {name.partition(":")[2] for name in names
-            if name.partition(":")[0] in ("score", "log1p")}
+    wanted = {name.partition(":")[2] for name in names
+              if name.partition(":")[0] in ("score", "log1p")}
+    if any(name.partition(":")[0] == "meaning" for name in names):
+        wanted.update(MEANING_SCORERS)
+    return wanted
+
+
+def meaning_scorer(language: str, scorers: Mapping[str, Scorer]) -> Scorer | None:
+    """The semantic scorer that speaks for a need in ``language`` (None when none does)."""
+    for name in MEANING_SCORERS:
+        scorer = scorers.get(name)
+        speaks = getattr(scorer, "speaks_for", None)
+        if scorer is not None and speaks is not None and speaks(language):
+            return scorer
+    return None
+
+
+def embedder_moments(corpus: Corpus, kind: str, embedders: Sequence[str]
+                     ) -> dict[str, tuple[float, float]]:
+    """Mean and standard deviation of the cosine of every (need, candidate of ``kind``) pair
+    in a corpus, per embedder: the scale that makes one model's similarities comparable with
+    another's (no labels involved)."""
+    out: dict[str, tuple[float, float]] = {}
+    block = corpus.block(kind)
+    for name in embedders:
+        matrix, needs = block.vectors.get(name), corpus.need_vectors.get(name)
+        if matrix is None or not needs or not len(block):
+            continue
+        sims = matrix @ np.vstack(list(needs.values())).T
+        out[name] = (float(sims.mean()), float(max(sims.std(), 1e-6)))
+    return out
+
+
+def _meaning(feature: str, ctx: ScoringContext, positions: np.ndarray,
+             raw: Mapping[str, np.ndarray], scorers: Mapping[str, Scorer],
+             moments: Mapping[str, tuple[float, float]]) -> np.ndarray:
+    """``meaning:cosine`` or ``meaning:score`` of the pairs at ``positions`` (NaN when no
+    model speaks for the need, or its scale is unknown)."""
+    nan = np.full(len(positions), np.nan)
+    scorer = meaning_scorer(ctx.query.language, scorers)
+    embedder = getattr(scorer, "embedder", None)
+    if scorer is None or embedder not in moments:
+        return nan
+    mean, std = moments[embedder]
+    if feature == "meaning:score":
+        values = raw.get(scorer.name)
+        return nan if values is None else np.asarray(values, dtype=np.float64) / std
+    matrix, vector = ctx.block.vectors.get(embedder), ctx.query.vectors.get(embedder)
+    if matrix is None or vector is None or not len(positions):
+        return nan
+    return (matrix[ctx.candidates[positions]] @ vector - mean) / std
 
 
 def pair_features(ctx: ScoringContext, positions: Sequence[int] | np.ndarray,
                   raw: Mapping[str, np.ndarray], scorers: Mapping[str, Scorer],
-                  names: Sequence[str]) -> np.ndarray:
+                  names: Sequence[str], moments: Mapping[str, tuple[float, float]] | None = None
+                  ) -> np.ndarray:
     """The ``names`` features of each pair (need, ``ctx.candidates[p]``) for ``p`` in
     ``positions``, one row per pair; NaN where a feature is unavailable. ``raw`` holds, for
-    each scorer that gave them, its raw scores of those pairs (one per position)."""
+    each scorer that gave them, its raw scores of those pairs (one per position); ``moments``
+    each embedder's cosine scale (:func:`embedder_moments`), for the ``meaning`` features."""
     positions = np.asarray(positions, dtype=np.int64)
     rows = ctx.candidates[positions]
     block, query = ctx.block, ctx.query
@@ -99,6 +157,8 @@ def pair_features(ctx: ScoringContext, positions: Sequence[int] | np.ndarray,
             matrix, vector = block.vectors.get(arg), query.vectors.get(arg)
             if matrix is not None and vector is not None and len(rows):
                 out[:, j] = matrix[rows] @ vector
+        elif kind == "meaning":
+            out[:, j] = _meaning(feature, ctx, positions, raw, scorers, moments or {})
         elif feature == "same_language":
             out[:, j] = [block.languages[int(r)] == query.language for r in rows]
         elif feature == "category_given":
@@ -119,6 +179,7 @@ class KindModel:
     intercept: float
     pairs: int = 0
     positives: int = 0
+    moments: dict[str, tuple[float, float]] = field(default_factory=dict)
 
     def predict(self, x: np.ndarray) -> np.ndarray:
         """The strength of each row of ``x`` (features in ``self.features`` order); a missing
@@ -131,7 +192,9 @@ class KindModel:
         return {"features": self.features, "mean": _rounded(self.mean),
                 "scale": _rounded(self.scale), "coef": _rounded(self.coef),
                 "intercept": round(float(self.intercept), 8),
-                "pairs": self.pairs, "positives": self.positives}
+                "pairs": self.pairs, "positives": self.positives,
+                "moments": {name: [round(m, 8), round(sd, 8)]
+                            for name, (m, sd) in self.moments.items()}}
 
     @classmethod
     def from_json(cls, data: Mapping) -> KindModel:
@@ -144,8 +207,12 @@ class KindModel:
         if not (np.all(np.isfinite(np.concatenate(arrays))) and math.isfinite(intercept)
                 and np.all(scale > 0)):
             raise ValueError("calibration numbers must be finite, scales positive")
+        moments = {str(name): (float(m), float(sd))
+                   for name, (m, sd) in dict(data.get("moments", {})).items()}
+        if not all(math.isfinite(m) and sd > 0 for m, sd in moments.values()):
+            raise ValueError("embedder moments must be finite, deviations positive")
         return cls(features, mean, scale, coef, intercept, int(data.get("pairs", 0)),
-                   int(data.get("positives", 0)))
+                   int(data.get("positives", 0)), moments)
 
 
 def _rounded(values: np.ndarray) -> list[float]:
@@ -181,7 +248,8 @@ class Calibration:
             sub = ScoringContext(ctx.corpus, ctx.kind, ctx.query, ctx.candidates[positions],
                                  ctx.ui_language)
             raw.update(run_scorers(missing, sub, budget_ms).scores)
-        return model.predict(pair_features(ctx, positions, raw, scorers, model.features))
+        return model.predict(pair_features(ctx, positions, raw, scorers, model.features,
+                                           model.moments))
 
     def label(self, strength: float) -> str:
         return label_of(strength, self.labels)
