@@ -56,9 +56,12 @@ class RoundReport(BaseModel):
         "unserved": [{"need_id": "demo-n-007", "why": "only_weak_candidates"}],
         "capacity_used": 18, "partner_load_gini": 0.41, "total": 19.2,
         "greedy": {"needs_served": 14, "total": 18.7},
-        "worst_decile": {"round": 0.0, "greedy": 0.0}, "seconds": 5.3}]})
+        "worst_decile": {"round": 0.0, "greedy": 0.0}, "seconds": 5.3,
+        "dry_run": False}]})
 
-    round_id: int | None = Field(description="null for a dry run, or when nothing was proposed")
+    round_id: int = Field(description="the round's report is kept under this id (a dry run's "
+                                      "too, with no proposals written)")
+    dry_run: bool = Field(False, description="chose and reported, proposed nothing")
     regions: list[str]
     per_need: int
     needs: int = Field(description="needs with room for a proposal")

@@ -180,7 +180,8 @@ def round_(db: DbOption = None,
     if as_json:
         typer.echo(json.dumps(report, ensure_ascii=False))
         return
-    typer.echo(f"round {report['round_id'] or ('(dry run: nothing written)' if dry_run else '(nothing to propose)')}: "
+    dry = " (dry run: nothing proposed)" if dry_run else ""
+    typer.echo(f"round {report['round_id']}{dry}: "
                f"{report['needs_served']} of {report['needs']} needs served, "
                f"{len(report['proposals'])} proposals, total {report['total']} "
                f"(greedy: {report['greedy']['needs_served']} served, "

@@ -36,6 +36,7 @@ NON_FINITE = ["NaN", "Infinity", "-Infinity", "1e400"]
 DEMO = json.loads((Path(__file__).parent.parent / "data" / "demo.json").read_text("utf-8"))
 PATH_IDS = {
     "match_id": "1",
+    "round_id": "1",
     "association_id": DEMO["associations"][0]["id"],
     "need_id": DEMO["associations"][0]["needs"][0]["id"],
     "practice_id": next(pr["id"] for a in DEMO["associations"] for pr in a.get("practices", [])),
@@ -132,6 +133,27 @@ def sample(schema: dict, spec: dict, number: float, depth: int = 0):
     return number
 
 
+def _with_number(body, number: float):
+    """``body`` with ``number`` in its first free string (else its first boolean)."""
+    def leaves(node, path=()):
+        if isinstance(node, dict):
+            for key, value in node.items():
+                yield from leaves(value, (*path, key))
+        elif isinstance(node, list):
+            for index, value in enumerate(node):
+                yield from leaves(value, (*path, index))
+        else:
+            yield path, node
+    found = list(leaves(body))
+    path = next((p for p, v in found if v == SENTINEL), None) or next(
+        p for p, v in found if isinstance(v, bool))
+    target = body
+    for step in path[:-1]:
+        target = target[step]
+    target[path[-1]] = number
+    return body
+
+
 def body_operations(app, token: str) -> list[tuple[str, str, str]]:
     """Every operation of the OpenAPI document that takes a JSON body: method, path (with
     demo ids), and a body with ``token`` in every number field (or, when there is none, in a
@@ -144,8 +166,8 @@ def body_operations(app, token: str) -> list[tuple[str, str, str]]:
             content = operation.get("requestBody", {}).get("content", {})
             if "application/json" in content:
                 body = sample(content["application/json"]["schema"], spec, number)
-                if "NaN" not in json.dumps(body):  # no number field: put it in a string's place
-                    body[next(k for k, v in body.items() if v == SENTINEL)] = number
+                if "NaN" not in json.dumps(body):  # no number field: in a string's place, or
+                    body = _with_number(body, number)  # (none either) a boolean's
                 text = json.dumps(body).replace("NaN", token)
                 found.append((method.upper(), path.format(**PATH_IDS), text))
     return found

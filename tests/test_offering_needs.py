@@ -130,3 +130,18 @@ def test_mutual_exchanges_help_both_ways_and_hide_sensitive_needs(world):
                       headers=headers["association"]).status_code == 404
     assert client.get("/api/v1/associations/demo-a-01/exchanges",
                       headers=headers["partner"]).status_code == 403
+
+
+def test_offering_help_again_under_the_same_idempotency_key_returns_the_first_match(world):
+    client, headers = world
+    entries = [e for e in _needs(client, headers["partner"]) if not e["text_hidden"]][:2]
+    key = {**headers["partner"], "Idempotency-Key": "offer-help-once"}
+    url = f"/api/v1/offerings/{OFFERING}/needs/{{}}/offer"
+
+    first = client.post(url.format(entries[0]["need_id"]), headers=key)
+    again = client.post(url.format(entries[0]["need_id"]), headers=key)
+    other = client.post(url.format(entries[1]["need_id"]), headers=key)
+
+    assert first.status_code == 201 and again.status_code == 201
+    assert again.json()["id"] == first.json()["id"]
+    assert other.status_code == 409  # the key was used for another request

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Path, Query, status
+from fastapi import APIRouter, Path, Query, Request, status
 
 from api.deps import EngineDep
+from api.idempotency import IdempotencyKey, claim_for
 from api.match_schemas import MatchPublic
 from api.network_schemas import OfferingNeed, OfferingNeeds
 from api.routes.matches import READ_ERRORS, WRITE_ERRORS
@@ -40,9 +41,10 @@ def offering_needs(engine: EngineDep, offering_id: OfferingId,
              status_code=status.HTTP_201_CREATED, operation_id="offer_help",
              summary="Offer the offering's help on a need (a proposed match)")
 def offer_help(engine: EngineDep, offering_id: OfferingId, need_id: NeedId,
-               who: Annotated[Principal, guard("offer_help", Role.ADMIN, Role.PARTNER)]
-               ) -> MatchPublic:
+               who: Annotated[Principal, guard("offer_help", Role.ADMIN, Role.PARTNER)],
+               request: Request, idempotency_key: IdempotencyKey = None) -> MatchPublic:
     """The match is marked ``offered_by: partner`` and goes to the region's coordinators
     like any other proposal; 409 when the offering does not fit the need now or the pair is
     matched already."""
-    return MatchPublic(**suggestions.offer_help(engine, who, offering_id, need_id))
+    return MatchPublic(**suggestions.offer_help(engine, who, offering_id, need_id,
+                                                claim_for(request, who, idempotency_key)))

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Path, Query, Response, status
+from fastapi import APIRouter, Path, Query, Request, Response, status
 from pydantic import StringConstraints
 
 from api.deps import EngineDep
+from api.idempotency import IdempotencyKey, claim_for
 from api.label_schemas import NotInterested, NotInterestedRequest
 from api.network_schemas import Exchanges
 from api.schemas import (
@@ -114,11 +115,13 @@ def mark_not_interested(engine: EngineDep,
                         who: Annotated[Principal, guard("mark_not_interested", Role.ADMIN,
                                                         Role.ASSOCIATION)],
                         need_id: Annotated[str, Path(examples=["demo-n-001"])],
-                        body: NotInterestedRequest, response: Response) -> NotInterested:
+                        body: NotInterestedRequest, response: Response, request: Request,
+                        idempotency_key: IdempotencyKey = None) -> NotInterested:
     """By the association that posted the need (or an admin): the offering or practice is
     not suggested for this need again, and the mark is a label the fusion learns from
     (`matcher train`). Marking it again changes nothing (200)."""
-    mark, created = suggestions.not_interested(engine, who, need_id, body.kind, body.item_id)
+    mark, created = suggestions.not_interested(engine, who, need_id, body.kind, body.item_id,
+                                               claim_for(request, who, idempotency_key, body))
     if not created:
         response.status_code = status.HTTP_200_OK
     return NotInterested(**{k: mark[k] for k in ("need_id", "kind", "item_id", "at")})

@@ -2,9 +2,10 @@
 
 A round gathers each open need's admissible candidates (the engine's shortlist, past every
 hard rule), drops the pairs already matched or rejected and the weak ones, and lets
-:func:`matcher.workflow.rounds.solve` choose under capacity and fairness. Unless it is a dry
-run, the proposals are written as one round, all or nothing, each with its reasons in every
-page language, and go to the review queue like any other proposed match.
+:func:`matcher.workflow.rounds.solve` choose under capacity and fairness. Every round's
+report is kept; unless it is a dry run, its proposals are written with it, all or nothing,
+each with its reasons in every page language, and go to the review queue like any other
+proposed match.
 """
 
 from __future__ import annotations
@@ -39,8 +40,8 @@ class Gathered:
 def run(engine: Engine, who: Principal, *, regions: list[str] | None = None,
         per_need: int | None = None, kinds: tuple[str, ...] = KINDS, dry_run: bool = False,
         progress: Progress | None = None) -> dict:
-    """Run a round for ``who`` (a coordinator over its regions, an admin over any); the
-    report, with ``round_id`` null for a dry run or a round with nothing to propose."""
+    """Run a round for ``who`` (a coordinator over its regions, an admin over any); its
+    report, kept under ``round_id``. A dry run chooses and reports, and proposes nothing."""
     settings = engine.settings
     per_need = per_need or settings.round_per_need
     if not 1 <= per_need <= 20:
@@ -72,9 +73,8 @@ def run(engine: Engine, who: Principal, *, regions: list[str] | None = None,
     tell("solve", 1, 1)
     report = _report(engine, todo, gathered, plan, baseline, per_need, covered)
     report["seconds"] = round(time.perf_counter() - started, 2)
-    if dry_run or not plan.chosen:
-        return {**report, "round_id": None}
-    rows = _rows(engine, plan, gathered, tell)
+    report["dry_run"] = dry_run
+    rows = [] if dry_run else _rows(engine, plan, gathered, tell)
     round_id = engine.store.create_round(
         report, rows, regions=covered, per_need=per_need, actor=who.actor,
         role=who.role.value, actor_org=who.association_id or who.partner_id)

@@ -17,6 +17,7 @@ from matcher import policy
 from matcher.errors import Forbidden, InvalidInput, NotFound
 from matcher.principals import Principal
 from matcher.ranking.engine import Engine, SuggestionList
+from matcher.store import Claim
 from matcher.vocabulary import KINDS
 from matcher.workflow import lifecycle
 from matcher.workflow.sensitive import neutral_summary
@@ -75,7 +76,7 @@ def for_association(engine: Engine, who: Principal, association_id: str,
 
 
 def not_interested(engine: Engine, who: Principal, need_id: str, kind: str,
-                   item_id: str) -> tuple[dict, bool]:
+                   item_id: str, claim: Claim | None = None) -> tuple[dict, bool]:
     """The need's association (or an admin) marks a suggestion not interested: it is never
     suggested for that need again, and it is a label for ``matcher train``. Returns the
     mark and whether it is new (marking twice keeps the first). NotFound for a need ``who``
@@ -91,7 +92,9 @@ def not_interested(engine: Engine, who: Principal, need_id: str, kind: str,
         raise NotFound(f"no {noun} with id {item_id!r}")
     return engine.store.mark_not_interested(
         need_id, association["id"], kind, item_id, actor=who.actor, role=who.role.value,
-        actor_org=who.association_id or who.partner_id)
+        actor_org=who.association_id or who.partner_id, claim=claim)
+
+
 def needs_for_offering(engine: Engine, who: Principal, offering_id: str, limit: int = 10,
                        lang: str = "en") -> list[dict]:
     """The open needs an offering fits now, strongest first, as ``who`` may read them: a
@@ -128,10 +131,12 @@ def needs_for_offering(engine: Engine, who: Principal, offering_id: str, limit: 
     return found
 
 
-def offer_help(engine: Engine, who: Principal, offering_id: str, need_id: str) -> dict:
+def offer_help(engine: Engine, who: Principal, offering_id: str, need_id: str,
+               claim: Claim | None = None) -> dict:
     """The partner offers the offering's help on a need it fits: a proposed match for the
     coordinators to review, as ``who`` reads it."""
-    return lifecycle.view(engine, who, lifecycle.offer(engine, who, offering_id, need_id))
+    return lifecycle.view(engine, who, lifecycle.offer(engine, who, offering_id, need_id,
+                                                       claim))
 
 
 def exchanges(engine: Engine, who: Principal, association_id: str, limit: int = 10) -> dict:

@@ -5,27 +5,30 @@ from __future__ import annotations
 
 import json
 
-from matcher.store.base import BaseStore
+from matcher.store.idempotency import Claim, IdempotencyMixin
 from matcher.store.matches import now
 
 
-class LearningMixin(BaseStore):
+class LearningMixin(IdempotencyMixin):
     """Labels for ``matcher train`` and the models it stores."""
 
     # ------------------------------------------------------------------ not interested
     def mark_not_interested(self, need_id: str, association_id: str, kind: str, item_id: str,
-                            *, actor: str, role: str, actor_org: str | None = None
-                            ) -> tuple[dict, bool]:
+                            *, actor: str, role: str, actor_org: str | None = None,
+                            claim: Claim | None = None) -> tuple[dict, bool]:
         """Record that the need's association does not want this suggestion; the row, and
-        whether it is new (marking a pair twice keeps the first row)."""
+        whether it is new (marking a pair twice keeps the first row). Under a ``claim`` made
+        before for another request: Conflict."""
         with self.writing():
+            self.claimed(claim, "not_interested")
             existing = self._not_interested(need_id, kind, item_id)
             if existing is not None:
                 return existing, False
-            self.db.execute(
+            cursor = self.db.execute(
                 "insert into not_interested (need_id, association_id, kind, item_id, actor, "
                 "actor_org, role, at) values (?, ?, ?, ?, ?, ?, ?, ?)",
                 [need_id, association_id, kind, item_id, actor, actor_org, role, now()])
+            self._claim(claim, "not_interested", str(cursor.lastrowid))
             return self._not_interested(need_id, kind, item_id), True  # type: ignore[return-value]
 
     def _not_interested(self, need_id: str, kind: str, item_id: str) -> dict | None:

@@ -160,13 +160,17 @@ def propose(engine, who: Principal, need_id: str, kind: str, item_id: str,
     return match
 
 
-def offer(engine, who: Principal, offering_id: str, need_id: str) -> dict:
+def offer(engine, who: Principal, offering_id: str, need_id: str,
+          claim: Claim | None = None) -> dict:
     """A partner offers its offering's help on a need it fits: a ``proposed`` match marked
     ``offered_by: partner``, reviewed by the coordinators like any other. By the offering's
     partner and admins; the pair must pass every hard rule now."""
     store = engine.store
     offering = store.get("offerings", offering_id)
     policy.require_offering(who, offering, offering_id, write=True)
+    earlier = store.claimed(claim, "matches")
+    if earlier is not None:
+        return store.claimed_match(int(earlier))
     need = store.get("needs", need_id)
     if need is None:
         raise NotFound(f"no need with id {need_id!r}")
@@ -189,7 +193,7 @@ def offer(engine, who: Principal, offering_id: str, need_id: str) -> dict:
          "reasons_by_language": _reasons_by_language(engine, suggestion),
          "strength": suggestion.strength, "strength_label": suggestion.strength_label,
          "offered_by": "partner"},
-        actor=who.actor, role=who.role.value, actor_org=_actor_org(who))
+        actor=who.actor, role=who.role.value, actor_org=_actor_org(who), claim=claim)
 
 
 def _current_suggestion(engine, need_id: str, kind: str, item_id: str, lang: str = "en"):
