@@ -75,6 +75,9 @@ def _config(token: str | None, coverage: bool = True) -> SchemathesisConfig:
         "seed": SEED, "workers": 1, "headers": headers,
         "checks": {"enabled": True},  # every check, as `--checks all`
         "generation": {"max-examples": MAX_EXAMPLES, "database": "none"},
+        # An import embeds its texts with the three models before it answers (a generated
+        # document can hold hundreds): more than Schemathesis's default 10 s on 2 busy cores.
+        "request-timeout": 60,
         "phases": {"coverage": {"enabled": coverage}},
     })
 

@@ -108,7 +108,10 @@ def association_exchanges(engine: EngineDep,
              responses={**ERRORS, 200: {"model": NotInterested,
                                         "description": "It was marked before: the first mark"},
                         403: {"model": ErrorMessage,
-                              "description": "Only the need's association or an admin"}},
+                              "description": "Only the need's association or an admin"},
+                        409: {"model": ErrorMessage,
+                              "description": "The Idempotency-Key was used for another "
+                                             "request"}},
              summary="The need's association is not interested in a suggestion",
              operation_id="mark_not_interested")
 def mark_not_interested(engine: EngineDep,

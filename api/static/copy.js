@@ -7,7 +7,7 @@ document.querySelectorAll("button[data-copy]").forEach(function (button) {
     var field = document.getElementById(button.getAttribute("data-copy"));
     var done = function () {
       button.textContent = button.getAttribute("data-done");
-      setTimeout(function () { button.textContent = label; }, 2000);
+      setTimeout(function () { button.textContent = label; }, 5000);
     };
     field.focus();
     field.select();
