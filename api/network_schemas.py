@@ -16,7 +16,7 @@ Why = Literal[WHY]  # type: ignore[valid-type]
 
 
 def _closed(**example) -> ConfigDict:
-    return ConfigDict(extra="forbid", json_schema_extra={"examples": [example]})
+    return ConfigDict(extra="forbid", strict=True, json_schema_extra={"examples": [example]})
 
 
 class RoundRequest(BaseModel):

@@ -250,3 +250,11 @@ def test_the_cli_prints_steps_and_one_json_object(round_db):
          "--dry-run"], capture_output=True, text=True, timeout=300)
     assert refused.returncode != 0
     assert refused.stderr.strip().splitlines()[-1].startswith("Error:")
+
+
+def test_a_round_request_takes_json_booleans_and_numbers_only(api):
+    client, headers = api
+    for body in ({"dry_run": 0}, {"dry_run": "yes"}, {"per_need": "2", "dry_run": True},
+                 {"regions": "africa_anglophone", "dry_run": True}):
+        response = client.post("/api/v1/rounds", headers=headers["admin"], json=body)
+        assert response.status_code == 422, body
