@@ -460,6 +460,9 @@ PAGES = {  # page: who opens it (every page of every role is listed here)
     # everyone
     "/notifications": "amina",
     "/notifications/settings": "coord-africa",
+    "/search?q=mercury": "coord-africa",
+    "/search": "amina",
+    "/search?q=credit": "partner-user",
 }
 
 

@@ -399,3 +399,23 @@ def offerings_of(engine: Engine, partner_id: str) -> list[dict]:
 def capacity_used(engine: Engine) -> dict[str, int]:
     """Slots in use per offering (approved, introduced and active matches)."""
     return engine.store.capacity_used()
+
+
+# ---------------------------------------------------------------------- search
+SEARCH_KINDS = ("needs", "offerings", "practices")
+
+
+def search(engine: Engine, who: Principal, q: str, lang: str = "en", limit: int = 20
+           ) -> dict[str, tuple[list[dict], int]]:
+    """The needs, offerings and practices whose text matches ``q`` (full-text, accents and
+    case folded: see :class:`ProfileQuery`), each as ``who`` may read it, per kind the caller
+    may list: needs only where it may read them (partners none), practices for every role but
+    partners. At most ``limit`` records per kind, and how many match in all."""
+    found: dict[str, tuple[list[dict], int]] = {}
+    for kind in SEARCH_KINDS:
+        if kind == "needs" and policy.need_scope(who).nothing:
+            continue
+        if kind == "practices" and not policy.can_read_practices(who):
+            continue
+        found[kind] = page(engine, who, kind, ProfileQuery(q=q, limit=limit), lang)
+    return found
