@@ -419,3 +419,23 @@ def search(engine: Engine, who: Principal, q: str, lang: str = "en", limit: int 
             continue
         found[kind] = page(engine, who, kind, ProfileQuery(q=q, limit=limit), lang)
     return found
+
+
+# ---------------------------------------------------------------------- completeness
+REACHABLE_BY = ("phone", "whatsapp", "email")  # a contact anyone can be reached by
+
+
+def profile_gaps(kind: str, row: dict) -> list[str]:
+    """What an association's or a partner's profile still lacks, in the order a page asks
+    for it: ``contact`` (no phone, WhatsApp or e-mail: nobody can be introduced to them),
+    ``languages`` (suggestions weigh shared languages), ``members`` (associations: offerings'
+    eligibility counts them) and ``description``."""
+    contact = row.get("contact") or {}
+    gaps = [] if any(contact.get(key) for key in REACHABLE_BY) else ["contact"]
+    if not row.get("languages"):
+        gaps.append("languages")
+    if kind == "associations" and not row.get("members"):
+        gaps.append("members")
+    if not (row.get("description") or "").strip():
+        gaps.append("description")
+    return gaps
