@@ -7,8 +7,8 @@ from __future__ import annotations
 
 from matcher.accounts import users
 from matcher.accounts.passwords import check_strength, hash_password
-from matcher.errors import InvalidInput
 from matcher.accounts.users import Scope
+from matcher.errors import InvalidInput
 from matcher.principals import Role
 from matcher.ranking.engine import Engine
 from matcher.store import tokens
