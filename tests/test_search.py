@@ -8,6 +8,8 @@ TestClient."""
 
 from __future__ import annotations
 
+import json
+
 import pytest
 from fastapi.testclient import TestClient
 from sqlite_utils import Database
@@ -193,3 +195,22 @@ def test_search_terms_quote_every_word_as_a_prefix():
     assert search_terms('mercure "AND" (x') == '"mercure"* "AND"* "x"*'
     assert search_terms("l'or crédito") == '"l"* "or"* "crédito"*'
     assert search_terms("--- * ()") is None
+
+
+def test_the_index_follows_imports_that_change_texts(tmp_path, ref):
+    from matcher.exchange import parse_document
+
+    def doc(text: str) -> bytes:
+        return json.dumps({"partners": [], "associations": [{
+            "id": "a-1", "name": "Mineros Unidos", "country": "PE",
+            "needs": [{"id": "n-1", "text": text}]}]}).encode()
+
+    store = Store(tmp_path / "imported.db")
+    try:
+        store.import_exchange(parse_document(doc("Necesitamos préstamos"), ref))
+        assert store.list_records("needs", ProfileQuery(q="prestamos"))[1] == 1
+        store.import_exchange(parse_document(doc("Necesitamos capacitación"), ref))
+        assert store.list_records("needs", ProfileQuery(q="prestamos"))[1] == 0
+        assert store.list_records("needs", ProfileQuery(q="capacitacion"))[1] == 1
+    finally:
+        store.close()
