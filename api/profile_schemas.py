@@ -401,7 +401,10 @@ MAX_PAGE = 100
 Limit = Annotated[int, Query(ge=1, le=MAX_PAGE, description=f"page size, at most {MAX_PAGE}")]
 Offset = Annotated[int, Query(ge=0, le=10_000_000, description="records to skip")]
 Search = Annotated[str | None, Query(
-    min_length=1, max_length=200, description="case-insensitive text search (substring)",
+    min_length=1, max_length=200, description=(
+        "full-text search: every word must start a word of the names, titles, descriptions or "
+        "texts, in any case, accents ignored ('credito' finds 'crédito'); operators and "
+        "quotes are read as words"),
     examples=["gold"])]
 RegionFilter = Annotated[Region | None, Query(description="regional network")]
 CountryFilter = Annotated[CountryCode | None, Query(description="ISO 3166-1 alpha-2")]

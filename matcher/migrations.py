@@ -255,3 +255,22 @@ def m016_rounds(db: Database) -> None:
     db["matches"].add_column("round_id", int)
     db["matches"].create_index(["round_id"])
     db["matches"].add_column("offered_by", str)  # "partner": a partner offered its help
+
+
+# The free-text columns searched by ``q`` on the lists, per table (FTS5, accents folded).
+SEARCH_COLUMNS = {"associations": ("name", "description"), "partners": ("name", "description"),
+                  "offerings": ("title", "description"), "needs": ("text",),
+                  "practices": ("text",)}
+SEARCH_TOKENIZER = "unicode61 remove_diacritics 2"
+
+
+@migrations(name="m018_search", transactional=False)
+def m018_search(db: Database) -> None:
+    """Full-text search over the profiles' free texts: one FTS5 index per table
+    (``needs_fts``...), its words case- and accent-folded in every language ("credito" finds
+    "crédito"), filled from the rows there are and kept up to date by triggers. Outside a
+    transaction (sqlite-utils creates them with ``executescript``, which commits); each
+    index is replaced whole when run again, so a migration stopped half-way is safe to rerun."""
+    for table, columns in SEARCH_COLUMNS.items():
+        db[table].enable_fts(columns, tokenize=SEARCH_TOKENIZER, create_triggers=True,
+                             replace=True)

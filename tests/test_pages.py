@@ -228,6 +228,8 @@ def test_every_page_post_route_is_listed():
                              "/admin/users/tokens/new",
                              "/admin/users/tokens/{token_id}/revoke",
                              "/admin/users/{user_id}/disable",
+                             "/admin/users/{user_id}/edit", "/admin/users/{user_id}/enable",
+                             "/admin/users/{user_id}/password",
                              "/language", "/matches/{match_id}/accept",
                              "/matches/{match_id}/decline", "/needs", "/needs/{need_id}/ask",
                              "/needs/{need_id}/not-interested",
@@ -454,12 +456,17 @@ PAGES = {  # page: who opens it (every page of every role is listed here)
     "/admin/users/new": "admin-user",
     "/admin/users/tokens/new": "admin-user",
     "/admin/users/1/disable": "admin-user",
+    "/admin/users/1/edit": "admin-user",
+    "/admin/users?q=admin": "admin-user",
     "/admin/plugins": "admin-user",
     "/admin/data": "admin-user",
     "/admin/outbox": "admin-user",
     # everyone
     "/notifications": "amina",
     "/notifications/settings": "coord-africa",
+    "/search?q=mercury": "coord-africa",
+    "/search": "amina",
+    "/search?q=credit": "partner-user",
 }
 
 

@@ -6,6 +6,7 @@ with ``matcher user create`` and ``matcher token create``, and scorer health in 
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -35,7 +36,7 @@ OTHERS = ["amina", "partner-user", "coord-africa"]
 NEW_PASSWORD = "a-fresh-initial-password"
 GET_PAGES = ["/admin/users", "/admin/users/new", "/admin/users/tokens/new", "/admin/plugins",
              "/admin/data", "/admin/data/export", "/admin/users/1/disable",
-             "/admin/users/tokens/1/revoke"]
+             "/admin/users/tokens/1/revoke", "/admin/users/1/edit"]
 ADMIN = Principal(role=Role.ADMIN)
 
 
@@ -97,7 +98,10 @@ def test_other_roles_cannot_post_to_admin_forms(client, store, username):
     before = snapshot(store)
     forms = [("/admin/users/new", user_form(username=f"by-{username}")),
              ("/admin/users/tokens/new", {"role": "admin", "label": "sneaky"}),
-             ("/admin/users/2/disable", {}), ("/admin/users/tokens/1/revoke", {})]
+             ("/admin/users/2/disable", {}), ("/admin/users/tokens/1/revoke", {}),
+             ("/admin/users/2/enable", {}), ("/admin/users/2/edit", {"role": "admin"}),
+             ("/admin/users/2/password", {"password": NEW_PASSWORD,
+                                          "password2": NEW_PASSWORD})]
     for action, data in forms:
         assert post(client, action, data).status_code == 404, action
     token = csrf_of(client.get("/signin").text)
@@ -566,3 +570,95 @@ def test_cli_token_create_uses_the_same_check(demo_copy):
     assert long_label.exit_code == 1 and "at most 200 characters" in long_label.output
     listing = runner.invoke(cli_app, ["token", "list", "--db", str(demo_copy)])
     assert "africa_anglophone" in listing.output and token not in listing.output
+
+
+# ---------------------------------------------------------------------- search, edit, pages
+def test_admin_finds_users_by_part_of_their_name(admin, store):
+    create_user(store, "Findable.Person", PASSWORD, Role.ASSOCIATION, association_id="demo-a-01")
+    def listed(q: str) -> list[str]:
+        html = admin.get("/admin/users", params={"q": q}).text
+        users = html.split('id="users-title"')[1].split('id="tokens-title"')[0]
+        return re.findall(r"<h3>([^<]+)</h3>", users)
+
+    assert listed("DABLE.p") == ["findable.person"]
+    assert "Users whose name contains" in text_of(admin.get("/admin/users",
+                                                            params={"q": "able"}).text)
+    assert listed("%_") == []  # typed as text, not as a pattern
+    assert "root-admin" in listed("")
+
+
+def test_admin_re_enables_a_disabled_user(admin, client, app, store):
+    create_user(store, "coming-back", PASSWORD, Role.ASSOCIATION, association_id="demo-a-01")
+    user = [u for u in store.users() if u["username"] == "coming-back"][0]
+    store.disable_user("coming-back")
+    page = admin.get(f"/admin/users/{user['id']}/edit")
+    assert "Let them sign in again" in text_of(page.text)
+
+    response = post(admin, f"/admin/users/{user['id']}/enable", {})
+    assert response.status_code == 303
+    assert "User coming-back can sign in again." in text_of(
+        admin.get(response.headers["location"]).text)
+    assert not store.users(user["id"])[0]["disabled_at"]
+    assert sign_in(TestClient(app), "coming-back").status_code == 303
+    again = post(admin, f"/admin/users/{user['id']}/enable", {})
+    assert again.status_code == 409
+
+
+def test_admin_resets_a_password_and_the_old_one_stops_working(admin, app, store):
+    create_user(store, "forgetful", PASSWORD, Role.ASSOCIATION, association_id="demo-a-01")
+    user = [u for u in store.users() if u["username"] == "forgetful"][0]
+    member = TestClient(app)
+    sign_in(member, "forgetful")
+
+    short = post(admin, f"/admin/users/{user['id']}/password",
+                 {"password": "short", "password2": "short"})
+    assert short.status_code == 422 and "short" not in short.text.replace(
+        "password", "").replace("Short", "")
+    differ = post(admin, f"/admin/users/{user['id']}/password",
+                  {"password": NEW_PASSWORD, "password2": NEW_PASSWORD + "x"})
+    assert differ.status_code == 422
+    assert sign_in(TestClient(app), "forgetful").status_code == 303  # nothing changed yet
+
+    done = post(admin, f"/admin/users/{user['id']}/password",
+                {"password": NEW_PASSWORD, "password2": NEW_PASSWORD})
+    assert done.status_code == 303
+    assert member.get("/needs", follow_redirects=False).status_code == 303  # signed out
+    assert sign_in(TestClient(app), "forgetful").status_code == 401
+    assert sign_in(TestClient(app), "forgetful", NEW_PASSWORD).status_code == 303
+
+
+def test_admin_changes_a_users_role_and_scope_but_not_their_own(admin, app, store):
+    create_user(store, "moving-on", PASSWORD, Role.ASSOCIATION, association_id="demo-a-01")
+    user = [u for u in store.users() if u["username"] == "moving-on"][0]
+
+    bad = post(admin, f"/admin/users/{user['id']}/edit", {"role": "coordinator"})
+    assert bad.status_code == 422 and "A coordinator needs at least one region." in bad.text
+    done = post(admin, f"/admin/users/{user['id']}/edit",
+                {"role": "coordinator", "region-africa_anglophone": "1"})
+    assert done.status_code == 303
+    changed = store.users(user["id"])[0]
+    assert (changed["role"], changed["association_id"], changed["regions"]) == (
+        "coordinator", None, ["africa_anglophone"])
+    member = TestClient(app)
+    assert sign_in(member, "moving-on").headers["location"] == "/review"
+
+    me = [u for u in store.users() if u["username"] == "root-admin"][0]
+    assert "You cannot change your own role." in text_of(
+        admin.get(f"/admin/users/{me['id']}/edit").text)
+    refused = post(admin, f"/admin/users/{me['id']}/edit", {"role": "partner",
+                                                           "partner": "demo-p-01"})
+    assert refused.status_code == 409 and store.users(me["id"])[0]["role"] == "admin"
+
+
+def test_users_and_tokens_come_in_pages(admin, store):
+    for n in range(30):
+        store.create_token(Role.PARTNER, partner_id="demo-p-01", label=f"paged token {n}")
+    first = text_of(admin.get("/admin/users").text)
+    assert "paged token 29" in first and "Page 1 of" in first
+    second = admin.get("/admin/users", params={"tokens": "2"})
+    assert "paged token 29" not in text_of(second.text)
+    assert "first token" in text_of(admin.get("/admin/users", params={"tokens": "9"}).text) \
+        or "first token" in text_of(second.text)
+    for junk in ("0", "-1", "x", "9" * 20):
+        assert admin.get("/admin/users", params={"tokens": junk, "page": junk}).status_code \
+            == 200

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import re
 from datetime import UTC, datetime, timedelta
+from html import unescape
 from pathlib import Path
 
 import pytest
@@ -510,8 +511,27 @@ def test_dashboard_shows_figures_and_svg_charts_with_text_alternatives(client, e
     assert 'aria-labelledby="chart-status-title chart-status-desc"' in html
     assert " style=" not in html and "http://" not in html
     assert "<caption>Matches by status</caption>" in html  # the figures as a table too
-    assert f"<th scope=\"row\">Proposed</th><td>{figures.by_status['proposed']}</td>" in html
+    assert (f"<th scope=\"row\">Proposed</th><td><a href=\"/review?status=proposed\">"
+            f"{figures.by_status['proposed']}</a></td>") in html
     assert re.search(rf"<dt>Open needs</dt><dd>{figures.open_needs}</dd>", html)
+
+
+def test_dashboard_figures_open_the_queue_on_the_matches_behind_them(client, engine):
+    propose_next(engine, NEED)
+    sign_in(client, "coord-africa")
+    html = unescape(client.get("/dashboard", params={"region": R1}).text)
+    figures = dashboard.summary(engine, Principal(Role.COORDINATOR, regions=frozenset({R1})),
+                                R1)
+    links = dict(re.findall(r'<a href="(/review\?[^"]+)">Proposed: (\d+)</a>', html))
+    assert links == {f"/review?status=proposed&region={R1}": str(figures.by_status["proposed"])}
+    queue = client.get(f"/review?status=proposed&region={R1}")
+    assert queue.status_code == 200
+    shown = len(set(re.findall(r'href="/review/(\d+)"', queue.text)))
+    assert shown == min(figures.by_status["proposed"], coordinator.PAGE_SIZE) and shown > 0
+    every = re.search(r'<dt>Matches</dt><dd><a href="([^"]+)">(\d+)</a>', html)
+    assert every.group(1) == f"/review?status=&region={R1}"
+    assert int(every.group(2)) == figures.matches
+    assert client.get(every.group(1)).status_code == 200
 
 
 def test_dashboard_region_choice_is_checked(client):

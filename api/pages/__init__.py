@@ -31,6 +31,7 @@ from api.pages import (
     partner_matches,
     partner_needs,
     partner_profile,
+    search,
     signin,
 )
 from api.pages.config import WebSettings
@@ -52,7 +53,7 @@ ROUTERS = (signin.router, association.router, association_needs.router,
            association_matches.router, partner.router,
            partner_matches.router, partner_profile.router, partner_needs.router,
            coordinator.router, coordinator_match.router, coordinator_dashboard.router,
-           admin.router, admin_data.router, notifications.router)
+           admin.router, admin_data.router, notifications.router, search.router)
 pages_router = APIRouter(include_in_schema=False)
 for _router in ROUTERS:
     pages_router.include_router(_router)

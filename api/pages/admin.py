@@ -34,7 +34,12 @@ DONE = {
     "user-created": N_("User %(name)s was created: they can sign in now."),
     "user-disabled": N_("User %(name)s was disabled and signed out everywhere."),
     "token-revoked": N_("Token %(name)s was revoked: it no longer works."),
+    "user-enabled": N_("User %(name)s can sign in again."),
+    "user-password": N_("User %(name)s has a new password and was signed out everywhere."),
+    "user-changed": N_("User %(name)s has a new role and scope and was signed out everywhere."),
 }
+PER_PAGE = 25
+MAX_SEARCH = 64  # characters of a username search kept
 
 
 def _record_id(raw: str) -> int:
@@ -74,12 +79,26 @@ def _notice(engine: Engine, done: str | None, raw_id: str | None) -> tuple[str, 
     return (DONE[done], str(found[0]["id"])) if found else None
 
 
+def _page_number(raw: str | None) -> int:
+    return int(raw) if raw and raw.isascii() and raw.isdigit() and len(raw) < 7 \
+        and int(raw) > 0 else 1
+
+
 @router.get(USERS)
 def users_page(ctx: CtxDep, who: AdminDep, engine: EngineDep, done: str | None = None,
-               id: str | None = None):  # noqa: A002  (the query parameter's name)
-    return render(ctx, "admin/users.html",
-                  users=_rows(engine, ctx.lang, account_service.list_users(engine)),
-                  tokens=_rows(engine, ctx.lang, account_service.list_tokens(engine)),
+               id: str | None = None,  # noqa: A002  (the query parameter's name)
+               q: str | None = None, page: str | None = None, tokens: str | None = None):
+    typed = (q or "").strip()[:MAX_SEARCH]
+    user_page, token_page = _page_number(page), _page_number(tokens)
+    users, user_total = account_service.find_users(engine, typed, PER_PAGE,
+                                                   (user_page - 1) * PER_PAGE)
+    token_rows, token_total = account_service.tokens_page(engine, PER_PAGE,
+                                                          (token_page - 1) * PER_PAGE)
+    return render(ctx, "admin/users.html", q=typed,
+                  users=_rows(engine, ctx.lang, users), user_total=user_total,
+                  user_page=user_page, user_pages=max(1, -(-user_total // PER_PAGE)),
+                  tokens=_rows(engine, ctx.lang, token_rows), token_total=token_total,
+                  token_page=token_page, token_pages=max(1, -(-token_total // PER_PAGE)),
                   notice=_notice(engine, done, id), me=ctx.session.get("user_id"))
 
 
@@ -148,6 +167,78 @@ def disable_user(ctx: CtxDep, form: FormDep, who: AdminDep, engine: EngineDep, u
     except (InvalidInput, NotFound):  # disabled or gone in between
         return _confirm_disable(ctx, engine, _user(engine, user_id), 409)
     return redirect(ctx, f"{USERS}?done=user-disabled&id={user['id']}")
+
+
+def _edit_form(ctx: WebContext, engine: Engine, user: dict, status: int = 200,
+               values: dict | None = None, errors: dict[str, Message] | None = None):
+    values = values or {"role": user["role"], "association": user["association_id"] or "",
+                        "partner": user["partner_id"] or "", "regions": user["regions"]}
+    return render(ctx, "admin/user_edit.html", status=status,
+                  record=_rows(engine, ctx.lang, [user])[0], values=values,
+                  errors=errors or {}, choices=scope_choices(engine, ctx.lang),
+                  own=ctx.session.get("user_id") == user["id"],
+                  min_length=MIN_LENGTH, max_length=MAX_LENGTH)
+
+
+@router.get(f"{USERS}/{{user_id}}/edit")
+def edit_user_page(ctx: CtxDep, who: AdminDep, engine: EngineDep, user_id: str):
+    return _edit_form(ctx, engine, _user(engine, user_id))
+
+
+@router.post(f"{USERS}/{{user_id}}/edit")
+def change_user_scope(ctx: CtxDep, form: FormDep, who: AdminDep, engine: EngineDep,
+                      user_id: str):
+    """A new role and scope; never the admin's own (they would lock themselves out)."""
+    user = _user(engine, user_id)
+    values = scope_values(form)
+    errors: dict[str, Message] = {}
+    if ctx.session.get("user_id") == user["id"]:
+        return _edit_form(ctx, engine, user, 409, values)
+    scope = checked_scope(engine, values, errors)
+    if scope is None or errors:
+        return _edit_form(ctx, engine, user, 422, values, errors)
+    try:
+        account_service.change_scope(engine, user["id"], scope)
+    except NotFound:
+        raise PageNotFound() from None
+    return redirect(ctx, f"{USERS}?done=user-changed&id={user['id']}")
+
+
+@router.post(f"{USERS}/{{user_id}}/password")
+def reset_password(ctx: CtxDep, form: FormDep, who: AdminDep, engine: EngineDep,
+                   user_id: str):
+    """A new password for the user, given to them privately; their sessions end (the admin's
+    own too, when it is theirs: they sign in again with it)."""
+    user = _user(engine, user_id)
+    password, again = form.get("password", ""), form.get("password2", "")
+    errors: dict[str, Message] = {}
+    if check_strength(password):
+        errors["password"] = Message(N_("A password has %(min)s to %(max)s characters."),
+                                     {"min": MIN_LENGTH, "max": MAX_LENGTH})
+    elif password != again:
+        errors["password2"] = Message(N_("The two passwords are not the same."))
+    if errors:
+        return _edit_form(ctx, engine, user, 422, errors=errors)
+    try:
+        account_service.reset_password(engine, user["id"], password)
+    except NotFound:
+        raise PageNotFound() from None
+    if ctx.session.get("user_id") == user["id"]:
+        return redirect(ctx, "/signin")
+    return redirect(ctx, f"{USERS}?done=user-password&id={user['id']}")
+
+
+@router.post(f"{USERS}/{{user_id}}/enable")
+def enable_user(ctx: CtxDep, form: FormDep, who: AdminDep, engine: EngineDep, user_id: str):
+    """A disabled user may sign in again."""
+    user = _user(engine, user_id)
+    try:
+        account_service.enable_user(engine, user["id"])
+    except InvalidInput:  # not disabled (any more)
+        return _edit_form(ctx, engine, _user(engine, user_id), 409)
+    except NotFound:
+        raise PageNotFound() from None
+    return redirect(ctx, f"{USERS}?done=user-enabled&id={user['id']}")
 
 
 # ---------------------------------------------------------------------- tokens

@@ -66,7 +66,9 @@ def profile(ctx: CtxDep, who: SignedInDep, engine: EngineDep):
         return redirect(ctx, home_for(who.role))
     association = own_association(engine, who)
     return render(ctx, "association/profile.html", association=association,
-                  labels=_labels(engine, ctx.lang, association), notice=notice(ctx))
+                  labels=_labels(engine, ctx.lang, association), notice=notice(ctx),
+                  contact=association.get("contact") or {},
+                  gaps=profiles.profile_gaps("associations", association))
 
 
 def _profile_values(association: dict) -> dict:

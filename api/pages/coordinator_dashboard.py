@@ -3,6 +3,8 @@ the figures of :mod:`matcher.services.dashboard`, with bar charts drawn on the s
 
 from __future__ import annotations
 
+from urllib.parse import urlencode
+
 from babel.numbers import format_percent
 from fastapi import APIRouter
 
@@ -32,10 +34,13 @@ def show(ctx: CtxDep, who: SignedInDep, engine: EngineDep, region: str | None = 
         return render(ctx, "coordinator/dashboard.html", status=422, regions=choices,
                       region=region or "", errors={"region": CHOOSE}, figures=None)
     gettext = translations(lang).gettext
-    statuses = [(gettext(STATUS_LABELS[s]), n) for s, n in figures.by_status.items()]
-    categories = [(ref.category_label(c, lang), n) for c, n in figures.by_category.items()]
+    statuses = [(gettext(STATUS_LABELS[s]), n, queue_link(region, status=s))
+                for s, n in figures.by_status.items()]
+    categories = [(ref.category_label(c, lang), n, queue_link(region, category=c))
+                  for c, n in figures.by_category.items()]
     return render(
         ctx, "coordinator/dashboard.html", regions=choices, region=region or "", errors={},
+        all_matches=queue_link(region),
         figures=figures, status_rows=statuses, categories=categories,
         region_names=[ref.region_label(r, lang) for r in figures.regions],
         unserved=[{"topic": ref.category_label(g.category, lang),
@@ -53,5 +58,13 @@ def show(ctx: CtxDep, who: SignedInDep, engine: EngineDep, region: str | None = 
                        "the text).")), _bars(categories, lang)) if categories else None)
 
 
-def _bars(rows: list[tuple[str, int]], lang: str) -> list[Bar]:
-    return [Bar(label, count, format_number(count, lang)) for label, count in rows]
+def queue_link(region: str | None, status: str = "", category: str | None = None) -> str:
+    """The review queue showing the matches behind a figure: of ``status`` (every status
+    when empty), on ``category``, in ``region`` (else every region of the caller's)."""
+    params = {"status": status, **({"category": category} if category else {}),
+              **({"region": region} if region else {})}
+    return f"/review?{urlencode(params)}"
+
+
+def _bars(rows: list[tuple[str, int, str]], lang: str) -> list[Bar]:
+    return [Bar(label, count, format_number(count, lang)) for label, count, _ in rows]

@@ -7,6 +7,9 @@ neutral summary (and no reasons or notes) until the association accepts the intr
 
 from __future__ import annotations
 
+from datetime import date
+from urllib.parse import urlencode
+
 from fastapi import APIRouter
 
 from api.deps import EngineDep
@@ -15,22 +18,44 @@ from api.pages.partner import PER_PAGE, PartnerDep, page_number
 from api.pages.render import render
 from api.pages.session import PageNotFound
 from matcher.errors import Conflict, NotFound
+from matcher.services import profiles
 from matcher.workflow import introductions, lifecycle
 
 router = APIRouter(include_in_schema=False)
 
 
+def _since(raw: str | None) -> date | None:
+    """A day typed as YYYY-MM-DD (what a date field sends); anything else is no filter."""
+    try:
+        return date.fromisoformat(raw) if raw and len(raw) == 10 else None
+    except ValueError:
+        return None
+
+
 @router.get("/partner/matches")
 def matches(ctx: CtxDep, engine: EngineDep, who: SignedInDep, partner: PartnerDep,
-            status: str | None = None, page: str | None = None):
-    chosen = status if status in lifecycle.STATES else None
+            status: str | None = None, page: str | None = None, offering: str | None = None,
+            region: str | None = None, since: str | None = None):
+    """The partner's matches, filtered by status, offering, the association's network and
+    the day they were proposed from; filters that are not among the choices are left out."""
+    ref = engine.ref
+    own = profiles.offerings_of(engine, partner["id"])
+    chosen = {"status": status if status in lifecycle.STATES else None,
+              "offering": offering if offering in {o["id"] for o in own} else None,
+              "region": region if region in ref.regions else None,
+              "since": _since(since)}
     number = page_number(page)
     rows, total = lifecycle.list_matches(engine, who, lifecycle.Filters(
-        statuses=[chosen] if chosen else None, kind="partner", sort="-created_at",
-        limit=PER_PAGE, offset=(number - 1) * PER_PAGE))
+        statuses=[chosen["status"]] if chosen["status"] else None, kind="partner",
+        item_id=chosen["offering"], region=chosen["region"], since=chosen["since"],
+        sort="-created_at", limit=PER_PAGE, offset=(number - 1) * PER_PAGE))
+    query = urlencode({k: str(v) for k, v in chosen.items() if v})
     return render(ctx, "partner/matches.html", partner=partner,
                   matches=[_shown(engine, who, row, ctx.lang) for row in rows],
-                  chosen=chosen,
+                  chosen=chosen, filtered=any(chosen.values()),
+                  offerings=[(o["id"], o["title"]) for o in own],
+                  regions=[(r, ref.region_label(r, ctx.lang)) for r in ref.regions],
+                  query="&" + query if query else "",
                   page=number, pages=max(1, -(-total // PER_PAGE)), total=total)
 
 

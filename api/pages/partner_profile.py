@@ -30,7 +30,8 @@ def profile(ctx: CtxDep, engine: EngineDep, partner: PartnerDep, done: str | Non
                   type_label=ref.partner_type_label(partner["type"], ctx.lang),
                   language_names=[ref.language_name(code, ctx.lang)
                                   for code in partner["languages"]],
-                  contact=partner.get("contact") or {}, done=SAVED if done == "saved" else None)
+                  contact=partner.get("contact") or {}, done=SAVED if done == "saved" else None,
+                  gaps=profiles.profile_gaps("partners", partner))
 
 
 def _editor(ctx: WebContext, engine: Engine, values: dict, errors: dict[str, Message] | None = None,

@@ -46,17 +46,20 @@ NAV: dict[Role, list[tuple[str, str]]] = {
         ("/matches", N_("My matches")),
         ("/exchanges", N_("Exchanges")),
         ("/profile", N_("Profile")),
+        ("/search", N_("Search")),
         ("/notifications", N_("Notifications")),
     ],
     Role.PARTNER: [
         ("/partner/offerings", N_("Offerings")),
         ("/partner/matches", N_("Matches")),
         ("/partner/profile", N_("Profile")),
+        ("/search", N_("Search")),
         ("/notifications", N_("Notifications")),
     ],
     Role.COORDINATOR: [
         ("/review", N_("Review queue")),
         ("/dashboard", N_("Dashboard")),
+        ("/search", N_("Search")),
         ("/notifications", N_("Notifications")),
     ],
     Role.ADMIN: [

@@ -6,7 +6,9 @@ store."""
 from __future__ import annotations
 
 from matcher.accounts import users
+from matcher.accounts.passwords import check_strength, hash_password
 from matcher.accounts.users import Scope
+from matcher.errors import InvalidInput
 from matcher.principals import Role
 from matcher.ranking.engine import Engine
 from matcher.store import tokens
@@ -46,3 +48,32 @@ def create_token(engine: Engine, scope: Scope, label: str = "") -> tuple[int, st
 def revoke_token(engine: Engine, token_id: int) -> None:
     """The token stops working at once, and so do the web sessions signed in with it."""
     engine.store.revoke_token(token_id)
+
+
+def find_users(engine: Engine, text: str = "", limit: int = 25, offset: int = 0
+               ) -> tuple[list[dict], int]:
+    """One page of the users whose username contains ``text``, and how many match."""
+    return engine.store.find_users(text, limit, offset)
+
+
+def tokens_page(engine: Engine, limit: int = 25, offset: int = 0) -> tuple[list[dict], int]:
+    """One page of the tokens (newest first), and how many there are."""
+    return engine.store.tokens_page(limit, offset)
+
+
+def enable_user(engine: Engine, user_id: int) -> None:
+    """A disabled user may sign in again (with the password they had)."""
+    engine.store.change_user(user_id, enable=True)
+
+
+def reset_password(engine: Engine, user_id: int, password: str) -> None:
+    """A new password (checked for strength, kept as its hash); the user's sessions end."""
+    weak = check_strength(password)
+    if weak:
+        raise InvalidInput(weak, field="password")
+    engine.store.change_user(user_id, password_hash=hash_password(password))
+
+
+def change_scope(engine: Engine, user_id: int, scope: Scope) -> None:
+    """A new role and scope (checked by :func:`check_scope`); the user's sessions end."""
+    engine.store.change_user(user_id, role=scope.role, **scope.as_kwargs())

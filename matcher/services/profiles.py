@@ -399,3 +399,43 @@ def offerings_of(engine: Engine, partner_id: str) -> list[dict]:
 def capacity_used(engine: Engine) -> dict[str, int]:
     """Slots in use per offering (approved, introduced and active matches)."""
     return engine.store.capacity_used()
+
+
+# ---------------------------------------------------------------------- search
+SEARCH_KINDS = ("needs", "offerings", "practices")
+
+
+def search(engine: Engine, who: Principal, q: str, lang: str = "en", limit: int = 20
+           ) -> dict[str, tuple[list[dict], int]]:
+    """The needs, offerings and practices whose text matches ``q`` (full-text, accents and
+    case folded: see :class:`ProfileQuery`), each as ``who`` may read it, per kind the caller
+    may list: needs only where it may read them (partners none), practices for every role but
+    partners. At most ``limit`` records per kind, and how many match in all."""
+    found: dict[str, tuple[list[dict], int]] = {}
+    for kind in SEARCH_KINDS:
+        if kind == "needs" and policy.need_scope(who).nothing:
+            continue
+        if kind == "practices" and not policy.can_read_practices(who):
+            continue
+        found[kind] = page(engine, who, kind, ProfileQuery(q=q, limit=limit), lang)
+    return found
+
+
+# ---------------------------------------------------------------------- completeness
+REACHABLE_BY = ("phone", "whatsapp", "email")  # a contact anyone can be reached by
+
+
+def profile_gaps(kind: str, row: dict) -> list[str]:
+    """What an association's or a partner's profile still lacks, in the order a page asks
+    for it: ``contact`` (no phone, WhatsApp or e-mail: nobody can be introduced to them),
+    ``languages`` (suggestions weigh shared languages), ``members`` (associations: offerings'
+    eligibility counts them) and ``description``."""
+    contact = row.get("contact") or {}
+    gaps = [] if any(contact.get(key) for key in REACHABLE_BY) else ["contact"]
+    if not row.get("languages"):
+        gaps.append("languages")
+    if kind == "associations" and not row.get("members"):
+        gaps.append("members")
+    if not (row.get("description") or "").strip():
+        gaps.append("description")
+    return gaps

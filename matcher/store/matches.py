@@ -42,8 +42,10 @@ class MatchQuery:
     category: str | None = None
     kind: str | None = None
     need_id: str | None = None
+    item_id: str | None = None  # one offering's (or practice's) matches
     min_score: float | None = None
     created_before: str | None = None  # ISO timestamp
+    created_after: str | None = None  # ISO timestamp (or date: from its start)
     sort: str = "created_at"
     limit: int = 50
     offset: int = 0
@@ -100,13 +102,16 @@ class MatchesMixin(IdempotencyMixin, BaseStore):
         if q.statuses:
             add(f"m.status in ({','.join('?' * len(q.statuses))})", *q.statuses)
         for column, value in (("a.region", q.region), ("m.category", q.category),
-                              ("m.kind", q.kind), ("m.need_id", q.need_id)):
+                              ("m.kind", q.kind), ("m.need_id", q.need_id),
+                              ("m.item_id", q.item_id)):
             if value is not None:
                 add(f"{column} = ?", value)
         if q.min_score is not None:
             add("m.score >= ?", q.min_score)
         if q.created_before is not None:
             add("m.created_at <= ?", q.created_before)
+        if q.created_after is not None:
+            add("m.created_at >= ?", q.created_after)
         sql = ("from matches m left join associations a on a.id = m.association_id where "
                + " and ".join(where))
         total = self.db.execute(f"select count(*) {sql}", params).fetchone()[0]

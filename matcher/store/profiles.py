@@ -3,6 +3,8 @@ record-by-record CRUD and the filtered, sorted, paginated lists of the API."""
 
 from __future__ import annotations
 
+import re
+import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
@@ -18,6 +20,7 @@ from matcher.exchange import (
     Partner,
     Practice,
 )
+from matcher.migrations import SEARCH_COLUMNS
 from matcher.store.base import _decode, _encode
 from matcher.store.confidential import ConfidentialMixin
 from matcher.store.idempotency import Claim, IdempotencyMixin
@@ -40,9 +43,10 @@ SORTABLE = {
     "needs": ("id", "association_id", "category"),
     "practices": ("id", "association_id", "category"),
 }
-# The free-text columns ``q`` searches, per table.
-SEARCHED = {"associations": ("name", "description"), "partners": ("name", "description"),
-            "offerings": ("title", "description"), "needs": ("text",), "practices": ("text",)}
+# The free-text columns ``q`` searches, per table (each has its FTS5 index ``<table>_fts``).
+SEARCHED = SEARCH_COLUMNS
+# A word of a search, as the index's tokenizer (unicode61) splits words: letters and digits.
+_WORD = re.compile(r"[^\W_]+")
 
 
 @dataclass(frozen=True)
@@ -256,7 +260,6 @@ class ProfilesMixin(ConfidentialMixin, IdempotencyMixin, VectorsMixin):
             raise InvalidInput(f"cannot sort by {query.sort!r} (expected one of: "
                                f"{', '.join(SORTABLE[table])}, each may start with '-')",
                                field="sort")
-        self.db.conn.create_function("casefold", 1, _casefold, deterministic=True)
         source, where, params = _filters(table, query)
         sql = f"from {source} where {' and '.join(where) or '1'}"
         total = self.db.execute(f"select count(*) {sql}", params).fetchone()[0]
@@ -280,7 +283,9 @@ class ProfileQuery:
       it (empty list or naming it); partners with such an offering.
     - ``language``: the record's own languages (associations, partners, offerings); the
       association's languages for needs and practices.
-    - ``q``: case-insensitive substring of the names, titles, descriptions or texts.
+    - ``q``: words of the names, titles, descriptions or texts, each at the start of a word
+      (``merc`` finds "mercury"), in any case and with or without accents ("credito" finds
+      "crédito"); all must occur. A ``q`` with no letter or digit selects nothing.
     - ``scope``: for needs, whose needs the caller may read (:func:`matcher.policy.need_scope`).
     """
 
@@ -299,8 +304,12 @@ class ProfileQuery:
     offset: int = 0
 
 
-def _casefold(value: str | None) -> str:
-    return value.casefold() if isinstance(value, str) else ""
+def search_terms(text: str) -> str | None:
+    """The FTS5 query of what a user typed: each word a quoted prefix term, all required, so
+    no operator, column name or quote typed is ever read as query syntax; None when ``text``
+    has no word."""
+    words = _WORD.findall(unicodedata.normalize("NFC", text))
+    return " ".join(f'"{word}"*' for word in words) if words else None
 
 
 def _has(column: str) -> str:
@@ -370,9 +379,12 @@ def _filters(table: str, q: ProfileQuery) -> tuple[str, list[str], list]:
             add(f"(a.region in ({marks}) or t.association_id = ?)", *q.scope.regions,
                 q.scope.association_id)
     if q.q:
-        columns = SEARCHED[table]
-        add("(" + " or ".join(f"instr(casefold(t.[{c}]), ?) > 0" for c in columns) + ")",
-            *[q.q.casefold()] * len(columns))
+        terms = search_terms(q.q)
+        if terms is None:
+            where.append("0")
+        else:
+            add(f"t.rowid in (select rowid from [{table}_fts] where [{table}_fts] match ?)",
+                terms)
     return source, where, params
 
 

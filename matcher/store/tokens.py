@@ -59,6 +59,13 @@ class AuthMixin(BaseStore):
                     raise NotFound(f"no token with id {token_id}")
                 raise InvalidInput(f"token {token_id} is already revoked", field="id")
 
+    def tokens_page(self, limit: int = 25, offset: int = 0) -> tuple[list[dict], int]:
+        """One page of the tokens' metadata, the newest first, and how many there are."""
+        total = self.db.execute("select count(*) from tokens").fetchone()[0]
+        ids = [row[0] for row in self.db.execute(
+            "select id from tokens order by id desc limit ? offset ?", [limit, offset])]
+        return [token for token_id in ids for token in self.tokens(token_id)], total
+
     def tokens(self, token_id: int | None = None) -> list[dict]:
         """Every token's metadata (never the token itself), or only that of ``token_id``."""
         cursor = self.db.execute(

@@ -77,6 +77,49 @@ class UsersMixin(BaseStore):
         return [{**dict(zip(names, row)), "regions": json.loads(row[5] or "[]")}
                 for row in cursor.fetchall()]
 
+    def find_users(self, text: str = "", limit: int = 25, offset: int = 0
+                   ) -> tuple[list[dict], int]:
+        """One page of the users whose username contains ``text`` (any case), in id order,
+        and how many there are in all."""
+        needle = text.strip().casefold()
+        where = "instr(username, ?) > 0" if needle else "1"
+        params = [needle] if needle else []
+        total = self.db.execute(f"select count(*) from users where {where}",
+                                params).fetchone()[0]
+        ids = [row[0] for row in self.db.execute(
+            f"select id from users where {where} order by id limit ? offset ?",
+            [*params, limit, offset]).fetchall()]
+        return [user for user_id in ids for user in self.users(user_id)], total
+
+    def change_user(self, user_id: int, *, password_hash: str | None = None,
+                    role: Role | None = None, association_id: str | None = None,
+                    partner_id: str | None = None, regions: list[str] | None = None,
+                    enable: bool = False) -> None:
+        """Give user ``user_id`` a new password hash, a new role and scope (``role`` with its
+        scope), or sign-in again (``enable``: a disabled user). Their open sessions end, so
+        that nobody stays signed in under the old password or rights. NotFound when the user
+        is gone; InvalidInput when ``enable`` names a user who is not disabled."""
+        with self.writing():
+            row = self.db.execute("select disabled_at from users where id = ?",
+                                  [user_id]).fetchone()
+            if row is None:
+                raise NotFound(f"no user with id {user_id}")
+            if enable and not row[0]:
+                raise InvalidInput("this user is not disabled", field="user")
+            changes: dict = {}
+            if password_hash is not None:
+                changes["password_hash"] = password_hash
+            if role is not None:
+                changes.update(role=role.value, association_id=association_id,
+                               partner_id=partner_id, regions=json.dumps(sorted(regions or [])))
+            if enable:
+                changes["disabled_at"] = None
+            if changes:
+                self.db.execute(
+                    f"update users set {', '.join(f'{k} = ?' for k in changes)} where id = ?",
+                    [*changes.values(), user_id])
+                self.db.execute("delete from web_sessions where user_id = ?", [user_id])
+
     # ------------------------------------------------------------------ web sessions
     def start_web_session(self, session_hash: str, *, user_id: int | None = None,
                           token_id: int | None = None, hours: float = 12.0) -> None:

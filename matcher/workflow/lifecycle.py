@@ -22,7 +22,7 @@ introduction. Approved, introduced and active matches hold one slot of their off
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 from matcher import policy
 from matcher.errors import Conflict, Forbidden, InvalidInput, NotFound
@@ -294,6 +294,8 @@ class Filters:
     sort: str = "created_at"
     limit: int = 50
     offset: int = 0
+    item_id: str | None = None  # one offering's or practice's matches
+    since: date | None = None  # proposed on that day or later (UTC)
 
 
 def list_matches(engine, who: Principal, f: Filters) -> tuple[list[dict], int]:
@@ -305,7 +307,8 @@ def list_matches(engine, who: Principal, f: Filters) -> tuple[list[dict], int]:
         raise InvalidInput(f"unknown status {bad[0]!r}", field="status")
     q = MatchQuery(statuses=list(f.statuses or []), region=f.region, category=f.category,
                    kind=f.kind, need_id=f.need_id, min_score=f.min_score, sort=f.sort,
-                   limit=f.limit, offset=f.offset)
+                   limit=f.limit, offset=f.offset, item_id=f.item_id,
+                   created_after=f.since.isoformat() if f.since else None)
     if f.older_than_days is not None:
         cutoff = datetime.now(UTC) - timedelta(days=f.older_than_days)
         q.created_before = cutoff.isoformat(timespec="seconds")
