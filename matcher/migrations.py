@@ -255,3 +255,19 @@ def m016_rounds(db: Database) -> None:
     db["matches"].add_column("round_id", int)
     db["matches"].create_index(["round_id"])
     db["matches"].add_column("offered_by", str)  # "partner": a partner offered its help
+
+
+@migrations(name="m019_partner_answers_and_comments")
+def m019_partner_answers_and_comments(db: Database) -> None:
+    """A partner's answer to a match on its offering (accepted or declined, a decline's
+    reason, when), kept beside the status; and each match's comment thread (who, in which
+    role and organisation, when, what), append-only."""
+    db["matches"].add_column("partner_answer", str)
+    db["matches"].add_column("partner_reason", str)
+    db["matches"].add_column("partner_answered_at", str)
+    db["match_comments"].create(
+        {"id": int, "match_id": int, "at": str, "actor": str, "role": str, "actor_org": str,
+         "body": str},
+        pk="id", not_null={"match_id", "at", "actor", "role", "body"},
+    )
+    db["match_comments"].create_index(["match_id"])

@@ -357,6 +357,9 @@ def view(engine, who: Principal, match: dict, lang: str = "en") -> dict:
                                   "outcome", "created_at", "updated_at", "introduced_at",
                                   "version")},
         "round_id": match.get("round_id"), "offered_by": match.get("offered_by"),
+        "partner_answer": match.get("partner_answer"),
+        "partner_reason": match.get("partner_reason"),
+        "partner_answered_at": match.get("partner_answered_at"),
         # nothing identifies the association behind a redacted match: no id, name or country
         "association_id": None if hidden else match["association_id"],
         "note": None if hidden else match["note"],
