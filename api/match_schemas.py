@@ -299,7 +299,7 @@ class AnswerRequest(BaseModel):
     """The partner's answer to a match on its offering."""
 
     model_config = _closed(answer="declined", reason="no_capacity",
-                           note="our next course starts in March", version=1)
+                           note="our next course starts in March")
 
     answer: PartnerAnswer
     reason: PartnerDeclineReason | None = Field(

@@ -12,6 +12,7 @@ import re
 from fastapi import APIRouter
 
 from api.deps import EngineDep
+from api.pages.match_talk import thread
 from api.pages.association import own_association
 from api.pages.deps import CtxDep, FormDep, SignedInDep
 from api.pages.forms import Message
@@ -106,7 +107,9 @@ def _match_page(ctx: WebContext, engine: Engine, who: Principal, match: dict,
                   ask_contact="accept" in answers and not reachable(association),
                   introduction=_introduction(engine, who, match, ctx.lang),
                   notice=NOTICES.get(ctx.request.query_params.get("done", "")),
-                  error=error, note=note, own=match["association_id"] == who.association_id)
+                  error=error, note=note, own=match["association_id"] == who.association_id,
+                  comments=thread(engine, who, match["id"]),
+                  confidential=bool(match.get("redacted")) and match["introduced_at"] is None)
 
 
 @router.get("/matches/{match_id}")
