@@ -12,11 +12,11 @@ import re
 from fastapi import APIRouter
 
 from api.deps import EngineDep
-from api.pages.match_talk import thread
 from api.pages.association import own_association
 from api.pages.deps import CtxDep, FormDep, SignedInDep
 from api.pages.forms import Message
 from api.pages.i18n import N_
+from api.pages.match_talk import thread
 from api.pages.render import home_for, redirect, render
 from api.pages.session import PageNotFound, WebContext
 from matcher.errors import Conflict, Forbidden, InvalidInput, NotFound

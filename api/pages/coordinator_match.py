@@ -15,10 +15,10 @@ from pydantic import ValidationError
 
 from api.deps import EngineDep
 from api.match_schemas import OutcomeRequest, RejectRequest, TransitionRequest
-from api.pages.match_talk import thread
 from api.pages.coordinator import NOTE_TOO_LONG, field_errors, is_reviewer
 from api.pages.deps import CtxDep, FormDep, SignedInDep
 from api.pages.i18n import N_
+from api.pages.match_talk import thread
 from api.pages.render import ROLE_NAMES, redirect, render
 from api.pages.session import PageNotFound, WebContext
 from api.pages.signals import signal_bars, strength_of
