@@ -25,6 +25,7 @@ from matcher.workflow.lifecycle import MAX_NOTE, TRANSITIONS
 
 # The lifecycle's vocabulary, spelled once in matcher.vocabulary and matcher.workflow.lifecycle.
 Status = Literal[STATES]  # type: ignore[valid-type]
+StatusWord = Literal[(*STATES, "requested")]  # type: ignore[valid-type]
 Action = Literal[tuple(TRANSITIONS)]  # type: ignore[valid-type]
 RejectReason = Literal[REJECT_REASONS]  # type: ignore[valid-type]
 PartnerAnswer = Literal[PARTNER_ANSWERS]  # type: ignore[valid-type]
@@ -172,6 +173,12 @@ class MatchPublic(BaseModel):
     round_id: int | None = Field(None, description="the match round that proposed it")
     offered_by: Literal["partner"] | None = Field(
         None, description="partner: the partner offered its help on the need")
+    proposed_by: str | None = Field(
+        None, description="the role that proposed it: association (its own request), "
+                          "coordinator, admin or partner")
+    status_word: StatusWord = Field(
+        "proposed", description="the status as pages name it: requested for a proposed match "
+                                "the association asked for itself, else the status")
     partner_answer: PartnerAnswer | None = Field(
         None, description="the partner's answer (accepted or declined), beside the status")
     partner_reason: PartnerDeclineReason | None = Field(

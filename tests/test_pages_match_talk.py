@@ -92,3 +92,26 @@ def test_comments_reach_every_party_and_the_association_stays_anonymous(client, 
     review = text_of(client.get(f"/review/{match_id}").text)
     assert "Can the sessions be held in Swahili?" in review
     assert "Yes, our trainers speak Swahili." in review
+
+
+def test_the_association_reads_its_own_request_as_requested_with_what_is_offered(client,
+                                                                                engine):
+    umoja = Principal(Role.ASSOCIATION, association_id="demo-a-02", label="umoja test")
+    taken = {m["item_id"] for m in engine.store.list_matches(
+        lifecycle.MatchQuery(need_id=SGBV_NEED))[0]}
+    item_id = next(s.item_id for s in engine.suggest(SGBV_NEED, "partner", limit=20).suggestions
+                   if s.item_id not in taken)
+    own = lifecycle.propose(engine, umoja, SGBV_NEED, "partner", item_id)
+    by_admin = _confidential_match(engine)
+    offering = engine.store.get("offerings", item_id)
+
+    sign_in(client, "umoja")
+    html = client.get(f"/matches/{own['id']}").text
+    text = text_of(html)
+    assert "Requested" in text and "Proposed" not in text
+    assert offering["description"][:60] in text
+    assert f'href="/offerings/{item_id}"' in html
+    assert "Proposed" in text_of(client.get(f"/matches/{by_admin}").text)
+    assert "Requested" in text_of(client.get(f"/needs/{SGBV_NEED}").text)
+    assert lifecycle.view(engine, umoja, engine.store.get_match(own["id"]))["status_word"] \
+        == "requested"

@@ -8,6 +8,7 @@ it comes from :func:`matcher.workflow.introductions.build`, with its WhatsApp cl
 from __future__ import annotations
 
 import re
+from urllib.parse import quote
 
 from fastapi import APIRouter
 
@@ -109,7 +110,23 @@ def _match_page(ctx: WebContext, engine: Engine, who: Principal, match: dict,
                   notice=NOTICES.get(ctx.request.query_params.get("done", "")),
                   error=error, note=note, own=match["association_id"] == who.association_id,
                   comments=thread(engine, who, match["id"]),
+                  item=_item(engine, who, match),
                   confidential=bool(match.get("redacted")) and match["introduced_at"] is None)
+
+
+def _item(engine: Engine, who: Principal, match: dict) -> dict | None:
+    """What the association is agreeing to: the offering's description (or the practice's
+    text) and the page of the whole of it."""
+    try:
+        if match["kind"] == "partner":
+            offering = profiles.offering(engine, who, match["item_id"])
+            return {"text": offering.get("description") or "",
+                    "link": f"/offerings/{quote(match['item_id'], safe='')}"}
+        practice, _owner = profiles.practice(engine, who, match["item_id"])
+        return {"text": practice["text"],
+                "link": f"/practices/{quote(match['item_id'], safe='')}"}
+    except (NotFound, Forbidden):  # deleted since
+        return None
 
 
 @router.get("/matches/{match_id}")

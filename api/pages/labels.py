@@ -23,6 +23,9 @@ STATUS_LABELS = {
     "outcome_recorded": N_("Outcome recorded"),
     "closed": N_("Closed"),
 }
+# Each status word of matcher.workflow.lifecycle.status_word: the status, or "Requested" for
+# a match the association asked for itself.
+STATUS_WORDS = {**STATUS_LABELS, "requested": N_("Requested")}
 # Each reason of matcher.workflow.lifecycle.REJECT_REASONS.
 REASON_LABELS = {
     "not_relevant": N_("Not relevant to the need"),

@@ -12,6 +12,7 @@ from api.pages.labels import (
     PARTNER_REASON_LABELS,
     REASON_LABELS,
     STATUS_LABELS,
+    STATUS_WORDS,
     scorer_labels,
 )
 from api.pages.session import CSRF_FIELD, WebContext
@@ -97,7 +98,7 @@ def render(ctx: WebContext, template: str, status: int = 200, **values) -> HTMLR
         Role=Role, status_labels=STATUS_LABELS, reason_labels=REASON_LABELS,
         outcome_labels=OUTCOME_LABELS, scorer_labels=scorer_labels(),
         answer_labels=PARTNER_ANSWER_LABELS, partner_reason_labels=PARTNER_REASON_LABELS,
-        comment_authors=COMMENT_AUTHORS, **values)
+        comment_authors=COMMENT_AUTHORS, status_words=STATUS_WORDS, **values)
     response = HTMLResponse(html, status_code=status, headers=SECURITY_HEADERS)
     return ctx.apply_cookies(response)
 

@@ -81,6 +81,18 @@ class MatchesMixin(IdempotencyMixin, BaseStore):
         """Every change of one match, oldest first."""
         return list(self._rows("audit", "match_id = ?", [match_id], "id"))
 
+    def proposers(self, match_ids: list[int]) -> dict[int, str]:
+        """Match id -> the role that proposed it (the first audit row's)."""
+        found: dict[int, str] = {}
+        ids = list(match_ids)
+        for start in range(0, len(ids), 500):
+            chunk = ids[start:start + 500]
+            for match_id, role in self.db.execute(
+                    f"select match_id, role from audit where action = 'propose' and match_id "
+                    f"in ({','.join('?' * len(chunk))})", chunk).fetchall():
+                found[match_id] = role
+        return found
+
     def list_matches(self, q: MatchQuery) -> tuple[list[dict], int]:
         """One page of the matches ``q`` selects, and how many it selects in all."""
         where, params = ["1 = 1"], []
