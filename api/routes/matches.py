@@ -294,7 +294,7 @@ def list_match_comments(engine: EngineDep,
 
 
 @router.post("/{match_id:int}/comments", response_model=Comment,
-             status_code=status.HTTP_201_CREATED, responses=READ_ERRORS,
+             status_code=status.HTTP_201_CREATED, responses=WRITE_ERRORS,
              operation_id="comment_match", summary="Comment on a match")
 def comment_match(engine: EngineDep, who: Annotated[Principal, guard("comment_match")],
                   match_id: MatchIdPath, body: CommentCreate, request: Request,
