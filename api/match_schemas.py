@@ -12,13 +12,24 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from api.schemas import Kind, StrengthLabel
 from matcher.exchange import RecordId
-from matcher.vocabulary import MATCH_SORTS, OUTCOMES, REJECT_REASONS, STATES
+from matcher.vocabulary import (
+    MATCH_SORTS,
+    MAX_COMMENT,
+    OUTCOMES,
+    PARTNER_ANSWERS,
+    PARTNER_DECLINE_REASONS,
+    REJECT_REASONS,
+    STATES,
+)
 from matcher.workflow.lifecycle import MAX_NOTE, TRANSITIONS
 
 # The lifecycle's vocabulary, spelled once in matcher.vocabulary and matcher.workflow.lifecycle.
 Status = Literal[STATES]  # type: ignore[valid-type]
+StatusWord = Literal[(*STATES, "requested")]  # type: ignore[valid-type]
 Action = Literal[tuple(TRANSITIONS)]  # type: ignore[valid-type]
 RejectReason = Literal[REJECT_REASONS]  # type: ignore[valid-type]
+PartnerAnswer = Literal[PARTNER_ANSWERS]  # type: ignore[valid-type]
+PartnerDeclineReason = Literal[PARTNER_DECLINE_REASONS]  # type: ignore[valid-type]
 Outcome = Literal[OUTCOMES]  # type: ignore[valid-type]
 Sort = Literal[MATCH_SORTS]  # type: ignore[valid-type]
 MatchId = Annotated[int, Field(ge=1, le=2**53)]
@@ -162,6 +173,17 @@ class MatchPublic(BaseModel):
     round_id: int | None = Field(None, description="the match round that proposed it")
     offered_by: Literal["partner"] | None = Field(
         None, description="partner: the partner offered its help on the need")
+    proposed_by: str | None = Field(
+        None, description="the role that proposed it: association (its own request), "
+                          "coordinator, admin or partner")
+    status_word: StatusWord = Field(
+        "proposed", description="the status as pages name it: requested for a proposed match "
+                                "the association asked for itself, else the status")
+    partner_answer: PartnerAnswer | None = Field(
+        None, description="the partner's answer (accepted or declined), beside the status")
+    partner_reason: PartnerDeclineReason | None = Field(
+        None, description="why the partner declined")
+    partner_answered_at: str | None = Field(None, description="when the partner answered")
 
 
 class MatchPage(BaseModel):
@@ -191,7 +213,8 @@ class AuditEntry(BaseModel):
     actor: str = Field(description="who (a token and its scope; a pseudonym once deleted)")
     role: str
     at: str
-    reason: RejectReason | None
+    reason: RejectReason | PartnerDeclineReason | None = Field(
+        description="why it was rejected, or why the partner declined")
     outcome: Outcome | None
     note: str | None
 
@@ -277,3 +300,49 @@ class BulkReviewResponse(BaseModel):
          "cannot reject a match that is approved (only from proposed)", "match": None}])
 
     results: list[BulkResult]
+
+
+class AnswerRequest(BaseModel):
+    """The partner's answer to a match on its offering."""
+
+    model_config = _closed(answer="declined", reason="no_capacity",
+                           note="our next course starts in March")
+
+    answer: PartnerAnswer
+    reason: PartnerDeclineReason | None = Field(
+        None, description="why it declines (required with declined, refused with accepted)")
+    note: Note = None
+    version: Version = None
+
+
+class CommentCreate(BaseModel):
+    """A comment on a match."""
+
+    model_config = _closed(body="We can start in March; would 12 members fit?")
+
+    body: str = Field(min_length=1, max_length=MAX_COMMENT, pattern=NOT_BLANK,
+                      description="the comment; every party who may see the match reads it")
+
+
+class Comment(BaseModel):
+    """One comment of a match's thread, as the caller may read it."""
+
+    model_config = _example(id=3, match_id=12, at="2025-05-03T10:00:00+00:00",
+                            author="user:ana (partner demo-p-01)", role="partner",
+                            body="We can start in March; would 12 members fit?", mine=True)
+
+    id: int
+    match_id: int
+    at: str
+    author: str = Field(description="who wrote it; on a match still confidential to the "
+                        "caller, the association's side reads as its role only")
+    role: str
+    body: str
+    mine: bool = Field(description="whether the caller wrote it")
+
+
+class CommentThread(BaseModel):
+    """A match's comments, oldest first."""
+
+    match_id: int
+    items: list[Comment]

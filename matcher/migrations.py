@@ -274,3 +274,19 @@ def m018_search(db: Database) -> None:
     for table, columns in SEARCH_COLUMNS.items():
         db[table].enable_fts(columns, tokenize=SEARCH_TOKENIZER, create_triggers=True,
                              replace=True)
+
+
+@migrations(name="m019_partner_answers_and_comments")
+def m019_partner_answers_and_comments(db: Database) -> None:
+    """A partner's answer to a match on its offering (accepted or declined, a decline's
+    reason, when), kept beside the status; and each match's comment thread (who, in which
+    role and organisation, when, what), append-only."""
+    db["matches"].add_column("partner_answer", str)
+    db["matches"].add_column("partner_reason", str)
+    db["matches"].add_column("partner_answered_at", str)
+    db["match_comments"].create(
+        {"id": int, "match_id": int, "at": str, "actor": str, "role": str, "actor_org": str,
+         "body": str},
+        pk="id", not_null={"match_id", "at", "actor", "role", "body"},
+    )
+    db["match_comments"].create_index(["match_id"])

@@ -230,6 +230,15 @@ def may_act_on_match(who: Principal, by: str, match: dict, association: dict | N
     return who.role is Role.ASSOCIATION and who.association_id == match["association_id"]
 
 
+def may_answer_match(who: Principal, match: dict) -> bool:
+    """Whether ``who`` may accept or decline ``match`` as its partner: the partner whose
+    offering it is, or an admin."""
+    if who.is_admin:
+        return match["kind"] == "partner"
+    return (who.role is Role.PARTNER and match["kind"] == "partner"
+            and match["owner_id"] == who.partner_id)
+
+
 def may_be_redacted_for(who: Principal, match: dict, association: dict | None) -> bool:
     """Whether ``who`` reads the match redacted if its need is confidential: anyone outside
     the association, its region's coordinators and admins, until the association accepted

@@ -25,9 +25,19 @@ FUSION_SOURCES = ("hand", "learned")
 REVIEWER = "reviewer"
 ASSOCIATION = "association"
 
+# A partner's answer to a match on its offering, recorded on the match beside its status (the
+# state machine is the coordinators' and the association's): while the match is open, the
+# partner accepts or declines it (a decline with a reason), and may change its mind.
+PARTNER_ANSWERS = ("accepted", "declined")
+PARTNER_DECLINE_REASONS = ("no_capacity", "not_a_fit", "timing", "other")
+ANSWERABLE_STATES = ("proposed", "approved", "introduced", "active")
+MAX_COMMENT = 2000  # characters of one comment on a match
+
 SENSITIVE_CATEGORIES = ("sgbv",)  # a need given one of these topics is confidential
 
 # What people are told of (matcher/workflow/notifications.py), and by which channels.
 # ``round_proposed`` is told like a request, for the rounds to come.
-EVENTS = ("requested", "round_proposed", "approved", "introduced", "reminder")
+# ``partner_answered``: a partner accepted or declined a match; its coordinators are told.
+EVENTS = ("requested", "round_proposed", "approved", "introduced", "reminder",
+          "partner_answered")
 CHANNELS = ("app", "email")

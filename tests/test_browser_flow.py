@@ -94,7 +94,7 @@ def test_a_match_goes_from_request_to_outcome_on_the_pages_of_each_role(visit, s
     association.check("asked-fr")
     a.get_by_role("link", name=fr("My matches"), exact=True).click()
     card = a.locator(".card", has_text=offering_title)
-    expect(card).to_contain_text(fr("Proposed"))
+    expect(card).to_contain_text(fr("Requested"))
     association.check("my-matches-proposed-fr")
 
     # The coordinator finds it in the queue and approves it.

@@ -236,3 +236,30 @@ def test_partner_works_in_spanish_and_a_full_offering_leaves_the_suggestions(vis
     expect(page.get_by_role("status")).to_have_text("La oferta se ha eliminado.")
     expect(page.locator("li.card", has_text=FAIRMINED)).to_have_count(0)
     expect(page).to_have_url(re.compile(r"/partner/offerings\?done=deleted$"))
+
+
+def test_partner_declines_a_match_with_a_reason_and_comments_on_it(visit, server):
+    v = visit(locale="en-GB")
+    page = v.page
+    page.goto("/")
+    sign_in_with_password(page, "mediation")
+    page.goto("/partner/matches")
+    page.locator("li.card", has_text="Insiza Small Miners Syndicate").get_by_role(
+        "link").first.click()
+    page.get_by_label("No, we decline").check()
+    page.get_by_label("Why you decline").select_option("timing")
+    page.get_by_label("A note for the coordinators (optional)").fill("Our mediators are "
+                                                                      "busy until June.")
+    page.get_by_role("button", name="Send the answer").click()
+    answer = page.locator("#answer")
+    expect(answer.get_by_role("status")).to_contain_text("Your answer was recorded")
+    expect(answer).to_contain_text("The partner declined")
+    expect(answer).to_contain_text("Not at this time")
+    v.check("match-declined-en")
+
+    page.get_by_label("Your comment").fill("We could start with a call in June.")
+    page.get_by_role("button", name="Add the comment").click()
+    thread = page.locator("#comments")
+    expect(thread.get_by_role("status")).to_contain_text("Your comment was added.")
+    expect(thread.locator("ol.trail")).to_contain_text("We could start with a call in June.")
+    v.check("match-commented-en")

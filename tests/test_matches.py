@@ -615,7 +615,8 @@ def test_every_match_operation_is_guarded_as_the_state_machine_says(client):
     assert set(operations) == {
         "propose_match", "list_matches", "bulk_review_matches", "get_match", "match_audit",
         "match_introduction", "approve_match", "reject_match", "accept_introduction",
-        "decline_introduction", "activate_match", "record_match_outcome", "close_match"}
+        "decline_introduction", "activate_match", "record_match_outcome", "close_match",
+        "answer_match", "list_match_comments", "comment_match"}
     assert set(operations) <= POLICY.keys()
     by_action = {"approve": "approve_match", "reject": "reject_match",
                  "accept": "accept_introduction", "decline": "decline_introduction",
@@ -626,11 +627,13 @@ def test_every_match_operation_is_guarded_as_the_state_machine_says(client):
         assert POLICY[operation] == lifecycle.TRANSITIONS[action].roles, action
     assert POLICY["propose_match"] == {Role.ADMIN, Role.COORDINATOR, Role.ASSOCIATION}
     assert POLICY["bulk_review_matches"] == {Role.ADMIN, Role.COORDINATOR}
+    assert POLICY["answer_match"] == {Role.ADMIN, Role.PARTNER}  # beside the state machine
+    assert POLICY["comment_match"] == POLICY["list_match_comments"] == set(Role)
     schemas = spec["components"]["schemas"]
     for name in ("MatchPublic", "MatchPage", "AuditTrail", "Introduction", "IntroducedMatch",
                  "MatchCreate", "RejectRequest", "OutcomeRequest", "CloseRequest",
                  "BulkApprove", "BulkReject",
-                 "BulkReviewResponse"):
+                 "BulkReviewResponse", "AnswerRequest", "CommentCreate", "Comment"):
         assert schemas[name].get("examples"), name
 
 

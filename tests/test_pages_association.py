@@ -323,7 +323,7 @@ def test_asking_for_an_introduction_saves_a_proposed_match_and_confirms_it(clien
     card = next(c for c in partner_cards(confirmed) if f'value="{item_id}"' in c
                 or f"/matches/{match['id']}" in c)
     assert "Ask for an introduction" not in card
-    assert '<span class="tag status-proposed">Proposed</span>' in card
+    assert '<span class="tag status-proposed">Requested</span>' in card
 
     again = post(client, f"/needs/{OWN_NEED}/ask", {"kind": "partner", "item_id": item_id})
     assert again.status_code == 409 and "cannot be asked for now" in again.text
@@ -331,7 +331,7 @@ def test_asking_for_an_introduction_saves_a_proposed_match_and_confirms_it(clien
         need_id=OWN_NEED, kind="partner"))[0]) >= 1
 
     listing = client.get("/matches").text
-    assert '<span class="tag status-proposed">Proposed</span>' in listing
+    assert '<span class="tag status-proposed">Requested</span>' in listing
 
 
 @pytest.mark.parametrize("data", [{"kind": "partner", "item_id": "demo-o-nope"},

@@ -439,14 +439,16 @@ PARTNER_POSTS = sorted(route.path for router in ROUTERS for route in router.rout
 
 
 def test_partner_post_routes_are_the_forms_tested_here():
-    assert PARTNER_POSTS == ["/partner/offerings/new", "/partner/offerings/{offering_id}",
+    assert PARTNER_POSTS == ["/partner/matches/{match_id}/answer",  # test_pages_match_talk
+                             "/partner/offerings/new", "/partner/offerings/{offering_id}",
                              "/partner/offerings/{offering_id}/delete",
                              "/partner/offerings/{offering_id}/needs/{need_id}/offer",
                              "/partner/profile/edit"]
 
 
 @pytest.mark.parametrize("path", [p.replace("{offering_id}", "demo-o-035")
-                                  .replace("{need_id}", "demo-n-001") for p in PARTNER_POSTS])
+                                  .replace("{need_id}", "demo-n-001")
+                                  .replace("{match_id}", "1") for p in PARTNER_POSTS])
 def test_partner_forms_without_the_csrf_token_change_nothing(client, engine, path):
     sign_in(client, "mediation")
     before = (engine.store.offerings("demo-p-13"), engine.store.get("partners", "demo-p-13"),

@@ -26,6 +26,7 @@ from api.pages import (
     coordinator,
     coordinator_dashboard,
     coordinator_match,
+    match_talk,
     notifications,
     partner,
     partner_matches,
@@ -53,7 +54,8 @@ ROUTERS = (signin.router, association.router, association_needs.router,
            association_matches.router, partner.router,
            partner_matches.router, partner_profile.router, partner_needs.router,
            coordinator.router, coordinator_match.router, coordinator_dashboard.router,
-           admin.router, admin_data.router, notifications.router, search.router)
+           admin.router, admin_data.router, notifications.router, search.router,
+           match_talk.router)
 pages_router = APIRouter(include_in_schema=False)
 for _router in ROUTERS:
     pages_router.include_router(_router)

@@ -8,6 +8,7 @@ it comes from :func:`matcher.workflow.introductions.build`, with its WhatsApp cl
 from __future__ import annotations
 
 import re
+from urllib.parse import quote
 
 from fastapi import APIRouter
 
@@ -16,6 +17,7 @@ from api.pages.association import own_association
 from api.pages.deps import CtxDep, FormDep, SignedInDep
 from api.pages.forms import Message
 from api.pages.i18n import N_
+from api.pages.match_talk import thread
 from api.pages.render import home_for, redirect, render
 from api.pages.session import PageNotFound, WebContext
 from matcher.errors import Conflict, Forbidden, InvalidInput, NotFound
@@ -106,7 +108,25 @@ def _match_page(ctx: WebContext, engine: Engine, who: Principal, match: dict,
                   ask_contact="accept" in answers and not reachable(association),
                   introduction=_introduction(engine, who, match, ctx.lang),
                   notice=NOTICES.get(ctx.request.query_params.get("done", "")),
-                  error=error, note=note, own=match["association_id"] == who.association_id)
+                  error=error, note=note, own=match["association_id"] == who.association_id,
+                  comments=thread(engine, who, match["id"]),
+                  item=_item(engine, who, match),
+                  confidential=bool(match.get("redacted")) and match["introduced_at"] is None)
+
+
+def _item(engine: Engine, who: Principal, match: dict) -> dict | None:
+    """What the association is agreeing to: the offering's description (or the practice's
+    text) and the page of the whole of it."""
+    try:
+        if match["kind"] == "partner":
+            offering = profiles.offering(engine, who, match["item_id"])
+            return {"text": offering.get("description") or "",
+                    "link": f"/offerings/{quote(match['item_id'], safe='')}"}
+        practice, _owner = profiles.practice(engine, who, match["item_id"])
+        return {"text": practice["text"],
+                "link": f"/practices/{quote(match['item_id'], safe='')}"}
+    except (NotFound, Forbidden):  # deleted since
+        return None
 
 
 @router.get("/matches/{match_id}")

@@ -92,7 +92,9 @@ def _need_page(ctx: WebContext, engine: Engine, who: Principal, need_id: str,
         raise PageNotFound() from None
     rows, _ = lifecycle.list_matches(engine, who, lifecycle.Filters(
         need_id=need_id, limit=MAX_MATCHES))
-    asked_for = {(m["kind"], m["item_id"]): m for m in rows}
+    words = lifecycle.status_words(engine, rows)
+    asked_for = {(m["kind"], m["item_id"]): {**m, "status_word": words[m["id"]]}
+                 for m in rows}
     ref = engine.ref
     topic = ref.category_label(partners.category, ctx.lang) if partners.category else None
     scale = max((largest(grouped(s.contributions))

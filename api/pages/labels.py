@@ -23,6 +23,9 @@ STATUS_LABELS = {
     "outcome_recorded": N_("Outcome recorded"),
     "closed": N_("Closed"),
 }
+# Each status word of matcher.workflow.lifecycle.status_word: the status, or "Requested" for
+# a match the association asked for itself.
+STATUS_WORDS = {**STATUS_LABELS, "requested": N_("Requested")}
 # Each reason of matcher.workflow.lifecycle.REJECT_REASONS.
 REASON_LABELS = {
     "not_relevant": N_("Not relevant to the need"),
@@ -30,6 +33,25 @@ REASON_LABELS = {
     "capacity": N_("No capacity left"),
     "duplicate": N_("Duplicate request"),
     "other": N_("Another reason"),
+}
+# Each answer of matcher.vocabulary.PARTNER_ANSWERS, and why a partner declines.
+PARTNER_ANSWER_LABELS = {
+    "accepted": N_("The partner accepted"),
+    "declined": N_("The partner declined"),
+}
+PARTNER_REASON_LABELS = {
+    "no_capacity": N_("No capacity at the moment"),
+    "not_a_fit": N_("Not a fit for this offering"),
+    "timing": N_("Not at this time"),
+    "other": N_("Another reason"),
+}
+# Who wrote a comment, by role (an association's comment on a match still confidential to
+# the reader names no one but "The association").
+COMMENT_AUTHORS = {
+    "admin": N_("Administrator"),
+    "coordinator": N_("Coordinator"),
+    "association": N_("The association"),
+    "partner": N_("The partner"),
 }
 # Each strength word of the calibration (matcher.ranking.calibration), as pages show it.
 STRENGTH_LABELS = {

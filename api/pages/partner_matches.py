@@ -14,12 +14,13 @@ from fastapi import APIRouter
 
 from api.deps import EngineDep
 from api.pages.deps import CtxDep, SignedInDep
+from api.pages.match_talk import thread
 from api.pages.partner import PER_PAGE, PartnerDep, page_number
 from api.pages.render import render
 from api.pages.session import PageNotFound
 from matcher.errors import Conflict, NotFound
 from matcher.services import profiles
-from matcher.workflow import introductions, lifecycle
+from matcher.workflow import answers, introductions, lifecycle
 
 router = APIRouter(include_in_schema=False)
 
@@ -70,7 +71,9 @@ def match_page(ctx: CtxDep, engine: EngineDep, who: SignedInDep, partner: Partne
         raise PageNotFound() from None
     return render(ctx, "partner/match.html", partner=partner,
                   match=_shown(engine, who, match, ctx.lang),
-                  message=_introduction(engine, match))
+                  message=_introduction(engine, match),
+                  can_answer=answers.can_answer(who, match),
+                  comments=thread(engine, who, match["id"]))
 
 
 def _shown(engine, who, match: dict, lang: str) -> dict:

@@ -5,7 +5,16 @@ from __future__ import annotations
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from api.pages.i18n import N_, environment
-from api.pages.labels import OUTCOME_LABELS, REASON_LABELS, STATUS_LABELS, scorer_labels
+from api.pages.labels import (
+    COMMENT_AUTHORS,
+    OUTCOME_LABELS,
+    PARTNER_ANSWER_LABELS,
+    PARTNER_REASON_LABELS,
+    REASON_LABELS,
+    STATUS_LABELS,
+    STATUS_WORDS,
+    scorer_labels,
+)
 from api.pages.session import CSRF_FIELD, WebContext
 from matcher.principals import Role
 from matcher.services.notifications import unread_count
@@ -90,7 +99,9 @@ def render(ctx: WebContext, template: str, status: int = 200, **values) -> HTMLR
         nav=NAV.get(principal.role, []) if principal else [],
         menu_unread=unread_count(ctx.engine, principal) if principal else 0,
         Role=Role, status_labels=STATUS_LABELS, reason_labels=REASON_LABELS,
-        outcome_labels=OUTCOME_LABELS, scorer_labels=scorer_labels(), **values)
+        outcome_labels=OUTCOME_LABELS, scorer_labels=scorer_labels(),
+        answer_labels=PARTNER_ANSWER_LABELS, partner_reason_labels=PARTNER_REASON_LABELS,
+        comment_authors=COMMENT_AUTHORS, status_words=STATUS_WORDS, **values)
     response = HTMLResponse(html, status_code=status, headers=SECURITY_HEADERS)
     return ctx.apply_cookies(response)
 

@@ -14,12 +14,16 @@ from api.deps import EngineDep
 from api.errors import status_for
 from api.idempotency import IdempotencyKey, claim_for
 from api.match_schemas import (
+    AnswerRequest,
     AuditEntry,
     AuditTrail,
     BulkResult,
     BulkReviewRequest,
     BulkReviewResponse,
     CloseRequest,
+    Comment,
+    CommentCreate,
+    CommentThread,
     IntroducedMatch,
     Introduction,
     MatchCreate,
@@ -36,7 +40,7 @@ from api.security import guard
 from matcher.principals import Principal, Role
 from matcher.ranking.engine import Engine
 from matcher.services.matches import bulk_review
-from matcher.workflow import introductions, lifecycle
+from matcher.workflow import answers, introductions, lifecycle
 
 router = APIRouter(prefix="/matches", tags=["matches"])
 
@@ -259,3 +263,42 @@ def close_match(engine: EngineDep, who: Annotated[Principal, guard("close_match"
     """After its outcome, or earlier (approved, introduced, active); frees the offering's
     slot."""
     return _transition(engine, who, match_id, "close", body)
+
+
+# ---------------------------------------------------------------------- the partner's answer
+@router.post("/{match_id:int}/answer", response_model=MatchPublic, responses=WRITE_ERRORS,
+             operation_id="answer_match",
+             summary="The partner accepts or declines a match on its offering")
+def answer_match(engine: EngineDep,
+                 who: Annotated[Principal, guard("answer_match", Role.ADMIN, Role.PARTNER)],
+                 match_id: MatchIdPath, body: AnswerRequest) -> MatchPublic:
+    """By the partner whose offering it is (or an admin), while the match is proposed,
+    approved, introduced or active; a decline needs a reason. The answer sits beside the
+    status (which it does not change); the partner may change its mind. The region's
+    coordinators are told."""
+    match = answers.answer(engine, who, match_id, body.answer, reason=body.reason,
+                           note=body.note, version=body.version)
+    return _public(engine, who, match)
+
+
+# ---------------------------------------------------------------------- comments
+@router.get("/{match_id:int}/comments", response_model=CommentThread, responses=READ_ERRORS,
+            operation_id="list_match_comments", summary="A match's comments, oldest first")
+def list_match_comments(engine: EngineDep,
+                        who: Annotated[Principal, guard("list_match_comments")],
+                        match_id: MatchIdPath) -> CommentThread:
+    """For everyone who may see the match. While the match is confidential to the caller,
+    the association's comments name no one."""
+    return CommentThread(match_id=match_id, items=[
+        Comment(**c) for c in answers.comments(engine, who, match_id)])
+
+
+@router.post("/{match_id:int}/comments", response_model=Comment,
+             status_code=status.HTTP_201_CREATED, responses=WRITE_ERRORS,
+             operation_id="comment_match", summary="Comment on a match")
+def comment_match(engine: EngineDep, who: Annotated[Principal, guard("comment_match")],
+                  match_id: MatchIdPath, body: CommentCreate, request: Request,
+                  idempotency_key: IdempotencyKey = None) -> Comment:
+    """By everyone who may see the match; every party who may see it reads the comment."""
+    return Comment(**answers.comment(engine, who, match_id, body.body,
+                                     claim_for(request, who, idempotency_key, body)))

@@ -83,6 +83,18 @@ class MatchesMixin(IdempotencyMixin, BaseStore):
         """Every change of one match, oldest first."""
         return list(self._rows("audit", "match_id = ?", [match_id], "id"))
 
+    def proposers(self, match_ids: list[int]) -> dict[int, str]:
+        """Match id -> the role that proposed it (the first audit row's)."""
+        found: dict[int, str] = {}
+        ids = list(match_ids)
+        for start in range(0, len(ids), 500):
+            chunk = ids[start:start + 500]
+            for match_id, role in self.db.execute(
+                    f"select match_id, role from audit where action = 'propose' and match_id "
+                    f"in ({','.join('?' * len(chunk))})", chunk).fetchall():
+                found[match_id] = role
+        return found
+
     def list_matches(self, q: MatchQuery) -> tuple[list[dict], int]:
         """One page of the matches ``q`` selects, and how many it selects in all."""
         where, params = ["1 = 1"], []
@@ -220,6 +232,65 @@ class MatchesMixin(IdempotencyMixin, BaseStore):
                         note=note, reason=reason, outcome=outcome)
         return self.get_match(match_id)
 
+    def answer_match(self, match_id: int, *, version: int, status: str, answer: str,
+                     reason: str | None, note: str | None, actor: str, role: str,
+                     actor_org: str | None = None, at: str | None = None) -> dict:
+        """Record the partner's ``answer`` (with a decline's ``reason``) on one match at
+        ``version`` and in ``status``, with its audit row (``partner_accept`` or
+        ``partner_decline``), in the caller's transaction or one of its own. The status does
+        not change; a concurrent change is a :class:`Conflict`."""
+        at = at or now()
+        with self.writing():
+            cursor = self.db.execute(
+                "update matches set partner_answer = ?, partner_reason = ?, "
+                "partner_answered_at = ?, version = version + 1, updated_at = ? "
+                "where id = ? and version = ? and status = ?",
+                [answer, reason, at, at, match_id, version, status])
+            if cursor.rowcount == 0:
+                current = self.get_match(match_id)
+                if current is None:
+                    raise NotFound(f"no match with id {match_id}")
+                raise Conflict(f"match {match_id} changed meanwhile (it is now "
+                               f"{current['status']}, version {current['version']}); "
+                               "reload it and try again")
+            action = "partner_accept" if answer == "accepted" else "partner_decline"
+            self._audit(match_id, action, status, status, actor, role, actor_org, at,
+                        note=note, reason=reason)
+        return self.get_match(match_id)
+
+    def add_comment(self, match_id: int, body: str, *, actor: str, role: str,
+                    actor_org: str | None = None, claim: Claim | None = None,
+                    at: str | None = None) -> dict:
+        """Add a comment to a match's thread, with an audit row (``comment``, its text kept
+        once, in the thread). Under a ``claim`` made before, that comment is returned."""
+        at = at or now()
+        with self.writing():
+            earlier = self.claimed(claim, "match_comments")
+            if earlier is not None:
+                return self._comment(int(earlier))
+            status = self.db.execute("select status from matches where id = ?",
+                                     [match_id]).fetchone()
+            if status is None:
+                raise NotFound(f"no match with id {match_id}")
+            cursor = self.db.execute(
+                "insert into match_comments (match_id, at, actor, role, actor_org, body) "
+                "values (?, ?, ?, ?, ?, ?)", [match_id, at, actor, role, actor_org, body])
+            comment_id = int(cursor.lastrowid)
+            self._audit(match_id, "comment", status[0], status[0], actor, role, actor_org, at)
+            self._claim(claim, "match_comments", str(comment_id))
+        return self._comment(comment_id)
+
+    def _comment(self, comment_id: int) -> dict:
+        row = next(self._rows("match_comments", "id = ?", [comment_id]), None)
+        if row is None:
+            raise Conflict(f"the comment {comment_id} made with this Idempotency-Key has "
+                           "been deleted since")
+        return row
+
+    def comments(self, match_id: int) -> list[dict]:
+        """A match's comment thread, oldest first."""
+        return list(self._rows("match_comments", "match_id = ?", [match_id], "id"))
+
     def _check_free_slot(self, match_id: int) -> None:
         row = self.db.execute(
             "select m.kind, m.item_id, o.capacity from matches m left join offerings o "
@@ -262,6 +333,10 @@ class MatchesMixin(IdempotencyMixin, BaseStore):
         with self.writing():
             ids = [row[0] for row in self.db.execute(
                 f"select id from matches where {where}", params).fetchall()]
+            for start in range(0, len(ids), 500):
+                chunk = ids[start:start + 500]
+                self.db.execute(f"delete from match_comments where match_id in "
+                                f"({','.join('?' * len(chunk))})", chunk)
             self.db.execute(f"delete from matches where {where}", params)
         return ids
 
@@ -274,6 +349,9 @@ class MatchesMixin(IdempotencyMixin, BaseStore):
         with self.writing():
             changed += self.db.execute(
                 "update audit set actor = ?, actor_org = ? where actor_org = ?",
+                [pseudonym, pseudonym, org_id]).rowcount
+            changed += self.db.execute(
+                "update match_comments set actor = ?, actor_org = ? where actor_org = ?",
                 [pseudonym, pseudonym, org_id]).rowcount
             for start in range(0, len(match_ids), 500):
                 chunk = list(match_ids[start:start + 500])

@@ -349,6 +349,7 @@ def view(engine, who: Principal, match: dict, lang: str = "en") -> dict:
         owner = store.get("associations", match["owner_id"])
         title = _headline(item["text"]) if item else match["item_id"]
     hidden = redacted(engine, who, match, association)
+    proposed_by = store.proposers([match["id"]]).get(match["id"])
     if hidden:
         need_text = neutral_summary(match["category"], association or {}, engine.ref, lang)
     else:
@@ -360,6 +361,11 @@ def view(engine, who: Principal, match: dict, lang: str = "en") -> dict:
                                   "outcome", "created_at", "updated_at", "introduced_at",
                                   "version")},
         "round_id": match.get("round_id"), "offered_by": match.get("offered_by"),
+        "proposed_by": proposed_by,
+        "status_word": status_word(match, proposed_by),
+        "partner_answer": match.get("partner_answer"),
+        "partner_reason": match.get("partner_reason"),
+        "partner_answered_at": match.get("partner_answered_at"),
         # nothing identifies the association behind a redacted match: no id, name or country
         "association_id": None if hidden else match["association_id"],
         "note": None if hidden else match["note"],
@@ -374,6 +380,20 @@ def view(engine, who: Principal, match: dict, lang: str = "en") -> dict:
         "owner_name": owner["name"] if owner else None,
         "actions": actions_for(who, match, association),
     }
+
+
+def status_word(match: dict, proposed_by: str | None) -> str:
+    """The status as its readers name it: ``requested`` for a proposed match the association
+    asked for itself (a match's status says "proposed" whoever proposed it)."""
+    if match["status"] == "proposed" and proposed_by == "association":
+        return "requested"
+    return match["status"]
+
+
+def status_words(engine, matches: list[dict]) -> dict[int, str]:
+    """Match id -> its :func:`status_word`, for a list of matches."""
+    proposers = engine.store.proposers([m["id"] for m in matches])
+    return {m["id"]: status_word(m, proposers.get(m["id"])) for m in matches}
 
 
 def _headline(text: str, width: int = 90) -> str:

@@ -55,6 +55,14 @@ def summary(event: str, params: dict, lang: str = "en") -> str:
     if event == "reminder":
         return _("Match {match} ({item}) has been active for {days} days without an outcome.",
                  lang, match=params.get("match_id"), item=item, days=params.get("days"))
+    if event == "partner_answered" and params.get("answer") == "declined":
+        return _("{owner} declined the match {match} ({item}).", lang,
+                 owner=params.get("owner_name") or "", match=params.get("match_id"),
+                 item=item)
+    if event == "partner_answered":
+        return _("{owner} accepted the match {match} ({item}).", lang,
+                 owner=params.get("owner_name") or "", match=params.get("match_id"),
+                 item=item)
     return event
 
 
@@ -66,6 +74,7 @@ def event_label(event: str, lang: str = "en") -> str:
         "approved": _("A coordinator approves our request", lang),
         "introduced": _("An introduction is made", lang),
         "reminder": _("A match stays active without an outcome", lang),
+        "partner_answered": _("A partner accepts or declines a match", lang),
     }.get(event, event)
 
 
@@ -200,6 +209,17 @@ def on_transition(engine, action: str, match: dict, note: str | None) -> None:
              match["id"])
 
 
+def on_partner_answer(engine, match: dict, note: str | None) -> None:
+    """A partner accepted or declined a match (inside its transaction): the region's
+    coordinators are told, with the partner's reason and note."""
+    names = _names(engine, match)
+    if not names["region"]:
+        return
+    emit(engine, "partner_answered", f"region:{names['region']}",
+         {**names, "answer": match["partner_answer"], "reason": match["partner_reason"],
+          "note": note}, match["id"])
+
+
 def remind_stale(engine, days: int) -> int:
     """Remind the coordinators once of each match active ``days`` days without an outcome;
     returns how many reminders were written."""
@@ -230,4 +250,4 @@ def events_for(who) -> tuple[str, ...]:
         return ("approved", "introduced")
     if who.partner_id:
         return ("introduced",)
-    return ("requested", "round_proposed", "reminder")
+    return ("requested", "round_proposed", "reminder", "partner_answered")
