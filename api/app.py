@@ -6,6 +6,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import Depends, FastAPI
+from starlette.middleware.gzip import GZipMiddleware
 
 from api.docs import install_docs
 from api.errors import install_error_handlers
@@ -54,6 +55,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     install_error_handlers(app)
     install_log_redaction()
     install_limits(app, settings)
+    # HTML, CSS, JS and JSON above 500 bytes go out gzipped to clients that ask (the CSRF
+    # token of the pages is masked afresh per page, so compression reveals no secret)
+    app.add_middleware(GZipMiddleware, minimum_size=500)
     install_headers(app)  # outermost: a 413 from the limits gets the headers too
     install_docs(app)
     install_openapi(app)

@@ -22,7 +22,7 @@ if TYPE_CHECKING:
     from matcher.accounts.users import Scope
     from matcher.store import Store
 
-app = typer.Typer(no_args_is_help=True, add_completion=False,
+app = typer.Typer(no_args_is_help=True, add_completion=False, rich_markup_mode=None,
                   help="delve-matcher: partners and peers for ASM associations' needs.")
 
 DbOption = Annotated[Optional[Path], typer.Option("--db", help="SQLite database file")]
@@ -39,23 +39,49 @@ def _load_set(db: Path | None, dataset: dict):
     of its needs; exits with one line when the set does not import."""
     from matcher.exchange import parse_document
 
-    engine = _engine(db)
+    engine = _engine(db, create=True)
     try:
-        engine.store.import_exchange(parse_document(dataset, engine.ref))
+        with _steps() as step:
+            records = sum(len(dataset.get(key) or ()) for key in ("associations", "partners"))
+            step("import", 0, records)
+            engine.store.import_exchange(parse_document(dataset, engine.ref))
+            step("import", records, records)
     except MatcherError as exc:
         _fail(f"the set does not import: {exc}")
-    engine.sync_embeddings(progress=sys.stderr.isatty())
+    _embed(engine)
     return engine, [n["id"] for a in dataset["associations"] for n in a["needs"]]
 
 
-def _settings(db: Path | None) -> Settings:
-    return load_settings(db=db)
+def _settings(db: Path | None, create: bool = False) -> Settings:
+    """The settings for ``--db``; unless ``create``, exits with one line when the database
+    does not exist (only ``import``, ``eval``, ``calibrate`` and ``serve --demo`` make one)."""
+    settings = load_settings(db=db)
+    if not create and not settings.db.is_file():
+        _fail(f"no database at {settings.db}; create one with "
+              f"`matcher import FILE --db {settings.db}`")
+    return settings
 
 
-def _engine(db: Path | None):
+def _engine(db: Path | None, create: bool = False):
     from matcher.ranking.engine import Engine
 
-    return Engine(_settings(db))
+    return Engine(_settings(db, create))
+
+
+def _store(db: Path | None) -> Store:
+    """The store of an existing database (or exit 1 with one line)."""
+    from matcher.store import Store
+
+    return Store(_settings(db).db)
+
+
+def _embed(engine) -> int:
+    """Embed the texts without vectors: the model's bars on a terminal, else a line per
+    embedder with the count and the time taken."""
+    if sys.stderr.isatty():
+        return engine.sync_embeddings(progress=True)
+    with _steps() as step:
+        return engine.sync_embeddings(step=step)
 
 
 @app.command("import")
@@ -65,20 +91,25 @@ def import_(path: Annotated[Path, typer.Argument(help="exchange-format JSON file
     """Import (upsert by id) an exchange-format file: all or nothing."""
     from matcher.exchange import parse_document
 
-    engine = _engine(db)
     try:
         raw = sys.stdin.buffer.read() if str(path) == "-" else path.read_bytes()
     except OSError as exc:
         _fail(f"cannot read {path}: {exc.strerror}")
+    engine = _engine(db, create=True)
     try:
-        report = engine.store.import_exchange(parse_document(raw, engine.ref))
+        with _steps() as step:
+            document = parse_document(raw, engine.ref)
+            records = len(document.associations) + len(document.partners)
+            step("import", 0, records)
+            report = engine.store.import_exchange(document)
+            step("import", records, records)
     except MatcherError as exc:
         _fail(f"nothing imported: {exc}")
     for table in report.inserted:
         typer.echo(f"{table}: {report.inserted[table]} new, {report.updated[table]} updated, "
                    f"{report.unchanged[table]} unchanged")
     if embed:
-        count = engine.sync_embeddings(progress=sys.stderr.isatty())
+        count = _embed(engine)
         typer.echo(f"embedded {count} texts")
 
 
@@ -87,9 +118,8 @@ def export(db: DbOption = None,
            output: Annotated[Optional[Path], typer.Option("-o", "--output")] = None):
     """Write the whole store in the exchange format (to stdout by default)."""
     from matcher.exchange import dump_document
-    from matcher.store import Store
 
-    store = Store(_settings(db).db)
+    store = _store(db)
     text = json.dumps(dump_document(store.export_exchange()), ensure_ascii=False, indent=2)
     if output:
         output.write_text(text + "\n", encoding="utf-8")
@@ -103,12 +133,19 @@ def suggest(record_id: Annotated[str, typer.Argument(help="a need id, or an asso
             limit: Annotated[int, typer.Option(min=1, max=200)] = 10,
             weight: Annotated[Optional[list[str]], typer.Option(
                 help="override a fusion weight, NAME:NUMBER (repeatable)")] = None,
-            as_json: Annotated[bool, typer.Option("--json")] = False):
+            as_json: Annotated[bool, typer.Option(
+                "--json", help="print the API's JSON (offering_id and partner_id, or "
+                               "practice_id and association_id)")] = False):
     """Ranked, explained suggestions for a need (or across an association's needs)."""
     if kind not in ("partner", "peer"):
         _fail("--kind must be partner or peer")
     from matcher.ranking.fusion import parse_weight_overrides
 
+    store = _store(db)
+    known = store.get("needs", record_id) or store.get("associations", record_id)
+    store.close()
+    if not known:  # before the models load: an unknown id fails at once
+        _fail(f"no need or association with id {record_id!r}")
     engine = _engine(db)
     try:
         weights = parse_weight_overrides(weight, engine.scorers())
@@ -119,10 +156,11 @@ def suggest(record_id: Annotated[str, typer.Argument(help="a need id, or an asso
             result = engine.suggest(record_id, kind, limit, weights)
     except MatcherError as exc:
         _fail(str(exc))
-    if as_json:
-        from dataclasses import asdict
+    if as_json:  # the API's shape and words: offering_id/partner_id, practice_id/association_id
+        from api.schemas import from_association_result, from_need_result
 
-        typer.echo(json.dumps(asdict(result), ensure_ascii=False, indent=2))
+        shaped = from_need_result(result) if result.need_id else from_association_result(result)
+        typer.echo(json.dumps(shaped.model_dump(mode="json"), ensure_ascii=False, indent=2))
         return
     _print_suggestions(result)
 
@@ -206,13 +244,17 @@ def _steps():
                 bar.update(tasks[name], completed=done, total=total)
             yield step
         return
-    last: dict[str, int] = {}
+    begun: dict[str, float] = {}
 
     def line(name: str, done: int, total: int) -> None:
-        if done == total or name not in last:
-            typer.echo(f"{name}: {done}/{total} ({time.perf_counter() - started:.1f} s)",
-                       err=True)
-        last[name] = done
+        now = time.perf_counter()
+        if name not in begun:
+            begun[name] = now
+            typer.echo(f"{name}: {done}/{total} (at {now - started:.1f} s)", err=True)
+            if done != total:
+                return
+        if done == total:
+            typer.echo(f"{name}: {done}/{total} done in {now - begun[name]:.1f} s", err=True)
     yield line
 
 
@@ -229,7 +271,8 @@ def eval_(folder: Annotated[Path, typer.Argument(help="folder with dataset.json 
     except (OSError, json.JSONDecodeError) as exc:
         _fail(f"cannot read the set in {folder}: {exc}")
     engine, need_ids = _load_set(db, dataset)
-    result = make_run(engine, need_ids)
+    with _steps() as step:
+        result = make_run(engine, need_ids, step=step)
     run.write_text(json.dumps(result, indent=1) + "\n", encoding="utf-8")
     report = score_run(result, qrels, dataset)
     for kind, figures in report.tracks.items():
@@ -292,7 +335,7 @@ def plugins(db: DbOption = None):
     from matcher.ranking.fusion_model import LearnedFusion
     from matcher.ranking.scoring import default_weights
 
-    settings = _settings(db)
+    settings = _settings(db, create=True)
     scorers = collect_scorers(get_plugin_manager())
     learned = None
     if settings.db.is_file():  # listing the scorers creates no database
@@ -321,8 +364,6 @@ def train(db: DbOption = None,
     their reasons), acceptances, outcomes and "not interested". A kind with fewer decisions
     than MATCHER_LEARN_MIN_DECISIONS keeps its hand weights."""
     settings = _settings(db)
-    if not settings.db.is_file():
-        _fail(f"no database at {settings.db}")
     if reset:
         from matcher.store import Store
 
@@ -365,7 +406,7 @@ def serve(db: DbOption = None, host: str = "127.0.0.1", port: int = 8000,
     from api.app import create_app
     from api.proxies import SERVER_OPTIONS
 
-    settings = _settings(db)
+    settings = _settings(db, create=demo)
     if demo:
         _load_demo(settings, f"http://{host}:{port}")
     uvicorn.run(create_app(settings), host=host, port=port, log_level="info", **SERVER_OPTIONS)
@@ -397,9 +438,7 @@ def outbox(db: DbOption = None,
                "--id", help="show this message whole")] = None,
            limit: Annotated[int, typer.Option(min=1)] = 50):
     """The e-mail outbox: each message, whether it was sent, its attempts and last error."""
-    from matcher.store import Store
-
-    store = Store(_settings(db).db)
+    store = _store(db)
     if message is not None:
         row = store.outbox_row(message)
         if row is None:
@@ -419,8 +458,31 @@ def outbox(db: DbOption = None,
                    f"{r['subject'][:60]}")
 
 
+def demo_credentials_file(db: Path) -> Path:
+    """Where ``serve --demo`` keeps the demo accounts' tokens and passwords: beside the
+    database, readable by its owner only."""
+    return db.with_name(db.name + ".credentials.json")
+
+
+def _stored_demo_credentials(store: Store, path: Path) -> dict | None:
+    """The demo credentials kept in ``path`` if every token and password still works."""
+    from matcher.accounts.users import check_password
+
+    try:
+        kept = json.loads(path.read_text(encoding="utf-8"))
+        tokens, users = kept["tokens"], kept["users"]
+        working = (all(store.principal_for(t["token"]) is not None for t in tokens)
+                   and all(check_password(store, u["username"], u["password"]) is not None
+                           for u in users))
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+    return kept if working and tokens and users else None
+
+
 def _load_demo(settings: Settings, base_url: str) -> None:
-    """Import the bundled demo data, embed it, and print a fresh demo token per role."""
+    """Import the bundled demo data, embed it, and print the demo tokens and web accounts: the
+    ones kept beside the database while they still work (signed-in users stay signed in),
+    else fresh ones, kept for the next start."""
     from matcher.accounts.users import create_user
     from matcher.exchange import parse_document
     from matcher.principals import Role
@@ -431,29 +493,46 @@ def _load_demo(settings: Settings, base_url: str) -> None:
     document = parse_document(demo.read_bytes(), engine.ref)
     report = engine.store.import_exchange(document)
     typer.echo(f"demo data: {sum(report.inserted.values())} new records in {settings.db}")
-    engine.sync_embeddings(progress=sys.stderr.isatty())
-    for old in engine.store.tokens():
-        if old["label"].startswith("demo ") and not old["revoked_at"]:
-            engine.store.revoke_token(old["id"])
+    _embed(engine)
     association = document.associations[0]
     partner = document.partners[0]
+    path = demo_credentials_file(settings.db)
+    kept = _stored_demo_credentials(engine.store, path)
+    if kept:
+        typer.echo(f"demo accounts unchanged since the last start (kept in {path}); "
+                   "signed-in users stay signed in")
+    else:
+        for old in engine.store.tokens():
+            if old["label"].startswith("demo ") and not old["revoked_at"]:
+                engine.store.revoke_token(old["id"])
+        kept = {"tokens": [], "users": []}
+        for role, scope, label in (
+                (Role.ADMIN, {}, "demo admin"),
+                (Role.COORDINATOR, {"regions": [association.region]},
+                 f"demo coordinator of {association.region}"),
+                (Role.ASSOCIATION, {"association_id": association.id},
+                 f"demo member of {association.id}"),
+                (Role.PARTNER, {"partner_id": partner.id}, f"demo partner {partner.id}")):
+            _, token = engine.store.create_token(role, label=label, **scope)
+            kept["tokens"].append({"label": label, "token": token})
+        for role, scope in ((Role.ADMIN, {}),
+                            (Role.COORDINATOR, {"regions": [association.region]}),
+                            (Role.ASSOCIATION, {"association_id": association.id}),
+                            (Role.PARTNER, {"partner_id": partner.id})):
+            username, password = f"demo-{role.value}", secrets.token_urlsafe(12)
+            create_user(engine.store, username, password, role, replace=True, **scope)
+            kept["users"].append({"username": username, "password": password})
+        path.touch(mode=0o600)
+        path.chmod(0o600)
+        path.write_text(json.dumps(kept, indent=1) + "\n", encoding="utf-8")
+        typer.echo(f"new demo accounts (kept in {path}; the next start with this database "
+                   "keeps them)")
     typer.echo("demo tokens (demo mode only; send as 'Authorization: Bearer <token>'):")
-    for role, scope, label in (
-            (Role.ADMIN, {}, "demo admin"),
-            (Role.COORDINATOR, {"regions": [association.region]},
-             f"demo coordinator of {association.region}"),
-            (Role.ASSOCIATION, {"association_id": association.id}, f"demo member of {association.id}"),
-            (Role.PARTNER, {"partner_id": partner.id}, f"demo partner {partner.id}")):
-        _, token = engine.store.create_token(role, label=label, **scope)
-        typer.echo(f"  {label:45s} {token}")
+    for t in kept["tokens"]:
+        typer.echo(f"  {t['label']:45s} {t['token']}")
     typer.echo("demo web accounts (demo mode only; sign in at the web pages):")
-    for role, scope in ((Role.ADMIN, {}),
-                        (Role.COORDINATOR, {"regions": [association.region]}),
-                        (Role.ASSOCIATION, {"association_id": association.id}),
-                        (Role.PARTNER, {"partner_id": partner.id})):
-        username, password = f"demo-{role.value}", secrets.token_urlsafe(12)
-        create_user(engine.store, username, password, role, replace=True, **scope)
-        typer.echo(f"  {username:20s} password {password}")
+    for u in kept["users"]:
+        typer.echo(f"  {u['username']:20s} password {u['password']}")
     typer.echo(f"web pages: {base_url}/")
     typer.echo(f"API docs: {base_url}/docs   try: curl -H 'Authorization: Bearer <admin token>' "
                f"{base_url}/api/v1/needs/{association.needs[0].id}/suggestions")
@@ -484,7 +563,7 @@ def _checked_scope(db: Path | None, role: str, association: str | None, partner:
     return store, scope
 
 
-token_app = typer.Typer(no_args_is_help=True, help="API tokens: create, list, revoke.")
+token_app = typer.Typer(no_args_is_help=True, rich_markup_mode=None, help="API tokens: create, list, revoke.")
 app.add_typer(token_app, name="token")
 
 
@@ -513,10 +592,8 @@ def token_create(
 def token_revoke(token_id: Annotated[int, typer.Argument(help="the token's id")],
                  db: DbOption = None):
     """Revoke a token: it stops working at once."""
-    from matcher.store import Store
-
     try:
-        Store(_settings(db).db).revoke_token(token_id)
+        _store(db).revoke_token(token_id)
     except MatcherError as exc:
         _fail(str(exc))
     typer.echo(f"token {token_id} revoked")
@@ -530,15 +607,13 @@ def _scope_of(row: dict) -> str:
 @token_app.command("list")
 def token_list(db: DbOption = None):
     """List tokens (never the secrets)."""
-    from matcher.store import Store
-
-    for t in Store(_settings(db).db).tokens():
+    for t in _store(db).tokens():
         scope = _scope_of(t)
         state = f"revoked {t['revoked_at']}" if t["revoked_at"] else "active"
         typer.echo(f"{t['id']:>4}  {t['role']:12s} {scope:30s} {state}  {t['label']}")
 
 
-user_app = typer.Typer(no_args_is_help=True,
+user_app = typer.Typer(no_args_is_help=True, rich_markup_mode=None,
                        help="Web users (sign in with a username and password): create, list, "
                             "disable.")
 app.add_typer(user_app, name="user")
@@ -590,9 +665,7 @@ def user_create(
 @user_app.command("list")
 def user_list(db: DbOption = None):
     """List web users (never their passwords)."""
-    from matcher.store import Store
-
-    for u in Store(_settings(db).db).users():
+    for u in _store(db).users():
         scope = _scope_of(u)
         state = f"disabled {u['disabled_at']}" if u["disabled_at"] else "active"
         typer.echo(f"{u['id']:>4}  {u['username']:24s} {u['role']:12s} {scope:30s} {state}")
@@ -602,16 +675,14 @@ def user_list(db: DbOption = None):
 def user_disable(username: Annotated[str, typer.Argument(help="the user's name")],
                  db: DbOption = None):
     """Disable a web user: they cannot sign in any more, and their open sessions end."""
-    from matcher.store import Store
-
     try:
-        Store(_settings(db).db).disable_user(username)
+        _store(db).disable_user(username)
     except MatcherError as exc:
         _fail(str(exc))
     typer.echo(f"user {username.strip().lower()} disabled")
 
 
-glossary_app = typer.Typer(no_args_is_help=True,
+glossary_app = typer.Typer(no_args_is_help=True, rich_markup_mode=None,
                            help="The ASM glossary: miners' local words for each concept.")
 app.add_typer(glossary_app, name="glossary")
 GlossaryOption = Annotated[Optional[Path], typer.Option(
@@ -619,7 +690,7 @@ GlossaryOption = Annotated[Optional[Path], typer.Option(
 
 
 def _glossary_file(db: Path | None, file: Path | None) -> Path:
-    return file or _settings(db).glossary_file()
+    return file or _settings(db, create=True).glossary_file()
 
 
 @glossary_app.command("list")

@@ -66,14 +66,11 @@ def test_association_adds_a_need_asks_for_an_introduction_and_accepts_it(visit, 
     page.get_by_label("De quoi avez-vous besoin ?").fill(NEED_FR)
     page.get_by_label("Ce besoin est sensible").check()
     page.get_by_role("button", name="Ajouter le besoin").click()
+    # Straight to its suggestions, and an introduction asked for with the first partner's
+    # offering.
     expect(page.get_by_role("status")).to_contain_text("Votre besoin a été ajouté.")
-    card = page.locator("li.card", has_text=NEED_FR)
-    expect(card.locator(".tag.sensitive")).to_have_text("Sensible")
-    v.check("need-added-fr")
-
-    # Its suggestions, and an introduction asked for with the first partner's offering.
-    card.get_by_role("link", name="Voir les suggestions").click()
     expect(page.get_by_role("heading", level=1)).to_have_text("Suggestions pour ce besoin")
+    v.check("need-added-fr")
     expect(page.locator("blockquote.need")).to_have_text(NEED_FR)
     expect(page.locator(".tag.sensitive")).to_be_visible()
     first = page.locator("section[aria-labelledby=partners-title] li.card").first
@@ -166,6 +163,8 @@ def test_a_need_is_edited_and_deleted_without_javascript(visit, server):
     v.check("needs-en-nojs", axe=False)
     page.get_by_label("What do you need?").fill("We need rubber boots for forty members.")
     page.get_by_role("button", name="Add the need").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Suggestions for this need")
+    page.goto("/needs")
     card = page.locator("li.card", has_text="rubber boots")
     expect(card).to_have_count(1)
     v.check("need-added-en-nojs", axe=False)
@@ -225,9 +224,9 @@ def test_a_weak_list_says_so_and_a_suggested_practice_opens_in_portuguese(visit,
     # A need nothing in the exchange fits.
     need = ("Queremos criar um coro para que os filhos dos nossos membros cantem juntos aos "
             "domingos.")
-    page.get_by_label("Do que vocês precisam?").fill(need)
-    page.get_by_role("button", name="Adicionar a necessidade").click()
-    page.locator("li.card", has_text=need).get_by_role("link", name="Ver sugestões").click()
+    page.get_by_label("Do que você precisa?").fill(need)
+    page.get_by_role("button", name="Adicionar a necessidade").click()  # lands on its suggestions
+    expect(page.locator("#added")).to_contain_text("Sua necessidade foi adicionada.")
     expect(page.locator("#no-good-partner")).to_contain_text(
         "Ainda não existe nenhuma correspondência forte para esta necessidade.")
     expect(page.locator("#no-good-partner")).to_contain_text("Um coordenador da sua rede foi avisado")

@@ -233,3 +233,15 @@ def test_calibrate_fails_with_one_line_on_a_missing_folder(tmp_path):
                                  str(tmp_path / "x.db")])
     assert result.exit_code == 1
     assert "cannot read the set" in result.output
+
+
+def test_eval_prints_a_line_per_step_with_counts_and_time(demo_copy, tmp_path):
+    folder = tiny_benchmark(tmp_path / "tiny")
+    result = runner.invoke(app, ["eval", str(folder), "--db", str(demo_copy), "--run",
+                                 str(tmp_path / "run.json")])
+    assert result.exit_code == 0, result.output
+    needs = sum(len(a["needs"]) for a in RAW["associations"])
+    for step in ("import", "ranking (partner)", "ranking (peer)"):
+        assert re.search(rf"^{re.escape(step)}: (\d+)/\1 done in \d+\.\d s$", result.stderr,
+                         re.MULTILINE), (step, result.stderr)
+    assert f"ranking (peer): {needs}/{needs} done in" in result.stderr

@@ -202,9 +202,10 @@ def test_suggest_json_is_parseable_and_matches_the_engine(demo_db, cli_engine):
     expected = cli_engine.suggest("demo-n-021", "partner", limit=5)
     assert data["need_id"] == "demo-n-021" and data["kind"] == "partner"
     assert data["category"] == expected.category
-    assert [s["item_id"] for s in data["suggestions"]] == [s.item_id for s in expected.suggestions]
+    assert [s["offering_id"] for s in data["suggestions"]] == [
+        s.item_id for s in expected.suggestions]
     for s in data["suggestions"]:
-        assert {"owner_id", "score", "contributions", "reasons", "rules_passed"} <= set(s)
+        assert {"partner_id", "score", "contributions", "reasons", "rules_passed"} <= set(s)
         assert s["reasons"] and s["rules_passed"] and s["contributions"]
 
 
@@ -213,16 +214,16 @@ def test_suggest_json_for_peers(demo_db):
     data = json.loads(result.stdout)
     assert data["kind"] == "peer"
     assert data["suggestions"]
-    assert all(s["owner_id"] != data["association_id"] for s in data["suggestions"])
+    assert all(s["association_id"] != data["association_id"] for s in data["suggestions"])
 
 
 def test_suggest_for_an_association_lists_each_candidate_once(demo_db):
     result = run("suggest", "demo-a-01", "--db", demo_db, "--json")
     assert result.exit_code == 0, result.output
     data = json.loads(result.stdout)
-    ids = [s["item_id"] for s in data["suggestions"]]
+    ids = [s["offering_id"] for s in data["suggestions"]]
     assert ids and len(ids) == len(set(ids))
-    assert data["association_id"] == "demo-a-01" and data["need_id"] is None
+    assert data["association_id"] == "demo-a-01" and "need_id" not in data  # as the API
     text = run("suggest", "demo-a-01", "--db", demo_db)
     assert ranked_ids(text.stdout) == ids
 
@@ -341,6 +342,7 @@ def test_serve_trusts_forwarded_headers_only_from_configured_proxies(empty_db, m
     monkeypatch.setenv("MATCHER_TRUSTED_PROXIES", "10.0.0.1, 10.2.0.0/16")
     throttle.reset_failures()
     try:
+        Store(empty_db).close()  # serve refuses a missing database
         assert run("serve", "--db", empty_db).exit_code == 0
         served, options = calls[0]
         assert options["proxy_headers"] is False  # uvicorn's own default trusts 127.0.0.1
@@ -352,3 +354,96 @@ def test_serve_trusts_forwarded_headers_only_from_configured_proxies(empty_db, m
             assert throttle.failures_of(throttle.address_key(blamed)) == 1
     finally:
         throttle.reset_failures()
+
+
+# ---------------------------------------------------------------------------- newcomers
+@pytest.mark.parametrize("args", [
+    ["suggest", "demo-n-001"], ["export"], ["serve"], ["token", "list"], ["user", "list"],
+    ["token", "create", "--role", "admin"], ["token", "revoke", "1"], ["round"], ["train"],
+    ["notify"], ["outbox"], ["user", "disable", "kofi"],
+])
+def test_a_missing_database_is_refused_with_one_line_and_not_created(tmp_path, args):
+    db = tmp_path / "typo.db"
+    result = run(*args, "--db", db)
+    assert result.exit_code == 1
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("Error: no database at"), result.stderr
+    assert f"matcher import FILE --db {db}" in lines[0]
+    assert not db.exists() and list(tmp_path.iterdir()) == []
+
+
+def test_import_creates_the_database_and_prints_its_steps_with_counts_and_time(tmp_path):
+    db = tmp_path / "new.db"
+    result = run("import", DEMO, "--db", db, "--no-embed")
+    assert result.exit_code == 0, result.output
+    assert db.is_file()
+    assert re.search(r"^import: 0/\d+ \(at \d+\.\d s\)$", result.stderr, re.MULTILINE)
+    assert re.search(r"^import: (\d+)/\1 done in \d+\.\d s$", result.stderr, re.MULTILINE)
+
+
+def test_embedding_prints_a_line_per_embedder_with_counts_and_time(demo_copy, tmp_path):
+    path = tmp_path / "small.json"
+    path.write_text(json.dumps(SMALL), encoding="utf-8")
+    result = run("import", path, "--db", demo_copy)
+    assert result.exit_code == 0, result.output
+    done = re.findall(r"^embedding \(([\w-]+)\): (\d+)/\2 done in \d+\.\d s$", result.stderr,
+                      re.MULTILINE)
+    assert done and {name for name, _ in done} == set(load_settings(db=demo_copy).embedders)
+
+
+def test_suggest_refuses_an_unknown_id_before_loading_any_model(demo_db, monkeypatch):
+    from matcher.ranking import engine as engine_module
+
+    def no_engine(*args, **kwargs):
+        raise AssertionError("the engine was built for an unknown id")
+    monkeypatch.setattr(engine_module, "Engine", no_engine)
+    result = run("suggest", "nope-999", "--db", demo_db)
+    assert result.exit_code == 1
+    assert result.stderr.strip() == "Error: no need or association with id 'nope-999'"
+
+
+def test_suggest_json_speaks_the_apis_words(demo_db):
+    from api.schemas import PartnerSuggestion, PeerSuggestion
+
+    partner = json.loads(run("suggest", "demo-n-021", "--db", demo_db, "--json").stdout)
+    peer = json.loads(run("suggest", "demo-n-021", "--kind", "peer", "--db", demo_db,
+                          "--json").stdout)
+    for data, model in ((partner, PartnerSuggestion), (peer, PeerSuggestion)):
+        assert data["suggestions"]
+        for s in data["suggestions"]:
+            assert set(s) == set(model.model_fields)
+            assert "item_id" not in s and "owner_id" not in s
+
+
+@pytest.mark.parametrize("command", [["suggest"], ["round"], ["glossary", "list"]])
+def test_flags_show_no_value_in_the_help(command):
+    result = run(*command, "--help")
+    assert result.exit_code == 0
+    line = next(ln for ln in result.stdout.splitlines() if ln.strip().startswith("--json"))
+    assert "<bool>" not in line and "BOOLEAN" not in line
+
+
+def test_demo_accounts_stay_the_same_across_restarts_of_one_database(demo_copy, monkeypatch):
+    import stat
+
+    import uvicorn
+
+    monkeypatch.setattr(uvicorn, "run", lambda app, **options: None)
+    first = run("serve", "--demo", "--db", demo_copy)
+    assert first.exit_code == 0, first.output
+    assert "new demo accounts" in first.stdout
+    kept = demo_copy.with_name(demo_copy.name + ".credentials.json")
+    assert stat.S_IMODE(kept.stat().st_mode) == 0o600
+    secrets_ = re.findall(r"(?:password \S+|dm_\S+)", first.stdout)
+    assert len(secrets_) == 8, first.stdout
+
+    again = run("serve", "--demo", "--db", demo_copy)
+    assert again.exit_code == 0, again.output
+    assert "demo accounts unchanged" in again.stdout and str(kept) in again.stdout
+    assert re.findall(r"(?:password \S+|dm_\S+)", again.stdout) == secrets_
+    store = Store(demo_copy)
+    try:
+        tokens = [t for t in store.tokens() if t["label"].startswith("demo ")]
+        assert len(tokens) == 4 and not any(t["revoked_at"] for t in tokens)
+    finally:
+        store.close()

@@ -394,6 +394,22 @@ def test_catalogues_hold_no_stale_messages():
         assert not stale, f"{lang}/web.po has messages no page uses: {sorted(stale)}"
 
 
+def test_the_portuguese_pages_and_emails_say_voce_never_voces():
+    from matcher.reference import default_data_dir
+
+    folder = default_data_dir() / "locale" / "pt" / "LC_MESSAGES"
+    plural = re.compile(r"\bvocês\b|\b(Peçam|Abram|Acompanhem|Perguntem|escrevam)\b",
+                        re.IGNORECASE)
+    for name in ("web.po", "messages.po"):
+        found = [line for line in (folder / name).read_text(encoding="utf-8").splitlines()
+                 if line.startswith(("msgstr", '"')) and plural.search(line)]
+        assert not found, f"pt/{name} speaks to many: {found}"
+
+
+def test_a_partners_slots_have_one_name_on_every_page():
+    assert "Slots in use" in extract() and "Places taken" not in extract()
+
+
 def test_translations_compile_from_po_at_run_time():
     assert translations("fr").gettext("Sign out") == "Se déconnecter"
     assert translations("en").gettext("Sign out") == "Sign out"

@@ -130,17 +130,22 @@ def test_adding_a_sensitive_need_in_french_lists_it_with_its_suggestions(client,
             "discrète pour l'accompagner et protéger les femmes du site.")
     response = post(client, "/needs", {"text": text, "category": "", "sensitive": "1"})
     assert response.status_code == 303
-    assert response.headers["location"].startswith("/needs?done=need-added#need-")
     need = next(n for n in own_needs(engine) if n["text"] == text)
     assert need["sensitive"] is True and need["category"] is None
-    listing = client.get(response.headers["location"]).text
-    assert "Your need was added." in listing
+    # Straight to its suggestions: the engine's corpus follows the new need.
+    assert response.headers["location"] == f"/needs/{need['id']}?added=1"
+    page = client.get(response.headers["location"])
+    assert page.status_code == 200 and "Your need was added." in page.text
+    assert "This need is sensitive" in page.text
+    assert partner_cards(page.text)
+    listing = client.get("/needs").text
     card = listing.split(f'id="need-{need["id"]}"', 1)[1].split("</li>", 1)[0]
     assert "Sensitive" in card and unescape(card).count(text) == 1
-    # The engine's corpus follows: the new need has suggestions of its own.
-    page = client.get(f"/needs/{need['id']}")
-    assert page.status_code == 200 and "This need is sensitive" in page.text
-    assert partner_cards(page.text)
+    # the topic guessed from the text shows on the card, spaced from the other words
+    guessed = engine.ref.category_label(engine.need_category(need["id"])[0], "en")
+    assert f"{guessed} (topic guessed from the text)" in text_of(card)
+    for html in (card, page.text):  # a space between the words, not only between the tags
+        assert re.search(r'guessed from the text\)</span> <span class="tag sensitive">', html)
 
 
 @pytest.mark.parametrize("data,field,message", [
@@ -191,8 +196,8 @@ def test_a_need_of_the_longest_length_in_accented_french_saves_through_the_page(
     assert len(urlencode({"text": text})) > 16_384  # the former cap lost such a need
     response = post(client, "/needs", {"text": text, "category": "ohs"}, page="/needs")
     assert response.status_code == 303, response.text[:200]
-    assert "done=need-added" in response.headers["location"]
     need = own_needs(engine)[-1]
+    assert response.headers["location"] == f"/needs/{need['id']}?added=1"
     assert need["text"] == text
     assert post(client, f"/needs/{need['id']}/delete", {}).status_code == 303  # leave no trace
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 from urllib.parse import quote
 
-from fastapi import APIRouter, FastAPI, Request
+from fastapi import APIRouter, FastAPI, Request, Response
 from fastapi.concurrency import run_in_threadpool
 from fastapi.staticfiles import StaticFiles
 
@@ -75,11 +75,24 @@ def _error_page(status: int, title: str, message: str):
     return handler
 
 
+STATIC_CACHE = "public, max-age=86400"
+
+
+class CachedStaticFiles(StaticFiles):
+    """The static files, cached by browsers and proxies for a day (they are revalidated by
+    ETag and Last-Modified after that)."""
+
+    def file_response(self, *args, **kwargs) -> Response:
+        response = super().file_response(*args, **kwargs)
+        response.headers["Cache-Control"] = STATIC_CACHE
+        return response
+
+
 def install(app: FastAPI, settings: WebSettings | None = None) -> None:
     """Serve the pages and their static files from ``app``."""
     app.state.web_settings = settings or WebSettings()
     app.include_router(pages_router)
-    app.mount("/static", StaticFiles(directory=STATIC), name="static")
+    app.mount("/static", CachedStaticFiles(directory=STATIC), name="static")
     app.add_exception_handler(SignInRequired, _sign_in_required)
     app.add_exception_handler(PageNotFound, _error_page(
         404, N_("Page not found"), N_("There is no such page, or it is not yours to see.")))

@@ -17,7 +17,7 @@ from api.pages.i18n import N_
 from api.pages.render import home_for, redirect, render
 from api.pages.session import PageNotFound, WebContext
 from api.profile_schemas import AssociationUpdate
-from matcher.errors import Forbidden, InvalidInput, NotFound
+from matcher.errors import Forbidden, InvalidInput, NotFound, NotReady
 from matcher.principals import Principal, Role
 from matcher.ranking.engine import Engine
 from matcher.services import profiles
@@ -140,13 +140,25 @@ def profile_save(ctx: CtxDep, who: SignedInDep, engine: EngineDep, form: FormDep
 
 
 # ---------------------------------------------------------------------- needs and practices
+def _topic_of(engine: Engine, need: dict, lang: str) -> dict:
+    """A need's topic as its card shows it: the one given, else the one guessed from its
+    text (none while its text has no vector yet)."""
+    if need["category"]:
+        return {"topic": engine.ref.category_label(need["category"], lang),
+                "topic_inferred": False}
+    try:
+        category = engine.need_category(need["id"])[0]
+    except (NotFound, NotReady):
+        return {"topic": None, "topic_inferred": False}
+    return {"topic": engine.ref.category_label(category, lang), "topic_inferred": True}
+
+
 def needs_page(ctx: WebContext, engine: Engine, association: dict, status: int = 200,
                need_form: dict | None = None, practice_form: dict | None = None):
     """The list of the association's needs and practices, with the forms that add one
     (``need_form`` / ``practice_form``: the values and errors of a refused form)."""
     ref = engine.ref
-    rows = [{**need, "topic": ref.category_label(need["category"], ctx.lang)
-             if need["category"] else None,
+    rows = [{**need, **_topic_of(engine, need, ctx.lang),
              "sensitive": engine.is_sensitive(need["id"])}
             for need in profiles.needs_of(engine, association["id"])]
     practices = [{**p, "topic": ref.category_label(p["category"], ctx.lang)

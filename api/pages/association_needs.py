@@ -81,6 +81,8 @@ def _add(ctx: WebContext, engine: Engine, who: Principal, kind: Kind, form: dict
     except (NotFound, Forbidden):
         raise PageNotFound() from None
     noun = kind.table[:-1]
+    if kind is NEED:  # straight to who could help
+        return redirect(ctx, f"/needs/{quote(record['id'])}?added=1")
     return redirect(ctx, f"/needs?done={noun}-added#{noun}-{quote(record['id'])}")
 
 

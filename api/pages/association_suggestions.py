@@ -113,6 +113,7 @@ def _need_page(ctx: WebContext, engine: Engine, who: Principal, need_id: str,
         computed_at=datetime.now(UTC), own=who.role is Role.ASSOCIATION,
         asked=_asked(engine, who, need_id, ctx.request.query_params.get("asked")),
         hidden=ctx.request.query_params.get("hidden") == "1",  # marked not interested
+        added=ctx.request.query_params.get("added") == "1" and who.role is Role.ASSOCIATION,
         error=error)
 
 

@@ -70,7 +70,9 @@ class WebContext:
 
     @property
     def csrf_token(self) -> str:
-        return csrf_for(self.engine, self.session_id, self.request)
+        """This session's CSRF token, masked afresh on each call: compressed pages then never
+        repeat a secret byte for byte (BREACH)."""
+        return mask_csrf(csrf_for(self.engine, self.session_id, self.request))
 
     # ------------------------------------------------------------------ session changes
     def sign_in(self, *, user_id: int | None = None, token_id: int | None = None) -> None:
@@ -124,6 +126,25 @@ def web_mac(engine: Engine, request: Request, message: bytes) -> str:
 
 def csrf_for(engine: Engine, session_id: str, request: Request) -> str:
     return web_mac(engine, request, b"csrf:" + session_id.encode("ascii"))
+
+
+def mask_csrf(token: str) -> str:
+    """``token`` (hex) XORed with a random pad, the pad first: a new text each time."""
+    raw = bytes.fromhex(token)
+    pad = secrets.token_bytes(len(raw))
+    return (pad + bytes(a ^ b for a, b in zip(pad, raw))).hex()
+
+
+def unmask_csrf(sent: str) -> str:
+    """The token a masked one carries ("" when it is not a masked token)."""
+    try:
+        both = bytes.fromhex(sent)
+    except ValueError:
+        return ""
+    half = len(both) // 2
+    if not both or len(both) % 2:
+        return ""
+    return bytes(a ^ b for a, b in zip(both[:half], both[half:])).hex()
 
 
 def web_context(request: Request) -> WebContext:
@@ -236,7 +257,8 @@ def check_csrf(ctx: WebContext, form: dict[str, str]) -> None:
     sent = form.get(CSRF_FIELD, "")
     cookie = ctx.request.cookies.get(SESSION_COOKIE, "")
     if not sent or not _SESSION_ID.match(cookie) or cookie != ctx.session_id \
-            or not hmac.compare_digest(sent, ctx.csrf_token):
+            or not hmac.compare_digest(unmask_csrf(sent),
+                                       csrf_for(ctx.engine, ctx.session_id, ctx.request)):
         raise CsrfRejected()
 
 

@@ -53,22 +53,26 @@ class EmbeddingSync:
             out[name] = {content_hash(t): t for t in texts if content_hash(t) not in known}
         return out
 
-    def sync(self, progress: bool = False, stop: threading.Event | None = None) -> int:
+    def sync(self, progress: bool = False, stop: threading.Event | None = None,
+             step: Callable[[str, int, int], None] | None = None) -> int:
         """Embed every text without a vector, saving chunk by chunk; the count. Stops between
         chunks once ``stop`` is set. One sync at a time."""
         with self._lock:
             self.running = True
             try:
-                return self._sync(progress, stop)
+                return self._sync(progress, stop, step)
             finally:
                 self.running = False
 
-    def _sync(self, progress: bool, stop: threading.Event | None) -> int:
+    def _sync(self, progress: bool, stop: threading.Event | None,
+              step: Callable[[str, int, int], None] | None) -> int:
         total = 0
         try:
             for name, missing in self.missing().items():
                 embedder = self._embedders()[name]
                 hashes, texts = list(missing), list(missing.values())
+                if step and texts:
+                    step(f"embedding ({name})", 0, len(texts))
                 for start in range(0, len(texts), SYNC_CHUNK):
                     if stop is not None and stop.is_set():
                         return total
@@ -77,6 +81,8 @@ class EmbeddingSync:
                     self.store.save_vectors(name, hashes[start:start + SYNC_CHUNK], vectors,
                                             embedder.model_id)
                     total += len(chunk)
+                    if step:
+                        step(f"embedding ({name})", start + len(chunk), len(texts))
             return total
         finally:
             if total:

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
 
@@ -186,10 +186,12 @@ class Engine:
 
     # ------------------------------------------------------------------ embeddings
     def sync_embeddings(self, progress: bool = False,
-                        stop: threading.Event | None = None) -> int:
+                        stop: threading.Event | None = None,
+                        step: Callable[[str, int, int], None] | None = None) -> int:
         """Embed every text that has no vector yet for each configured embedder, saving as it
-        goes; return the count. Stops early (between chunks) once ``stop`` is set."""
-        return self.vectors.sync(progress, stop)
+        goes; return the count. Stops early (between chunks) once ``stop`` is set. ``step``
+        is told ``(step name, texts done, texts to do)`` at each embedder's start and chunk."""
+        return self.vectors.sync(progress, stop, step)
 
     def heal(self) -> bool:
         """Embed the missing texts in a background thread (unless one runs); whether one

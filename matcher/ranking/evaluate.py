@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import warnings
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -27,13 +28,20 @@ class EvalReport:
 
 
 def make_run(engine: Engine, need_ids: list[str], depth: int = RUN_DEPTH,
-             weights: dict[str, dict[str, float]] | None = None) -> dict[str, dict[str, list[str]]]:
-    """Ranked ids per need and track, as ``build_check.py --score`` reads them."""
+             weights: dict[str, dict[str, float]] | None = None,
+             step: Callable[[str, int, int], None] | None = None,
+             ) -> dict[str, dict[str, list[str]]]:
+    """Ranked ids per need and track, as ``build_check.py --score`` reads them; ``step`` is
+    told ``(track, needs done, needs)`` as it goes."""
     run: dict[str, dict[str, list[str]]] = {"partner": {}, "peer": {}}
     for kind in ("partner", "peer"):
-        for need_id in need_ids:
+        if step:
+            step(f"ranking ({kind})", 0, len(need_ids))
+        for done, need_id in enumerate(need_ids, 1):
             result = engine.suggest(need_id, kind, depth, (weights or {}).get(kind))
             run[kind][need_id] = [s.item_id for s in result.suggestions]
+            if step:
+                step(f"ranking ({kind})", done, len(need_ids))
     return run
 
 
