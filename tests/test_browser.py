@@ -97,7 +97,7 @@ def test_association_signs_in_sees_suggestions_switches_language_and_signs_out(v
     v.check("need-fr")
 
     page.get_by_role("link", name="Profil").click()
-    expect(page.locator("dl.facts")).to_contain_text("Ghana")
+    expect(page.locator("dl.facts").first).to_contain_text("Ghana")
     v.check("profile-fr")
 
     page.get_by_role("button", name="Se déconnecter").click()
