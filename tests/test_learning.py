@@ -223,7 +223,8 @@ def test_cli_train_then_plugins_say_the_fusion_is_learned(decided, tmp_path):
 def test_cli_train_without_a_database_fails_in_one_line(tmp_path):
     result = runner.invoke(cli, ["train", "--db", str(tmp_path / "none.db")])
     assert result.exit_code == 1
-    assert result.stderr.strip().splitlines() == [f"Error: no database at {tmp_path / 'none.db'}"]
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith(f"Error: no database at {tmp_path / 'none.db'}")
     assert not (tmp_path / "none.db").exists()
 
 

@@ -46,6 +46,9 @@ def matches(ctx: CtxDep, engine: EngineDep, who: SignedInDep, partner: PartnerDe
               "region": region if region in ref.regions else None,
               "since": _since(since)}
     number = page_number(page)
+    # the offering filter offers the offerings that have matches (and the one chosen)
+    matched = {m["item_id"] for m in lifecycle.list_matches(engine, who, lifecycle.Filters(
+        kind="partner", limit=10_000))[0]} | {chosen["offering"]}
     rows, total = lifecycle.list_matches(engine, who, lifecycle.Filters(
         statuses=[chosen["status"]] if chosen["status"] else None, kind="partner",
         item_id=chosen["offering"], region=chosen["region"], since=chosen["since"],
@@ -54,7 +57,7 @@ def matches(ctx: CtxDep, engine: EngineDep, who: SignedInDep, partner: PartnerDe
     return render(ctx, "partner/matches.html", partner=partner,
                   matches=[_shown(engine, who, row, ctx.lang) for row in rows],
                   chosen=chosen, filtered=any(chosen.values()),
-                  offerings=[(o["id"], o["title"]) for o in own],
+                  offerings=[(o["id"], o["title"]) for o in own if o["id"] in matched],
                   regions=[(r, ref.region_label(r, ctx.lang)) for r in ref.regions],
                   query="&" + query if query else "",
                   page=number, pages=max(1, -(-total // PER_PAGE)), total=total)
