@@ -222,15 +222,18 @@ class MatchesMixin(IdempotencyMixin, BaseStore):
                 f"update matches set {', '.join(sets)} where id = ? and version = ? "
                 "and status = ?", [*values, match_id, version, from_status])
             if cursor.rowcount == 0:
-                current = self.get_match(match_id)
-                if current is None:
-                    raise NotFound(f"no match with id {match_id}")
-                raise Conflict(f"match {match_id} changed meanwhile (it is now "
-                               f"{current['status']}, version {current['version']}); "
-                               "reload it and try again")
+                self._refuse_stale(match_id)
             self._audit(match_id, action, from_status, to_status, actor, role, actor_org, at,
                         note=note, reason=reason, outcome=outcome)
         return self.get_match(match_id)
+
+    def _refuse_stale(self, match_id: int) -> None:
+        """A versioned update that changed no row: the match is gone, or changed meanwhile."""
+        current = self.get_match(match_id)
+        if current is None:
+            raise NotFound(f"no match with id {match_id}")
+        raise Conflict(f"match {match_id} changed meanwhile (it is now {current['status']}, "
+                       f"version {current['version']}); reload it and try again")
 
     def answer_match(self, match_id: int, *, version: int, status: str, answer: str,
                      reason: str | None, note: str | None, actor: str, role: str,
@@ -247,12 +250,7 @@ class MatchesMixin(IdempotencyMixin, BaseStore):
                 "where id = ? and version = ? and status = ?",
                 [answer, reason, at, at, match_id, version, status])
             if cursor.rowcount == 0:
-                current = self.get_match(match_id)
-                if current is None:
-                    raise NotFound(f"no match with id {match_id}")
-                raise Conflict(f"match {match_id} changed meanwhile (it is now "
-                               f"{current['status']}, version {current['version']}); "
-                               "reload it and try again")
+                self._refuse_stale(match_id)
             action = "partner_accept" if answer == "accepted" else "partner_decline"
             self._audit(match_id, action, status, status, actor, role, actor_org, at,
                         note=note, reason=reason)
