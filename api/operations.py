@@ -62,6 +62,9 @@ IN_WORDS: dict[str, str] = {
     "get_notification_preferences": "read notification preferences",
     "set_notification_preferences": "change notification preferences",
     "list_outbox": "read the e-mail outbox",
+    "write_lesson": "write a match's lesson",
+    "list_lessons": "read lessons",
+    "promote_lesson": "make a lesson a practice",
 }
 
 ROLE_PLURALS = {Role.ADMIN: "admins", Role.COORDINATOR: "coordinators",

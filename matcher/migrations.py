@@ -290,3 +290,36 @@ def m019_partner_answers_and_comments(db: Database) -> None:
         pk="id", not_null={"match_id", "at", "actor", "role", "body"},
     )
     db["match_comments"].create_index(["match_id"])
+
+
+@migrations(name="m020_lessons", transactional=False)
+def m020_lessons(db: Database) -> None:
+    """What each exchange taught: one lesson per match and side (``association``, its
+    ``counterpart`` - the offering's partner or the peer association - and ``coordinator``),
+    with its text, whether it worked, its figures (JSON object of named numbers), its
+    language, whether it is published, and, once promoted, the practice it became. The
+    match's association, region, topic and confidentiality are kept on the row, so a lesson
+    is listed and kept confidential without reading the need; ``item_id`` (with ``kind``)
+    is the offering or practice the exchange was about. Its own audit (who, role,
+    action, when; never the text), and an FTS5 index over the text (as m018's). Outside a
+    transaction, as m018 (FTS5 triggers); each statement is safe to run again."""
+    db.executescript(
+        "create table if not exists lessons (id integer primary key, "
+        "match_id integer not null references matches(id) on delete cascade, "
+        "side text not null, association_id text not null, owner_id text, kind text, "
+        "item_id text, "
+        "region text, category text, sensitive integer not null default 0, text text not null, "
+        "worked integer not null, figures text not null default '{}', language text not null, "
+        "published integer not null default 0, promoted_practice_id text, actor text not null, "
+        "role text not null, actor_org text, created_at text not null, "
+        "updated_at text not null, unique (match_id, side));"
+        "create index if not exists lessons_association on lessons (association_id);"
+        "create index if not exists lessons_owner on lessons (owner_id);"
+        "create index if not exists lessons_item on lessons (kind, item_id);"
+        "create table if not exists lesson_audit (id integer primary key, lesson_id integer "
+        "not null references lessons(id) on delete cascade, match_id integer not null, "
+        "association_id text, action text not null, actor text not null, actor_org text, "
+        "role text not null, at text not null);"
+        "create index if not exists lesson_audit_lesson on lesson_audit (lesson_id);")
+    db["lessons"].enable_fts(("text",), tokenize=SEARCH_TOKENIZER, create_triggers=True,
+                             replace=True)

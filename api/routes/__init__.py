@@ -6,6 +6,7 @@ from api.routes import (
     dashboard,
     exchange,
     health,
+    lessons,
     matches,
     notifications,
     offers,
@@ -39,7 +40,8 @@ api_router = APIRouter(prefix=API_PREFIX, responses=COMMON_ERRORS)
 for router in (suggestions.router, plugins.router, matches.router, rounds.router,
                *(profiles.ROUTERS[kind] for kind in
                  ("associations", "needs", "practices", "partners", "offerings")),
-               offers.router, exchange.router, rights.router, dashboard.router, notifications.router):
+               offers.router, exchange.router, rights.router, dashboard.router, notifications.router,
+               lessons.router):
     api_router.include_router(router)
 
 __all__ = ["API_PREFIX", "api_router", "health"]

@@ -9,6 +9,7 @@ from fastapi import APIRouter, Path
 from pydantic import BaseModel, ConfigDict, Field
 
 from api.deps import EngineDep
+from api.lesson_schemas import LessonPublic
 from api.match_schemas import AuditEntry, MatchPublic
 from api.schemas import ErrorMessage, ValidationErrorMessage
 from api.security import guard
@@ -32,12 +33,28 @@ class TokenInfo(BaseModel):
     revoked_at: str | None
 
 
+class LessonAuditEntry(BaseModel):
+    """One change of a lesson (who, in which role, what, when; never the text)."""
+
+    id: int
+    lesson_id: int
+    match_id: int
+    action: Literal["write", "update", "publish", "withdraw", "promote"]
+    actor: str
+    role: str
+    at: str
+
+
 class _OrganisationData(BaseModel):
     exported_at: str = Field(description="when this export was made (UTC)")
     matches: list[MatchPublic] = Field(
         description="the matches involving it that the caller may see")
     audit: list[AuditEntry] = Field(description="every change of those matches")
     tokens: list[TokenInfo]
+    lessons: list[LessonPublic] = Field(
+        default_factory=list, description="the lessons of its matches the caller may read")
+    lesson_audit: list[LessonAuditEntry] = Field(
+        default_factory=list, description="every write, publication and promotion of them")
 
 
 class NeedAuditEntry(BaseModel):

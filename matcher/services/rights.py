@@ -14,7 +14,8 @@ bulk export                admins: everything. Coordinators: the associations of
                            they may read them), and no partners - so that what they
                            export they may import again.
 organisation data export   the association (or partner) itself, and admins: its
-                           profile, matches, the audit rows about them, token metadata.
+                           profile, matches, the audit rows about them, token metadata,
+                           the lessons of its matches and their audit.
 organisation deletion      the same callers: removes it everywhere (see
                            :meth:`matcher.store.rights.RightsMixin.delete_association`).
 =========================  ==========================================================
@@ -33,6 +34,7 @@ from matcher.exchange import Exchange, dump_document, parse_document
 from matcher.principals import Principal, Role
 from matcher.ranking.embeddings import content_hash
 from matcher.ranking.engine import Engine
+from matcher.services import lessons
 from matcher.store import ImportReport, Store
 from matcher.store.rights import PSEUDONYM, DeletionReport  # noqa: F401  (re-exported)
 from matcher.workflow import lifecycle
@@ -103,6 +105,7 @@ def association_data(who: Principal, engine, association_id: str) -> dict:
         "need_audit": [{k: row[k] for k in ("id", "need_id", "action", "actor", "role", "at",
                                              "note")}
                        for row in engine.store.need_audit(association_id=association_id)],
+        **lessons.organisation_lessons(engine, who, association_id),
     }
 
 
@@ -115,6 +118,7 @@ def partner_data(who: Principal, engine, partner_id: str) -> dict:
         "partner": engine.store.partner_record(partner_id),
         **_matches_and_audit(who, engine, engine.store.matches_involving(partner_id=partner_id)),
         "tokens": engine.store.scoped_tokens("partner_id", partner_id),
+        **lessons.organisation_lessons(engine, who, partner_id),
     }
 
 

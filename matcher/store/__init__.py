@@ -8,6 +8,7 @@ from matcher.store.base import BaseStore
 from matcher.store.dashboard import DashboardMixin
 from matcher.store.idempotency import Claim
 from matcher.store.learning import LearningMixin
+from matcher.store.lessons import LessonQuery, LessonsMixin
 from matcher.store.matches import MatchesMixin
 from matcher.store.notifications import Mail, NotificationsMixin
 from matcher.store.profiles import ImportReport, ProfilesMixin
@@ -19,9 +20,9 @@ from matcher.store.vectors import Vector
 
 
 class Store(ProfilesMixin, AuthMixin, RoundsMixin, MatchesMixin, DashboardMixin, UsersMixin,
-            RightsMixin, LearningMixin, NotificationsMixin, BaseStore):
+            RightsMixin, LearningMixin, LessonsMixin, NotificationsMixin, BaseStore):
     # ProfilesMixin brings VectorsMixin and IdempotencyMixin (MatchesMixin the latter too).
     """A SQLite database of the exchange; open it with ``Store(path)`` (migrates on open)."""
 
 
-__all__ = ["Store", "ImportReport", "DeletionReport", "Claim", "Vector", "Mail"]
+__all__ = ["Store", "LessonQuery", "ImportReport", "DeletionReport", "Claim", "Vector", "Mail"]

@@ -18,6 +18,7 @@ from matcher.exchange import (
     dump_document,
 )
 from matcher.store.base import BaseStore
+from matcher.store.lessons import LessonsMixin
 from matcher.store.notifications import NotificationsMixin
 from matcher.store.profiles import ImportReport, exported_flag, offering_record
 
@@ -38,7 +39,7 @@ class DeletionReport:
     audit_pseudonymised: int = 0
 
 
-class RightsMixin(NotificationsMixin, BaseStore):
+class RightsMixin(LessonsMixin, NotificationsMixin, BaseStore):
     """Reads for a data export and the one-transaction deletion of an organisation."""
 
     # ------------------------------------------------------------------ exports
@@ -110,8 +111,10 @@ class RightsMixin(NotificationsMixin, BaseStore):
                 return None
             texts = [r["text"] for table in ("needs", "practices")
                      for r in self._rows(table, "association_id = ?", [association_id])]
+            lessons = self.delete_lessons_involving(association_id)  # LessonsMixin
             report = self._forget(association_id, "association_id", row["name"], texts,
                                   self.delete_matches_involving(association_id=association_id))
+            report.deleted["lessons"], report.deleted["lesson_audit"] = lessons
             report.deleted["not_interested"] = self.delete_not_interested_involving(
                 association_id=association_id)  # LearningMixin
             report.deleted["need_audit"] = self.db.execute(
@@ -135,8 +138,10 @@ class RightsMixin(NotificationsMixin, BaseStore):
                 return None
             texts = [t for o in self._rows("offerings", "partner_id = ?", [partner_id])
                      for t in (o["title"], o["description"])]
+            lessons = self.delete_lessons_involving(partner_id)  # LessonsMixin
             report = self._forget(partner_id, "partner_id", row["name"], texts,
                                   self.delete_matches_involving(partner_id=partner_id))
+            report.deleted["lessons"], report.deleted["lesson_audit"] = lessons
             report.deleted["not_interested"] = self.delete_not_interested_involving(
                 partner_id=partner_id)  # LearningMixin
             report.deleted["offerings"] = self.db.execute(

@@ -1,0 +1,251 @@
+"""Lessons: what each exchange taught, one per match and side, with their own audit trail
+(who, in which role, did what, when: never the text) and a full-text index (m020)."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from matcher.errors import Conflict, NotFound
+from matcher.store.base import BaseStore
+from matcher.store.idempotency import Claim, IdempotencyMixin
+from matcher.store.profiles import search_terms
+
+# A match is "at or past its outcome" in these states with an outcome recorded.
+OUTCOME_STATES = ("outcome_recorded", "closed")
+
+
+def _now() -> str:
+    return datetime.now(UTC).isoformat(timespec="seconds")
+
+
+@dataclass
+class LessonQuery:
+    """Which lessons to list. Visibility: a lesson is listed when it is published, or when
+    the caller is ``everything`` (admins), covers its region (``regions``), is its
+    association (``association_id``) or wrote it (``actor_org``)."""
+
+    everything: bool = False
+    regions: tuple[str, ...] = ()
+    association_id: str | None = None
+    actor_org: str | None = None
+    published_only: bool = False  # only published lessons, whoever asks (digests)
+    q: str | None = None
+    category: str | None = None
+    region: str | None = None
+    commodity: str | None = None
+    language: str | None = None
+    match_id: int | None = None
+    limit: int = 50
+    offset: int = 0
+
+
+class LessonsMixin(IdempotencyMixin, BaseStore):
+    """Write, list, publish and promote lessons; their audit; an organisation's lessons."""
+
+    def lesson(self, lesson_id: int) -> dict | None:
+        return next((_lesson(r) for r in self._rows("lessons", "id = ?", [lesson_id])), None)
+
+    def match_lessons(self, match_id: int) -> list[dict]:
+        return [_lesson(r) for r in self._rows("lessons", "match_id = ?", [match_id], "id")]
+
+    def save_lesson(self, match: dict, side: str, fields: dict, *, sensitive: bool,
+                    region: str | None, actor: str, role: str, actor_org: str | None,
+                    claim: Claim | None = None) -> tuple[dict, bool]:
+        """Write the lesson of ``match``'s ``side`` (``fields``: text, worked, figures,
+        language, and optionally published), or update the one there is; its audit row in
+        the same transaction. Returns the lesson and whether it was created. The match must
+        be at or past its outcome (checked again inside the transaction)."""
+        at = _now()
+        with self.writing():
+            earlier = self.claimed(claim, "lessons")
+            if earlier is not None:
+                return self._claimed_lesson(int(earlier)), True
+            row = self.db.execute("select status, outcome from matches where id = ?",
+                                  [match["id"]]).fetchone()
+            if row is None:
+                raise NotFound(f"no match with id {match['id']}")
+            if row[0] not in OUTCOME_STATES or row[1] is None:
+                raise Conflict("a lesson is written once the match's outcome is recorded "
+                               f"(match {match['id']} is {row[0]})")
+            existing = self.db.execute("select id from lessons where match_id = ? and side = ?",
+                                       [match["id"], side]).fetchone()
+            values = {"text": fields["text"], "worked": int(bool(fields["worked"])),
+                      "figures": json.dumps(fields.get("figures") or {}, sort_keys=True),
+                      "language": fields["language"]}
+            if existing is None:
+                published = fields.get("published")
+                cursor = self.db.execute(
+                    "insert into lessons (match_id, side, association_id, owner_id, kind, "
+                    "item_id, region, category, sensitive, text, worked, figures, language, published, "
+                    "actor, role, actor_org, created_at, updated_at) values "
+                    "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    [match["id"], side, match["association_id"], match["owner_id"],
+                     match["kind"], match["item_id"], region, match.get("category"), int(sensitive),
+                     values["text"], values["worked"], values["figures"], values["language"],
+                     int(not sensitive if published is None else published), actor, role,
+                     actor_org, at, at])
+                lesson_id, created = int(cursor.lastrowid), True
+                self._lesson_audit(lesson_id, match, "write", actor, role, actor_org, at)
+                self._claim(claim, "lessons", str(lesson_id))
+            else:
+                lesson_id, created = int(existing[0]), False
+                sets = ", ".join(f"{k} = ?" for k in values)
+                params = list(values.values())
+                if fields.get("published") is not None:
+                    sets += ", published = ?"
+                    params.append(int(fields["published"]))
+                self.db.execute(f"update lessons set {sets}, sensitive = max(sensitive, ?), "
+                                f"updated_at = ? where id = ?",
+                                [*params, int(sensitive), at, lesson_id])
+                self._lesson_audit(lesson_id, match, "update", actor, role, actor_org, at)
+        return self.lesson(lesson_id), created
+
+    def publish_lessons(self, match: dict, published: bool, *, actor: str, role: str,
+                        actor_org: str | None) -> int:
+        """Publish (or withdraw) every lesson of ``match``: the association's decision.
+        Returns how many changed; each change audited."""
+        at = _now()
+        with self.writing():
+            ids = [r[0] for r in self.db.execute(
+                "select id from lessons where match_id = ? and published != ?",
+                [match["id"], int(published)]).fetchall()]
+            for lesson_id in ids:
+                self.db.execute("update lessons set published = ?, updated_at = ? where id = ?",
+                                [int(published), at, lesson_id])
+                self._lesson_audit(lesson_id, match, "publish" if published else "withdraw",
+                                   actor, role, actor_org, at)
+        return len(ids)
+
+    def mark_promoted(self, lesson_id: int, practice_id: str, *, actor: str, role: str,
+                      actor_org: str | None) -> dict:
+        """Record that the lesson became ``practice_id`` (its provenance), audited."""
+        with self.writing():
+            lesson = self.lesson(lesson_id)
+            if lesson is None:
+                raise NotFound(f"no lesson with id {lesson_id}")
+            self.db.execute("update lessons set promoted_practice_id = ? where id = ?",
+                            [practice_id, lesson_id])
+            self._lesson_audit(lesson_id, {"id": lesson["match_id"],
+                                           "association_id": lesson["association_id"]},
+                               "promote", actor, role, actor_org, _now())
+        return self.lesson(lesson_id)
+
+    def claimed_practice(self, claim: Claim | None) -> str | None:
+        """The practice a promotion made under ``claim`` before, if any."""
+        return self.claimed(claim, "practices")
+
+    def promotion_of(self, practice_id: str) -> dict | None:
+        """The lesson a practice was promoted from, if it was."""
+        return next((_lesson(r) for r in self._rows(
+            "lessons", "promoted_practice_id = ?", [practice_id], "id")), None)
+
+    def list_lessons(self, q: LessonQuery) -> tuple[list[dict], int]:
+        where, params = _where(q)
+        sql = ("from lessons l left join associations a on a.id = l.association_id where "
+               + " and ".join(where))
+        total = self.db.execute(f"select count(*) {sql}", params).fetchone()[0]
+        cursor = self.db.execute(f"select l.* {sql} order by l.updated_at desc, l.id desc "
+                                 "limit ? offset ?", [*params, q.limit, q.offset])
+        names = [d[0] for d in cursor.description]
+        return [_lesson(dict(zip(names, row))) for row in cursor.fetchall()], total
+
+    def lesson_audit(self, lesson_ids: list[int]) -> list[dict]:
+        rows: list[dict] = []
+        for start in range(0, len(lesson_ids), 500):
+            chunk = list(lesson_ids[start:start + 500])
+            rows += self._rows("lesson_audit",
+                               f"lesson_id in ({','.join('?' * len(chunk))})", chunk, "id")
+        return rows
+
+    def practice_exchanges(self, practice_ids: list[str]) -> dict[str, dict[str, int]]:
+        """Per practice: ``taught`` (associations whose peer match on it has an outcome
+        recorded) and ``worked`` (those of them with a lesson saying it worked)."""
+        found: dict[str, dict[str, int]] = {}
+        for start in range(0, len(practice_ids), 500):
+            chunk = list(practice_ids[start:start + 500])
+            cursor = self.db.execute(
+                "select m.item_id, count(distinct m.association_id), count(distinct case when "
+                "exists (select 1 from lessons l where l.match_id = m.id and l.worked = 1) "
+                "then m.association_id end) from matches m where m.kind = 'peer' and "
+                f"m.outcome is not null and m.status in ({','.join('?' * len(OUTCOME_STATES))})"
+                f" and m.item_id in ({','.join('?' * len(chunk))}) group by m.item_id",
+                [*OUTCOME_STATES, *chunk])
+            for item, taught, worked in cursor.fetchall():
+                found[item] = {"taught": taught, "worked": worked}
+        return found
+
+    # ------------------------------------------------------------------ organisation data
+    def lessons_involving(self, org_id: str) -> list[dict]:
+        """The lessons of an organisation's matches (its own, or on its offering or
+        practice)."""
+        return [_lesson(r) for r in self._rows(
+            "lessons", "association_id = ? or owner_id = ?", [org_id, org_id], "id")]
+
+    def delete_lessons_involving(self, org_id: str) -> tuple[int, int]:
+        """Delete the lessons of an organisation's matches and their audit; the counts.
+        Joins the caller's transaction."""
+        with self.writing():
+            ids = "select id from lessons where association_id = ? or owner_id = ?"
+            audit = self.db.execute(f"delete from lesson_audit where lesson_id in ({ids})",
+                                    [org_id, org_id]).rowcount
+            lessons = self.db.execute("delete from lessons where association_id = ? or "
+                                      "owner_id = ?", [org_id, org_id]).rowcount
+        return lessons, audit
+
+    # ------------------------------------------------------------------ helpers
+    def _claimed_lesson(self, lesson_id: int) -> dict:
+        lesson = self.lesson(lesson_id)
+        if lesson is None:
+            raise Conflict(f"the lesson {lesson_id} written with this Idempotency-Key has "
+                           "been deleted since")
+        return lesson
+
+    def _lesson_audit(self, lesson_id: int, match: dict, action: str, actor: str, role: str,
+                      actor_org: str | None, at: str) -> None:
+        self.db.execute(
+            "insert into lesson_audit (lesson_id, match_id, association_id, action, actor, "
+            "actor_org, role, at) values (?, ?, ?, ?, ?, ?, ?, ?)",
+            [lesson_id, match["id"], match.get("association_id"), action, actor, actor_org,
+             role, at])
+
+
+def _where(q: LessonQuery) -> tuple[list[str], list]:
+    where: list[str] = []
+    params: list = []
+    if q.published_only:
+        where.append("l.published = 1")
+    elif not q.everything:
+        seen = ["l.published = 1"]
+        if q.regions:
+            seen.append(f"l.region in ({','.join('?' * len(q.regions))})")
+            params.extend(q.regions)
+        if q.association_id:
+            seen.append("l.association_id = ?")
+            params.append(q.association_id)
+        if q.actor_org:
+            seen.append("l.actor_org = ?")
+            params.append(q.actor_org)
+        where.append(f"({' or '.join(seen)})")
+    for clause, value in (("l.category = ?", q.category), ("l.region = ?", q.region),
+                          ("l.language = ?", q.language), ("l.match_id = ?", q.match_id),
+                          ("exists (select 1 from json_each(a.commodities) where value = ?)",
+                           q.commodity)):
+        if value is not None:
+            where.append(clause)
+            params.append(value)
+    if q.q:
+        terms = search_terms(q.q)
+        if terms is None:
+            where.append("0")
+        else:
+            where.append("l.id in (select rowid from lessons_fts where lessons_fts match ?)")
+            params.append(terms)
+    return where or ["1 = 1"], params
+
+
+def _lesson(row: dict) -> dict:
+    return {**row, "worked": bool(row["worked"]), "published": bool(row["published"]),
+            "sensitive": bool(row["sensitive"]),
+            "figures": json.loads(row["figures"]) if row.get("figures") else {}}
