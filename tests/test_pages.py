@@ -230,9 +230,11 @@ def test_every_page_post_route_is_listed():
                              "/admin/users/{user_id}/disable",
                              "/admin/users/{user_id}/edit", "/admin/users/{user_id}/enable",
                              "/admin/users/{user_id}/password",
-                             "/language", "/matches/{match_id}/accept",
+                             "/language", "/lessons/{lesson_id}/practice",
+                             "/matches/{match_id}/accept",
                              "/matches/{match_id}/comments",
-                             "/matches/{match_id}/decline", "/needs", "/needs/{need_id}/ask",
+                             "/matches/{match_id}/decline",
+                             "/matches/{match_id}/lesson", "/needs", "/needs/{need_id}/ask",
                              "/needs/{need_id}/not-interested",
                              "/needs/{record_id}/delete", "/needs/{record_id}/edit",
                              "/notifications/read-all", "/notifications/settings",
@@ -485,6 +487,10 @@ PAGES = {  # page: who opens it (every page of every role is listed here)
     "/search?q=mercury": "coord-africa",
     "/search": "amina",
     "/search?q=credit": "partner-user",
+    "/library": "amina",
+    "/library?q=mercury&category=mercury&language=en": "coord-africa",
+    "/library?region=africa_anglophone&commodity=gold": "partner-user",
+    "/library?category=nonsense&page=x": "admin-user",
 }
 
 

@@ -26,6 +26,7 @@ from api.pages import (
     coordinator,
     coordinator_dashboard,
     coordinator_match,
+    library,
     match_talk,
     notifications,
     partner,
@@ -55,7 +56,7 @@ ROUTERS = (signin.router, association.router, association_needs.router,
            partner_matches.router, partner_profile.router, partner_needs.router,
            coordinator.router, coordinator_match.router, coordinator_dashboard.router,
            admin.router, admin_data.router, notifications.router, search.router,
-           match_talk.router)
+           match_talk.router, library.router)
 pages_router = APIRouter(include_in_schema=False)
 for _router in ROUTERS:
     pages_router.include_router(_router)

@@ -17,6 +17,7 @@ from api.pages.association import own_association
 from api.pages.deps import CtxDep, FormDep, SignedInDep
 from api.pages.forms import Message
 from api.pages.i18n import N_
+from api.pages.library import lesson_block
 from api.pages.match_talk import thread
 from api.pages.render import home_for, redirect, render
 from api.pages.session import PageNotFound, WebContext
@@ -110,6 +111,7 @@ def _match_page(ctx: WebContext, engine: Engine, who: Principal, match: dict,
                   notice=NOTICES.get(ctx.request.query_params.get("done", "")),
                   error=error, note=note, own=match["association_id"] == who.association_id,
                   comments=thread(engine, who, match["id"]),
+                  lesson=lesson_block(engine, who, match, ctx.lang),
                   item=_item(engine, who, match),
                   confidential=bool(match.get("redacted")) and match["introduced_at"] is None)
 

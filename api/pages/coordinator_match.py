@@ -18,6 +18,7 @@ from api.match_schemas import OutcomeRequest, RejectRequest, TransitionRequest
 from api.pages.coordinator import NOTE_TOO_LONG, field_errors, is_reviewer
 from api.pages.deps import CtxDep, FormDep, SignedInDep
 from api.pages.i18n import N_
+from api.pages.library import lesson_block
 from api.pages.match_talk import thread
 from api.pages.render import ROLE_NAMES, redirect, render
 from api.pages.session import PageNotFound, WebContext
@@ -139,6 +140,7 @@ def match_page(ctx: WebContext, who: Principal, engine: Engine, match_id: int,
         actions=[a for a in view["actions"] if a in SCHEMAS],
         introduction=_introduction(engine, match, ctx.lang), trail=trail,
         comments=thread(engine, who, match_id),
+        lesson=lesson_block(engine, who, match, ctx.lang),
         roles=ROLES,
         done=DONE[done] if status == 200 and done in DONE
         and lifecycle.TRANSITIONS[done].target == match["status"] else None,

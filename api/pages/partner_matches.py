@@ -14,6 +14,7 @@ from fastapi import APIRouter
 
 from api.deps import EngineDep
 from api.pages.deps import CtxDep, SignedInDep
+from api.pages.library import lesson_block
 from api.pages.match_talk import thread
 from api.pages.partner import PER_PAGE, PartnerDep, page_number
 from api.pages.render import render
@@ -76,7 +77,8 @@ def match_page(ctx: CtxDep, engine: EngineDep, who: SignedInDep, partner: Partne
                   match=_shown(engine, who, match, ctx.lang),
                   message=_introduction(engine, match),
                   can_answer=answers.can_answer(who, match),
-                  comments=thread(engine, who, match["id"]))
+                  comments=thread(engine, who, match["id"]),
+                  lesson=lesson_block(engine, who, match, ctx.lang))
 
 
 def _shown(engine, who, match: dict, lang: str) -> dict:

@@ -56,6 +56,7 @@ NAV: dict[Role, list[tuple[str, str]]] = {
         ("/exchanges", N_("Exchanges")),
         ("/profile", N_("Profile")),
         ("/search", N_("Search")),
+        ("/library", N_("Library")),
         ("/notifications", N_("Notifications")),
     ],
     Role.PARTNER: [
@@ -63,12 +64,14 @@ NAV: dict[Role, list[tuple[str, str]]] = {
         ("/partner/matches", N_("Matches")),
         ("/partner/profile", N_("Profile")),
         ("/search", N_("Search")),
+        ("/library", N_("Library")),
         ("/notifications", N_("Notifications")),
     ],
     Role.COORDINATOR: [
         ("/review", N_("Review queue")),
         ("/dashboard", N_("Dashboard")),
         ("/search", N_("Search")),
+        ("/library", N_("Library")),
         ("/notifications", N_("Notifications")),
     ],
     Role.ADMIN: [
@@ -76,6 +79,7 @@ NAV: dict[Role, list[tuple[str, str]]] = {
         ("/admin/plugins", N_("Scorers")),
         ("/admin/data", N_("Import and export")),
         ("/admin/outbox", N_("E-mail outbox")),
+        ("/library", N_("Library")),
         ("/review", N_("Review queue")),
         ("/dashboard", N_("Dashboard")),
     ],

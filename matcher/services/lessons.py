@@ -315,3 +315,46 @@ def organisation_lessons(engine, who: Principal, org_id: str) -> dict:
     return {"lessons": [view(engine, who, r) for r in rows],
             "lesson_audit": [{k: a[k] for k in ("id", "lesson_id", "match_id", "action",
                                                  "actor", "role", "at")} for a in audit]}
+
+
+# ---------------------------------------------------------------------- the library
+def library(engine, who: Principal, f: Filters, lang: str = "en") -> dict:
+    """The practices and the lessons ``who`` may read that ``f`` selects: each practice with
+    the exchanges it took part in (``taught``: associations whose peer match on it has an
+    outcome recorded; ``worked``: those that reported it worked) and where it came from (the
+    lesson it was promoted from, and that exchange's practice); each lesson as :func:`view`.
+    """
+    from matcher.services import profiles  # a sibling service
+    from matcher.store.profiles import ProfileQuery
+
+    practices: list[dict] = []
+    practices_total = 0
+    if policy.can_read_practices(who):
+        language = f.language  # a practice's language: its association's languages
+        rows, practices_total = profiles.page(engine, who, "practices", ProfileQuery(
+            q=f.q, category=f.category, region=f.region, commodity=f.commodity,
+            language=language, limit=f.limit, offset=f.offset), lang)
+        counts = engine.store.practice_exchanges([r["id"] for r in rows])
+        for row in rows:
+            origin = provenance(engine, row)
+            association = engine.store.get("associations", row["association_id"]) or {}
+            practices.append({**row, "association_name": association.get("name"),
+                              "region": association.get("region"),
+                              **counts.get(row["id"], {"taught": 0, "worked": 0}),
+                              "lesson_id": origin["lesson_id"],
+                              "source_practice_id": origin["source_practice_id"]})
+    found, lessons_total = list_lessons(engine, who, f, lang)
+    for item in found:
+        item["can_promote"] = may_promote(engine, who, item)
+    return {"practices": practices, "practices_total": practices_total,
+            "lessons": found, "lessons_total": lessons_total}
+
+
+def may_promote(engine, who: Principal, shown: dict) -> bool:
+    """Whether ``who`` may make this (shown) lesson a practice: not yet promoted, and ``who``
+    manages the association that learned it."""
+    if shown.get("promoted_practice_id") or who.role is Role.PARTNER:
+        return False
+    row = engine.store.lesson(shown["id"])
+    association = engine.store.get("associations", row["association_id"]) if row else None
+    return association is not None and policy.can_manage_association(who, association)
