@@ -741,6 +741,43 @@ def glossary_add(concept: Annotated[str, typer.Argument(help="concept name, e.g.
     typer.echo(f"added to {concept} ({language}) in {path}")
 
 
+knowledge_app = typer.Typer(no_args_is_help=True, rich_markup_mode=None,
+                             help="Knowledge products: digests of practices and lessons.")
+app.add_typer(knowledge_app, name="knowledge")
+
+
+@knowledge_app.command("export")
+def knowledge_export(
+        fmt: Annotated[str, typer.Option("--format", help="html, md or csv")],
+        topic: Annotated[Optional[str], typer.Option(help="a topic (category), e.g. mercury")] = None,
+        region: Annotated[Optional[str], typer.Option(
+            help="a network, e.g. africa_francophone")] = None,
+        lang: Annotated[str, typer.Option("--lang", help="interface language: en, fr, es, pt")] = "en",
+        output: Annotated[Optional[Path], typer.Option("-o", "--output")] = None,
+        db: DbOption = None):
+    """The practices and the published lessons on a topic and in a network, as a digest to
+    share in the network's channels (to stdout unless -o). A lesson of a confidential need
+    is in it only once its association published it, and never names the association."""
+    from matcher.services import knowledge
+
+    if fmt not in knowledge.FORMATS:
+        _fail(f"--format is one of: {', '.join(knowledge.FORMATS)}")
+    engine = _engine(db)
+    try:
+        text = knowledge.render(knowledge.digest(engine, topic, region, lang), fmt)
+    except MatcherError as exc:
+        _fail(str(exc))
+    finally:
+        engine.store.close()
+    if output:
+        try:
+            output.write_text(text, encoding="utf-8")
+        except OSError as exc:
+            _fail(f"cannot write {output}: {exc.strerror}")
+    else:
+        typer.echo(text, nl=False)
+
+
 def main() -> None:
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     app()

@@ -491,6 +491,8 @@ PAGES = {  # page: who opens it (every page of every role is listed here)
     "/library?q=mercury&category=mercury&language=en": "coord-africa",
     "/library?region=africa_anglophone&commodity=gold": "partner-user",
     "/library?category=nonsense&page=x": "admin-user",
+    "/library/digest": "amina",
+    "/library/digest?topic=ohs&region=africa_anglophone": "partner-user",
 }
 
 

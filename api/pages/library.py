@@ -17,7 +17,7 @@ from api.pages.session import PageNotFound
 from matcher.errors import Conflict, Forbidden, InvalidInput, NotFound
 from matcher.language import KNOWN_LANGUAGES
 from matcher.principals import Principal, Role
-from matcher.services import lessons
+from matcher.services import knowledge, lessons
 
 router = APIRouter(include_in_schema=False)
 
@@ -150,3 +150,20 @@ def promote(ctx: CtxDep, who: SignedInDep, engine: EngineDep, lesson_id: str, fo
     except (Conflict, InvalidInput):
         return redirect(ctx, "/library?problem=promote")
     return redirect(ctx, f"/library?done=promoted&practice={made['practice']['id']}")
+
+
+@router.get("/library/digest")
+def digest(ctx: CtxDep, who: SignedInDep, engine: EngineDep):
+    """The digest ``matcher knowledge export`` writes, as a page: practices (not for
+    partners) and published lessons on a topic and in a network."""
+    query = ctx.request.query_params
+    ref = engine.ref
+    topic = query.get("topic") if query.get("topic") in ref.categories else None
+    region = query.get("region") if query.get("region") in ref.regions else None
+    content = knowledge.digest(engine, topic, region, ctx.lang,
+                               practices=who.role is not Role.PARTNER)
+    return render(ctx, "shared/digest.html", d=content, figure_names=FIGURES,
+                  options={"category": sorted(((c, ref.category_label(c, ctx.lang))
+                                               for c in ref.categories), key=lambda o: o[1]),
+                           "region": [(r, ref.region_label(r, ctx.lang))
+                                      for r in ref.regions]})
