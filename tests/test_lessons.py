@@ -5,14 +5,19 @@ the real model and TestClient."""
 
 from __future__ import annotations
 
+import csv
+import io
 import sqlite3
 import uuid
 
 import pytest
 from lesson_support import match_at_outcome
 from support import api_client, copy_database, make_tokens
+from typer.testing import CliRunner
 
+from matcher.cli import app as cli_app
 from matcher.principals import Role
+from matcher.store import Store
 
 V1 = "/api/v1"
 R1, R2 = "africa_anglophone", "latin_america_caribbean"
@@ -228,3 +233,106 @@ def test_a_write_retried_with_its_key_is_the_same_lesson(http, db, who):
     assert again.json() == first.json()
     assert rows(db, "select count(*) from lesson_audit where lesson_id = ?",
                 first.json()["id"]) == [(1,)]
+
+
+def test_lessons_and_their_audit_are_exported_and_erased_with_the_organisation(
+        http, db, who):
+    match_id = match_at_outcome(db, "demo-n-011", "partner", "demo-o-005", outcome="loan")
+    headers = make_tokens(db, {"owner": (Role.ASSOCIATION, {"association_id": "demo-a-04"})})
+    written = lesson(http, headers["owner"], match_id, figures={"loan_size": 5000}).json()
+    lesson(http, who["coordinator"], match_id, text="The loan came in time.")
+
+    export = http.get(f"{V1}/associations/demo-a-04/data", headers=headers["owner"])
+    assert export.status_code == 200, export.text
+    data = export.json()
+    assert {item["side"] for item in data["lessons"]} == {"association", "coordinator"}
+    assert {(a["lesson_id"], a["action"]) for a in data["lesson_audit"]} >= {
+        (written["id"], "write")}
+    assert all(set(a) == {"id", "lesson_id", "match_id", "action", "actor", "role", "at"}
+               for a in data["lesson_audit"])
+
+    erased = http.delete(f"{V1}/associations/demo-a-04", headers=who["admin"])
+
+    assert erased.status_code == 200, erased.text
+    assert erased.json()["deleted"]["lessons"] == 2
+    assert erased.json()["deleted"]["lesson_audit"] == 2
+    assert rows(db, "select count(*) from lessons where association_id = 'demo-a-04'") == [(0,)]
+    assert rows(db, "select count(*) from lesson_audit where match_id = ?", match_id) == [(0,)]
+    assert rows(db, "select count(*) from lessons_fts where lessons_fts match 'loan'") == [(0,)]
+
+
+def test_a_partners_erasure_takes_the_lessons_of_its_offerings(http, db, who):
+    match_id = match_at_outcome(db, "demo-n-006", "partner", "demo-o-008")
+    lesson(http, who["other_association"], match_id)
+
+    erased = http.delete(f"{V1}/partners/demo-p-03", headers=who["admin"])
+
+    assert erased.status_code == 200, erased.text
+    assert erased.json()["deleted"]["lessons"] == 1
+    assert rows(db, "select count(*) from lessons where match_id = ?", match_id) == [(0,)]
+
+
+def test_the_knowledge_export_writes_a_digest_in_each_format_and_language(db, tmp_path):
+    match_id = match_at_outcome(db, "demo-n-008", "peer", "demo-pr-026", outcome="training")
+    store = Store(db)
+    try:
+        store.save_lesson(store.get_match(match_id), "association",
+                          {"text": FRENCH, "worked": True, "figures": {"members_trained": 20},
+                           "language": "fr"}, sensitive=False, region=R1, actor="t",
+                          role="association", actor_org="demo-a-03")
+    finally:
+        store.close()
+    runner = CliRunner()
+
+    def export(*args):
+        return runner.invoke(cli_app, ["knowledge", "export", "--db", str(db), *args])
+
+    html = export("--format", "html", "--topic", "health", "--lang", "fr")
+    markdown = export("--format", "md", "--region", R1, "--lang", "es")
+    table = export("--format", "csv", "--topic", "health", "-o", str(tmp_path / "d.csv"))
+
+    assert html.exit_code == 0, html.output
+    assert '<html lang="fr">' in html.output and "Pratiques et leçons" in html.output
+    assert '<p lang="fr">Nous avons formé' in html.output and "français" in html.output
+    assert markdown.exit_code == 0 and markdown.output.startswith("# Prácticas y lecciones")
+    assert "Escrito en: francés" in markdown.output
+    assert table.exit_code == 0 and table.output == ""
+    rows_ = list(csv.DictReader(io.StringIO((tmp_path / "d.csv").read_text("utf-8"))))
+    lessons_ = [r for r in rows_ if r["kind"] == "lesson"]
+    practices = [r for r in rows_ if r["kind"] == "practice"]
+    assert [(r["language"], r["worked"], r["figures"]) for r in lessons_] == [
+        ("fr", "yes", "members_trained=20")]
+    assert practices and all(r["topic"] == "Health and health care" for r in practices)
+    pr = next(r for r in rows_ if r["id"] == "demo-pr-026")
+    assert (pr["taught"], pr["reported_worked"]) == ("1", "1")
+
+
+@pytest.mark.parametrize("args,word", [
+    (["--format", "pdf"], "--format"),
+    (["--format", "md", "--topic", "nope"], "topic"),
+    (["--format", "md", "--region", "nowhere"], "network"),
+    (["--format", "md", "--lang", "de"], "language"),
+])
+def test_a_bad_knowledge_export_exits_with_one_line(db, args, word):
+    result = CliRunner().invoke(cli_app, ["knowledge", "export", "--db", str(db), *args])
+
+    assert result.exit_code != 0
+    lines = result.output.strip().splitlines()
+    assert len(lines) == 1 and word in lines[0]
+
+
+def test_a_practice_shows_whom_it_was_taught_to_and_what_worked(http, db, who):
+    taught = [match_at_outcome(db, need, "peer", "demo-pr-005") for need in
+              ("demo-n-001", "demo-n-004", "demo-n-007")]
+    match_at_outcome(db, "demo-n-008", "peer", "demo-pr-005", until="active")
+    for match_id, headers, worked in zip(taught[:2], ("association", "other_association"),
+                                         (True, True)):
+        lesson(http, who[headers], match_id, worked=worked)
+    lesson(http, who["coordinator"], taught[2], worked=False)
+    store = Store(db)
+    try:
+        counts = store.practice_exchanges(["demo-pr-005"])
+    finally:
+        store.close()
+
+    assert counts == {"demo-pr-005": {"taught": 3, "worked": 2}}
