@@ -233,6 +233,7 @@ KNOWN: dict[str, dict[str, int]] = {
     "answer_match": {"party": 200, "none": 404},
     "list_match_comments": {"party": 200, "none": 404},
     "comment_match": {"party": 201, "none": 404},
+    "write_lesson": {"party": 409, "none": 404},  # the matrix's matches have no outcome yet
     "get_partner": {"owner": 200, "reader": 200},
     "update_partner": {"owner": 200, "reader": 403},
     "create_offering": {"owner": 201, "reader": 403},
@@ -242,7 +243,7 @@ KNOWN: dict[str, dict[str, int]] = {
 }
 # Operations without an object in the path that every role of their policy may call.
 OPEN_TO_POLICY = {"list_associations", "list_needs", "list_practices", "list_partners",
-                  "list_offerings", "list_scorers", "create_partner"}
+                  "list_offerings", "list_scorers", "create_partner", "list_lessons"}
 
 
 def body_for(world: World, op_id: str, op: dict, side: int, target: dict[str, str]):

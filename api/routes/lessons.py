@@ -74,7 +74,7 @@ def list_lessons(
                       offset=offset)
 
 
-@router.post("/lessons/{lesson_id:int}/practice", response_model=PromotedPractice,
+@router.post("/lessons/{lesson_id}/practice", response_model=PromotedPractice,
              status_code=status.HTTP_201_CREATED, responses={**WRITE_ERRORS, **_409},
              operation_id="promote_lesson",
              summary="Make a lesson a practice of the association that learned it")
