@@ -396,3 +396,30 @@ def test_deletion_is_one_transaction(world):
             deletion()
         assert everything(db) == before
     store.close()
+
+
+LESSON_TEXT = "Qlesson: our pumps now run on the partner's schedule and the pits stay dry"
+
+
+def test_lessons_and_their_audit_leave_with_the_association(world):
+    m1 = world["matches"]["m1"]
+    client, headers = world["client"], world["headers"]
+    for action, body in (("activate", {}), ("outcome", {"outcome": "training"})):
+        response = client.post(f"/api/v1/matches/{m1}/{action}", json=body,
+                               headers=headers["coord"])
+        assert response.status_code == 200, response.text
+    for who, text in (("a", LESSON_TEXT), ("p", "Qlesson from the partner's side")):
+        written = client.post(f"/api/v1/matches/{m1}/lesson", json={
+            "text": text, "worked": True, "figures": {"members_trained": 9}},
+            headers=headers[who])
+        assert written.status_code == 201, written.text
+
+    data = get(world, "a", f"/api/v1/associations/{A}/data").json()
+    assert sorted(item["side"] for item in data["lessons"]) == ["association", "counterpart"]
+    assert [row["action"] for row in data["lesson_audit"]] == ["write", "write"]
+    assert not any(LESSON_TEXT in str(row) for row in data["lesson_audit"])
+    body = delete(world, "a", f"/api/v1/associations/{A}").json()
+
+    assert body["deleted"]["lessons"] == 2 and body["deleted"]["lesson_audit"] == 2
+    assert count(world["db"], "lessons") == 0 and count(world["db"], "lesson_audit") == 0
+    assert leaks(world["db"], {"Qlesson"}) == []  # nor in the search index
