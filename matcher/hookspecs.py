@@ -31,7 +31,8 @@ def register_scorers(register: Callable[[Scorer], None]) -> None:
     which settings and requests override. Besides the need and the candidates' texts, vectors
     and attributes, it may read what came of each candidate's past exchanges in
     ``ctx.block.evidence`` (:data:`matcher.ranking.corpus.EVIDENCE`: ``good``, ``no_outcome``,
-    ``helped``; one int array over the block each), refreshed whenever an outcome is recorded.
+    ``helped``; one int array each, per item and per category of the need exchanged for),
+    refreshed whenever an outcome is recorded.
     Returns nothing; every implementation is called.
     """
 

@@ -28,9 +28,11 @@ from plugins.proven import MINUS_SHARE, ProvenScorer, proven_scores
 ADMIN = Principal(Role.ADMIN, label="test coordinator")
 ORIGINAL = "demo-o-001"  # open to every association: any need may take it
 HELPED, LED_NOWHERE = "twin-helped", "twin-nowhere"  # the same offering twice more
-QUERY_NEED = "demo-n-001"  # demo-a-01, Ghana
+HELPED_IN_CONFIDENCE = "twin-confidential"  # and once more: it helped a confidential need
+QUERY_NEED = "demo-n-001"  # demo-a-01, Ghana; on pit safety (ohs)
 CONFIDENTIAL_NEED = "demo-n-005"  # demo-a-02 (sgbv): its association is never named
 CONFIDENTIAL_ASSOCIATION = ("demo-a-02", "Umoja Women Miners Group", "Tanzania", "Tanzanie")
+OTHER_SGBV_NEED, OTHER_SGBV_ASSOCIATION = "demo-n-033", "demo-a-12"  # Colombia
 WEIGHT = ProvenScorer.weights["partner"]
 
 
@@ -49,31 +51,35 @@ def add_twin(engine: Engine, twin_id: str, of: str = ORIGINAL) -> None:
     engine.create_record("offerings", Offering(id=twin_id, **fields), row["partner_id"])
 
 
-def other_needs(engine: Engine, count: int) -> list[str]:
-    """Needs of ``count`` associations other than the query's, one each, not confidential."""
-    seen, found = {"demo-a-01", CONFIDENTIAL_ASSOCIATION[0]}, []
-    for need in engine.store.needs():
-        if need["association_id"] not in seen and not need["confidential"]:
-            seen.add(need["association_id"])
-            found.append(need["id"])
-    return found[:count]
+def same_topic(engine: Engine, need_id: str) -> list[str]:
+    """The other associations' needs on the topic of ``need_id`` (given or inferred), none
+    confidential, one need per association first, then the others."""
+    topic = engine.need_category(need_id)[0]
+    mine = engine.store.get("needs", need_id)["association_id"]
+    needs = [n for n in engine.store.needs() if n["association_id"] != mine
+             and not n["confidential"] and engine.need_category(n["id"])[0] == topic]
+    seen: set[str] = set()
+    first = [n["id"] for n in needs
+             if n["association_id"] not in seen and not seen.add(n["association_id"])]
+    return first + [n["id"] for n in needs if n["id"] not in first]
 
 
 @pytest.fixture(scope="module")
 def history(demo_db, tmp_path_factory):
-    """A copy of the demo set with the same offering three times: one that helped four
-    associations (one of them through a confidential need), one that led to nothing five
-    times, and the original with no history."""
+    """A copy of the demo set with the same offering four times: one that helped three
+    associations on the query need's topic, one that led to nothing there five times, one
+    that helped a confidential need only, and the original with no history."""
     db = copy_database(demo_db, tmp_path_factory.mktemp("proven"))
     engine = Engine(load_settings(db=db))
-    add_twin(engine, HELPED)
-    add_twin(engine, LED_NOWHERE)
-    needs = other_needs(engine, 8)
+    for twin in (HELPED, LED_NOWHERE, HELPED_IN_CONFIDENCE):
+        add_twin(engine, twin)
+    needs = same_topic(engine, QUERY_NEED)
+    assert len(needs) >= 5
     for need_id in needs[:3]:
         record(engine, need_id, HELPED, "agreement_signed")
-    record(engine, CONFIDENTIAL_NEED, HELPED, "training")
-    for need_id in needs[3:8]:
+    for need_id in needs[:5]:
         record(engine, need_id, LED_NOWHERE, "no_outcome")
+    record(engine, CONFIDENTIAL_NEED, HELPED_IN_CONFIDENCE, "training")
     engine.close()
     return db
 
@@ -95,14 +101,14 @@ def test_no_outcome_is_neutral_and_the_scores_stay_within_their_bounds():
         assert np.all(scores <= 1.0) and np.all(scores >= -MINUS_SHARE)
         assert proven_scores(np.array([0]), np.array([0]), base)[0] == 0.0
         assert np.all(np.diff(proven_scores(np.arange(30), np.zeros(30), base)) > 0)
-        assert np.all(np.diff(proven_scores(np.zeros(30), np.arange(30), base)) < 0)
+        falling = proven_scores(np.zeros(30), np.arange(30), base)
+        assert np.all(np.diff(falling) <= 0) and falling[1] < 0
 
 
 def test_one_outcome_moves_an_item_a_fifth_of_the_way_at_most():
     for base in (0.05, 0.3, 0.5, 0.9):
         assert 0 < proven_scores(np.array([1]), np.array([0]), base)[0] <= 0.2 + 1e-9
-        assert -0.2 * MINUS_SHARE - 1e-9 <= proven_scores(np.array([0]), np.array([1]),
-                                                          base)[0] < 0
+        assert -0.2 * base - 1e-9 <= proven_scores(np.array([0]), np.array([1]), base)[0] < 0
 
 
 # ---------------------------------------------------------------------------- ranking
@@ -129,26 +135,37 @@ def test_repeated_exchanges_that_led_to_nothing_give_a_mild_bounded_minus(ranked
 
 
 def test_the_suggestion_says_how_many_associations_it_helped_in_the_pages_language(ranked):
-    assert "helped 4 associations with this before" in ranked["en"][HELPED].reasons
-    assert "a déjà aidé 4 associations sur ce sujet" in ranked["fr"][HELPED].reasons
+    assert "helped 3 associations with this before" in ranked["en"][HELPED].reasons
+    assert "a déjà aidé 3 associations sur ce sujet" in ranked["fr"][HELPED].reasons
     for lang in ("en", "fr"):
-        assert not any("aid" in r or "helped" in r for r in ranked[lang][ORIGINAL].reasons)
-        assert not any("aid" in r or "helped" in r for r in ranked[lang][LED_NOWHERE].reasons)
+        for item in (ORIGINAL, LED_NOWHERE, HELPED_IN_CONFIDENCE):
+            assert not any("aid" in r or "helped" in r for r in ranked[lang][item].reasons)
 
 
-def test_the_reason_never_names_the_association_of_a_confidential_need(history, ranked):
+def test_only_the_same_topic_counts(ranked):
+    # it helped an sgbv need: nothing for a need on pit safety
+    assert ranked["en"][HELPED_IN_CONFIDENCE].contributions["proven"] == 0
+
+
+def test_a_confidential_need_counts_but_its_association_is_never_named_nor_counted(history):
+    engine = Engine(load_settings(db=history))
     for lang in ("en", "fr"):
-        words = " ".join(ranked[lang][HELPED].reasons)
+        shown = engine.suggest(OTHER_SGBV_NEED, "partner", limit=200, lang=lang,
+                               only=[HELPED_IN_CONFIDENCE]).suggestions[0]
+        assert shown.contributions["proven"] > 0
+        words = " ".join(shown.reasons)
+        assert "helped" not in words and "aidé" not in words
         assert not any(name in words for name in CONFIDENTIAL_ASSOCIATION)
-    token = make_token(history, Role.ASSOCIATION, association_id="demo-a-01")
+    engine.close()
+    token = make_token(history, Role.ASSOCIATION, association_id=OTHER_SGBV_ASSOCIATION)
     with api_client(history, token) as client:
-        response = client.get(f"/api/v1/needs/{QUERY_NEED}/suggestions",
+        response = client.get(f"/api/v1/needs/{OTHER_SGBV_NEED}/suggestions",
                               params={"kind": "partner", "limit": 100})
     assert response.status_code == 200
-    shown = next(s for s in response.json()["suggestions"] if s["offering_id"] == HELPED)
-    assert "helped 4 associations with this before" in shown["reasons"]
     text = json.dumps(response.json())
+    assert HELPED_IN_CONFIDENCE in text
     assert not any(name in text for name in CONFIDENTIAL_ASSOCIATION)
+    assert "with this before" not in text
 
 
 # ---------------------------------------------------------------------------- freshness
@@ -158,7 +175,7 @@ def test_the_evidence_follows_an_outcome_recorded_meanwhile(demo_copy):
     before = engine.corpus()
     assert engine.suggest(QUERY_NEED, "partner", limit=200, only=[HELPED]) \
         .suggestions[0].contributions["proven"] == 0
-    record(engine, other_needs(engine, 1)[0], HELPED, "loan")
+    record(engine, same_topic(engine, QUERY_NEED)[0], HELPED, "loan")
     after = engine.suggest(QUERY_NEED, "partner", limit=200, only=[HELPED]).suggestions[0]
     # one outcome: a plus, near neutral (a fifth of the bound at most)
     assert 0 < after.contributions["proven"] <= 0.2 * WEIGHT + 1e-6

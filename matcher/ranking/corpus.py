@@ -62,9 +62,9 @@ class Block:
     position: dict[str, int] = field(default_factory=dict)
     arrays: dict[str, np.ndarray] = field(default_factory=dict)
     state: dict[str, object] = field(default_factory=dict)  # per-scorer prepared state
-    # What came of each item's past exchanges, one int array per count (EVIDENCE), filled
-    # from the store and refreshed when an outcome is recorded, without rebuilding the rest:
-    # read it in ``score`` (not ``prepare``), through ``ctx.block.evidence``.
+    # What came of each item's past exchanges, one int array (items, categories) per count
+    # (EVIDENCE), filled from the store and refreshed when an outcome is recorded, without
+    # rebuilding the rest: read it in ``score`` (not ``prepare``), as ``ctx.block.evidence``.
     evidence: dict[str, np.ndarray] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
@@ -74,20 +74,24 @@ class Block:
         return len(self.ids)
 
 
-# The evidence kept per item (Block.evidence): exchanges that helped (a good outcome),
-# exchanges that led to nothing, and how many associations the item helped.
+# The evidence kept per item (Block.evidence), each an int array of shape (items,
+# categories): per item and per category of the need exchanged for, the exchanges that
+# helped (a good outcome), those that led to nothing, and how many associations the item
+# helped (through needs that are not confidential; this one is the only number to show).
 EVIDENCE = ("good", "no_outcome", "helped")
 
 
-def evidence_arrays(block: Block, found: dict[str, dict[str, int]]) -> dict[str, np.ndarray]:
-    """``found`` (item id -> counts, as the store gives them) as one array per count over
-    ``block``; items without evidence count 0."""
-    arrays = {name: np.zeros(len(block), dtype=np.int64) for name in EVIDENCE}
-    for item_id, counts in found.items():
-        position = block.position.get(item_id)
-        if position is not None:
+def evidence_arrays(block: Block, categories: Vocabulary,
+                    found: dict[tuple[str, str], dict[str, int]]) -> dict[str, np.ndarray]:
+    """``found`` ((item id, category) -> counts, as the store gives them) as one array per
+    count over ``block`` and ``categories``; what is not found counts 0."""
+    shape = (len(block), max(len(categories), 1))
+    arrays = {name: np.zeros(shape, dtype=np.int64) for name in EVIDENCE}
+    for (item_id, category), counts in found.items():
+        row, column = block.position.get(item_id), categories.get(category)
+        if row is not None and column >= 0:
             for name in EVIDENCE:
-                arrays[name][position] = counts.get(name, 0)
+                arrays[name][row, column] = counts.get(name, 0)
     return arrays
 
 

@@ -251,7 +251,7 @@ class Engine:
                 corpus = self._corpus
         return corpus
 
-    def _read_evidence(self) -> tuple[int, dict[str, dict[str, dict[str, int]]]]:
+    def _read_evidence(self) -> tuple[int, dict[str, dict[tuple[str, str], dict[str, int]]]]:
         """The store's evidence of past exchanges per kind and item, and its version."""
         with self.store.snapshot():
             return self.store.evidence_version(), self.store.item_evidence()
@@ -638,11 +638,12 @@ _PREPARE_FAILED = object()
 
 
 def _with_evidence(corpus: Corpus, version: int,
-                   found: dict[str, dict[str, dict[str, int]]]) -> Corpus:
-    """``corpus`` with each block's evidence from ``found`` (kind -> item id -> counts): a
+                   found: dict[str, dict[tuple[str, str], dict[str, int]]]) -> Corpus:
+    """``corpus`` with each block's evidence from ``found`` (kind -> (item id, category) ->
+    counts): a
     new corpus sharing everything else, so that a request under way keeps the one it has."""
-    blocks = {kind: replace(corpus.block(kind),
-                            evidence=evidence_arrays(corpus.block(kind), found.get(kind, {})))
+    blocks = {kind: replace(corpus.block(kind), evidence=evidence_arrays(
+                  corpus.block(kind), corpus.categories, found.get(kind, {})))
               for kind in KINDS}
     return replace(corpus, offerings=blocks["partner"], practices=blocks["peer"],
                    evidence_version=version)
