@@ -93,7 +93,8 @@ def shuffled(engine: Engine, events: list[tuple[str, str, str, str]], seed: int)
 
 
 def written(engine: Engine, events: list[tuple[str, str, str, str]]) -> Counter:
-    """Each exchange written through the store (the same rows the lifecycle writes)."""
+    """Each exchange written through the store (the rows the lifecycle writes, the need's
+    category included)."""
     store, counts = engine.store, Counter()
     for need_id, kind, item_id, outcome in events:
         need = store.get("needs", need_id)
@@ -101,8 +102,9 @@ def written(engine: Engine, events: list[tuple[str, str, str, str]]) -> Counter:
         owner = item["partner_id"] if kind == "partner" else item["association_id"]
         match = store.create_match(
             {"kind": kind, "need_id": need_id, "association_id": need["association_id"],
-             "item_id": item_id, "owner_id": owner, "score": 0.0, "category": None,
-             "reasons": []}, actor="bench", role="admin")
+             "item_id": item_id, "owner_id": owner, "score": 0.0,
+             "category": engine.need_category(need_id)[0], "reasons": []},
+            actor="bench", role="admin")
         status = "proposed"
         for action, target in zip((*STEPS, "record_outcome", "close"),
                                   ("approved", "introduced", "active", "outcome_recorded",
@@ -128,7 +130,8 @@ def evidence_summary(engine: Engine) -> dict[str, dict[str, int]]:
     out = {}
     for kind in KINDS:
         evidence = engine.corpus().block(kind).evidence
-        out[kind] = {"items": int(((evidence["good"] + evidence["no_outcome"]) > 0).sum()),
+        seen = (evidence["good"] + evidence["no_outcome"]).sum(axis=1) > 0
+        out[kind] = {"items": int(seen.sum()),
                      "helped": int(evidence["good"].sum()),
                      "no_outcome": int(evidence["no_outcome"].sum())}
     return out
