@@ -640,8 +640,8 @@ _PREPARE_FAILED = object()
 def _with_evidence(corpus: Corpus, version: int,
                    found: dict[str, dict[tuple[str, str], dict[str, int]]]) -> Corpus:
     """``corpus`` with each block's evidence from ``found`` (kind -> (item id, category) ->
-    counts): a
-    new corpus sharing everything else, so that a request under way keeps the one it has."""
+    counts): a new corpus sharing everything else, so that a request under way keeps the one
+    it has."""
     blocks = {kind: replace(corpus.block(kind), evidence=evidence_arrays(
                   corpus.block(kind), corpus.categories, found.get(kind, {})))
               for kind in KINDS}
