@@ -27,8 +27,13 @@ def register_scorers(register: Callable[[Scorer], None]) -> None:
 
     A scorer (see :class:`matcher.ranking.scoring.Scorer`) has a unique ``name``, a ``description``,
     the ``kinds`` it scores ("partner", "peer") and a vectorised ``score(ctx)`` that returns one
-    float per candidate of the block. Its fusion weight comes from settings (default 0 when
-    settings do not name it). Returns nothing; every implementation is called.
+    float per candidate of the block. Its fusion weight is its own ``weights`` for the kind,
+    which settings and requests override. Besides the need and the candidates' texts, vectors
+    and attributes, it may read what came of each candidate's past exchanges in
+    ``ctx.block.evidence`` (:data:`matcher.ranking.corpus.EVIDENCE`: ``good``, ``no_outcome``,
+    ``helped``; one int array each, per item and per category of the need exchanged for),
+    refreshed whenever an outcome is recorded.
+    Returns nothing; every implementation is called.
     """
 
 

@@ -323,3 +323,24 @@ def m020_lessons(db: Database) -> None:
         "create index if not exists lesson_audit_lesson on lesson_audit (lesson_id);")
     db["lessons"].enable_fts(("text",), tokenize=SEARCH_TOKENIZER, create_triggers=True,
                              replace=True)
+
+
+# The triggers that count each change of what matches' outcomes say, so that the engine
+# refreshes the per-item evidence it keeps (matcher.store.matches.item_evidence) without
+# rebuilding its corpus. A table that adds evidence later (lessons) adds its own triggers.
+_EVIDENCE_BUMP = ("update meta set value = cast(value as integer) + 1 "
+                  "where key = 'evidence_version';")
+
+
+@migrations(name="m021_evidence_version")
+def m021_evidence_version(db: Database) -> None:
+    """``meta.evidence_version``: a counter raised by triggers whenever a match's outcome is
+    recorded, changed or deleted (with its match), read by the engine to refresh the evidence
+    of past exchanges it ranks with."""
+    db.execute("insert or ignore into meta (key, value) values ('evidence_version', '0')")
+    db.execute("create trigger matches_evidence_insert after insert on matches "
+               f"when new.outcome is not null begin {_EVIDENCE_BUMP} end")
+    db.execute("create trigger matches_evidence_update after update of outcome on matches "
+               f"when old.outcome is not new.outcome begin {_EVIDENCE_BUMP} end")
+    db.execute("create trigger matches_evidence_delete after delete on matches "
+               f"when old.outcome is not null begin {_EVIDENCE_BUMP} end")

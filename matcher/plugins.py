@@ -1,11 +1,14 @@
-"""The plugin manager (built-in plugins plus the ``delve_matcher`` entry-point group) and the
+"""The plugin manager (built-in plugins plus the ``delve_matcher`` entry-point group, the
+project's own included) and the
 registries its hooks fill: scorers and embedders, each plugin's registration isolated from the
 others (one that raises is logged and left out; the rest still register)."""
 
 from __future__ import annotations
 
 import importlib
+import importlib.metadata
 import logging
+import re
 from collections.abc import Callable, Iterator
 
 import pluggy
@@ -17,6 +20,10 @@ from matcher.ranking.scoring import RegisteredScorer, Scorer
 from matcher.settings import Settings
 
 log = logging.getLogger(__name__)
+
+# The distribution this project ships as: a plugin registered through its own entry points
+# (plugins/proven.py) is a built-in as much as those listed here.
+DISTRIBUTION = "delve-matcher"
 
 DEFAULT_PLUGINS: tuple[str, ...] = (
     "plugins.embedders",
@@ -38,6 +45,9 @@ def make_plugin_manager(load_entry_points: bool = True) -> pluggy.PluginManager:
     for name in DEFAULT_PLUGINS:
         pm.register(importlib.import_module(name), name=name)
     if load_entry_points:
+        for entry in importlib.metadata.entry_points(group=PROJECT):
+            if entry.value in DEFAULT_PLUGINS:  # registered above already: never twice
+                pm.set_blocked(entry.name)
         pm.load_setuptools_entrypoints(PROJECT)
     return pm
 
@@ -57,8 +67,15 @@ def plugin_source(pm: pluggy.PluginManager, plugin: object) -> str:
         return "builtin"
     for plug, dist in pm.list_plugin_distinfo():
         if plug is plugin:
+            if _canonical(dist.project_name) == DISTRIBUTION:
+                return "builtin"
             return f"{dist.project_name} {dist.version}"
     return name
+
+
+def _canonical(name: str) -> str:
+    """A distribution name as PEP 503 compares them (``Delve_Matcher`` -> ``delve-matcher``)."""
+    return re.sub(r"[-_.]+", "-", name).lower()
 
 
 def _registrations(pm: pluggy.PluginManager, hook: str, **kwargs

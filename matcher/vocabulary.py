@@ -14,6 +14,10 @@ HOLDING_CAPACITY = ("approved", "introduced", "active")  # each holds a slot of 
 FINAL_STATES = ("rejected", "closed")
 REJECT_REASONS = ("not_relevant", "not_eligible", "capacity", "duplicate", "other")
 OUTCOMES = ("agreement_signed", "loan", "training", "visit", "no_outcome")
+# What an outcome says of the offering or practice exchanged: it helped (something came of
+# it), or nothing came of it. The evidence the engine keeps per item counts both.
+GOOD_OUTCOMES = ("agreement_signed", "loan", "training", "visit")
+NO_OUTCOME = "no_outcome"
 MATCH_SORTS = ("-score", "created_at", "-created_at")  # the review queue's orders
 
 # Where a kind's fusion weights come from: the scorers' and settings' hand weights, or a model

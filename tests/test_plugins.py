@@ -27,7 +27,7 @@ from matcher.settings import load_settings
 NEED = "demo-n-001"
 BUILTIN_SCORERS = {"semantic", "semantic_minilm", "semantic_e5", "semantic_e5_second",
                    "lexical", "category",
-                   "language", "geography", "commodity"}
+                   "language", "geography", "commodity", "proven"}
 
 
 def hook_names() -> list[str]:

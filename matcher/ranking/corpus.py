@@ -62,12 +62,37 @@ class Block:
     position: dict[str, int] = field(default_factory=dict)
     arrays: dict[str, np.ndarray] = field(default_factory=dict)
     state: dict[str, object] = field(default_factory=dict)  # per-scorer prepared state
+    # What came of each item's past exchanges, one int array (items, categories) per count
+    # (EVIDENCE), filled from the store and refreshed when an outcome is recorded, without
+    # rebuilding the rest: read it in ``score`` (not ``prepare``), as ``ctx.block.evidence``.
+    evidence: dict[str, np.ndarray] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         self.position = {rid: i for i, rid in enumerate(self.ids)}
 
     def __len__(self) -> int:
         return len(self.ids)
+
+
+# The evidence kept per item (Block.evidence), each an int array of shape (items,
+# categories): per item and per category of the need exchanged for, the exchanges that
+# helped (a good outcome), those that led to nothing, and how many associations the item
+# helped (through needs that are not confidential; this one is the only number to show).
+EVIDENCE = ("good", "no_outcome", "helped")
+
+
+def evidence_arrays(block: Block, categories: Vocabulary,
+                    found: dict[tuple[str, str], dict[str, int]]) -> dict[str, np.ndarray]:
+    """``found`` ((item id, category) -> counts, as the store gives them) as one array per
+    count over ``block`` and ``categories``; what is not found counts 0."""
+    shape = (len(block), max(len(categories), 1))
+    arrays = {name: np.zeros(shape, dtype=np.int64) for name in EVIDENCE}
+    for (item_id, category), counts in found.items():
+        row, column = block.position.get(item_id), categories.get(category)
+        if row is not None and column >= 0:
+            for name in EVIDENCE:
+                arrays[name][row, column] = counts.get(name, 0)
+    return arrays
 
 
 def offering_text(row: dict) -> str:
@@ -94,6 +119,7 @@ class Corpus:
     need_vectors: dict[str, dict[str, np.ndarray]] = field(default_factory=dict)
     extra: dict[str, object] = field(default_factory=dict)
     glossary: Glossary | None = None  # local words -> concepts, for the word match
+    evidence_version: int = 0  # the store's evidence_version its blocks' evidence is of
 
     def block(self, kind: str) -> Block:
         return self.offerings if kind == "partner" else self.practices

@@ -8,7 +8,7 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import cached_property
 
 import numpy as np
@@ -21,7 +21,7 @@ from matcher.language import detect_language
 from matcher.plugins import collect_scorers, get_embedder, get_plugin_manager
 from matcher.ranking import categorize, explain, filters
 from matcher.ranking.calibration import Calibration, calibration_path, load_calibration
-from matcher.ranking.corpus import Corpus, build_corpus, offering_text
+from matcher.ranking.corpus import Corpus, build_corpus, evidence_arrays, offering_text
 from matcher.ranking.embedding_sync import EmbeddingSync
 from matcher.ranking.embeddings import Embedder, ExpandedEmbedder, content_hash
 from matcher.ranking.fusion import fuse
@@ -232,19 +232,29 @@ class Engine:
         """The in-memory corpus for the store's current data version and vectors (rebuilt
         when either changes). Records without vectors are left out of it (see
         :meth:`embedding_status`); without ``embed_on_build``, their embedding starts."""
-        if self._fresh():
-            return self._corpus
-        with self._lock:
-            if not self._fresh():
-                if self.embed_on_build:
-                    self.sync_embeddings()
-                key = (self.store.data_version(), self.vectors.generation,
-                       self.store.vector_count())
-                self._corpus = self._build_corpus()
-                self._corpus_key = key
-                if self._corpus.extra["left_out"] and not self.embed_on_build:
-                    self.heal()
-        return self._corpus
+        if not self._fresh():
+            with self._lock:
+                if not self._fresh():
+                    if self.embed_on_build:
+                        self.sync_embeddings()
+                    key = (self.store.data_version(), self.vectors.generation,
+                           self.store.vector_count())
+                    self._corpus = self._build_corpus()
+                    self._corpus_key = key
+                    if self._corpus.extra["left_out"] and not self.embed_on_build:
+                        self.heal()
+        corpus = self._corpus
+        if corpus.evidence_version != self.store.evidence_version():
+            with self._lock:  # an outcome was recorded: the same corpus, fresh evidence
+                if self._corpus.evidence_version != self.store.evidence_version():
+                    self._corpus = _with_evidence(self._corpus, *self._read_evidence())
+                corpus = self._corpus
+        return corpus
+
+    def _read_evidence(self) -> tuple[int, dict[str, dict[tuple[str, str], dict[str, int]]]]:
+        """The store's evidence of past exchanges per kind and item, and its version."""
+        with self.store.snapshot():
+            return self.store.evidence_version(), self.store.item_evidence()
 
     def _fresh(self) -> bool:
         """Whether the corpus is that of the current data. One that left records out for want
@@ -265,6 +275,7 @@ class Engine:
             practices = self.store.practices()
             partners, associations = self.store.partners(), self.store.associations()
             protos = categorize.prototype_texts(self.ref)
+            evidence_version, evidence = self._read_evidence()
             found = {name: self.store.vectors_by_hash(name, map(content_hash, [
                 *(n["text"] for n in needs), *map(offering_text, offerings),
                 *(p["text"] for p in practices), *(t for _, t in protos)]))
@@ -283,6 +294,7 @@ class Engine:
         corpus = build_corpus(version, self.ref, partners, offerings, associations, needs,
                               practices)
         corpus.extra["left_out"] = left_out
+        corpus = _with_evidence(corpus, evidence_version, evidence)
         corpus.glossary = self.glossary
 
         def matrix(name: str, texts: list[str]) -> np.ndarray:
@@ -623,6 +635,18 @@ class Engine:
 
 
 _PREPARE_FAILED = object()
+
+
+def _with_evidence(corpus: Corpus, version: int,
+                   found: dict[str, dict[tuple[str, str], dict[str, int]]]) -> Corpus:
+    """``corpus`` with each block's evidence from ``found`` (kind -> (item id, category) ->
+    counts): a new corpus sharing everything else, so that a request under way keeps the one
+    it has."""
+    blocks = {kind: replace(corpus.block(kind), evidence=evidence_arrays(
+                  corpus.block(kind), corpus.categories, found.get(kind, {})))
+              for kind in KINDS}
+    return replace(corpus, offerings=blocks["partner"], practices=blocks["peer"],
+                   evidence_version=version)
 
 
 def _bare(record: dict, kind: str, score: float, need_id: str) -> Suggestion:

@@ -61,6 +61,8 @@ class Scorer:
     ``score`` returns one finite float per candidate, higher is better, on any scale:
     fusion normalises. ``reasons`` returns short human-readable reasons for a few candidates.
     ``prepare`` builds per-corpus state once (stored in ``block.state[self.name]``).
+    What came of each candidate's past exchanges is in ``ctx.block.evidence`` (see
+    :data:`matcher.ranking.corpus.EVIDENCE`), fresher than the corpus: read it in ``score``.
     """
 
     name: str = ""

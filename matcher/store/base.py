@@ -137,6 +137,12 @@ class BaseStore:
         row = self.db.execute("select value from meta where key = 'data_version'").fetchone()
         return int(row[0]) if row else 0
 
+    def evidence_version(self) -> int:
+        """A counter raised whenever the evidence of past exchanges changes (an outcome
+        recorded; see migration m021): the engine refreshes the evidence it ranks with."""
+        row = self.db.execute("select value from meta where key = 'evidence_version'").fetchone()
+        return int(row[0]) if row else 0
+
     def _bump_version(self) -> None:
         self.db.execute(
             "insert into meta (key, value) values ('data_version', '1') on conflict(key) "

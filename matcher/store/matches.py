@@ -13,7 +13,7 @@ from datetime import UTC, datetime
 from matcher.errors import Conflict, NotFound
 from matcher.store.base import BaseStore
 from matcher.store.idempotency import Claim, IdempotencyMixin
-from matcher.vocabulary import HOLDING_CAPACITY
+from matcher.vocabulary import GOOD_OUTCOMES, HOLDING_CAPACITY, NO_OUTCOME
 
 # The SQL of each of the queue's orders (matcher.vocabulary.MATCH_SORTS).
 SORTS = {"-score": "m.score desc, m.id", "created_at": "m.created_at, m.id",
@@ -69,6 +69,34 @@ class MatchesMixin(IdempotencyMixin, BaseStore):
             "select item_id from matches where need_id = ? and kind = ? and status = 'rejected'",
             [need_id, kind])
         return {row[0] for row in cursor.fetchall()}
+
+    def item_evidence(self) -> dict[str, dict[tuple[str, str], dict[str, int]]]:
+        """What came of each offering's and practice's past exchanges, per category of the
+        need they were for (given or inferred when proposed): kind -> (item id, category) ->
+        ``good`` (exchanges that helped: an outcome in ``GOOD_OUTCOMES``), ``no_outcome``
+        (exchanges that led to nothing) and ``helped`` (how many associations they helped,
+        through needs that are not confidential: a confidential need's exchange counts in
+        ``good``, never in a number that is shown). Only items with evidence are named. Kept
+        fresh by ``evidence_version`` (migration m021's triggers).
+
+        Each row of ``events`` is one piece of evidence about one item: a match's recorded
+        outcome. Another source of evidence is one more ``union all`` branch of it, giving
+        the same columns (kind, item, category, association, shown 0/1, good 0/1, bad 0/1)."""
+        marks = ",".join("?" * len(GOOD_OUTCOMES))
+        cursor = self.db.execute(
+            "with events (kind, item_id, category, association_id, shown, good, bad) as ("
+            " select kind, item_id, category, association_id, not redacted,"
+            f" outcome in ({marks}), outcome = ?"
+            " from matches where outcome is not null and category is not null"
+            " and status in ('outcome_recorded', 'closed')"
+            ") select kind, item_id, category, sum(good), sum(bad),"
+            " count(distinct case when good and shown then association_id end)"
+            " from events group by kind, item_id, category", [*GOOD_OUTCOMES, NO_OUTCOME])
+        found: dict[str, dict[tuple[str, str], dict[str, int]]] = {}
+        for kind, item_id, category, good, bad, helped in cursor.fetchall():
+            found.setdefault(kind, {})[item_id, category] = {
+                "good": int(good), "no_outcome": int(bad), "helped": int(helped)}
+        return found
 
     # ------------------------------------------------------------------ reads
     def get_match(self, match_id: int) -> dict | None:
