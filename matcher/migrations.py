@@ -344,3 +344,16 @@ def m021_evidence_version(db: Database) -> None:
                f"when old.outcome is not new.outcome begin {_EVIDENCE_BUMP} end")
     db.execute("create trigger matches_evidence_delete after delete on matches "
                f"when old.outcome is not null begin {_EVIDENCE_BUMP} end")
+
+
+@migrations(name="m024_lesson_evidence")
+def m024_lesson_evidence(db: Database) -> None:
+    """A lesson saying whether an exchange worked is evidence about its offering or practice
+    (``matcher.store.matches.item_evidence``): writing, changing or removing one raises
+    ``evidence_version`` as a match's outcome does (m021)."""
+    db.execute("create trigger lessons_evidence_insert after insert on lessons "
+               f"begin {_EVIDENCE_BUMP} end")
+    db.execute("create trigger lessons_evidence_update after update of worked on lessons "
+               f"when old.worked is not new.worked begin {_EVIDENCE_BUMP} end")
+    db.execute("create trigger lessons_evidence_delete after delete on lessons "
+               f"begin {_EVIDENCE_BUMP} end")

@@ -209,3 +209,23 @@ def test_a_builtin_named_in_default_plugins_and_by_entry_point_registers_once(mo
              if getattr(plugin, "__name__", "") == "plugins.proven"]
     assert names == ["plugins.proven"]
     assert collect_scorers(pm)["proven"].source == "builtin"
+
+
+def test_a_lesson_saying_it_worked_outweighs_an_outcome_that_said_nothing(demo_copy):
+    from matcher.services import lessons
+
+    engine = Engine(load_settings(db=demo_copy))
+    add_twin(engine, HELPED)
+    match = record(engine, same_topic(engine, QUERY_NEED)[0], HELPED, "no_outcome")
+
+    def proven() -> float:
+        return engine.suggest(QUERY_NEED, "partner", limit=200, only=[HELPED]) \
+            .suggestions[0].contributions["proven"]
+
+    assert proven() < 0  # one exchange that led to nothing
+    lessons.write(engine, ADMIN, match["id"], "The training came later and it worked well.",
+                  True)
+    after = engine.suggest(QUERY_NEED, "partner", limit=200, only=[HELPED]).suggestions[0]
+    assert after.contributions["proven"] > 0  # the lesson is the finer word, read at once
+    assert "helped 1 association with this before" in after.reasons
+    engine.close()

@@ -81,14 +81,22 @@ class MatchesMixin(IdempotencyMixin, BaseStore):
 
         Each row of ``events`` is one piece of evidence about one item: a match's recorded
         outcome. Another source of evidence is one more ``union all`` branch of it, giving
-        the same columns (kind, item, category, association, shown 0/1, good 0/1, bad 0/1)."""
+        the same columns (kind, item, category, association, shown 0/1, good 0/1, bad 0/1).
+
+        A match's lessons, when it has any, are the finer word on it: it helped when one of
+        its sides says it worked, and led to nothing when they all say it did not (migration
+        m024's triggers keep ``evidence_version`` current with them)."""
         marks = ",".join("?" * len(GOOD_OUTCOMES))
         cursor = self.db.execute(
-            "with events (kind, item_id, category, association_id, shown, good, bad) as ("
-            " select kind, item_id, category, association_id, not redacted,"
-            f" outcome in ({marks}), outcome = ?"
-            " from matches where outcome is not null and category is not null"
-            " and status in ('outcome_recorded', 'closed')"
+            "with said (match_id, worked) as ("
+            " select match_id, max(worked) from lessons group by match_id"
+            "), events (kind, item_id, category, association_id, shown, good, bad) as ("
+            " select m.kind, m.item_id, m.category, m.association_id, not m.redacted,"
+            f" coalesce(said.worked = 1, m.outcome in ({marks})),"
+            " coalesce(said.worked = 0, m.outcome = ?)"
+            " from matches m left join said on said.match_id = m.id"
+            " where m.outcome is not null and m.category is not null"
+            " and m.status in ('outcome_recorded', 'closed')"
             ") select kind, item_id, category, sum(good), sum(bad),"
             " count(distinct case when good and shown then association_id end)"
             " from events group by kind, item_id, category", [*GOOD_OUTCOMES, NO_OUTCOME])
