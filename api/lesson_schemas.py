@@ -6,12 +6,29 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from api.match_schemas import NOT_BLANK
-from matcher.services.lessons import MAX_FIGURES, MAX_LESSON, SIDES
+from api.profile_schemas import Category
+from matcher.errors import InvalidInput
+from matcher.language import KNOWN_LANGUAGES
+from matcher.services.lessons import (
+    FIGURE_NAME,
+    MAX_FIGURE,
+    MAX_FIGURES,
+    MAX_LESSON,
+    SIDES,
+    check_figures,
+)
 
 Side = Literal[SIDES]  # type: ignore[valid-type]
+Language = Literal[KNOWN_LANGUAGES]  # type: ignore[valid-type]
+# What JSON Schema says of the figures; checked by matcher.services.lessons.check_figures,
+# whose messages never repeat a name the client sent (pydantic's would, in "loc").
+FIGURES_SCHEMA = {
+    "patternProperties": {FIGURE_NAME.pattern: {
+        "type": "number", "minimum": -MAX_FIGURE, "maximum": MAX_FIGURE}},
+    "additionalProperties": False}
 
 _FIGURES = {"members_trained": 24, "mercury_saved_kg": 3.5}
 _TEXT = ("We trained 24 members in retort use over two weekends; the women's group took the "
@@ -27,20 +44,27 @@ class LessonWrite(BaseModel):
     text: str = Field(min_length=1, max_length=MAX_LESSON, pattern=NOT_BLANK,
                       description="what was done, what worked, what to do differently")
     worked: bool = Field(description="whether it worked")
-    figures: dict[str, Any] | None = Field(
-        default=None, max_length=MAX_FIGURES,
+    figures: dict[str, Any] = Field(
+        default_factory=dict, max_length=MAX_FIGURES,
         description=f"at most {MAX_FIGURES} named numbers (lower-case words joined by _), "
                     "e.g. members_trained, mercury_saved_kg, loan_size",
-        examples=[_FIGURES])
-    language: str | None = Field(default=None, min_length=2, max_length=3,
-                                 description="the text's language (ISO 639-1); detected "
-                                             "when left out")
+        examples=[_FIGURES], json_schema_extra=FIGURES_SCHEMA)
+    language: Language | None = Field(default=None, description="the text's language "
+                                      "(ISO 639-1); detected when left out")
     published: bool | None = Field(
         default=None, description="the association only (or an admin): publish the match's "
         "lessons to the whole network, or withdraw them. A lesson of a confidential need is "
         "unpublished until then; others are published by default")
     side: Side | None = Field(default=None, description="coordinators and admins: the side "
                               "to complete or edit (default: the caller's own)")
+
+    @field_validator("figures")
+    @classmethod
+    def _figures(cls, value: dict) -> dict:
+        try:
+            return check_figures(value)
+        except InvalidInput as exc:
+            raise ValueError(str(exc).removeprefix("field 'figures': ")) from None
 
 
 class LessonPublic(BaseModel):
@@ -99,8 +123,8 @@ class PromoteRequest(BaseModel):
     text: str | None = Field(default=None, min_length=1, max_length=MAX_LESSON,
                              pattern=NOT_BLANK, description="the practice's text (default: "
                                                             "the lesson's)")
-    category: str | None = Field(default=None, max_length=64,
-                                 description="its topic (default: the match's)")
+    category: Category | None = Field(default=None,
+                                      description="its topic (default: the match's)")
 
 
 class PracticeOut(BaseModel):

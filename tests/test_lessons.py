@@ -322,18 +322,17 @@ def test_a_bad_knowledge_export_exits_with_one_line(db, args, word):
 
 
 def test_a_practice_shows_whom_it_was_taught_to_and_what_worked(http, db, who):
-    # demo-pr-006 (demo-a-05): an organisation no other test of this module erases
-    taught = [match_at_outcome(db, need, "peer", "demo-pr-006") for need in
+    taught = [match_at_outcome(db, need, "peer", "demo-pr-007") for need in
               ("demo-n-001", "demo-n-004", "demo-n-007")]
-    match_at_outcome(db, "demo-n-008", "peer", "demo-pr-006", until="active")
+    match_at_outcome(db, "demo-n-008", "peer", "demo-pr-007", until="active")
     for match_id, headers, worked in zip(taught[:2], ("association", "other_association"),
                                          (True, True)):
         lesson(http, who[headers], match_id, worked=worked)
     lesson(http, who["coordinator"], taught[2], worked=False)
     store = Store(db)
     try:
-        counts = store.practice_exchanges(["demo-pr-006"])
+        counts = store.practice_exchanges(["demo-pr-007"])
     finally:
         store.close()
 
-    assert counts == {"demo-pr-006": {"taught": 3, "worked": 2}}
+    assert counts == {"demo-pr-007": {"taught": 3, "worked": 2}}

@@ -9,12 +9,14 @@ from fastapi import APIRouter, Path, Query, Request, Response, status
 from api.deps import EngineDep
 from api.idempotency import IdempotencyKey, claim_for
 from api.lesson_schemas import (
+    Language,
     LessonPage,
     LessonPublic,
     LessonWrite,
     PromotedPractice,
     PromoteRequest,
 )
+from api.profile_schemas import Category
 from api.routes.matches import READ_ERRORS, WRITE_ERRORS, MatchIdPath
 from api.schemas import ErrorMessage, Lang
 from api.security import guard
@@ -55,12 +57,11 @@ def write_lesson(engine: EngineDep, who: Annotated[Principal, guard("write_lesso
 def list_lessons(
         engine: EngineDep, who: Annotated[Principal, guard("list_lessons")],
         q: Annotated[str | None, Query(max_length=200, description="words of the text")] = None,
-        category: Annotated[str | None, Query(max_length=64, examples=["mercury"])] = None,
+        category: Annotated[Category | None, Query(examples=["mercury"])] = None,
         region: Annotated[str | None, Query(max_length=64,
                                             examples=["africa_anglophone"])] = None,
         commodity: Annotated[str | None, Query(max_length=64, examples=["gold"])] = None,
-        language: Annotated[str | None, Query(min_length=2, max_length=3,
-                                              examples=["fr"])] = None,
+        language: Annotated[Language | None, Query(examples=["fr"])] = None,
         limit: Annotated[int, Query(ge=1, le=100)] = 50,
         offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0,
         lang: Lang = "en") -> LessonPage:

@@ -75,7 +75,7 @@ def check_figures(figures) -> dict[str, float | int]:
                                field="figures")
         if isinstance(value, bool) or not isinstance(value, (int, float)) or (
                 isinstance(value, float) and not math.isfinite(value)) or abs(value) > MAX_FIGURE:
-            raise InvalidInput(f"figure {name}: a number (at most {MAX_FIGURE:.0e} in size)",
+            raise InvalidInput(f"each figure is a number, at most {MAX_FIGURE:.0e} in size",
                                field="figures")
         checked[name] = value
     return checked
