@@ -105,7 +105,7 @@ def test_the_teaching_practice_counts_its_exchange(client, matches):
 
     page = unescape(client.get("/library?region=africa_francophone").text)
 
-    assert "Taught to 1 associations, 1 reported it worked." in page
+    assert "Taught to associations: 1; reported it worked: 1." in page
     assert "They took our checklist home" in client.get("/library?q=checklist").text
 
 

@@ -78,8 +78,8 @@ def digest(engine, topic: str | None = None, region: str | None = None, lang: st
 
 
 def words(lang: str) -> dict[str, str]:
-    """The words around the texts, in ``lang``."""
-    return {key: _(text, lang) for key, text in {
+    """The words around the texts, in ``lang`` (French puts a no-break space before a colon)."""
+    return {"colon": "\u00a0:" if lang == "fr" else ":"} | {key: _(text, lang) for key, text in {
         "title": "Practices and lessons", "practices": "Practices", "lessons": "Lessons",
         "all_topics": "All topics", "all_networks": "All networks", "topic": "Topic",
         "network": "Network", "made_on": "Made on", "worked": "It worked",
@@ -93,7 +93,7 @@ def words(lang: str) -> dict[str, str]:
 def taught(practice: dict, lang: str) -> str:
     if not practice["taught"]:
         return _("Not taught in an exchange yet.", lang)
-    return _("Taught to {taught} associations, {worked} reported it worked.", lang,
+    return _("Taught to associations: {taught}; reported it worked: {worked}.", lang,
              taught=practice["taught"], worked=practice["worked"])
 
 
