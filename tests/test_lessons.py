@@ -305,6 +305,9 @@ def test_the_knowledge_export_writes_a_digest_in_each_format_and_language(db, tm
     assert practices and all(r["topic"] == "Health and health care" for r in practices)
     pr = next(r for r in rows_ if r["id"] == "demo-pr-026")
     assert (pr["taught"], pr["reported_worked"]) == ("1", "1")
+    # a practice's text stays in its own language, and the digest names it
+    assert all(r["language"] and r["language_name"] for r in practices)
+    assert markdown.output.count("Escrito en:") > 1
 
 
 @pytest.mark.parametrize("args,word", [

@@ -17,6 +17,7 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from matcher.errors import InvalidInput
 from matcher.i18n import _
+from matcher.language import detect_language
 from matcher.reference import UI_LANGUAGES, default_data_dir
 from matcher.services import lessons as lesson_service
 from matcher.services import profiles
@@ -50,8 +51,10 @@ def digest(engine, topic: str | None = None, region: str | None = None, lang: st
         counts = engine.store.practice_exchanges([r["id"] for r in rows])
         for row in rows:
             association = engine.store.get("associations", row["association_id"]) or {}
+            language = detect_language(row["text"])
             shown_practices.append({
                 "id": row["id"], "text": row["text"], "category": row["category"],
+                "language": language, "language_name": ref.language_name(language, lang),
                 "topic": ref.category_label(row["category"], lang) if row["category"] else "",
                 "association": association.get("name"),
                 "network": ref.region_label(association["region"], lang)
@@ -126,7 +129,7 @@ def _csv(content: dict, lang: str) -> str:
     writer.writerow(CSV_COLUMNS)
     for p in content["practices"]:
         writer.writerow(["practice", p["id"], p["topic"], p["network"], p["association"] or "",
-                         "", "", "", p["taught"], p["worked"], "", _cell(p["text"])])
+                         p["language"], p["language_name"], "", p["taught"], p["worked"], "", _cell(p["text"])])
     for lesson in content["lessons"]:
         figures = "; ".join(f"{k}={v}" for k, v in lesson["figures"].items())
         writer.writerow(["lesson", lesson["id"], lesson["topic"], lesson["network"],
