@@ -19,6 +19,7 @@ from matcher.errors import InvalidInput, NotFound, NotReady
 from matcher.glossary import Glossary, load_glossary
 from matcher.language import detect_language
 from matcher.plugins import collect_scorers, get_embedder, get_plugin_manager
+from matcher.process_lock import worker_lock
 from matcher.ranking import categorize, explain, filters
 from matcher.ranking.calibration import Calibration, calibration_path, load_calibration
 from matcher.ranking.corpus import Corpus, build_corpus, offering_text
@@ -108,7 +109,8 @@ class Engine:
             self.store, self.ref, lambda: self.embedders,
             lambda embedder, texts, show: _embed_with_progress(
                 embedder, texts, self.settings.batch_size, show))
-        self.healer = Healer(lambda stop: self.sync_embeddings(stop=stop))
+        self.healer = Healer(lambda stop: self.sync_embeddings(stop=stop),
+                             lock=worker_lock(settings.db, "embed", settings.workers))
         self.learned = LearnedFusion(self.store, settings.learn_min_decisions)
 
     @classmethod
@@ -256,7 +258,7 @@ class Engine:
         if (version, generation) != (self.store.data_version(), self.vectors.generation):
             return False
         return (not self._corpus.extra["left_out"] or self.vectors.running
-                or count == self.store.vector_count())
+                or self.healer.running or count == self.store.vector_count())
 
     def _build_corpus(self) -> Corpus:
         with self.store.snapshot():
