@@ -227,17 +227,17 @@ def main(
         spawned = time.perf_counter()
         health_ok = first = None
         deadline = spawned + 900
-        while first is None and time.perf_counter() < deadline:
+        while (first is None or health_ok is None) and time.perf_counter() < deadline:
             if server.poll() is not None:
                 raise SystemExit(f"the server exited; see {work / 'server.log'}")
             status, body = _get(f"{base}/health")
             if status == 200 and health_ok is None and json.loads(body)["status"] == "ok":
                 health_ok = time.perf_counter() - spawned
-            if status == 200 and _get(probe, token)[0] == 200:
+            if status == 200 and first is None and _get(probe, token)[0] == 200:
                 first = time.perf_counter() - spawned
             time.sleep(0.05)
-        if first is None:
-            raise SystemExit(f"no suggestion within 900 s; see {work / 'server.log'}")
+        if first is None or health_ok is None:
+            raise SystemExit(f"no suggestion or no 'ok' within 900 s; see {work / 'server.log'}")
         status, template = _get(probe, token)
         (work / "template.json").write_bytes(template)
         floor_env = dict(env, FLOOR_TEMPLATE=str(work / "template.json"), FLOOR_TOKEN=token)

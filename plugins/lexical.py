@@ -22,6 +22,7 @@ COMMON_SHARE, COMMON_MIN_DOCS = 0.2, 10
 
 
 class LexicalScorer(Scorer):
+    inline = True  # a few numpy passes: run in the request's thread
     name = "lexical"
     label = N_("Words in common")
     weights = {"partner": 0.5, "peer": 0.1}  # measured on the dev benchmark (README)
