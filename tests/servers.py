@@ -26,8 +26,9 @@ from matcher.settings import load_settings
 
 @contextmanager
 def serve_app(app: FastAPI, start_timeout: float = 60,
-              log_level: str = "warning") -> Iterator[str]:
-    """Serve ``app`` (lifespan on) until the block ends; yields its base URL. ``log_level``
+              log_level: str = "warning", warm: bool = True) -> Iterator[str]:
+    """Serve ``app`` (lifespan on) until the block ends; yields its base URL once it started
+    and, with ``warm``, once its corpus is built (/health "starting" until then). ``log_level``
     "info" turns uvicorn's access log on."""
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
@@ -43,6 +44,10 @@ def serve_app(app: FastAPI, start_timeout: float = 60,
         while not server.started and thread.is_alive() and time.monotonic() < deadline:
             time.sleep(0.05)
         assert server.started, "uvicorn did not start"
+        engines = getattr(app.state, "engines", None)
+        while warm and engines is not None and engines.warming \
+                and time.monotonic() < deadline + 240:
+            time.sleep(0.05)
         yield f"http://127.0.0.1:{port}"
     finally:
         server.should_exit = True
@@ -52,9 +57,9 @@ def serve_app(app: FastAPI, start_timeout: float = 60,
 
 
 @contextmanager
-def serve(db: Path) -> Iterator[str]:
-    """The app over the SQLite file ``db``, on default settings."""
-    with serve_app(create_app(load_settings(db=db))) as url:
+def serve(db: Path, warm: bool = True) -> Iterator[str]:
+    """The app over the SQLite file ``db``, on default settings (``warm``: see serve_app)."""
+    with serve_app(create_app(load_settings(db=db)), warm=warm) as url:
         yield url
 
 

@@ -326,7 +326,10 @@ def test_association_suggestions_keep_each_items_best_need(client):
 
 # ---------------------------------------------------------------------- health, plugins, docs
 def test_health_reports_version_and_record_counts(client):
-    response = client.get("/health")
+    deadline = time.monotonic() + 300  # the corpus is built at start: a guard, not a timing
+    while (response := client.get("/health")).json()["status"] == "starting" \
+            and time.monotonic() < deadline:
+        time.sleep(0.05)
 
     assert response.status_code == 200
     body = response.json()

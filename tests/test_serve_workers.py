@@ -59,7 +59,7 @@ def test_health_says_starting_until_the_corpus_is_built_then_suggestions_work(
 
     monkeypatch.setattr(Engine, "_build_corpus", held_build)
     app = create_app(load_settings(db=db))
-    with serve_app(app) as base:
+    with serve_app(app, warm=False) as base:
         starting = httpx.get(f"{base}/health", timeout=30).json()
         gate.set()
         _until(lambda: httpx.get(f"{base}/health", timeout=30).json()["status"] == "ok",
