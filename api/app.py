@@ -8,6 +8,7 @@ from contextlib import asynccontextmanager
 from fastapi import Depends, FastAPI
 from starlette.middleware.gzip import GZipMiddleware
 
+from api import throttle
 from api.docs import install_docs
 from api.errors import install_error_handlers
 from api.headers import install_headers
@@ -30,11 +31,13 @@ human-readable reasons."""
 
 @asynccontextmanager
 async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-    """Open the store at startup, embed in the background whatever texts have no vector yet
-    (an interrupted import), and deliver the e-mail outbox in the background; stop both and
-    close the store at shutdown."""
+    """Open the store at startup, build the corpus in the background (``/health`` says
+    "starting" until it is ready), embed in the background whatever texts have no vector yet
+    (an interrupted import), and deliver the e-mail outbox in the background; stop them and
+    close the store at shutdown. With several worker processes, one of them at a time
+    delivers the outbox and embeds (a lock file beside the database)."""
     engines: EngineProvider = app.state.engines
-    engines.get().heal()
+    engines.warm()
     courier = Courier(engines)
     courier.start()
     try:
@@ -42,6 +45,12 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     finally:
         courier.stop()
         engines.close()
+
+
+def create_app_from_environment() -> FastAPI:
+    """The app on the settings of the environment (``MATCHER_*``, ``MATCHER_CONFIG``): the
+    factory each worker process of ``matcher serve --workers N`` calls."""
+    return create_app(load_settings())
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -55,6 +64,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     install_error_handlers(app)
     install_log_redaction()
     install_limits(app, settings)
+    throttle.share_among(settings.workers)
     # HTML, CSS, JS and JSON above 500 bytes go out gzipped to clients that ask (the CSRF
     # token of the pages is masked afresh per page, so compression reveals no secret)
     app.add_middleware(GZipMiddleware, minimum_size=500)

@@ -10,11 +10,14 @@ from matcher.ranking.engine import Engine
 from matcher.settings import Settings
 
 
-def get_settings(request: Request) -> Settings:
+# The dependencies are ``async`` though they never wait: FastAPI runs a plain ``def`` one in
+# its thread pool, and each hand-over to a thread cost more than the work (measured under
+# load, bench/load.py). Only the endpoints themselves run in the pool.
+async def get_settings(request: Request) -> Settings:
     return request.app.state.settings
 
 
-def get_engine(request: Request) -> Engine:
+async def get_engine(request: Request) -> Engine:
     """The app's engine (created on first use, see :class:`api.state.EngineProvider`)."""
     return request.app.state.engines.get()
 

@@ -236,7 +236,8 @@ class Health(BaseModel):
                             embedding={"missing": 0, "in_progress": False})
 
     status: Literal["ok", "starting", "degraded"] = Field(
-        description="ok: everything embedded; starting: embedding the missing texts; "
+        description="ok: everything embedded, ready; starting: building the corpus at "
+                    "start, or embedding the missing texts; "
                     "degraded: texts missing and not being embedded")
     version: str
     records: dict[str, int] = Field(description="rows per table in the store")

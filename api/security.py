@@ -26,12 +26,14 @@ _bearer = HTTPBearer(auto_error=False, description="an API token from `matcher t
 TOO_MANY = "too many failed authentications; try again in a minute"
 
 
-def current_principal(
+async def current_principal(
         request: Request,
         credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]) -> Principal:
     """The caller behind the ``Authorization: Bearer`` token. A valid token always passes;
     without one: 401, or 429 once the caller's address has too many failures (see
-    api.throttle); a wrong one is counted, then the same."""
+    api.throttle); a wrong one is counted, then the same. ``async`` (not run in the thread
+    pool, see api.deps): one indexed read of the token's hash, which never waits for a
+    writer (the database is in WAL mode)."""
     token = credentials.credentials if credentials and credentials.scheme.lower() == "bearer" \
         else None
     engine = request.app.state.engines.get()
@@ -61,7 +63,7 @@ def guard(operation_id: str, *roles: Role):
         return _GUARDS[operation_id]
     POLICY[operation_id] = allowed
 
-    def check(principal: PrincipalDep) -> Principal:
+    async def check(principal: PrincipalDep) -> Principal:
         if principal.role not in allowed:
             raise HTTPException(status.HTTP_403_FORBIDDEN, refusal(principal.role, operation_id))
         return principal

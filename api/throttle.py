@@ -15,7 +15,8 @@ never refuse a valid credential, only the failing guesses:
   still checked: the right one signs in, a wrong one gets 429.
 
 The caller's address is the connection's peer, or what a configured trusted proxy forwarded
-(``MATCHER_TRUSTED_PROXIES``, see :mod:`api.proxies`). Counts live in the process.
+(``MATCHER_TRUSTED_PROXIES``, see :mod:`api.proxies`). Counts live in the process; with
+several worker processes (``matcher serve --workers N``) each allows ``FAILURE_LIMIT // N``.
 """
 
 from __future__ import annotations
@@ -34,6 +35,20 @@ _PRUNE_AT = 10_000  # keys on record before expired ones are swept out
 
 _failures: dict[str, deque[float]] = {}
 _lock = threading.Lock()
+_limit = FAILURE_LIMIT  # this process's share of FAILURE_LIMIT (see share_among)
+
+
+def share_among(processes: int) -> None:
+    """Serve ``processes`` worker processes: counts live in each process, and a caller's
+    connections may reach any of them, so each allows its share of ``FAILURE_LIMIT`` (the
+    whole server never allows more than the limit, whichever worker a guess reaches)."""
+    global _limit
+    _limit = max(1, FAILURE_LIMIT // max(1, processes))
+
+
+def limit() -> int:
+    """Failures in the window after which this process refuses (429)."""
+    return _limit
 
 
 def address_key(host: str) -> str:
@@ -72,8 +87,9 @@ def failures_of(key: str) -> int:
 
 
 def over_limit(key: str) -> bool:
-    """Whether ``key`` has reached ``FAILURE_LIMIT`` failures in the window."""
-    return failures_of(key) >= FAILURE_LIMIT
+    """Whether ``key`` has reached this process's share of ``FAILURE_LIMIT`` failures in the
+    window (all of it with one worker process)."""
+    return failures_of(key) >= _limit
 
 
 def record_failure(*keys: str) -> None:

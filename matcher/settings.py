@@ -61,6 +61,10 @@ class Settings(BaseSettings):
                                  "that a match round chooses among")
     scorer_budget_ms: float = Field(250.0, gt=0, description="time one scorer may take per request")
     threads: int = Field(1, ge=1, description="CPU threads for the embedding models")
+    workers: int = Field(1, ge=1, le=64, description="processes serving requests (set by "
+                         "`matcher serve --workers`): with more than one, one at a time "
+                         "delivers the outbox and embeds missing texts, and each counts failed "
+                         "sign-ins against its share of the limit")
     batch_size: int = Field(64, ge=1)
     data_dir: Path | None = Field(None, description="reference data folder (default: bundled)")
     calibration: Path | None = Field(

@@ -29,6 +29,7 @@ def relation_matrix(corpus: Corpus) -> np.ndarray:
 
 
 class CategoryScorer(Scorer):
+    inline = True  # a few numpy passes: run in the request's thread
     name = "category"
     label = N_("Same topic")
     weights = {"partner": 2.0, "peer": 2.0}  # measured on the dev benchmark (README)

@@ -12,6 +12,7 @@ ANY_COMMODITY_CREDIT = 0.5
 
 
 class CommodityScorer(Scorer):
+    inline = True  # a few numpy passes: run in the request's thread
     name = "commodity"
     label = N_("Same minerals")
     weights = {"partner": 0.0, "peer": 0.0}  # measured on the dev benchmark (README)

@@ -12,6 +12,7 @@ SAME_REGION_CREDIT = 0.5
 
 
 class GeographyScorer(Scorer):
+    inline = True  # a few numpy passes: run in the request's thread
     name = "geography"
     label = N_("Same country or network")
     weights = {"peer": 0.2}  # measured on the dev benchmark (README)

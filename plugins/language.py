@@ -12,6 +12,7 @@ ASSOCIATION_LANGUAGE_CREDIT = 0.8
 
 
 class LanguageScorer(Scorer):
+    inline = True  # a few numpy passes: run in the request's thread
     name = "language"
     label = N_("A shared language")
     weights = {"partner": 0.0, "peer": 0.0}  # measured on the dev benchmark (README)

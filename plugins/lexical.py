@@ -22,6 +22,7 @@ COMMON_SHARE, COMMON_MIN_DOCS = 0.2, 10
 
 
 class LexicalScorer(Scorer):
+    inline = True  # a few numpy passes: run in the request's thread
     name = "lexical"
     label = N_("Words in common")
     weights = {"partner": 0.5, "peer": 0.1}  # measured on the dev benchmark (README)
@@ -44,7 +45,9 @@ class LexicalScorer(Scorer):
         return {"index": index, "docs": sets, "common": common}
 
     def _query_tokens(self, ctx: ScoringContext) -> list[str]:
-        return _tokens(ctx.corpus, ctx.query.need["text"], ctx.query.language)
+        return _per_corpus(ctx.corpus, "lexical_query_tokens", (ctx.query.need["text"],
+                           ctx.query.language), lambda text, lang: _tokens(ctx.corpus, text,
+                                                                            lang))
 
     def score(self, ctx: ScoringContext) -> np.ndarray:
         state = ctx.block.state[self.name]
@@ -57,7 +60,8 @@ class LexicalScorer(Scorer):
 
     def reasons(self, ctx, positions, scores):
         state = ctx.block.state[self.name]
-        query = stems_with_surface(ctx.query.need["text"], ctx.query.language)
+        query = _per_corpus(ctx.corpus, "lexical_query_stems",
+                            (ctx.query.need["text"], ctx.query.language), stems_with_surface)
         lang, common = ctx.query.language, state.get("common", set())
         out = []
         for p in positions:
@@ -68,6 +72,21 @@ class LexicalScorer(Scorer):
             out.append([_("shared words: {words}", ctx.ui_language, words=", ".join(shared[:4]))]
                        if shared else [])
         return out
+
+
+PER_CORPUS_CACHE = 10_000  # needs' texts remembered per corpus (one entry per need, often)
+
+
+def _per_corpus(corpus: Corpus, name: str, key: tuple[str, str], make):
+    """``make(*key)``, remembered in the corpus (it depends on the corpus's glossary): the
+    same need's words are worked out once, not on every request."""
+    cache = corpus.extra.get(name)
+    if cache is None or len(cache) > PER_CORPUS_CACHE:
+        cache = corpus.extra[name] = {}
+    found = cache.get(key)
+    if found is None:
+        found = cache[key] = make(*key)
+    return found
 
 
 def _tokens(corpus: Corpus, text: str, lang: str) -> list[str]:

@@ -326,7 +326,10 @@ def test_association_suggestions_keep_each_items_best_need(client):
 
 # ---------------------------------------------------------------------- health, plugins, docs
 def test_health_reports_version_and_record_counts(client):
-    response = client.get("/health")
+    deadline = time.monotonic() + 300  # the corpus is built at start: a guard, not a timing
+    while (response := client.get("/health")).json()["status"] == "starting" \
+            and time.monotonic() < deadline:
+        time.sleep(0.05)
 
     assert response.status_code == 200
     body = response.json()
@@ -340,12 +343,16 @@ def test_health_reports_version_and_record_counts(client):
     assert records["vectors"] > 0
 
 
-def test_health_does_not_build_the_corpus(api_db):
+def test_the_corpus_is_built_at_start_not_by_the_first_request(api_db):
     app = create_app(load_settings(db=api_db))
     with TestClient(app) as fresh:
         assert fresh.get("/health").status_code == 200
+        deadline = time.monotonic() + 300  # a guard against a hang, not a timing
+        while app.state.engines.warming and time.monotonic() < deadline:
+            time.sleep(0.05)
         engine = app.state.engines.get()
-        assert not engine.corpus_loaded
+        assert engine.corpus_loaded
+        assert fresh.get("/health").json()["status"] == "ok"
 
 
 def test_plugins_lists_scorers_with_source_kinds_and_weights(client):

@@ -72,7 +72,7 @@ def test_the_server_embeds_what_an_interrupted_import_left_out(demo_copy, gate):
     assert dropped > 20
     bearer = make_token(demo_copy, Role.ADMIN)
 
-    with serve(demo_copy) as url, httpx.Client(base_url=url, timeout=120,
+    with serve(demo_copy, warm=False) as url, httpx.Client(base_url=url, timeout=120,
                                                headers=bearer) as http:
         health = http.get("/health").json()
         waiting = http.get(f"/api/v1/needs/{broken}/suggestions")
@@ -105,7 +105,7 @@ def test_health_says_degraded_while_nothing_can_embed_the_missing_texts(demo_cop
 
     monkeypatch.setattr(Engine, "sync_embeddings", broken)
     bearer = make_token(demo_copy, Role.ADMIN)
-    with serve(demo_copy) as url, httpx.Client(base_url=url, timeout=120,
+    with serve(demo_copy, warm=False) as url, httpx.Client(base_url=url, timeout=120,
                                                headers=bearer) as http:
         deadline = time.monotonic() + 30
         while (health := http.get("/health").json())["status"] == "starting":

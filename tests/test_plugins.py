@@ -281,6 +281,32 @@ def test_a_scorer_that_hangs_past_the_budget_is_isolated(tight_engine, plugin):
         hangs.release.set()
 
 
+class SlowInline(Scorer):
+    name = "test_slow_inline"
+    description = "test: runs in the request's thread, past the budget"
+    inline = True
+
+    def score(self, ctx):
+        time.sleep(0.3)  # the tight budget is 200 ms
+        return np.zeros(len(ctx.candidates))
+
+
+def test_an_inline_scorer_past_the_budget_is_left_out_like_a_pooled_one(tight_engine, plugin):
+    plugin(ScorerPlugin(SlowInline()), "test-slow-inline")
+    result = tight_engine.suggest(NEED, "partner", weights={"test_slow_inline": 1.0})
+
+    assert_isolated(result, "test_slow_inline", tight_engine)
+    assert set(result.failed_scorers) == {"test_slow_inline"}
+    assert "budget" in result.failed_scorers["test_slow_inline"]
+
+
+def test_the_built_in_scorers_run_inline_and_a_third_party_one_in_the_pool(engine):
+    scorers = {name: r.scorer for name, r in engine.scorers().items()}
+
+    assert all(scorers[name].inline for name in BUILTIN_SCORERS)
+    assert not Hangs().inline
+
+
 def test_a_scorer_that_fails_to_prepare_is_isolated(demo_db, plugin):
     plugin(ScorerPlugin(FailsToPrepare()), "test-prepare")
     engine = Engine(load_settings(db=demo_db))  # its corpus is built with the plugin present

@@ -19,6 +19,7 @@ from matcher.errors import InvalidInput, NotFound, NotReady
 from matcher.glossary import Glossary, load_glossary
 from matcher.language import detect_language
 from matcher.plugins import collect_scorers, get_embedder, get_plugin_manager
+from matcher.process_lock import worker_lock
 from matcher.ranking import categorize, explain, filters
 from matcher.ranking.calibration import Calibration, calibration_path, load_calibration
 from matcher.ranking.corpus import Corpus, build_corpus, evidence_arrays, offering_text
@@ -104,11 +105,13 @@ class Engine:
         self._corpus: Corpus | None = None
         self._corpus_key: tuple[int, int, int] | None = None
         self._lock = threading.RLock()
+        self._scorers: tuple[tuple, dict[str, RegisteredScorer]] | None = None
         self.vectors = EmbeddingSync(
             self.store, self.ref, lambda: self.embedders,
             lambda embedder, texts, show: _embed_with_progress(
                 embedder, texts, self.settings.batch_size, show))
-        self.healer = Healer(lambda stop: self.sync_embeddings(stop=stop))
+        self.healer = Healer(lambda stop: self.sync_embeddings(stop=stop),
+                             lock=worker_lock(settings.db, "embed", settings.workers))
         self.learned = LearnedFusion(self.store, settings.learn_min_decisions)
 
     @classmethod
@@ -164,7 +167,13 @@ class Engine:
         self.store.close()
 
     def scorers(self) -> dict[str, RegisteredScorer]:
-        return collect_scorers(self.pm)
+        """The registered scorers; collected again only when the plugins' registration hooks
+        change (collecting asks every plugin, which showed on every request's profile)."""
+        key = tuple(self.pm.hook.register_scorers.get_hookimpls())  # held: compared by identity
+        cached = self._scorers
+        if cached is None or cached[0] != key:
+            cached = self._scorers = (key, collect_scorers(self.pm))
+        return cached[1]
 
     def hand_weights(self, kind: str) -> dict[str, float]:
         """The hand weights of ``kind``: each scorer's own default, then settings."""
@@ -266,7 +275,7 @@ class Engine:
         if (version, generation) != (self.store.data_version(), self.vectors.generation):
             return False
         return (not self._corpus.extra["left_out"] or self.vectors.running
-                or count == self.store.vector_count())
+                or self.healer.running or count == self.store.vector_count())
 
     def _build_corpus(self) -> Corpus:
         with self.store.snapshot():
@@ -377,8 +386,8 @@ class Engine:
         return self._fallback_embedder() or self.primary_embedder
 
     # ------------------------------------------------------------------ suggestions
-    def query(self, need_id: str) -> Query:
-        corpus = self.corpus()
+    def query(self, need_id: str, corpus: Corpus | None = None) -> Query:
+        corpus = corpus or self.corpus()
         need = corpus.needs.get(need_id)
         if need is None and self.store.get("needs", need_id) is not None:
             raise NotReady(f"need {need_id!r} is not embedded yet; try again shortly")
@@ -466,10 +475,10 @@ class Engine:
             raise InvalidInput(f"kind must be one of {', '.join(KINDS)}", field="kind")
         if limit < 1:
             raise InvalidInput("limit must be at least 1", field="limit")
-        corpus = self.corpus()
-        query = self.query(need_id)
+        corpus = self.corpus()  # once: each look at its freshness is a read of the store
+        query = self.query(need_id, corpus)
         block = corpus.block(kind)
-        rules = self.hard_rules(need_id, kind)
+        rules = self.hard_rules(need_id, kind, corpus, query)
         candidates = filters.allowed(rules)
         if only is not None:
             wanted = [block.position[i] for i in only if i in block.position]
@@ -490,7 +499,7 @@ class Engine:
         failed.update({name: "failed to prepare" for name, r in registered.items()
                        if kind in r.scorer.kinds and block.state.get(name) is _PREPARE_FAILED})
         if run is None:
-            return self._result(query, kind, [], failed)
+            return self._result(query, kind, [], failed, corpus)
         total, contributions = fuse(run.scores, active, table, len(candidates))
         if explained:
             chosen = _diversify(total, candidates, block, kind, limit,
@@ -509,16 +518,17 @@ class Engine:
             for suggestion, strength in zip(suggestions, strengths, strict=True):
                 suggestion.strength = round(float(strength), 4)
                 suggestion.strength_label = self.calibration.label(suggestion.strength)
-        result = self._result(query, kind, suggestions, failed)
+        result = self._result(query, kind, suggestions, failed, corpus)
         result.admissible = len(candidates)
         return result
 
-    def hard_rules(self, need_id: str, kind: str = "partner") -> dict[str, np.ndarray]:
+    def hard_rules(self, need_id: str, kind: str = "partner", corpus: Corpus | None = None,
+                   query: Query | None = None) -> dict[str, np.ndarray]:
         """For each hard rule, a boolean array over the ``kind`` block: True where the item
         passes it for this need now (capacity, rejected pairs and those its association marked
         not interested included)."""
-        corpus = self.corpus()
-        association = self.query(need_id).association
+        corpus = corpus or self.corpus()
+        association = (query or self.query(need_id, corpus)).association
         used = self.store.capacity_used() if kind == "partner" else None
         return filters.rules_for(corpus, kind, association, used,
                                  self.store.rejected_items(need_id, kind),
@@ -576,8 +586,8 @@ class Engine:
                               weak=self._weak(ranked[:limit]))
 
     def _result(self, query: Query, kind: str, suggestions: list[Suggestion],
-                failed: dict[str, str]) -> SuggestionList:
-        category = self.corpus().categories
+                failed: dict[str, str], corpus: Corpus) -> SuggestionList:
+        category = corpus.categories
         names = list(category.index)
         return SuggestionList(
             need_id=query.need["id"], association_id=query.association["id"], kind=kind,

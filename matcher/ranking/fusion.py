@@ -30,7 +30,11 @@ BOUND = 1e300
 
 
 def _finite(values: np.ndarray) -> np.ndarray:
-    """``values`` with NaN as 0 and everything else clipped to +/-:data:`BOUND`."""
+    """``values`` with NaN as 0 and everything else clipped to +/-:data:`BOUND` (``values``
+    itself when it is so already: the usual case, checked in one pass)."""
+    with np.errstate(invalid="ignore"):
+        if np.abs(values).max(initial=0.0) <= BOUND:  # False with a NaN
+            return values
     return np.clip(np.nan_to_num(values, nan=0.0), -BOUND, BOUND)
 
 

@@ -73,6 +73,12 @@ class Scorer:
     kinds: frozenset[str] = frozenset({"partner", "peer"})
     weights: Mapping[str, float] = {}  # default fusion weight per kind; settings override it
     normalise: str = "zscore"  # "zscore", "minmax" or "none" (already in [0, 1])
+    # Run in the request's own thread rather than the scorer pool: for the built-in scorers,
+    # a few vectorised numpy passes, for which handing work to another thread costs more than
+    # the work (under load the threads contend for the GIL). Its time is still measured, and
+    # a call over the budget is still left out; only a pooled scorer can be abandoned while
+    # it runs, so third-party scorers stay in the pool (the default).
+    inline: bool = False
 
     def default_weight(self, kind: str) -> float:
         """The weight this scorer takes part with for ``kind`` unless settings say otherwise:
@@ -191,11 +197,15 @@ def _timed(scorer: Scorer, ctx: ScoringContext) -> tuple[np.ndarray, float]:
 
 
 def run_scorers(scorers: dict[str, Scorer], ctx: ScoringContext, budget_ms: float) -> ScorerRun:
-    """Call each scorer on the block; isolate errors, overruns, NaN and wrong shapes."""
+    """Call each scorer on the block; isolate errors, overruns, NaN and wrong shapes. Pooled
+    scorers run in threads (and may be abandoned at the budget) while the inline ones run
+    here."""
     run = ScorerRun()
     n = len(ctx.candidates)
-    futures = {}
+    futures: dict[str, Future] = {}
     for name, scorer in scorers.items():
+        if scorer.inline:
+            continue
         stuck = _overrunning.get(name)
         if stuck is not None and not stuck.done():
             # Still running from an earlier request: don't pile more threads on it.
@@ -203,10 +213,18 @@ def run_scorers(scorers: dict[str, Scorer], ctx: ScoringContext, budget_ms: floa
             continue
         futures[name] = _pool.submit(_timed, scorer, ctx)
     deadline = time.perf_counter() + budget_ms / 1000
-    for name, future in futures.items():
+    for name, scorer in scorers.items():
+        if name in run.failed:
+            continue
         problem = None
         try:
-            raw, elapsed = future.result(timeout=max(deadline - time.perf_counter(), 0.0))
+            if scorer.inline:
+                raw, elapsed = _timed(scorer, ctx)
+                if elapsed > budget_ms:
+                    raise FutureTimeout
+            else:
+                raw, elapsed = futures[name].result(
+                    timeout=max(deadline - time.perf_counter(), 0.0))
             values = np.asarray(raw, dtype=np.float64)
             if values.shape != (n,):
                 raise BadScores(f"returned shape {values.shape}, expected ({n},)")
@@ -215,7 +233,8 @@ def run_scorers(scorers: dict[str, Scorer], ctx: ScoringContext, budget_ms: floa
             run.scores[name] = values
             run.timings_ms[name] = elapsed
         except FutureTimeout:
-            if not future.cancel():
+            future = futures.get(name)
+            if future is not None and not future.cancel():
                 _overrunning[name] = future
             run.failed[name] = problem = f"exceeded the {budget_ms:.0f} ms budget"
             log.error("scorer %s exceeded its %.0f ms budget; left out", name, budget_ms)

@@ -78,6 +78,7 @@ def _uninformative_stems(lang: str) -> frozenset[str]:
     return frozenset(stemmer.stemWords(list(_UNINFORMATIVE))) if stemmer else frozenset()
 
 
+@lru_cache(maxsize=65_536)  # asked for each shared word of each suggestion, every request
 def meaningful(word: str, lang: str = "en") -> bool:
     """Whether ``word`` may be shown as a word two texts share: three letters or more, not a
     number, and neither it nor its stem a function word or a number word in en, fr, es or pt

@@ -20,6 +20,7 @@ from email.utils import format_datetime, make_msgid
 from matcher.errors import Forbidden, NotFound
 from matcher.i18n import _
 from matcher.principals import Principal
+from matcher.process_lock import worker_lock
 from matcher.ranking.engine import Engine
 from matcher.settings import Settings
 from matcher.store import Mail
@@ -174,17 +175,26 @@ class Courier:
 
     def _run(self) -> None:
         last_reminders = None
-        while not self._stop.is_set():
-            try:
-                engine = self._engines.get()
-                settings = engine.settings
-                deliver_pending(engine.store, settings)
-                today = _now().date()
-                if last_reminders != today:
-                    notifications.remind_stale(engine, settings.reminder_days)
-                    last_reminders = today
-            except Exception:  # noqa: BLE001 - the loop must outlive any one failure
-                log.exception("outbox delivery failed; trying again")
-                settings = self._engines.settings
-            self._wake.wait(settings.notify_interval)
-            self._wake.clear()
+        settings = self._engines.settings
+        # with several worker processes, the one holding the lock delivers (another takes
+        # over on its next look if that one ends): a message is never sent twice at once
+        lock = worker_lock(settings.db, "courier", settings.workers)
+        try:
+            while not self._stop.is_set():
+                try:
+                    if lock is None or lock.try_acquire():
+                        engine = self._engines.get()
+                        settings = engine.settings
+                        deliver_pending(engine.store, settings)
+                        today = _now().date()
+                        if last_reminders != today:
+                            notifications.remind_stale(engine, settings.reminder_days)
+                            last_reminders = today
+                except Exception:  # noqa: BLE001 - the loop must outlive any one failure
+                    log.exception("outbox delivery failed; trying again")
+                    settings = self._engines.settings
+                self._wake.wait(settings.notify_interval)
+                self._wake.clear()
+        finally:
+            if lock is not None:
+                lock.release()

@@ -69,6 +69,10 @@ class DashboardMixin(BaseStore):
     def mark_unserved(self, need_id: str, kind: str, best_strength: float | None) -> None:
         """Record that the need's suggestions of ``kind`` have none at least ``good`` now
         (``since`` stays the first time; the data version does not change)."""
+        known = self.db.execute("select best_strength from unserved_needs where need_id = ? "
+                                "and kind = ?", [need_id, kind]).fetchone()
+        if known is not None and known[0] == best_strength:
+            return  # as recorded: no write (this runs on every suggestion request)
         at = datetime.now(UTC).isoformat(timespec="seconds")
         with self.writing():
             self.db.execute(
