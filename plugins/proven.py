@@ -64,6 +64,7 @@ class ProvenScorer(Scorer):
     description = ("past exchanges of the item: a bounded plus for outcomes that helped, a "
                    "milder minus for outcomes that led to nothing; 0 without outcomes")
     normalise = "none"  # already bounded: [-MINUS_SHARE, 1]
+    inline = True  # a few numpy passes: run in the request's thread
 
     def score(self, ctx: ScoringContext) -> np.ndarray:
         evidence = ctx.block.evidence
