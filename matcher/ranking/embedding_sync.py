@@ -8,9 +8,10 @@ from collections.abc import Callable
 
 from pydantic import BaseModel
 
+from matcher.language import detect_language
 from matcher.ranking import categorize
 from matcher.ranking.corpus import offering_text
-from matcher.ranking.embeddings import Embedder, content_hash
+from matcher.ranking.embeddings import Embedder, content_hash, embeds_candidate
 from matcher.ranking.heal import EmbeddingStatus
 from matcher.reference import Reference
 from matcher.store import Store, Vector
@@ -38,19 +39,30 @@ class EmbeddingSync:
         self._status: tuple[tuple, int] | None = None
 
     def texts(self) -> list[str]:
-        texts = [n["text"] for n in self.store.needs()]
-        texts += [offering_text(o) for o in self.store.offerings()]
-        texts += [p["text"] for p in self.store.practices()]
-        texts += [text for _, text in categorize.prototype_texts(self.ref)]
-        return texts
+        """Every text of the store that is embedded, and the category prototypes."""
+        always, candidates = self._texts()
+        return [*always, *candidates]
+
+    def _texts(self) -> tuple[list[str], list[str]]:
+        """The texts every embedder embeds (needs, prototypes), and the candidates' texts."""
+        always = [n["text"] for n in self.store.needs()]
+        always += [text for _, text in categorize.prototype_texts(self.ref)]
+        candidates = [offering_text(o) for o in self.store.offerings()]
+        candidates += [p["text"] for p in self.store.practices()]
+        return always, candidates
 
     def missing(self) -> dict[str, dict[str, str]]:
-        """Per embedder, the texts (by hash) that have no vector of its current model."""
-        texts = self.texts()
+        """Per embedder, the texts (by hash) that have no vector of its current model and that
+        it embeds (:attr:`Embedder.candidates_in`), shortest first (batches of like lengths)."""
+        always, candidates = self._texts()
         out = {}
         for name, embedder in self._embedders().items():
             known = self.store.known_hashes(name, embedder.model_id)
-            out[name] = {content_hash(t): t for t in texts if content_hash(t) not in known}
+            wanted = always + [t for t in candidates
+                               if embeds_candidate(embedder, detect_language(t))]
+            todo = {content_hash(t): t for t in wanted}
+            out[name] = dict(sorted(((h, t) for h, t in todo.items() if h not in known),
+                                    key=lambda item: len(item[1])))
         return out
 
     def sync(self, progress: bool = False, stop: threading.Event | None = None,
@@ -106,6 +118,8 @@ class EmbeddingSync:
         row = record.model_dump(mode="json") if isinstance(record, BaseModel) else record
         text = text_of(row)
         digest = content_hash(text)
+        candidate = table != "needs"
         return [Vector(name, digest, embedder.embed_many([text])[0], embedder.model_id)
                 for name, embedder in self._embedders().items()
-                if not self.store.known_hashes(name, embedder.model_id, among=[digest])]
+                if not (candidate and not embeds_candidate(embedder, detect_language(text)))
+                and not self.store.known_hashes(name, embedder.model_id, among=[digest])]

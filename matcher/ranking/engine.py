@@ -6,6 +6,7 @@ Knows nothing about HTTP. One ``Engine`` per process (it keeps the models and th
 from __future__ import annotations
 
 import logging
+import sys
 import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -19,11 +20,16 @@ from matcher.errors import InvalidInput, NotFound, NotReady
 from matcher.glossary import Glossary, load_glossary
 from matcher.language import detect_language
 from matcher.plugins import collect_scorers, get_embedder, get_plugin_manager
-from matcher.ranking import categorize, explain, filters
+from matcher.ranking import categorize, corpus_cache, explain, filters
 from matcher.ranking.calibration import Calibration, calibration_path, load_calibration
 from matcher.ranking.corpus import Corpus, build_corpus, offering_text
 from matcher.ranking.embedding_sync import EmbeddingSync
-from matcher.ranking.embeddings import Embedder, ExpandedEmbedder, content_hash
+from matcher.ranking.embeddings import (
+    Embedder,
+    ExpandedEmbedder,
+    content_hash,
+    embeds_candidate,
+)
 from matcher.ranking.fusion import fuse
 from matcher.ranking.fusion_model import FusionStatus, LearnedFusion
 from matcher.ranking.heal import EmbeddingStatus, Healer
@@ -240,7 +246,7 @@ class Engine:
                     self.sync_embeddings()
                 key = (self.store.data_version(), self.vectors.generation,
                        self.store.vector_count())
-                self._corpus = self._build_corpus()
+                self._corpus = self._load_or_build()
                 self._corpus_key = key
                 if self._corpus.extra["left_out"] and not self.embed_on_build:
                     self.heal()
@@ -258,8 +264,63 @@ class Engine:
         return (not self._corpus.extra["left_out"] or self.vectors.running
                 or count == self.store.vector_count())
 
-    def _build_corpus(self) -> Corpus:
+    def warm_up(self) -> Corpus:
+        """Make the corpus ready now (loaded from its file next to the database when one
+        matches the data, else built and saved), so that the first suggestion does not wait
+        for it: a server calls this at start, in the background, and says "starting" until
+        :attr:`corpus_loaded`."""
+        return self.corpus()
+
+    @cached_property
+    def _cache_parts(self) -> dict:
+        """What a cached corpus is made from, besides the data: models, glossary, reference
+        data, scorers and the code that builds and prepares it."""
+        import bm25s
+        import sklearn
+
+        scorers = {name: type(r.scorer).__module__ for name, r in self.scorers().items()}
+        ref = self.ref
+        return {
+            "embedders": {name: [e.model_id, sorted(e.candidates_in or [])]
+                          for name, e in self.embedders.items()},
+            "primary": self.primary_embedder, "glossary": self.glossary.digest,
+            "reference": corpus_cache.key_of({
+                "categories": ref.categories, "regions": ref.regions,
+                "countries": ref.countries, "commodities": ref.commodities}),
+            "scorers": sorted(scorers),
+            "code": corpus_cache.code_digest([
+                *scorers.values(), __name__, "matcher.ranking.corpus", "matcher.ranking.categorize",
+                "matcher.ranking.textproc", "matcher.ranking.embeddings", "matcher.language",
+                "matcher.glossary", "matcher.ranking.corpus_cache"]),
+            "versions": [np.__version__, bm25s.__version__, sklearn.__version__,
+                         sys.version_info[:2]],
+        }
+
+    def _load_or_build(self) -> Corpus:
+        """The corpus of the store's current data: from the file saved for exactly that data
+        (and models, scorers, code) when there is a sound one, else built and saved."""
+        folder = corpus_cache.cache_folder(self.settings.db)
+        if folder is None:
+            return self._build_corpus()[0]
+        corpus = corpus_cache.load(folder, self._cache_key(self.store.corpus_tokens()))
+        if corpus is not None:
+            corpus.ref, corpus.glossary = self.ref, self.glossary
+            return corpus
+        corpus, tokens = self._build_corpus()
+        failed = any(state is _PREPARE_FAILED for block in (corpus.offerings, corpus.practices)
+                     for state in block.state.values())
+        if not failed:
+            corpus_cache.save(folder, self._cache_key(tokens), corpus)
+        return corpus
+
+    def _cache_key(self, tokens: dict[str, str]) -> str:
+        return corpus_cache.key_of({"data": tokens, **self._cache_parts})
+
+    def _build_corpus(self) -> tuple[Corpus, dict[str, str]]:
+        """The corpus built from the store, and the store's tokens it was built from."""
+        self.store.corpus_tokens()  # made if missing (a write), before the read transaction
         with self.store.snapshot():
+            tokens = self.store.corpus_tokens()
             version = self.store.data_version()
             needs, offerings = self.store.needs(), self.store.offerings()
             practices = self.store.practices()
@@ -270,13 +331,14 @@ class Engine:
                 *(p["text"] for p in practices), *(t for _, t in protos)]))
                 for name in self.embedders}
 
-        def embedded(text: str) -> bool:
+        def embedded(text: str, candidate: bool = False) -> bool:
             digest = content_hash(text)
-            return all(digest in vectors for vectors in found.values())
+            return all(digest in vectors or (candidate and not embeds_candidate(
+                self.embedders[name], detect_language(text))) for name, vectors in found.items())
 
         kept = ([n for n in needs if embedded(n["text"])],
-                [o for o in offerings if embedded(offering_text(o))],
-                [p for p in practices if embedded(p["text"])])
+                [o for o in offerings if embedded(offering_text(o), True)],
+                [p for p in practices if embedded(p["text"], True)])
         left_out = len(needs) + len(offerings) + len(practices) - sum(map(len, kept))
         needs, offerings, practices = kept
         protos = [(c, t) for c, t in protos if embedded(t)]
@@ -286,7 +348,12 @@ class Engine:
         corpus.glossary = self.glossary
 
         def matrix(name: str, texts: list[str]) -> np.ndarray:
-            return _stack([found[name][content_hash(t)] for t in texts])
+            """The texts' vectors; zeros for a candidate the embedder leaves out (its
+            scorers never read it: :attr:`Embedder.candidates_in`)."""
+            vectors = found[name]
+            dim = next((len(v) for v in vectors.values()), 1)
+            zero = np.zeros(dim, dtype=np.float32)
+            return _stack([vectors.get(content_hash(t), zero) for t in texts])
 
         for name in self.embedders:
             corpus.offerings.vectors[name] = matrix(name, corpus.offerings.texts)
@@ -305,7 +372,7 @@ class Engine:
                     log.exception("scorer %s failed to prepare; it will be left out", scorer.name)
                     block.state[scorer.name] = _PREPARE_FAILED
                     record_call(scorer.name, "could not prepare")
-        return corpus
+        return corpus, tokens
 
     def _attach_categories(self, corpus: Corpus, needs: list[dict], protos: list[tuple[str, str]],
                            proto_matrix) -> None:

@@ -38,6 +38,20 @@ class VectorsMixin(BaseStore):
             args += among
         return {row[0] for row in self.db.execute(sql, args).fetchall()}
 
+    def corpus_tokens(self) -> dict[str, str]:
+        """What the corpus built from the store now depends on: the data version and the
+        random tokens that every write of records or of vectors renews (made when missing)."""
+        keys = ("data_version", "data_token", "vectors_token")
+        sql = "select key, value from meta where key in (?, ?, ?)"
+        found = dict(self.db.execute(sql, keys).fetchall())
+        if "data_token" not in found or "vectors_token" not in found:
+            with self.writing():
+                for key in ("data_token", "vectors_token"):
+                    self.db.execute("insert or ignore into meta (key, value) values "
+                                    "(?, lower(hex(randomblob(12))))", [key])
+                found = dict(self.db.execute(sql, keys).fetchall())
+        return {key: found.get(key, "0") for key in keys}
+
     def vector_count(self) -> int:
         return self.db.execute("select count(*) from vectors").fetchone()[0]
 
@@ -49,6 +63,7 @@ class VectorsMixin(BaseStore):
             self._put_vectors(Vector(embedder, h, matrix[i], model) for i, h in enumerate(hashes))
             self.db.execute("delete from vectors where embedder = ? and model is not ?",
                             [embedder, model])
+            self._new_token("vectors_token")
 
     def _put_vectors(self, vectors: Iterable[Vector]) -> None:
         """Upsert vectors inside the caller's transaction."""
@@ -58,6 +73,7 @@ class VectorsMixin(BaseStore):
                 for v in vectors]
         if rows:
             self.db["vectors"].upsert_all(rows, pk=("embedder", "content_hash"))
+            self._new_token("vectors_token")
 
     def vectors_by_hash(self, embedder: str, hashes: Iterable[str]) -> dict[str, np.ndarray]:
         """The stored vectors of ``embedder`` among ``hashes``; missing ones are left out."""
