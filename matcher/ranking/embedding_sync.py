@@ -6,6 +6,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable
 
+import numpy as np
 from pydantic import BaseModel
 
 from matcher.language import detect_language
@@ -52,17 +53,34 @@ class EmbeddingSync:
         return always, candidates
 
     def missing(self) -> dict[str, dict[str, str]]:
-        """Per embedder, the texts (by hash) that have no vector of its current model and that
-        it embeds (:attr:`Embedder.candidates_in`), shortest first (batches of like lengths)."""
+        """Per embedder, the texts (by hash) that have no vector of its current model (nor the
+        mark that it leaves them out: :attr:`Embedder.candidates_in`), shortest first."""
+        return {name: {**embed, **mark} for name, (embed, mark) in self._plan().items()}
+
+    def _plan(self) -> dict[str, tuple[dict[str, str], dict[str, str]]]:
+        """Per embedder, the texts to embed (shortest first: batches of like lengths) and the
+        candidates' texts to mark as left out. Only texts it knows nothing of yet are looked
+        at (their language told once: the mark remembers it)."""
         always, candidates = self._texts()
         out = {}
         for name, embedder in self._embedders().items():
             known = self.store.known_hashes(name, embedder.model_id)
-            wanted = always + [t for t in candidates
-                               if embeds_candidate(embedder, detect_language(t))]
-            todo = {content_hash(t): t for t in wanted}
-            out[name] = dict(sorted(((h, t) for h, t in todo.items() if h not in known),
-                                    key=lambda item: len(item[1])))
+            embed = {content_hash(t): t for t in always}
+            if embedder.candidates_in is not None:  # a mark does not do for a need
+                vectors = self.store.known_hashes(name, embedder.model_id, vectors_only=True)
+                embed = {h: t for h, t in embed.items() if h not in vectors}
+            else:
+                embed = {h: t for h, t in embed.items() if h not in known}
+            mark = {}
+            for text in candidates:
+                digest = content_hash(text)
+                if digest in known or digest in embed:
+                    continue
+                if embeds_candidate(embedder, detect_language(text)):
+                    embed[digest] = text
+                else:
+                    mark[digest] = text
+            out[name] = (dict(sorted(embed.items(), key=lambda item: len(item[1]))), mark)
         return out
 
     def sync(self, progress: bool = False, stop: threading.Event | None = None,
@@ -78,10 +96,14 @@ class EmbeddingSync:
 
     def _sync(self, progress: bool, stop: threading.Event | None,
               step: Callable[[str, int, int], None] | None) -> int:
-        total = 0
+        total = marked = 0  # texts embedded (the count), texts marked as left out
         try:
-            for name, missing in self.missing().items():
+            for name, (missing, marks) in self._plan().items():
                 embedder = self._embedders()[name]
+                if marks:  # left out on purpose: a vector of no dimension says so
+                    self.store.save_vectors(name, list(marks), np.zeros((len(marks), 0)),
+                                            embedder.model_id)
+                    marked += len(marks)
                 hashes, texts = list(missing), list(missing.values())
                 if step and texts:
                     step(f"embedding ({name})", 0, len(texts))
@@ -97,7 +119,7 @@ class EmbeddingSync:
                         step(f"embedding ({name})", start + len(chunk), len(texts))
             return total
         finally:
-            if total:
+            if total or marked:
                 self.generation += 1
 
     def status(self) -> EmbeddingStatus:
@@ -118,8 +140,14 @@ class EmbeddingSync:
         row = record.model_dump(mode="json") if isinstance(record, BaseModel) else record
         text = text_of(row)
         digest = content_hash(text)
-        candidate = table != "needs"
-        return [Vector(name, digest, embedder.embed_many([text])[0], embedder.model_id)
-                for name, embedder in self._embedders().items()
-                if not (candidate and not embeds_candidate(embedder, detect_language(text)))
-                and not self.store.known_hashes(name, embedder.model_id, among=[digest])]
+        out = []
+        for name, embedder in self._embedders().items():
+            if table != "needs" and not embeds_candidate(embedder, detect_language(text)):
+                if not self.store.known_hashes(name, embedder.model_id, among=[digest]):
+                    out.append(Vector(name, digest, np.zeros(0, dtype=np.float32),
+                                      embedder.model_id))  # the mark: left out on purpose
+            elif not self.store.known_hashes(name, embedder.model_id, among=[digest],
+                                             vectors_only=embedder.candidates_in is not None):
+                out.append(Vector(name, digest, embedder.embed_many([text])[0],
+                                  embedder.model_id))
+        return out

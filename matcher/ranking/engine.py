@@ -24,12 +24,7 @@ from matcher.ranking import categorize, corpus_cache, explain, filters
 from matcher.ranking.calibration import Calibration, calibration_path, load_calibration
 from matcher.ranking.corpus import Corpus, build_corpus, offering_text
 from matcher.ranking.embedding_sync import EmbeddingSync
-from matcher.ranking.embeddings import (
-    Embedder,
-    ExpandedEmbedder,
-    content_hash,
-    embeds_candidate,
-)
+from matcher.ranking.embeddings import Embedder, ExpandedEmbedder, content_hash
 from matcher.ranking.fusion import fuse
 from matcher.ranking.fusion_model import FusionStatus, LearnedFusion
 from matcher.ranking.heal import EmbeddingStatus, Healer
@@ -109,6 +104,10 @@ class Engine:
         self.embed_on_build = embed_on_build
         self._corpus: Corpus | None = None
         self._corpus_key: tuple[int, int, int] | None = None
+        # what the last build learnt, reused by the next (a rebuild after a write redoes only
+        # the new or changed texts): each text's language, the category models by training set
+        self._languages: dict[str, str] = {}
+        self._category_models: dict[str, object] = {}
         self._lock = threading.RLock()
         self.vectors = EmbeddingSync(
             self.store, self.ref, lambda: self.embedders,
@@ -305,13 +304,48 @@ class Engine:
         corpus = corpus_cache.load(folder, self._cache_key(self.store.corpus_tokens()))
         if corpus is not None:
             corpus.ref, corpus.glossary = self.ref, self.glossary
+            self._remember_languages(corpus)
             return corpus
         corpus, tokens = self._build_corpus()
         failed = any(state is _PREPARE_FAILED for block in (corpus.offerings, corpus.practices)
                      for state in block.state.values())
         if not failed:
-            corpus_cache.save(folder, self._cache_key(tokens), corpus)
+            key = self._cache_key(tokens)
+            if self._corpus is None:  # starting: saved before the first answer
+                corpus_cache.save(folder, key, corpus)
+            else:  # a rebuild after a write: the suggestion that waits for it does not wait
+                threading.Thread(target=corpus_cache.save, args=(folder, key, corpus),
+                                 name="corpus-save", daemon=True).start()
         return corpus
+
+    def _language(self, text: str) -> str:
+        """``detect_language``, remembered from one build to the next."""
+        language = self._languages.get(text)
+        if language is None:
+            language = self._languages[text] = detect_language(text)
+        return language
+
+    def _remember_languages(self, corpus: Corpus) -> None:
+        """Keep the languages of ``corpus``'s texts only (the memory follows the data)."""
+        languages = {n["text"]: self._languages.get(n["text"]) for n in corpus.needs.values()}
+        languages = {t: lang for t, lang in languages.items() if lang is not None}
+        for block in (corpus.offerings, corpus.practices):
+            languages.update(zip(block.texts, block.languages))
+        self._languages = languages
+
+    def _train(self, x: np.ndarray, y: np.ndarray, n_categories: int):
+        """The category model for this training set: trained once, reused while the labelled
+        texts stay the same (a write to offerings or practices does not retrain)."""
+        import hashlib
+
+        digest = hashlib.blake2b(str((x.shape, x.dtype, n_categories)).encode(), digest_size=16)
+        for part in (x, y):
+            digest.update(memoryview(np.ascontiguousarray(part)).cast("B"))
+        key = digest.hexdigest()
+        model = self._category_models.get(key)
+        if model is None:
+            model = categorize.train(x, y, n_categories)
+        return key, model
 
     def _cache_key(self, tokens: dict[str, str]) -> str:
         return corpus_cache.key_of({"data": tokens, **self._cache_parts})
@@ -332,9 +366,11 @@ class Engine:
                 for name in self.embedders}
 
         def embedded(text: str, candidate: bool = False) -> bool:
+            """Whether each embedder has the text's vector (or, for an offering's or a
+            practice's, the mark that it leaves it out: a vector of length 0)."""
             digest = content_hash(text)
-            return all(digest in vectors or (candidate and not embeds_candidate(
-                self.embedders[name], detect_language(text))) for name, vectors in found.items())
+            return all(digest in vectors and (candidate or len(vectors[digest]))
+                       for vectors in found.values())
 
         kept = ([n for n in needs if embedded(n["text"])],
                 [o for o in offerings if embedded(offering_text(o), True)],
@@ -343,7 +379,7 @@ class Engine:
         needs, offerings, practices = kept
         protos = [(c, t) for c, t in protos if embedded(t)]
         corpus = build_corpus(version, self.ref, partners, offerings, associations, needs,
-                              practices)
+                              practices, detect=self._language)
         corpus.extra["left_out"] = left_out
         corpus.glossary = self.glossary
 
@@ -351,9 +387,9 @@ class Engine:
             """The texts' vectors; zeros for a candidate the embedder leaves out (its
             scorers never read it: :attr:`Embedder.candidates_in`)."""
             vectors = found[name]
-            dim = next((len(v) for v in vectors.values()), 1)
+            dim = next((len(v) for v in vectors.values() if len(v)), 1)
             zero = np.zeros(dim, dtype=np.float32)
-            return _stack([vectors.get(content_hash(t), zero) for t in texts])
+            return _stack([v if len(v := vectors[content_hash(t)]) else zero for t in texts])
 
         for name in self.embedders:
             corpus.offerings.vectors[name] = matrix(name, corpus.offerings.texts)
@@ -372,6 +408,7 @@ class Engine:
                     log.exception("scorer %s failed to prepare; it will be left out", scorer.name)
                     block.state[scorer.name] = _PREPARE_FAILED
                     record_call(scorer.name, "could not prepare")
+        self._remember_languages(corpus)
         return corpus, tokens
 
     def _attach_categories(self, corpus: Corpus, needs: list[dict], protos: list[tuple[str, str]],
@@ -385,12 +422,14 @@ class Engine:
         n_cat = len(corpus.categories)
         need_labels = categorize.labels(corpus, [n["category"] for n in needs])
         proto_labels = categorize.labels(corpus, [c for c, _ in protos])
-        models = {}
+        models, trained = {}, {}
         for embedder in {name, self._fallback_embedder() or name}:
             need_vecs = _stack([corpus.need_vectors[embedder][n["id"]] for n in needs])
             x, y = categorize.training_set(corpus, embedder, need_vecs, need_labels,
                                            proto_matrix(embedder), proto_labels)
-            models[embedder] = categorize.train(x, y, n_cat)
+            key, models[embedder] = self._train(x, y, n_cat)
+            trained[key] = models[embedder]
+        self._category_models = trained
         corpus.extra["category_model"] = models[name]
 
         def infer(vectors: dict[str, np.ndarray], languages: list[str]) -> np.ndarray:
@@ -405,7 +444,7 @@ class Engine:
         need_vectors = {e: _stack([corpus.need_vectors[e][n["id"]] for n in needs])
                         for e in models}
         probs = categorize.with_given(
-            infer(need_vectors, [detect_language(n["text"]) for n in needs]), need_labels)
+            infer(need_vectors, [self._language(n["text"]) for n in needs]), need_labels)
         corpus.extra["need_category"] = {n["id"]: (probs[i], need_labels[i] >= 0)
                                          for i, n in enumerate(needs)}
         self._raise_inferred_sensitive(corpus, needs)

@@ -25,10 +25,13 @@ class VectorsMixin(BaseStore):
     hash."""
 
     def known_hashes(self, embedder: str, model: str | None = None,
-                     among: list[str] | None = None) -> set[str]:
+                     among: list[str] | None = None, vectors_only: bool = False) -> set[str]:
         """Hashes of the texts embedded by ``embedder`` (made by ``model``, when given; only
-        those ``among`` these hashes, when given)."""
+        those ``among`` these hashes, when given), or that it leaves out on purpose (a mark:
+        a vector of no dimension), unless ``vectors_only``."""
         sql, args = "select content_hash from vectors where embedder = ?", [embedder]
+        if vectors_only:
+            sql += " and dim > 0"
         if model is not None:
             sql, args = sql + " and model is ?", [*args, model]
         if among is not None:
@@ -76,7 +79,8 @@ class VectorsMixin(BaseStore):
             self._new_token("vectors_token")
 
     def vectors_by_hash(self, embedder: str, hashes: Iterable[str]) -> dict[str, np.ndarray]:
-        """The stored vectors of ``embedder`` among ``hashes``; missing ones are left out."""
+        """The stored vectors of ``embedder`` among ``hashes``; missing ones are left out, and
+        a text the embedder leaves out on purpose has a vector of length 0."""
         found: dict[str, np.ndarray] = {}
         unique = list(dict.fromkeys(hashes))
         for start in range(0, len(unique), 500):
