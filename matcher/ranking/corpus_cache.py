@@ -30,6 +30,8 @@ import sys
 import tempfile
 import time
 import zlib
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import replace
 from pathlib import Path
 
@@ -69,6 +71,30 @@ def code_digest(modules: list[str]) -> str:
         if path and os.path.isfile(path):
             digest.update(Path(path).read_bytes())
     return digest.hexdigest()[:32]
+
+
+@contextmanager
+def building(folder: Path) -> Iterator[None]:
+    """One process at a time builds a corpus for this database (the others wait, then read
+    the file it saved rather than build the same again); a lock file's advisory lock, let go
+    when the process ends, however it ends."""
+    try:
+        import fcntl
+    except ImportError:  # no advisory locks here: each process builds its own
+        yield
+        return
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        handle = open(folder / "build.lock", "a+b")  # noqa: SIM115 (held across the yield)
+    except OSError:
+        yield
+        return
+    with handle:
+        fcntl.flock(handle.fileno(), fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
 
 
 def path_for(folder: Path, key: str) -> Path:

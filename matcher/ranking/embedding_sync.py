@@ -76,7 +76,8 @@ class EmbeddingSync:
                 digest = content_hash(text)
                 if digest in known or digest in embed:
                     continue
-                if embeds_candidate(embedder, detect_language(text)):
+                if embedder.candidates_in is None or embeds_candidate(
+                        embedder, detect_language(text)):
                     embed[digest] = text
                 else:
                     mark[digest] = text
@@ -142,7 +143,8 @@ class EmbeddingSync:
         digest = content_hash(text)
         out = []
         for name, embedder in self._embedders().items():
-            if table != "needs" and not embeds_candidate(embedder, detect_language(text)):
+            if table != "needs" and embedder.candidates_in is not None \
+                    and not embeds_candidate(embedder, detect_language(text)):
                 if not self.store.known_hashes(name, embedder.model_id, among=[digest]):
                     out.append(Vector(name, digest, np.zeros(0, dtype=np.float32),
                                       embedder.model_id))  # the mark: left out on purpose

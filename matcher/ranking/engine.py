@@ -301,21 +301,27 @@ class Engine:
         folder = corpus_cache.cache_folder(self.settings.db)
         if folder is None:
             return self._build_corpus()[0]
+        corpus = self._load(folder)
+        if corpus is not None:
+            return corpus
+        with corpus_cache.building(folder):  # another process may be building this one
+            corpus = self._load(folder)
+            if corpus is not None:
+                return corpus
+            corpus, tokens = self._build_corpus()
+            failed = any(state is _PREPARE_FAILED for block in (corpus.offerings,
+                                                                corpus.practices)
+                         for state in block.state.values())
+            if not failed:
+                corpus_cache.save(folder, self._cache_key(tokens), corpus)
+        return corpus
+
+    def _load(self, folder) -> Corpus | None:
+        """The corpus of the current data from its file, if there is a sound one."""
         corpus = corpus_cache.load(folder, self._cache_key(self.store.corpus_tokens()))
         if corpus is not None:
             corpus.ref, corpus.glossary = self.ref, self.glossary
             self._remember_languages(corpus)
-            return corpus
-        corpus, tokens = self._build_corpus()
-        failed = any(state is _PREPARE_FAILED for block in (corpus.offerings, corpus.practices)
-                     for state in block.state.values())
-        if not failed:
-            key = self._cache_key(tokens)
-            if self._corpus is None:  # starting: saved before the first answer
-                corpus_cache.save(folder, key, corpus)
-            else:  # a rebuild after a write: the suggestion that waits for it does not wait
-                threading.Thread(target=corpus_cache.save, args=(folder, key, corpus),
-                                 name="corpus-save", daemon=True).start()
         return corpus
 
     def _language(self, text: str) -> str:
