@@ -518,7 +518,7 @@ def main(
                 figures, _ = timer.run(need_id, kind, limit)
                 for stage, ms in figures.items():
                     stages[kind].setdefault(stage, []).append(ms)
-    except (TypeError, AttributeError, KeyError, ValueError) as exc:  # the engine changed
+    except (TypeError, AttributeError, KeyError, ValueError, LookupError) as exc:  # changed
         console.print(f"[yellow]stage timing failed ({type(exc).__name__}: {exc}); "
                       "bench/latency.py StageTimer needs updating to the engine[/]")
     st = Table(title="stages, run one by one with the engine's functions (median / p95 ms)",
