@@ -267,7 +267,11 @@ class Engine:
         """Make the corpus ready now (loaded from its file next to the database when one
         matches the data, else built and saved), so that the first suggestion does not wait
         for it: a server calls this at start, in the background, and says "starting" until
-        :attr:`corpus_loaded`."""
+        :attr:`corpus_loaded`. What a first suggestion would load besides is loaded too (the
+        language identifier, the strength models, the scorers)."""
+        detect_language("warm up")
+        self.calibration
+        self.scorers()
         return self.corpus()
 
     @cached_property
