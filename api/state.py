@@ -40,8 +40,7 @@ class EngineProvider:
             engine.heal()
             while True:
                 try:
-                    engine.corpus()
-                    engine.calibration  # noqa: B018 - loaded now rather than on a request
+                    engine.warm_up()  # the corpus from its file when one is current
                 except Exception:  # the requests will try again, and say why
                     log.exception("building the corpus at start failed")
                 # texts left out for want of vectors are being embedded: build again once

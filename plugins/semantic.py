@@ -18,6 +18,7 @@ from matcher.ranking.scoring import Scorer, ScoringContext
 from plugins.embedders import USE_LANGUAGES
 
 HUB_K = 10
+HUB_ROWS = 2048  # candidates per block of the hub computation (2048 x 10,000 needs: 80 MB)
 
 
 class SemanticScorer(Scorer):
@@ -71,9 +72,13 @@ class SemanticScorer(Scorer):
         needs = corpus.need_vectors.get(self.embedder)
         if matrix is None or not needs or not len(block):
             return {"hub": np.zeros(len(block)), "in_languages": in_languages}
-        sims = matrix @ np.vstack(list(needs.values())).T
-        k = min(HUB_K, sims.shape[1])
-        hub = np.partition(sims, sims.shape[1] - k, axis=1)[:, -k:].mean(axis=1)
+        need_matrix = np.vstack(list(needs.values())).T
+        k = min(HUB_K, need_matrix.shape[1])
+        hub = np.empty(len(matrix), dtype=np.result_type(matrix.dtype, need_matrix.dtype))
+        for start in range(0, len(matrix), HUB_ROWS):  # bounded memory at any scale
+            sims = matrix[start:start + HUB_ROWS] @ need_matrix
+            hub[start:start + HUB_ROWS] = np.partition(
+                sims, sims.shape[1] - k, axis=1)[:, -k:].mean(axis=1)
         return {"hub": hub, "in_languages": in_languages}
 
     def _cosine(self, ctx: ScoringContext, rows: np.ndarray | None = None) -> np.ndarray:

@@ -7,6 +7,7 @@ request filters and scores a whole block of candidates without a Python loop per
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
 
@@ -126,8 +127,10 @@ class Corpus:
 
 
 def build_corpus(version: int, ref: Reference, partners: list[dict], offerings: list[dict],
-                 associations: list[dict], needs: list[dict], practices: list[dict]) -> Corpus:
-    """Arrays for filtering and scoring; vectors are attached afterwards by the engine."""
+                 associations: list[dict], needs: list[dict], practices: list[dict],
+                 detect: Callable[[str], str] = detect_language) -> Corpus:
+    """Arrays for filtering and scoring; vectors are attached afterwards by the engine.
+    ``detect``: a text's language (the engine passes one that remembers)."""
     categories = Vocabulary(ref.categories)
     regions = Vocabulary(ref.regions)
     countries = Vocabulary(sorted({*ref.countries, *(a["country"] for a in associations),
@@ -143,7 +146,7 @@ def build_corpus(version: int, ref: Reference, partners: list[dict], offerings: 
         ids=[o["id"] for o in offerings],
         records=offerings,
         texts=[offering_text(o) for o in offerings],
-        languages=[detect_language(offering_text(o)) for o in offerings],
+        languages=[detect(text) for text in map(offering_text, offerings)],
         category=np.array([categories.get(o["category"]) for o in offerings], dtype=np.int64),
     )
     off.arrays = {
@@ -172,7 +175,7 @@ def build_corpus(version: int, ref: Reference, partners: list[dict], offerings: 
         ids=[p["id"] for p in practices],
         records=practices,
         texts=[p["text"] for p in practices],
-        languages=[detect_language(p["text"]) for p in practices],
+        languages=[detect(p["text"]) for p in practices],
         category=np.array([categories.get(p["category"]) if p["category"] else -1
                            for p in practices], dtype=np.int64),
     )

@@ -18,6 +18,11 @@ class Embedder(ABC):
     name: str = ""
     description: str = ""
     languages: frozenset[str] | None = None  # None: multilingual; else the languages it serves
+    # Candidates (offerings and practices) whose text is in none of these languages are not
+    # embedded by this embedder: every scorer over its vectors speaks only for candidates in
+    # them (the rest get the block's median), so their vectors would never count. Needs and
+    # category prototypes are always embedded. None: every text.
+    candidates_in: frozenset[str] | None = None
 
     @property
     def model_id(self) -> str:
@@ -53,6 +58,7 @@ class ExpandedEmbedder(Embedder):
         self.name = inner.name
         self.description = inner.description
         self.languages = inner.languages
+        self.candidates_in = inner.candidates_in
         self._expand = expand
         self._version = version
 
@@ -69,6 +75,11 @@ def _normalise(matrix: np.ndarray) -> np.ndarray:
     norms = np.linalg.norm(matrix, axis=1, keepdims=True)
     norms[norms == 0] = 1.0
     return matrix / norms
+
+
+def embeds_candidate(embedder: Embedder, language: str) -> bool:
+    """Whether ``embedder`` embeds an offering's or a practice's text in ``language``."""
+    return embedder.candidates_in is None or language in embedder.candidates_in
 
 
 def content_hash(text: str) -> str:

@@ -6,6 +6,7 @@ Knows nothing about HTTP. One ``Engine`` per process (it keeps the models and th
 from __future__ import annotations
 
 import logging
+import sys
 import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
@@ -20,7 +21,7 @@ from matcher.glossary import Glossary, load_glossary
 from matcher.language import detect_language
 from matcher.plugins import collect_scorers, get_embedder, get_plugin_manager
 from matcher.process_lock import worker_lock
-from matcher.ranking import categorize, explain, filters
+from matcher.ranking import categorize, corpus_cache, explain, filters
 from matcher.ranking.calibration import Calibration, calibration_path, load_calibration
 from matcher.ranking.corpus import Corpus, build_corpus, evidence_arrays, offering_text
 from matcher.ranking.embedding_sync import EmbeddingSync
@@ -104,6 +105,10 @@ class Engine:
         self.embed_on_build = embed_on_build
         self._corpus: Corpus | None = None
         self._corpus_key: tuple[int, int, int] | None = None
+        # what the last build learnt, reused by the next (a rebuild after a write redoes only
+        # the new or changed texts): each text's language, the category models by training set
+        self._languages: dict[str, str] = {}
+        self._category_models: dict[str, object] = {}
         self._lock = threading.RLock()
         self._scorers: tuple[tuple, dict[str, RegisteredScorer]] | None = None
         self.vectors = EmbeddingSync(
@@ -248,7 +253,7 @@ class Engine:
                         self.sync_embeddings()
                     key = (self.store.data_version(), self.vectors.generation,
                            self.store.vector_count())
-                    self._corpus = self._build_corpus()
+                    self._corpus = self._load_or_build()
                     self._corpus_key = key
                     if self._corpus.extra["left_out"] and not self.embed_on_build:
                         self.heal()
@@ -277,8 +282,108 @@ class Engine:
         return (not self._corpus.extra["left_out"] or self.vectors.running
                 or self.healer.running or count == self.store.vector_count())
 
-    def _build_corpus(self) -> Corpus:
+    def warm_up(self) -> Corpus:
+        """Make the corpus ready now (loaded from its file next to the database when one
+        matches the data, else built and saved), so that the first suggestion does not wait
+        for it: a server calls this at start, in the background, and says "starting" until
+        :attr:`corpus_loaded`. What a first suggestion would load besides is loaded too (the
+        language identifier, the strength models, the scorers)."""
+        detect_language("warm up")
+        self.calibration
+        self.scorers()
+        return self.corpus()
+
+    @cached_property
+    def _cache_parts(self) -> dict:
+        """What a cached corpus is made from, besides the data: models, glossary, reference
+        data, scorers and the code that builds and prepares it."""
+        import bm25s
+        import sklearn
+
+        scorers = {name: type(r.scorer).__module__ for name, r in self.scorers().items()}
+        ref = self.ref
+        return {
+            "embedders": {name: [e.model_id, sorted(e.candidates_in or [])]
+                          for name, e in self.embedders.items()},
+            "primary": self.primary_embedder, "glossary": self.glossary.digest,
+            "reference": corpus_cache.key_of({
+                "categories": ref.categories, "regions": ref.regions,
+                "countries": ref.countries, "commodities": ref.commodities}),
+            "scorers": sorted(scorers),
+            "code": corpus_cache.code_digest([
+                *scorers.values(), __name__, "matcher.ranking.corpus", "matcher.ranking.categorize",
+                "matcher.ranking.textproc", "matcher.ranking.embeddings", "matcher.language",
+                "matcher.glossary", "matcher.ranking.corpus_cache"]),
+            "versions": [np.__version__, bm25s.__version__, sklearn.__version__,
+                         sys.version_info[:2]],
+        }
+
+    def _load_or_build(self) -> Corpus:
+        """The corpus of the store's current data: from the file saved for exactly that data
+        (and models, scorers, code) when there is a sound one, else built and saved."""
+        folder = corpus_cache.cache_folder(self.settings.db)
+        if folder is None:
+            return self._build_corpus()[0]
+        corpus = self._load(folder)
+        if corpus is not None:
+            return corpus
+        with corpus_cache.building(folder):  # another process may be building this one
+            corpus = self._load(folder)
+            if corpus is not None:
+                return corpus
+            corpus, tokens = self._build_corpus()
+            failed = any(state is _PREPARE_FAILED for block in (corpus.offerings,
+                                                                corpus.practices)
+                         for state in block.state.values())
+            if not failed:
+                corpus_cache.save(folder, self._cache_key(tokens), corpus)
+        return corpus
+
+    def _load(self, folder) -> Corpus | None:
+        """The corpus of the current data from its file, if there is a sound one."""
+        corpus = corpus_cache.load(folder, self._cache_key(self.store.corpus_tokens()))
+        if corpus is not None:
+            corpus.ref, corpus.glossary = self.ref, self.glossary
+            self._remember_languages(corpus)
+        return corpus
+
+    def _language(self, text: str) -> str:
+        """``detect_language``, remembered from one build to the next."""
+        language = self._languages.get(text)
+        if language is None:
+            language = self._languages[text] = detect_language(text)
+        return language
+
+    def _remember_languages(self, corpus: Corpus) -> None:
+        """Keep the languages of ``corpus``'s texts only (the memory follows the data)."""
+        languages = {n["text"]: self._languages.get(n["text"]) for n in corpus.needs.values()}
+        languages = {t: lang for t, lang in languages.items() if lang is not None}
+        for block in (corpus.offerings, corpus.practices):
+            languages.update(zip(block.texts, block.languages))
+        self._languages = languages
+
+    def _train(self, x: np.ndarray, y: np.ndarray, n_categories: int):
+        """The category model for this training set: trained once, reused while the labelled
+        texts stay the same (a write to offerings or practices does not retrain)."""
+        import hashlib
+
+        digest = hashlib.blake2b(str((x.shape, x.dtype, n_categories)).encode(), digest_size=16)
+        for part in (x, y):
+            digest.update(memoryview(np.ascontiguousarray(part)).cast("B"))
+        key = digest.hexdigest()
+        model = self._category_models.get(key)
+        if model is None:
+            model = categorize.train(x, y, n_categories)
+        return key, model
+
+    def _cache_key(self, tokens: dict[str, str]) -> str:
+        return corpus_cache.key_of({"data": tokens, **self._cache_parts})
+
+    def _build_corpus(self) -> tuple[Corpus, dict[str, str]]:
+        """The corpus built from the store, and the store's tokens it was built from."""
+        self.store.corpus_tokens()  # made if missing (a write), before the read transaction
         with self.store.snapshot():
+            tokens = self.store.corpus_tokens()
             version = self.store.data_version()
             needs, offerings = self.store.needs(), self.store.offerings()
             practices = self.store.practices()
@@ -290,24 +395,32 @@ class Engine:
                 *(p["text"] for p in practices), *(t for _, t in protos)]))
                 for name in self.embedders}
 
-        def embedded(text: str) -> bool:
+        def embedded(text: str, candidate: bool = False) -> bool:
+            """Whether each embedder has the text's vector (or, for an offering's or a
+            practice's, the mark that it leaves it out: a vector of length 0)."""
             digest = content_hash(text)
-            return all(digest in vectors for vectors in found.values())
+            return all(digest in vectors and (candidate or len(vectors[digest]))
+                       for vectors in found.values())
 
         kept = ([n for n in needs if embedded(n["text"])],
-                [o for o in offerings if embedded(offering_text(o))],
-                [p for p in practices if embedded(p["text"])])
+                [o for o in offerings if embedded(offering_text(o), True)],
+                [p for p in practices if embedded(p["text"], True)])
         left_out = len(needs) + len(offerings) + len(practices) - sum(map(len, kept))
         needs, offerings, practices = kept
         protos = [(c, t) for c, t in protos if embedded(t)]
         corpus = build_corpus(version, self.ref, partners, offerings, associations, needs,
-                              practices)
+                              practices, detect=self._language)
         corpus.extra["left_out"] = left_out
         corpus = _with_evidence(corpus, evidence_version, evidence)
         corpus.glossary = self.glossary
 
         def matrix(name: str, texts: list[str]) -> np.ndarray:
-            return _stack([found[name][content_hash(t)] for t in texts])
+            """The texts' vectors; zeros for a candidate the embedder leaves out (its
+            scorers never read it: :attr:`Embedder.candidates_in`)."""
+            vectors = found[name]
+            dim = next((len(v) for v in vectors.values() if len(v)), 1)
+            zero = np.zeros(dim, dtype=np.float32)
+            return _stack([v if len(v := vectors[content_hash(t)]) else zero for t in texts])
 
         for name in self.embedders:
             corpus.offerings.vectors[name] = matrix(name, corpus.offerings.texts)
@@ -326,7 +439,8 @@ class Engine:
                     log.exception("scorer %s failed to prepare; it will be left out", scorer.name)
                     block.state[scorer.name] = _PREPARE_FAILED
                     record_call(scorer.name, "could not prepare")
-        return corpus
+        self._remember_languages(corpus)
+        return corpus, tokens
 
     def _attach_categories(self, corpus: Corpus, needs: list[dict], protos: list[tuple[str, str]],
                            proto_matrix) -> None:
@@ -339,12 +453,14 @@ class Engine:
         n_cat = len(corpus.categories)
         need_labels = categorize.labels(corpus, [n["category"] for n in needs])
         proto_labels = categorize.labels(corpus, [c for c, _ in protos])
-        models = {}
+        models, trained = {}, {}
         for embedder in {name, self._fallback_embedder() or name}:
             need_vecs = _stack([corpus.need_vectors[embedder][n["id"]] for n in needs])
             x, y = categorize.training_set(corpus, embedder, need_vecs, need_labels,
                                            proto_matrix(embedder), proto_labels)
-            models[embedder] = categorize.train(x, y, n_cat)
+            key, models[embedder] = self._train(x, y, n_cat)
+            trained[key] = models[embedder]
+        self._category_models = trained
         corpus.extra["category_model"] = models[name]
 
         def infer(vectors: dict[str, np.ndarray], languages: list[str]) -> np.ndarray:
@@ -359,7 +475,7 @@ class Engine:
         need_vectors = {e: _stack([corpus.need_vectors[e][n["id"]] for n in needs])
                         for e in models}
         probs = categorize.with_given(
-            infer(need_vectors, [detect_language(n["text"]) for n in needs]), need_labels)
+            infer(need_vectors, [self._language(n["text"]) for n in needs]), need_labels)
         corpus.extra["need_category"] = {n["id"]: (probs[i], need_labels[i] >= 0)
                                          for i, n in enumerate(needs)}
         self._raise_inferred_sensitive(corpus, needs)

@@ -148,6 +148,13 @@ class BaseStore:
             "insert into meta (key, value) values ('data_version', '1') on conflict(key) "
             "do update set value = cast(value as integer) + 1"
         )
+        self._new_token("data_token")
+
+    def _new_token(self, key: str) -> None:
+        """A fresh random value under ``key`` of meta, in the caller's transaction: unlike a
+        counter, never the same twice (not even in a database restored from a copy)."""
+        self.db.execute("insert or replace into meta (key, value) values (?, lower(hex("
+                        "randomblob(12))))", [key])
 
     # ------------------------------------------------------------------ row helpers
     def _existing(self, table: str, ids: list[str]) -> dict[str, dict]:

@@ -25,10 +25,13 @@ class VectorsMixin(BaseStore):
     hash."""
 
     def known_hashes(self, embedder: str, model: str | None = None,
-                     among: list[str] | None = None) -> set[str]:
+                     among: list[str] | None = None, vectors_only: bool = False) -> set[str]:
         """Hashes of the texts embedded by ``embedder`` (made by ``model``, when given; only
-        those ``among`` these hashes, when given)."""
+        those ``among`` these hashes, when given), or that it leaves out on purpose (a mark:
+        a vector of no dimension), unless ``vectors_only``."""
         sql, args = "select content_hash from vectors where embedder = ?", [embedder]
+        if vectors_only:
+            sql += " and dim > 0"
         if model is not None:
             sql, args = sql + " and model is ?", [*args, model]
         if among is not None:
@@ -37,6 +40,20 @@ class VectorsMixin(BaseStore):
             sql += f" and content_hash in ({','.join('?' * len(among))})"
             args += among
         return {row[0] for row in self.db.execute(sql, args).fetchall()}
+
+    def corpus_tokens(self) -> dict[str, str]:
+        """What the corpus built from the store now depends on: the data version and the
+        random tokens that every write of records or of vectors renews (made when missing)."""
+        keys = ("data_version", "data_token", "vectors_token")
+        sql = "select key, value from meta where key in (?, ?, ?)"
+        found = dict(self.db.execute(sql, keys).fetchall())
+        if "data_token" not in found or "vectors_token" not in found:
+            with self.writing():
+                for key in ("data_token", "vectors_token"):
+                    self.db.execute("insert or ignore into meta (key, value) values "
+                                    "(?, lower(hex(randomblob(12))))", [key])
+                found = dict(self.db.execute(sql, keys).fetchall())
+        return {key: found.get(key, "0") for key in keys}
 
     def vector_count(self) -> int:
         return self.db.execute("select count(*) from vectors").fetchone()[0]
@@ -49,6 +66,7 @@ class VectorsMixin(BaseStore):
             self._put_vectors(Vector(embedder, h, matrix[i], model) for i, h in enumerate(hashes))
             self.db.execute("delete from vectors where embedder = ? and model is not ?",
                             [embedder, model])
+            self._new_token("vectors_token")
 
     def _put_vectors(self, vectors: Iterable[Vector]) -> None:
         """Upsert vectors inside the caller's transaction."""
@@ -58,9 +76,11 @@ class VectorsMixin(BaseStore):
                 for v in vectors]
         if rows:
             self.db["vectors"].upsert_all(rows, pk=("embedder", "content_hash"))
+            self._new_token("vectors_token")
 
     def vectors_by_hash(self, embedder: str, hashes: Iterable[str]) -> dict[str, np.ndarray]:
-        """The stored vectors of ``embedder`` among ``hashes``; missing ones are left out."""
+        """The stored vectors of ``embedder`` among ``hashes``; missing ones are left out, and
+        a text the embedder leaves out on purpose has a vector of length 0."""
         found: dict[str, np.ndarray] = {}
         unique = list(dict.fromkeys(hashes))
         for start in range(0, len(unique), 500):
