@@ -36,6 +36,7 @@ NON_FINITE = ["NaN", "Infinity", "-Infinity", "1e400"]
 DEMO = json.loads((Path(__file__).parent.parent / "data" / "demo.json").read_text("utf-8"))
 PATH_IDS = {
     "match_id": "1",
+    "lesson_id": "1",
     "round_id": "1",
     "association_id": DEMO["associations"][0]["id"],
     "need_id": DEMO["associations"][0]["needs"][0]["id"],

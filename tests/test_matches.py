@@ -616,7 +616,7 @@ def test_every_match_operation_is_guarded_as_the_state_machine_says(client):
         "propose_match", "list_matches", "bulk_review_matches", "get_match", "match_audit",
         "match_introduction", "approve_match", "reject_match", "accept_introduction",
         "decline_introduction", "activate_match", "record_match_outcome", "close_match",
-        "answer_match", "list_match_comments", "comment_match"}
+        "answer_match", "list_match_comments", "comment_match", "write_lesson"}
     assert set(operations) <= POLICY.keys()
     by_action = {"approve": "approve_match", "reject": "reject_match",
                  "accept": "accept_introduction", "decline": "decline_introduction",
@@ -629,6 +629,8 @@ def test_every_match_operation_is_guarded_as_the_state_machine_says(client):
     assert POLICY["bulk_review_matches"] == {Role.ADMIN, Role.COORDINATOR}
     assert POLICY["answer_match"] == {Role.ADMIN, Role.PARTNER}  # beside the state machine
     assert POLICY["comment_match"] == POLICY["list_match_comments"] == set(Role)
+    # past the outcome, beside the state machine: each side of the exchange and its reviewers
+    assert POLICY["write_lesson"] == set(Role)
     schemas = spec["components"]["schemas"]
     for name in ("MatchPublic", "MatchPage", "AuditTrail", "Introduction", "IntroducedMatch",
                  "MatchCreate", "RejectRequest", "OutcomeRequest", "CloseRequest",
