@@ -646,6 +646,10 @@ def test_signal_bars_scale_to_the_largest_and_keep_a_sliver_for_small_values():
     strongest = signal_bars({"lexical": 0.1, "category": 0.9}, strongest_first=True)
     assert [b["name"] for b in strongest] == ["category", "lexical"]
     assert signal_bars(None) == [] and signal_bars({"lexical": 0.0})[0]["width"] == 0
+    # the public pages show the signals that took part (for or against) only
+    public = signal_bars({"category": 0.5, "proven": 0.0, "lexical": -0.2}, public=True)
+    assert [(b["label"], b["negative"]) for b in public] == [
+        ("Same topic", False), ("Words in common", True)]
 
 
 def test_public_signal_bars_name_no_engine():

@@ -47,10 +47,14 @@ def grouped(contributions: dict[str, float] | None) -> dict[str, float]:
 
 def signal_bars(contributions: dict[str, float] | None, scale: float | None = None,
                 strongest_first: bool = False, public: bool = False) -> list[SignalBar]:
-    """One bar per scorer (``public``: per public label, see :func:`grouped`), its width
-    relative to ``scale`` (the largest part shown beside it; by default the largest of
-    these). A part above zero always shows a sliver of bar."""
+    """One bar per scorer (``public``: per public label, see :func:`grouped`, and only the
+    signals that took part: one exactly zero, such as a history an item does not have yet,
+    is left out of the associations' and partners' pages), its width relative to ``scale``
+    (the largest part shown beside it; by default the largest of these). A part above zero
+    always shows a sliver of bar."""
     items = list((grouped(contributions) if public else (contributions or {})).items())
+    if public:
+        items = [(name, value) for name, value in items if value != 0]
     if strongest_first:
         items.sort(key=lambda item: -item[1])
     if scale is None:
