@@ -5,6 +5,7 @@ model, a copy of the demo database with web users."""
 
 from __future__ import annotations
 
+import re
 from html import unescape
 
 import pytest
@@ -117,3 +118,17 @@ def _promote_path(db) -> str:
     finally:
         store.close()
     return f"/lessons/{lesson_id}/practice"
+
+
+def test_the_library_pages_through_what_it_holds_and_keeps_the_filters(client):
+    sign_in(client, "amina")
+    first = unescape(client.get("/library").text)
+    second = unescape(client.get("/library?page=2").text)
+
+    assert "Page 1 of 2" in first and 'href="?page=2"' in first
+    assert "Page 2 of 2" in second and 'href="?page=1"' in second
+    ids = [set(re.findall(r'href="/practices/([^"]+)"', page)) for page in (first, second)]
+    assert ids[0] and ids[1] and not ids[0] & ids[1]  # each practice on one page
+    # the links keep the filters (23 practices are of associations mining gold)
+    gold = unescape(client.get("/library?commodity=gold").text)
+    assert "Page 1 of 2" in gold and 'href="?page=2&commodity=gold"' in gold

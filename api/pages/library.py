@@ -6,6 +6,7 @@ promotion of a lesson into a practice of the association that learned it."""
 from __future__ import annotations
 
 import math
+from urllib.parse import quote
 
 from fastapi import APIRouter
 
@@ -131,8 +132,12 @@ def library(ctx: CtxDep, who: SignedInDep, engine: EngineDep):
         "language": sorted(((c, ref.language_name(c, lang)) for c in KNOWN_LANGUAGES),
                            key=lambda o: o[1]),
     }
+    # one page number for both lists; the links keep the filters
+    pages = max(1, math.ceil(max(found["practices_total"], found["lessons_total"]) / PER_PAGE))
+    query = "".join(f"&{key}={quote(value)}" for key, value in chosen.items() if value)
     return render(ctx, "shared/library.html", chosen=chosen, options=options, found=found,
-                  figures=FIGURES, per_page=PER_PAGE,
+                  figures=FIGURES, per_page=PER_PAGE, page=f.offset // PER_PAGE + 1,
+                  pages=pages, query=query,
                   topic=lambda c: ref.category_label(c, lang) if c else None,
                   network=lambda r: ref.region_label(r, lang) if r else None,
                   language_name=lambda c: ref.language_name(c, lang))
