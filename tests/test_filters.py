@@ -168,15 +168,16 @@ def hold_slots(store, offering_id: str, count: int, status: str = "approved",
                skip: str = "demo-n-001") -> None:
     """Record ``count`` matches of ``offering_id`` in ``status``, one per need other than
     ``skip`` (a need holds an item once). Test setup: straight rows in the matches table."""
-    needs = [n for n in NEED_IDS if n != skip and not store.db["matches"].count_where(
-        "need_id = ? and item_id = ?", [n, offering_id])][:count]
+    needs = [n for n in NEED_IDS if n != skip and not store.db.value(
+        "select count(*) from matches where need_id = :n and item_id = :o",
+        {"n": n, "o": offering_id})][:count]
     assert len(needs) == count
-    store.db["matches"].insert_all([
+    store.db.upsert_all("matches", [
         {"kind": "partner", "need_id": need, "association_id": NEED_OWNER[need]["id"],
          "item_id": offering_id, "owner_id": PARTNER_OF[offering_id], "status": status,
          "score": 1.0, "created_at": "2026-01-01T00:00:00+00:00",
          "updated_at": "2026-01-01T00:00:00+00:00"}
-        for need in needs])
+        for need in needs], ("need_id", "kind", "item_id"), replace=False)
 
 
 PARTNER_OF = {o["id"]: p["id"] for p in RAW["partners"] for o in p["offerings"]}
@@ -235,7 +236,7 @@ def test_an_offering_rejected_for_a_need_is_not_suggested_for_it_again(demo_copy
     need_id = "demo-n-001"
     target = _top_unrestricted_offering(engine, need_id)
     fresh = Engine(load_settings(db=demo_copy))
-    fresh.store.db["matches"].insert({
+    fresh.store.db.insert("matches", {
         "kind": "partner", "need_id": need_id, "association_id": NEED_OWNER[need_id]["id"],
         "item_id": target, "owner_id": PARTNER_OF[target], "status": "rejected", "score": 1.0,
         "created_at": "2026-01-01T00:00:00+00:00", "updated_at": "2026-01-01T00:00:00+00:00"})

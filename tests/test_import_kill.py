@@ -64,7 +64,7 @@ def child(db, cache):
             begun.append(1)
             say("begun", me)
 
-    store.db.conn.set_trace_callback(trace)
+    store.db.driver_connection.set_trace_callback(trace)
     store.import_exchange(doc)
     say("done", me)
     while True:

@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-import sqlite3
-
 import pytest
+import sqlalchemy
 from sqlite_utils import Database
 
 from matcher.migrations import migrations
@@ -71,20 +70,20 @@ def test_migrations_work_in_memory_too():
 
 def test_opening_a_store_migrates_a_blank_file_once_and_keeps_data(empty_db):
     first = Store(empty_db)
-    first.db["meta"].insert({"key": "probe", "value": "kept"})
-    shape = schema(first.db)
+    first.db.insert("meta", {"key": "probe", "value": "kept"}, returning=None)
+    shape = schema(Database(empty_db))
     first.close()
     second = Store(empty_db)
     try:
-        assert schema(second.db) == shape
-        assert second.db["meta"].get("probe")["value"] == "kept"
-        assert second.db["_sqlite_migrations"].count == len(all_migrations())
+        assert schema(Database(empty_db)) == shape
+        assert second.db.value("select value from meta where key = 'probe'") == "kept"
+        assert second.db.value("select count(*) from _sqlite_migrations") == len(all_migrations())
     finally:
         second.close()
 
 
 def test_store_enforces_foreign_keys(store):
-    with pytest.raises(sqlite3.IntegrityError):
-        store.db["needs"].insert({"id": "n-orphan", "association_id": "no-such-association",
-                                  "text": "x", "category": None, "position": 0})
-    assert store.db["needs"].count == 0
+    with pytest.raises(sqlalchemy.exc.IntegrityError):
+        store.db.insert("needs", {"id": "n-orphan", "association_id": "no-such-association",
+                                  "text": "x", "category": None, "position": 0}, returning=None)
+    assert store.db.value("select count(*) from needs") == 0

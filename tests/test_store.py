@@ -195,9 +195,9 @@ def test_a_bad_last_need_leaves_the_store_as_it_was(demo_store, ref):
 def test_a_failed_transaction_is_rolled_back_whole(demo_store):
     before = snapshot(demo_store)
     with pytest.raises(RuntimeError), demo_store.transaction() as db:
-        db["partners"].insert({"id": "test-p-x", "name": "X", "type": "ngo",
-                               "description": "", "languages": "[]"})
-        db["needs"].delete_where("1 = 1")
+        db.insert("partners", {"id": "test-p-x", "name": "X", "type": "ngo",
+                               "description": "", "languages": "[]"}, returning=None)
+        db.execute("delete from needs")
         raise RuntimeError("fail after two writes")
     assert snapshot(demo_store) == before
 

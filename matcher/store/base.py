@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import secrets
 import sqlite3
 import threading
 from collections.abc import Iterable, Iterator
@@ -15,6 +16,8 @@ from sqlite_utils import Database
 
 from matcher.exchange import Association, Eligibility, Need, Offering, Partner, Practice
 from matcher.migrations import migrations
+from matcher.store import dialect
+from matcher.store.sql import Sql, create_engine, is_url
 
 
 def _columns(test) -> set[str]:
@@ -54,47 +57,48 @@ _WRITES = threading.RLock()
 
 
 class BaseStore:
-    """A SQLite file, migrated on open, with explicit IMMEDIATE write transactions.
+    """A database of the exchange (a SQLite file or a PostgreSQL URL), migrated on open, with
+    explicit write transactions.
 
     Each thread gets its own connection (``db``), so that a reader never sees another
-    thread's uncommitted writes: in WAL mode it reads the last committed state while a writer
-    works. ``check_same_thread`` is kept for callers; connections may be closed from any
-    thread by :meth:`close`.
+    thread's uncommitted writes: it reads the last committed state while a writer works.
+    Connections may be closed from any thread by :meth:`close`.
     """
 
-    def __init__(self, path: str | Path, *, check_same_thread: bool = True):
-        self.path = Path(path)
+    def __init__(self, target: str | Path, *, check_same_thread: bool = True):
+        self.target = str(target)
+        self.postgresql = is_url(target)
+        # The file of a SQLite store (its locks and corpus cache live beside it).
+        self.path = Path(target) if not self.postgresql else None
+        if self.path is not None:
+            _migrate_sqlite(self.path)
+        self.engine = create_engine(target)
         self._local = threading.local()
-        self._connections: list[sqlite3.Connection] = []
+        self._connections: list[Sql] = []
         self._connections_lock = threading.Lock()
-        self.db.execute("PRAGMA journal_mode=wal")
-        migrations.apply(self.db)
 
     @property
-    def db(self) -> Database:
+    def db(self) -> Sql:
         """This thread's connection (opened on first use)."""
         db = getattr(self._local, "db", None)
         if db is None:
-            conn = sqlite3.connect(str(self.path), check_same_thread=False, timeout=30,
-                                   isolation_level=None)  # explicit transactions: transaction()
-            conn.execute("PRAGMA foreign_keys=ON")
+            db = self._local.db = Sql(self.engine.connect())
             with self._connections_lock:
-                self._connections.append(conn)
-            db = self._local.db = Database(conn)
+                self._connections.append(db)
         return db
 
     def close(self) -> None:
         """Close every thread's connection."""
         with self._connections_lock:
             connections, self._connections = self._connections, []
-        for conn in connections:
-            conn.close()
+        for db in connections:
+            db.close()
         self._local = threading.local()
 
     # ------------------------------------------------------------------ transactions
     @contextmanager
-    def writing(self) -> Iterator[Database]:
-        """One write transaction, begun IMMEDIATE, and no other thread writing meanwhile."""
+    def writing(self) -> Iterator[Sql]:
+        """One write transaction, and no other thread of this process writing meanwhile."""
         with _WRITES, self.transaction() as db:
             yield db
 
@@ -105,56 +109,56 @@ class BaseStore:
             yield
 
     @contextmanager
-    def transaction(self) -> Iterator[Database]:
-        """One write transaction, begun IMMEDIATE; rolled back whole on any error."""
-        conn = self.db.conn
-        if conn.in_transaction:
-            with self.db.atomic():
-                yield self.db
+    def transaction(self) -> Iterator[Sql]:
+        """One write transaction, one writer at a time (SQLite: BEGIN IMMEDIATE; PostgreSQL:
+        the writers' lock); rolled back whole on any error. Inside another, a savepoint."""
+        db = self.db
+        if db.in_transaction:
+            with db.savepoint():
+                yield db
             return
-        conn.execute("BEGIN IMMEDIATE")
+        db.begin(dialect.begin_write(db))
         try:
-            yield self.db
+            yield db
         except BaseException:
-            conn.execute("ROLLBACK")
+            db.rollback()
             raise
-        conn.execute("COMMIT")
+        db.commit()
 
     @contextmanager
-    def snapshot(self) -> Iterator[Database]:
+    def snapshot(self) -> Iterator[Sql]:
         """A read transaction: every read inside sees one committed state."""
-        conn = self.db.conn
-        if conn.in_transaction:
-            yield self.db
+        db = self.db
+        if db.in_transaction:
+            yield db
             return
-        conn.execute("BEGIN")
+        db.begin(dialect.begin_read(db))
         try:
-            yield self.db
+            yield db
         finally:
-            conn.execute("COMMIT")
+            db.commit()
 
     def data_version(self) -> int:
-        row = self.db.execute("select value from meta where key = 'data_version'").fetchone()
-        return int(row[0]) if row else 0
+        value = self.db.value("select value from meta where key = 'data_version'")
+        return int(value) if value is not None else 0
 
     def evidence_version(self) -> int:
         """A counter raised whenever the evidence of past exchanges changes (an outcome
         recorded; see migration m021): the engine refreshes the evidence it ranks with."""
-        row = self.db.execute("select value from meta where key = 'evidence_version'").fetchone()
-        return int(row[0]) if row else 0
+        value = self.db.value("select value from meta where key = 'evidence_version'")
+        return int(value) if value is not None else 0
 
     def _bump_version(self) -> None:
         self.db.execute(
-            "insert into meta (key, value) values ('data_version', '1') on conflict(key) "
-            "do update set value = cast(value as integer) + 1"
+            "insert into meta (key, value) values ('data_version', '1') on conflict (key) "
+            "do update set value = cast(cast(meta.value as integer) + 1 as text)"
         )
         self._new_token("data_token")
 
     def _new_token(self, key: str) -> None:
         """A fresh random value under ``key`` of meta, in the caller's transaction: unlike a
         counter, never the same twice (not even in a database restored from a copy)."""
-        self.db.execute("insert or replace into meta (key, value) values (?, lower(hex("
-                        "randomblob(12))))", [key])
+        self.db.upsert_all("meta", [{"key": key, "value": secrets.token_hex(12)}], "key")
 
     # ------------------------------------------------------------------ row helpers
     def _existing(self, table: str, ids: list[str]) -> dict[str, dict]:
@@ -162,15 +166,26 @@ class BaseStore:
         for start in range(0, len(ids), 500):
             chunk = ids[start:start + 500]
             marks = ",".join("?" * len(chunk))
-            cursor = self.db.execute(f"select * from [{table}] where id in ({marks})", chunk)
-            names = [d[0] for d in cursor.description]
+            cursor = self.db.execute(f'select * from "{table}" where id in ({marks})', chunk)
+            names = list(cursor.keys())
             for values in cursor.fetchall():
                 found[values[0]] = dict(zip(names, values))
         return found
 
     def _rows(self, table: str, where: str = "", params: Iterable = (), order: str = "rowid"):
-        sql = f"select * from [{table}]" + (f" where {where}" if where else "") + f" order by {order}"
-        cursor = self.db.execute(sql, list(params))
-        names = [d[0] for d in cursor.description]
+        sql = f'select * from "{table}"' + (f" where {where}" if where else "") + f" order by {order}"
+        cursor = self.db.execute(sql, params if isinstance(params, dict) else list(params))
+        names = list(cursor.keys())
         for values in cursor.fetchall():
             yield _decode(dict(zip(names, values)))
+
+
+def _migrate_sqlite(path: Path) -> None:
+    """Bring a SQLite file to the newest schema (WAL mode; created when missing)."""
+    conn = sqlite3.connect(str(path), timeout=30, isolation_level=None)
+    try:
+        conn.execute("PRAGMA journal_mode=wal")
+        conn.execute("PRAGMA foreign_keys=ON")
+        migrations.apply(Database(conn))
+    finally:
+        conn.close()

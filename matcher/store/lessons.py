@@ -148,7 +148,7 @@ class LessonsMixin(IdempotencyMixin, BaseStore):
         total = self.db.execute(f"select count(*) {sql}", params).fetchone()[0]
         cursor = self.db.execute(f"select l.* {sql} order by l.updated_at desc, l.id desc "
                                  "limit ? offset ?", [*params, q.limit, q.offset])
-        names = [d[0] for d in cursor.description]
+        names = list(cursor.keys())
         return [_lesson(dict(zip(names, row))) for row in cursor.fetchall()], total
 
     def lesson_audit(self, lesson_ids: list[int]) -> list[dict]:

@@ -166,7 +166,7 @@ class MatchesMixin(IdempotencyMixin, BaseStore):
         cursor = self.db.execute(
             f"select m.* {sql} order by {SORTS[q.sort]} limit ? offset ?",
             [*params, q.limit, q.offset])
-        names = [d[0] for d in cursor.description]
+        names = list(cursor.keys())
         return [_match(dict(zip(names, row))) for row in cursor.fetchall()], total
 
     def _match_rows(self, where: str, params: list):

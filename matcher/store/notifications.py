@@ -96,7 +96,7 @@ class NotificationsMixin(BaseStore):
         cursor = self.db.execute(
             f"select n.*, r.read_at {joined}{only} order by n.id desc limit ? offset ?",
             [*params, limit, offset])
-        names = [d[0] for d in cursor.description]
+        names = list(cursor.keys())
         rows = [_notification(dict(zip(names, row))) for row in cursor.fetchall()]
         return rows, int(total or 0), int(unread or 0)
 
@@ -243,7 +243,7 @@ class NotificationsMixin(BaseStore):
             "select m.id, m.association_id, a.region, m.updated_at from matches m "
             "left join associations a on a.id = m.association_id "
             "where m.status = 'active' and m.updated_at <= ? order by m.id", [updated_before])
-        names = [d[0] for d in cursor.description]
+        names = list(cursor.keys())
         return [dict(zip(names, row)) for row in cursor.fetchall()]
 
     def digest_counts(self, region: str, since: str) -> dict[str, int]:

@@ -118,7 +118,7 @@ class ProfilesMixin(ConfidentialMixin, IdempotencyMixin, VectorsMixin):
         report.updated[table] = len(changed)
         report.unchanged[table] = len(encoded) - len(new) - len(changed)
         if new or changed:
-            self.db[table].upsert_all(new + changed, pk="id")
+            self.db.upsert_all(table, new + changed, "id")
 
     def export_exchange(self) -> Exchange:
         """The whole store as an exchange document, in import order."""
@@ -171,7 +171,7 @@ class ProfilesMixin(ConfidentialMixin, IdempotencyMixin, VectorsMixin):
         return next(self._rows(table, "id = ?", [record_id]), None)
 
     def counts(self) -> dict[str, int]:
-        return {t: self.db[t].count for t in
+        return {t: self.db.value(f'select count(*) from "{t}"') for t in
                 ("partners", "offerings", "associations", "needs", "practices", "vectors")}
 
     # ------------------------------------------------------------------ one record at a time
@@ -198,7 +198,7 @@ class ProfilesMixin(ConfidentialMixin, IdempotencyMixin, VectorsMixin):
                                        [parent_id]).fetchone()[0]
                 row.update({key: parent_id, "position": 0 if last is None else last + 1})
             self._put_vectors(vectors)
-            self.db[table].insert(_encode(row))
+            self.db.insert(table, _encode(row), returning=None)
             if table == "needs":
                 self._settle_confidential()
             self._claim(claim, table, row["id"])
@@ -223,7 +223,9 @@ class ProfilesMixin(ConfidentialMixin, IdempotencyMixin, VectorsMixin):
             if not self._existing(table, [row["id"]]):
                 raise NotFound(f"no {NOUNS[table]} with id {row['id']!r}")
             self._put_vectors(vectors)
-            self.db[table].update(row["id"], _encode(row))
+            values = {k: v for k, v in _encode(row).items() if k != "id"}
+            sets = ", ".join(f'"{k}" = :{k}' for k in values)
+            self.db.execute(f'update "{table}" set {sets} where id = :id', {**values, "id": row["id"]})
             if table == "needs":
                 self._settle_confidential()
             self._bump_version()
@@ -266,7 +268,7 @@ class ProfilesMixin(ConfidentialMixin, IdempotencyMixin, VectorsMixin):
         order = f"t.[{column}]{' desc' if query.sort.startswith('-') else ''}, t.id"
         cursor = self.db.execute(f"select t.* {sql} order by {order} limit ? offset ?",
                                  [*params, query.limit, query.offset])
-        names = [d[0] for d in cursor.description]
+        names = list(cursor.keys())
         return [_decode(dict(zip(names, values))) for values in cursor.fetchall()], total
 
 

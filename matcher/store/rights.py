@@ -74,7 +74,7 @@ class RightsMixin(LessonsMixin, NotificationsMixin, BaseStore):
         cursor = self.db.execute(
             f"select id, role, label, created_at, revoked_at from tokens where "
             f"{_scope_column(column)} = ? order by id", [org_id])
-        names = [d[0] for d in cursor.description]
+        names = list(cursor.keys())
         return [dict(zip(names, row)) for row in cursor.fetchall()]
 
     # ------------------------------------------------------------------ import checks

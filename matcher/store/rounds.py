@@ -17,7 +17,7 @@ class RoundsMixin(MatchesMixin):
         cursor = self.db.execute(
             f"select kind, need_id, item_id, owner_id, status from matches "
             f"where status not in ({marks})", list(FINAL_STATES))
-        names = [d[0] for d in cursor.description]
+        names = list(cursor.keys())
         return [dict(zip(names, row)) for row in cursor.fetchall()]
 
     def create_round(self, report: dict, proposals: list[dict], *, regions: list[str],

@@ -71,6 +71,6 @@ class AuthMixin(BaseStore):
         cursor = self.db.execute(
             "select id, role, association_id, partner_id, regions, label, created_at, revoked_at "
             "from tokens where ? is null or id = ? order by id", [token_id, token_id])
-        names = [d[0] for d in cursor.description]
+        names = list(cursor.keys())
         return [{**dict(zip(names, row)), "regions": json.loads(row[4] or "[]")}
                 for row in cursor.fetchall()]

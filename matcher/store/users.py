@@ -73,7 +73,7 @@ class UsersMixin(BaseStore):
         cursor = self.db.execute(
             "select id, username, role, association_id, partner_id, regions, created_at, "
             "disabled_at from users where ? is null or id = ? order by id", [user_id, user_id])
-        names = [d[0] for d in cursor.description]
+        names = list(cursor.keys())
         return [{**dict(zip(names, row)), "regions": json.loads(row[5] or "[]")}
                 for row in cursor.fetchall()]
 

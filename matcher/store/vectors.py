@@ -75,7 +75,7 @@ class VectorsMixin(BaseStore):
                  "vector": np.ascontiguousarray(v.vector, dtype=np.float32).tobytes()}
                 for v in vectors]
         if rows:
-            self.db["vectors"].upsert_all(rows, pk=("embedder", "content_hash"))
+            self.db.upsert_all("vectors", rows, ("embedder", "content_hash"))
             self._new_token("vectors_token")
 
     def vectors_by_hash(self, embedder: str, hashes: Iterable[str]) -> dict[str, np.ndarray]:

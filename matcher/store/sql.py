@@ -1,0 +1,167 @@
+"""The connection the store runs its SQL on: SQLAlchemy Core over SQLite or PostgreSQL.
+
+A store's target is a file path (SQLite, the embedded default) or a ``postgresql://`` URL.
+Statements are text with named parameters (``:name``), written in the SQL both databases
+speak; where they differ (full-text search, triggers, the start of a write transaction) the
+dialect module (:mod:`matcher.store.dialect`) words it. Transactions are begun explicitly
+(``BEGIN``), as the store decides when and how: the connection itself never begins one.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import Connection, CursorResult
+from sqlalchemy.pool import NullPool
+
+SQLITE, POSTGRESQL = "sqlite", "postgresql"
+
+
+def is_url(target: str | Path) -> bool:
+    """Whether ``target`` names a PostgreSQL database rather than a SQLite file."""
+    return str(target).startswith(("postgresql://", "postgres://", "postgresql+psycopg://"))
+
+
+def database_url(target: str | Path) -> str:
+    """The SQLAlchemy URL of a store's target (psycopg 3 for PostgreSQL)."""
+    text = str(target)
+    if is_url(text):
+        return "postgresql+psycopg://" + text.split("://", 1)[1]
+    return f"sqlite:///{Path(text).resolve()}"
+
+
+def create_engine(target: str | Path) -> sa.Engine:
+    """An engine whose connections never begin transactions by themselves (AUTOCOMMIT: the
+    store sends ``BEGIN``), one per thread that asks (no pool: each thread keeps its own)."""
+    url = database_url(target)
+    args: dict[str, Any] = {}
+    if url.startswith("sqlite"):
+        args = {"check_same_thread": False, "timeout": 30}
+    engine = sa.create_engine(url, poolclass=NullPool, connect_args=args,
+                              isolation_level="AUTOCOMMIT")
+    if engine.dialect.name == SQLITE:
+        @sa.event.listens_for(engine, "connect")
+        def _on_connect(dbapi_connection, _record) -> None:  # noqa: ANN001
+            dbapi_connection.execute("PRAGMA foreign_keys=ON")
+    return engine
+
+
+class Sql:
+    """One connection's statements: ``execute(sql, {"name": value})`` and row helpers.
+
+    ``depth`` counts the transactions the store opened on it (savepoints inside one).
+    """
+
+    def __init__(self, connection: Connection):
+        self.connection = connection
+        self.dialect: str = connection.dialect.name
+        self.depth = 0
+
+    @property
+    def postgresql(self) -> bool:
+        return self.dialect == POSTGRESQL
+
+    @property
+    def driver_connection(self) -> Any:
+        """The driver's own connection (sqlite3's or psycopg's), for what only it offers."""
+        return self.connection.connection.driver_connection
+
+    @property
+    def in_transaction(self) -> bool:
+        return self.depth > 0
+
+    # ------------------------------------------------------------------ statements
+    def execute(self, sql: str, params: Mapping[str, Any] | Sequence[Any] | None = None
+                ) -> CursorResult:
+        """Run one statement. ``params`` is a mapping for ``:name`` parameters; a sequence
+        (``?`` parameters) is accepted on SQLite only, for statements not yet named."""
+        if params is not None and not isinstance(params, Mapping):
+            if self.postgresql:
+                raise TypeError("positional parameters are SQLite's; name them (:name)")
+            return self.connection.exec_driver_sql(sql, tuple(params))
+        return self.connection.execute(sa.text(sql), dict(params or {}))
+
+    def executemany(self, sql: str, rows: Iterable[Mapping[str, Any]]) -> None:
+        rows = [dict(r) for r in rows]
+        if rows:
+            self.connection.execute(sa.text(sql), rows)
+
+    def rows(self, sql: str, params: Mapping[str, Any] | None = None) -> list[dict]:
+        return [dict(r) for r in self.execute(sql, params).mappings()]
+
+    def row(self, sql: str, params: Mapping[str, Any] | None = None) -> dict | None:
+        found = self.execute(sql, params).mappings().first()
+        return dict(found) if found is not None else None
+
+    def value(self, sql: str, params: Mapping[str, Any] | None = None) -> Any:
+        return self.execute(sql, params).scalar()
+
+    def insert(self, table: str, row: Mapping[str, Any], *, returning: str | None = "id") -> Any:
+        """Insert one row; the value of its ``returning`` column (its new id) is returned."""
+        columns = list(row)
+        sql = (f'insert into "{table}" ({", ".join(_quoted(c) for c in columns)}) '
+               f'values ({", ".join(":" + c for c in columns)})')
+        if returning:
+            return self.execute(sql + f' returning "{returning}"', row).scalar_one()
+        self.execute(sql, row)
+        return None
+
+    def upsert_all(self, table: str, rows: Sequence[Mapping[str, Any]],
+                   pk: str | Sequence[str] = "id", *, replace: bool = True) -> None:
+        """Insert ``rows``, updating (or, with ``replace=False``, keeping) those whose
+        ``pk`` exists: ``insert ... on conflict`` in either dialect."""
+        if not rows:
+            return
+        keys = [pk] if isinstance(pk, str) else list(pk)
+        columns = list(dict.fromkeys(c for r in rows for c in r))
+        clause = sa.table(table, *(sa.column(c) for c in columns))
+        insert = (postgresql.insert if self.postgresql else sqlite.insert)(clause)
+        others = [c for c in columns if c not in keys]
+        if replace and others:
+            stmt = insert.on_conflict_do_update(
+                index_elements=keys, set_={c: insert.excluded[c] for c in others})
+        else:
+            stmt = insert.on_conflict_do_nothing(index_elements=keys)
+        self.connection.execute(stmt, [{c: r.get(c) for c in columns} for r in rows])
+
+    # ------------------------------------------------------------------ transactions
+    def begin(self, statements: Sequence[str]) -> None:
+        for statement in statements:
+            self.connection.exec_driver_sql(statement)
+        self.depth += 1
+
+    def commit(self) -> None:
+        self.depth -= 1
+        self.connection.exec_driver_sql("COMMIT")
+
+    def rollback(self) -> None:
+        self.depth -= 1
+        self.connection.exec_driver_sql("ROLLBACK")
+
+    @contextmanager
+    def savepoint(self) -> Iterator[Sql]:
+        """A nested transaction inside the open one: undone alone on error."""
+        name = f"sp{self.depth}"
+        self.connection.exec_driver_sql(f"SAVEPOINT {name}")
+        self.depth += 1
+        try:
+            yield self
+        except BaseException:
+            self.connection.exec_driver_sql(f"ROLLBACK TO SAVEPOINT {name}")
+            self.connection.exec_driver_sql(f"RELEASE SAVEPOINT {name}")
+            raise
+        finally:
+            self.depth -= 1
+        self.connection.exec_driver_sql(f"RELEASE SAVEPOINT {name}")
+
+    def close(self) -> None:
+        self.connection.close()
+
+
+def _quoted(name: str) -> str:
+    return f'"{name}"'
