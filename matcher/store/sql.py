@@ -101,6 +101,9 @@ class Sql:
     def value(self, sql: str, params: Mapping[str, Any] | None = None) -> Any:
         return self.execute(sql, params).scalar()
 
+    def table_names(self) -> list[str]:
+        return sa.inspect(self.connection).get_table_names()
+
     def insert(self, table: str, row: Mapping[str, Any], *, returning: str | None = "id") -> Any:
         """Insert one row; the value of its ``returning`` column (its new id) is returned."""
         columns = list(row)
