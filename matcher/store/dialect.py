@@ -23,3 +23,12 @@ def begin_read(db: Sql) -> list[str]:
     if db.postgresql:
         return ["BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY"]
     return ["BEGIN"]
+
+
+def text_list(db: Sql, expr: str, order: str) -> str:
+    """An aggregate of ``expr``'s values (text) joined by commas, in the order of ``order``
+    on PostgreSQL; SQLite (3.40: no ORDER BY inside an aggregate) joins them in the order it
+    reads the rows, so callers must not rely on the order (read the list as a set)."""
+    if db.postgresql:
+        return f"string_agg({expr}, ',' order by {order})"
+    return f"group_concat({expr}, ',')"

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 
+from matcher.store import dialect
 from matcher.store.idempotency import Claim, IdempotencyMixin
 from matcher.store.matches import now
 
@@ -24,11 +25,11 @@ class LearningMixin(IdempotencyMixin):
             existing = self._not_interested(need_id, kind, item_id)
             if existing is not None:
                 return existing, False
-            cursor = self.db.execute(
-                "insert into not_interested (need_id, association_id, kind, item_id, actor, "
-                "actor_org, role, at) values (?, ?, ?, ?, ?, ?, ?, ?)",
-                [need_id, association_id, kind, item_id, actor, actor_org, role, now()])
-            self._claim(claim, "not_interested", str(cursor.lastrowid))
+            mark_id = self.db.insert("not_interested", {
+                "need_id": need_id, "association_id": association_id, "kind": kind,
+                "item_id": item_id, "actor": actor, "actor_org": actor_org, "role": role,
+                "at": now()})
+            self._claim(claim, "not_interested", str(mark_id))
             return self._not_interested(need_id, kind, item_id), True  # type: ignore[return-value]
 
     def _not_interested(self, need_id: str, kind: str, item_id: str) -> dict | None:
@@ -38,7 +39,8 @@ class LearningMixin(IdempotencyMixin):
     def not_interested_items(self, need_id: str, kind: str) -> set[str]:
         """Items the need's association marked not interested: never suggested again."""
         cursor = self.db.execute(
-            "select item_id from not_interested where need_id = ? and kind = ?", [need_id, kind])
+            "select item_id from not_interested where need_id = :need_id and kind = :kind",
+            {"need_id": need_id, "kind": kind})
         return {row[0] for row in cursor.fetchall()}
 
     def delete_not_interested_involving(self, *, association_id: str | None = None,
@@ -46,13 +48,13 @@ class LearningMixin(IdempotencyMixin):
         """Forget an organisation's not-interested marks (its needs, its practices, or its
         offerings); joins the caller's transaction."""
         if association_id is not None:
-            where = ("association_id = ? or (kind = 'peer' and item_id in (select id from "
-                     "practices where association_id = ?))")
-            params = [association_id, association_id]
+            where = ("association_id = :org_id or (kind = 'peer' and item_id in (select id "
+                     "from practices where association_id = :org_id))")
+            params = {"org_id": association_id}
         else:
             where = ("kind = 'partner' and item_id in (select id from offerings where "
-                     "partner_id = ?)")
-            params = [partner_id]
+                     "partner_id = :org_id)")
+            params = {"org_id": partner_id}
         with self.writing():
             return self.db.execute(f"delete from not_interested where {where}", params).rowcount
 
@@ -62,8 +64,9 @@ class LearningMixin(IdempotencyMixin):
         outcome, introduced_at, and ``actions``: the lifecycle actions taken on it."""
         cursor = self.db.execute(
             "select m.id, m.need_id, m.kind, m.item_id, m.status, m.reason, m.outcome, "
-            "m.introduced_at, (select group_concat(a.action) from audit a "
-            "where a.match_id = m.id) from matches m where m.status != 'proposed' order by m.id")
+            f"m.introduced_at, (select {dialect.text_list(self.db, 'a.action', 'a.id')} "
+            "from audit a where a.match_id = m.id) from matches m "
+            "where m.status <> 'proposed' order by m.id")
         names = ["id", "need_id", "kind", "item_id", "status", "reason", "outcome",
                  "introduced_at", "actions"]
         rows = [dict(zip(names, values)) for values in cursor.fetchall()]
@@ -82,11 +85,9 @@ class LearningMixin(IdempotencyMixin):
         which ones it saw; its size is the length of its JSON. Returns the stored row."""
         text = json.dumps(model, ensure_ascii=False, sort_keys=True)
         with self.writing():
-            cursor = self.db.execute(
-                "insert into fusion_models (trained_at, decisions, size, model, seen) "
-                "values (?, ?, ?, ?, ?)",
-                [trained_at, decisions, len(text.encode()), text, json.dumps(seen)])
-            model_id = int(cursor.lastrowid)
+            model_id = int(self.db.insert("fusion_models", {
+                "trained_at": trained_at, "decisions": decisions, "size": len(text.encode()),
+                "model": text, "seen": json.dumps(seen)}))
         return self.fusion_model(model_id)  # type: ignore[return-value]
 
     def fusion_model(self, model_id: int) -> dict | None:

@@ -7,6 +7,7 @@ updates nothing and raises :class:`~matcher.errors.Conflict`.
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
@@ -20,9 +21,15 @@ SORTS = {"-score": "m.score desc, m.id", "created_at": "m.created_at, m.id",
          "-created_at": "m.created_at desc, m.id desc"}
 
 
-
 def now() -> str:
     return datetime.now(UTC).isoformat(timespec="seconds")
+
+
+def in_list(name: str, values: Iterable) -> tuple[str, dict]:
+    """The named parameters of an ``in (...)`` list (``:name0, :name1, ...``) and their
+    values; ``values`` must not be empty (``in ()`` is no SQL)."""
+    params = {f"{name}{i}": value for i, value in enumerate(values)}
+    return ", ".join(f":{key}" for key in params), params
 
 
 @dataclass
@@ -57,17 +64,17 @@ class MatchesMixin(IdempotencyMixin, BaseStore):
     # ------------------------------------------------------------------ engine reads
     def capacity_used(self) -> dict[str, int]:
         """Offering id -> matches currently holding one of its slots."""
-        marks = ",".join("?" * len(HOLDING_CAPACITY))
+        marks, params = in_list("status", HOLDING_CAPACITY)
         cursor = self.db.execute(
             f"select item_id, count(*) from matches where kind = 'partner' and status in "
-            f"({marks}) group by item_id", list(HOLDING_CAPACITY))
+            f"({marks}) group by item_id", params)
         return {item: count for item, count in cursor.fetchall()}
 
     def rejected_items(self, need_id: str, kind: str) -> set[str]:
         """Items a coordinator rejected for this need: never proposed again."""
         cursor = self.db.execute(
-            "select item_id from matches where need_id = ? and kind = ? and status = 'rejected'",
-            [need_id, kind])
+            "select item_id from matches where need_id = :need_id and kind = :kind "
+            "and status = 'rejected'", {"need_id": need_id, "kind": kind})
         return {row[0] for row in cursor.fetchall()}
 
     def item_evidence(self) -> dict[str, dict[tuple[str, str], dict[str, int]]]:
@@ -86,20 +93,26 @@ class MatchesMixin(IdempotencyMixin, BaseStore):
         A match's lessons, when it has any, are the finer word on it: it helped when one of
         its sides says it worked, and led to nothing when they all say it did not (migration
         m024's triggers keep ``evidence_version`` current with them)."""
-        marks = ",".join("?" * len(GOOD_OUTCOMES))
+        marks, params = in_list("good", GOOD_OUTCOMES)
         cursor = self.db.execute(
             "with said (match_id, worked) as ("
             " select match_id, max(worked) from lessons group by match_id"
             "), events (kind, item_id, category, association_id, shown, good, bad) as ("
-            " select m.kind, m.item_id, m.category, m.association_id, not m.redacted,"
-            f" coalesce(said.worked = 1, m.outcome in ({marks})),"
-            " coalesce(said.worked = 0, m.outcome = ?)"
+            " select m.kind, m.item_id, m.category, m.association_id,"
+            " case when m.redacted = 0 then 1 else 0 end,"
+            " case when said.worked is null then"
+            f" (case when m.outcome in ({marks}) then 1 else 0 end)"
+            " when said.worked = 1 then 1 else 0 end,"
+            " case when said.worked is null then"
+            " (case when m.outcome = :no_outcome then 1 else 0 end)"
+            " when said.worked = 0 then 1 else 0 end"
             " from matches m left join said on said.match_id = m.id"
             " where m.outcome is not null and m.category is not null"
             " and m.status in ('outcome_recorded', 'closed')"
             ") select kind, item_id, category, sum(good), sum(bad),"
-            " count(distinct case when good and shown then association_id end)"
-            " from events group by kind, item_id, category", [*GOOD_OUTCOMES, NO_OUTCOME])
+            " count(distinct case when good = 1 and shown = 1 then association_id end)"
+            " from events group by kind, item_id, category",
+            {**params, "no_outcome": NO_OUTCOME})
         found: dict[str, dict[tuple[str, str], dict[str, int]]] = {}
         for kind, item_id, category, good, bad, helped in cursor.fetchall():
             found.setdefault(kind, {})[item_id, category] = {
@@ -108,12 +121,13 @@ class MatchesMixin(IdempotencyMixin, BaseStore):
 
     # ------------------------------------------------------------------ reads
     def get_match(self, match_id: int) -> dict | None:
-        return next(self._match_rows("id = ?", [match_id]), None)
+        return next(self._match_rows("id = :id", {"id": match_id}), None)
 
     def find_match(self, need_id: str, kind: str, item_id: str) -> dict | None:
         """The match of this pair, whatever its status (a pair is a match at most once)."""
-        return next(self._match_rows("need_id = ? and kind = ? and item_id = ?",
-                                     [need_id, kind, item_id]), None)
+        return next(self._match_rows(
+            "need_id = :need_id and kind = :kind and item_id = :item_id",
+            {"need_id": need_id, "kind": kind, "item_id": item_id}), None)
 
     def audit_trail(self, match_id: int) -> list[dict]:
         """Every change of one match, oldest first."""
@@ -125,51 +139,58 @@ class MatchesMixin(IdempotencyMixin, BaseStore):
         ids = list(match_ids)
         for start in range(0, len(ids), 500):
             chunk = ids[start:start + 500]
+            marks, params = in_list("id", chunk)
             for match_id, role in self.db.execute(
                     f"select match_id, role from audit where action = 'propose' and match_id "
-                    f"in ({','.join('?' * len(chunk))})", chunk).fetchall():
+                    f"in ({marks})", params).fetchall():
                 found[match_id] = role
         return found
 
     def list_matches(self, q: MatchQuery) -> tuple[list[dict], int]:
         """One page of the matches ``q`` selects, and how many it selects in all."""
-        where, params = ["1 = 1"], []
+        where, params = ["1 = 1"], {}
 
-        def add(clause: str, *values) -> None:
+        def add(clause: str, **values) -> None:
             where.append(clause)
-            params.extend(values)
+            params.update(values)
 
         if q.regions is not None:
-            add(f"a.region in ({','.join('?' * len(q.regions))})" if q.regions else "0",
-                *q.regions)
+            if q.regions:
+                marks, regions = in_list("scope_region", q.regions)
+                add(f"a.region in ({marks})", **regions)
+            else:
+                add("1 = 0")
         if q.association_id is not None:
-            add("(m.association_id = ? or (m.kind = 'peer' and m.owner_id = ? "
-                "and m.introduced_at is not null))", q.association_id, q.association_id)
+            add("(m.association_id = :association_id or (m.kind = 'peer' "
+                "and m.owner_id = :association_id and m.introduced_at is not null))",
+                association_id=q.association_id)
         if q.partner_id is not None:
-            add("m.kind = 'partner' and m.owner_id = ?", q.partner_id)
+            add("m.kind = 'partner' and m.owner_id = :partner_id", partner_id=q.partner_id)
         if q.statuses:
-            add(f"m.status in ({','.join('?' * len(q.statuses))})", *q.statuses)
+            marks, statuses = in_list("status", q.statuses)
+            add(f"m.status in ({marks})", **statuses)
         for column, value in (("a.region", q.region), ("m.category", q.category),
                               ("m.kind", q.kind), ("m.need_id", q.need_id),
                               ("m.item_id", q.item_id)):
             if value is not None:
-                add(f"{column} = ?", value)
+                name = column.replace(".", "_")
+                add(f"{column} = :{name}", **{name: value})
         if q.min_score is not None:
-            add("m.score >= ?", q.min_score)
+            add("m.score >= :min_score", min_score=q.min_score)
         if q.created_before is not None:
-            add("m.created_at <= ?", q.created_before)
+            add("m.created_at <= :created_before", created_before=q.created_before)
         if q.created_after is not None:
-            add("m.created_at >= ?", q.created_after)
+            add("m.created_at >= :created_after", created_after=q.created_after)
         sql = ("from matches m left join associations a on a.id = m.association_id where "
                + " and ".join(where))
         total = self.db.execute(f"select count(*) {sql}", params).fetchone()[0]
         cursor = self.db.execute(
-            f"select m.* {sql} order by {SORTS[q.sort]} limit ? offset ?",
-            [*params, q.limit, q.offset])
+            f"select m.* {sql} order by {SORTS[q.sort]} limit :limit offset :offset",
+            {**params, "limit": q.limit, "offset": q.offset})
         names = list(cursor.keys())
         return [_match(dict(zip(names, row))) for row in cursor.fetchall()], total
 
-    def _match_rows(self, where: str, params: list):
+    def _match_rows(self, where: str, params: dict):
         for row in self._rows("matches", where, params, "id"):
             yield _match(row)
 
@@ -203,22 +224,20 @@ class MatchesMixin(IdempotencyMixin, BaseStore):
                                "pair is never proposed again")
             raise Conflict(f"this pair is already match {existing['id']} "
                            f"(status {existing['status']})")
-        cursor = self.db.execute(
-            "insert into matches (kind, need_id, association_id, item_id, owner_id, status, "
-            "score, category, reasons, contributions, reasons_by_language, created_at, "
-            "updated_at, version, redacted, round_id, offered_by, strength, strength_label) "
-            "values (?, ?, ?, ?, ?, 'proposed', ?, ?, ?, ?, ?, ?, ?, 1, ?, ?, ?, ?, ?)",
-            [row["kind"], row["need_id"], row["association_id"], row["item_id"],
-             row["owner_id"], row["score"], row.get("category"),
-             json.dumps(row.get("reasons") or []), _json_or_null(row.get("contributions")),
-             _json_or_null(row.get("reasons_by_language")), at, at,
-             int(bool(row.get("redacted"))), row.get("round_id"), row.get("offered_by"),
-             row.get("strength"), row.get("strength_label")])
+        match_id = int(self.db.insert("matches", {
+            "kind": row["kind"], "need_id": row["need_id"],
+            "association_id": row["association_id"], "item_id": row["item_id"],
+            "owner_id": row["owner_id"], "status": "proposed", "score": row["score"],
+            "category": row.get("category"), "reasons": json.dumps(row.get("reasons") or []),
+            "contributions": _json_or_null(row.get("contributions")),
+            "reasons_by_language": _json_or_null(row.get("reasons_by_language")),
+            "created_at": at, "updated_at": at, "version": 1,
+            "redacted": int(bool(row.get("redacted"))), "round_id": row.get("round_id"),
+            "offered_by": row.get("offered_by"), "strength": row.get("strength"),
+            "strength_label": row.get("strength_label")}))
         if row.get("redacted") is None:  # the need's confidentiality, when not decided
-            self.db.execute("update matches set redacted = 1 where id = ? and need_id in "
-                            "(select id from needs where confidential = 1)",
-                            [cursor.lastrowid])
-        match_id = int(cursor.lastrowid)
+            self.db.execute("update matches set redacted = 1 where id = :id and need_id in "
+                            "(select id from needs where confidential = 1)", {"id": match_id})
         self._audit(match_id, "propose", None, "proposed", actor, role, actor_org, at)
         return match_id
 
@@ -243,20 +262,21 @@ class MatchesMixin(IdempotencyMixin, BaseStore):
         with self.writing():
             if takes_slot:
                 self._check_free_slot(match_id)
-            sets = ["status = ?", "version = version + 1", "updated_at = ?", "note = ?"]
-            values: list = [to_status, at, note]
+            sets = ["status = :to_status", "version = version + 1", "updated_at = :at",
+                    "note = :note"]
+            values: dict = {"to_status": to_status, "at": at, "note": note}
             if reason is not None:
-                sets.append("reason = ?")
-                values.append(reason)
+                sets.append("reason = :reason")
+                values["reason"] = reason
             if outcome is not None:
-                sets.append("outcome = ?")
-                values.append(outcome)
+                sets.append("outcome = :outcome")
+                values["outcome"] = outcome
             if introduced:
-                sets.append("introduced_at = ?")
-                values.append(at)
+                sets.append("introduced_at = :at")
             cursor = self.db.execute(
-                f"update matches set {', '.join(sets)} where id = ? and version = ? "
-                "and status = ?", [*values, match_id, version, from_status])
+                f"update matches set {', '.join(sets)} where id = :id and version = :version "
+                "and status = :from_status",
+                {**values, "id": match_id, "version": version, "from_status": from_status})
             if cursor.rowcount == 0:
                 self._refuse_stale(match_id)
             self._audit(match_id, action, from_status, to_status, actor, role, actor_org, at,
@@ -281,10 +301,11 @@ class MatchesMixin(IdempotencyMixin, BaseStore):
         at = at or now()
         with self.writing():
             cursor = self.db.execute(
-                "update matches set partner_answer = ?, partner_reason = ?, "
-                "partner_answered_at = ?, version = version + 1, updated_at = ? "
-                "where id = ? and version = ? and status = ?",
-                [answer, reason, at, at, match_id, version, status])
+                "update matches set partner_answer = :answer, partner_reason = :reason, "
+                "partner_answered_at = :at, version = version + 1, updated_at = :at "
+                "where id = :id and version = :version and status = :status",
+                {"answer": answer, "reason": reason, "at": at, "id": match_id,
+                 "version": version, "status": status})
             if cursor.rowcount == 0:
                 self._refuse_stale(match_id)
             action = "partner_accept" if answer == "accepted" else "partner_decline"
@@ -302,14 +323,13 @@ class MatchesMixin(IdempotencyMixin, BaseStore):
             earlier = self.claimed(claim, "match_comments")
             if earlier is not None:
                 return self._comment(int(earlier))
-            status = self.db.execute("select status from matches where id = ?",
-                                     [match_id]).fetchone()
+            status = self.db.execute("select status from matches where id = :id",
+                                     {"id": match_id}).fetchone()
             if status is None:
                 raise NotFound(f"no match with id {match_id}")
-            cursor = self.db.execute(
-                "insert into match_comments (match_id, at, actor, role, actor_org, body) "
-                "values (?, ?, ?, ?, ?, ?)", [match_id, at, actor, role, actor_org, body])
-            comment_id = int(cursor.lastrowid)
+            comment_id = int(self.db.insert("match_comments", {
+                "match_id": match_id, "at": at, "actor": actor, "role": role,
+                "actor_org": actor_org, "body": body}))
             self._audit(match_id, "comment", status[0], status[0], actor, role, actor_org, at)
             self._claim(claim, "match_comments", str(comment_id))
         return self._comment(comment_id)
@@ -328,14 +348,14 @@ class MatchesMixin(IdempotencyMixin, BaseStore):
     def _check_free_slot(self, match_id: int) -> None:
         row = self.db.execute(
             "select m.kind, m.item_id, o.capacity from matches m left join offerings o "
-            "on o.id = m.item_id where m.id = ?", [match_id]).fetchone()
+            "on o.id = m.item_id where m.id = :id", {"id": match_id}).fetchone()
         if row is None or row[0] != "partner" or row[2] is None:
             return
         _, item_id, capacity = row
-        marks = ",".join("?" * len(HOLDING_CAPACITY))
+        marks, params = in_list("status", HOLDING_CAPACITY)
         used = self.db.execute(
-            f"select count(*) from matches where kind = 'partner' and item_id = ? and status "
-            f"in ({marks})", [item_id, *HOLDING_CAPACITY]).fetchone()[0]
+            f"select count(*) from matches where kind = 'partner' and item_id = :item_id "
+            f"and status in ({marks})", {**params, "item_id": item_id}).fetchone()[0]
         if used >= capacity:
             raise Conflict(f"offering {item_id!r} is full ({used} of {capacity} slots held by "
                            "approved, introduced or active matches)")
@@ -344,11 +364,10 @@ class MatchesMixin(IdempotencyMixin, BaseStore):
                actor: str, role: str, actor_org: str | None, at: str, *,
                note: str | None = None, reason: str | None = None,
                outcome: str | None = None) -> None:
-        self.db.execute(
-            "insert into audit (match_id, action, actor, actor_org, role, at, from_status, "
-            "to_status, reason, outcome, note) values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            [match_id, action, actor, actor_org, role, at, from_status, to_status, reason,
-             outcome, note])
+        self.db.insert("audit", {
+            "match_id": match_id, "action": action, "actor": actor, "actor_org": actor_org,
+            "role": role, "at": at, "from_status": from_status, "to_status": to_status,
+            "reason": reason, "outcome": outcome, "note": note}, returning=None)
 
     # ------------------------------------------------------------------ organisation data rights
     def matches_involving(self, *, association_id: str | None = None,
@@ -366,11 +385,11 @@ class MatchesMixin(IdempotencyMixin, BaseStore):
         where, params = _involving(association_id, partner_id)
         with self.writing():
             ids = [row[0] for row in self.db.execute(
-                f"select id from matches where {where}", params).fetchall()]
+                f"select id from matches where {where} order by id", params).fetchall()]
             for start in range(0, len(ids), 500):
-                chunk = ids[start:start + 500]
-                self.db.execute(f"delete from match_comments where match_id in "
-                                f"({','.join('?' * len(chunk))})", chunk)
+                marks, chunk = in_list("id", ids[start:start + 500])
+                self.db.execute(f"delete from match_comments where match_id in ({marks})",
+                                chunk)
             self.db.execute(f"delete from matches where {where}", params)
         return ids
 
@@ -382,27 +401,28 @@ class MatchesMixin(IdempotencyMixin, BaseStore):
         changed = 0
         with self.writing():
             changed += self.db.execute(
-                "update audit set actor = ?, actor_org = ? where actor_org = ?",
-                [pseudonym, pseudonym, org_id]).rowcount
+                "update audit set actor = :pseudonym, actor_org = :pseudonym "
+                "where actor_org = :org_id", {"pseudonym": pseudonym, "org_id": org_id}
+            ).rowcount
             changed += self.db.execute(
-                "update match_comments set actor = ?, actor_org = ? where actor_org = ?",
-                [pseudonym, pseudonym, org_id]).rowcount
+                "update match_comments set actor = :pseudonym, actor_org = :pseudonym "
+                "where actor_org = :org_id", {"pseudonym": pseudonym, "org_id": org_id}
+            ).rowcount
             for start in range(0, len(match_ids), 500):
-                chunk = list(match_ids[start:start + 500])
-                marks = ",".join("?" * len(chunk))
+                marks, chunk = in_list("id", match_ids[start:start + 500])
                 changed += self.db.execute(
                     f"update audit set note = null where match_id in ({marks}) "
                     "and note is not null", chunk).rowcount
         return changed
 
 
-def _involving(association_id: str | None, partner_id: str | None) -> tuple[str, list]:
+def _involving(association_id: str | None, partner_id: str | None) -> tuple[str, dict]:
     if (association_id is None) == (partner_id is None):
         raise ValueError("name exactly one of association_id and partner_id")
     if association_id is not None:
-        return ("association_id = ? or (kind = 'peer' and owner_id = ?)",
-                [association_id, association_id])
-    return "kind = 'partner' and owner_id = ?", [partner_id]
+        return ("association_id = :org_id or (kind = 'peer' and owner_id = :org_id)",
+                {"org_id": association_id})
+    return "kind = 'partner' and owner_id = :org_id", {"org_id": partner_id}
 
 
 def _json_or_null(value) -> str | None:

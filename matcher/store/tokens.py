@@ -27,19 +27,19 @@ class AuthMixin(BaseStore):
             raise InvalidInput(f"a label has at most {MAX_LABEL} characters", field="label")
         token = new_token()
         with self.writing():
-            cursor = self.db.execute(
-                "insert into tokens (token_hash, role, association_id, partner_id, regions, "
-                "label, created_at) values (?, ?, ?, ?, ?, ?, ?)",
-                [hash_token(token), role.value, association_id, partner_id,
-                 json.dumps(sorted(regions or [])), label, now()],
-            )
-        return int(cursor.lastrowid), token
+            token_id = self.db.insert("tokens", {
+                "token_hash": hash_token(token), "role": role.value,
+                "association_id": association_id, "partner_id": partner_id,
+                "regions": json.dumps(sorted(regions or [])), "label": label,
+                "created_at": now()})
+        return int(token_id), token
 
     def principal_for(self, token: str) -> Principal | None:
         """The caller a token stands for, or None when unknown or revoked."""
         row = self.db.execute(
             "select id, role, association_id, partner_id, regions, label from tokens "
-            "where token_hash = ? and revoked_at is null", [hash_token(token)]).fetchone()
+            "where token_hash = :token_hash and revoked_at is null",
+            {"token_hash": hash_token(token)}).fetchone()
         if row is None:
             return None
         token_id, role, association_id, partner_id, regions, label = row
@@ -51,10 +51,11 @@ class AuthMixin(BaseStore):
         """The token stops working at once, and so do the web sessions signed in with it."""
         with self.writing():
             cursor = self.db.execute(
-                "update tokens set revoked_at = ? where id = ? and revoked_at is null",
-                [now(), token_id])
+                "update tokens set revoked_at = :at where id = :id and revoked_at is null",
+                {"at": now(), "id": token_id})
             if cursor.rowcount == 0:
-                exists = self.db.execute("select 1 from tokens where id = ?", [token_id]).fetchone()
+                exists = self.db.execute("select 1 from tokens where id = :id",
+                                         {"id": token_id}).fetchone()
                 if not exists:
                     raise NotFound(f"no token with id {token_id}")
                 raise InvalidInput(f"token {token_id} is already revoked", field="id")
@@ -63,14 +64,16 @@ class AuthMixin(BaseStore):
         """One page of the tokens' metadata, the newest first, and how many there are."""
         total = self.db.execute("select count(*) from tokens").fetchone()[0]
         ids = [row[0] for row in self.db.execute(
-            "select id from tokens order by id desc limit ? offset ?", [limit, offset])]
+            "select id from tokens order by id desc limit :limit offset :offset",
+            {"limit": limit, "offset": offset})]
         return [token for token_id in ids for token in self.tokens(token_id)], total
 
     def tokens(self, token_id: int | None = None) -> list[dict]:
         """Every token's metadata (never the token itself), or only that of ``token_id``."""
+        where, params = ("where id = :id", {"id": token_id}) if token_id is not None else ("", {})
         cursor = self.db.execute(
             "select id, role, association_id, partner_id, regions, label, created_at, revoked_at "
-            "from tokens where ? is null or id = ? order by id", [token_id, token_id])
+            f"from tokens {where} order by id", params)
         names = list(cursor.keys())
         return [{**dict(zip(names, row)), "regions": json.loads(row[4] or "[]")}
                 for row in cursor.fetchall()]
