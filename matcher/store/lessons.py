@@ -92,15 +92,16 @@ class LessonsMixin(IdempotencyMixin, BaseStore):
                 self._claim(claim, "lessons", str(lesson_id))
             else:
                 lesson_id, created = int(existing[0]), False
-                params = {**values, "sensitive": int(sensitive), "at": at, "id": lesson_id}
+                changes = dict(values)
                 if fields.get("published") is not None:
-                    params["published"] = int(fields["published"])
-                sets = ", ".join(f'"{k}" = :{k}' for k in params if k not in ("at", "id",
-                                                                               "sensitive"))
-                # sensitivity only rises (SQLite's two-argument max() is PostgreSQL's greatest())
+                    changes["published"] = int(fields["published"])
+                sets = ", ".join(f'"{k}" = :{k}' for k in changes)
+                # sensitivity only rises (the larger of the two, in either dialect)
                 self.db.execute(f"update lessons set {sets}, sensitive = case when sensitive > "
                                 ":sensitive then sensitive else :sensitive end, "
-                                "updated_at = :at where id = :id", params)
+                                "updated_at = :at where id = :id",
+                                {**changes, "sensitive": int(sensitive), "at": at,
+                                 "id": lesson_id})
                 self._lesson_audit(lesson_id, match, "update", actor, role, actor_org, at)
         return self.lesson(lesson_id), created
 
@@ -254,6 +255,8 @@ def _where(db: Sql, q: LessonQuery) -> tuple[list[str], dict]:
 
 
 def _lesson(row: dict) -> dict:
-    return {**row, "worked": bool(row["worked"]), "published": bool(row["published"]),
+    """A lesson row as it is read (without PostgreSQL's ``rowid`` column, which SQLite's ``*``
+    never lists)."""
+    return {**{k: v for k, v in row.items() if k != "rowid"}, "worked": bool(row["worked"]), "published": bool(row["published"]),
             "sensitive": bool(row["sensitive"]),
             "figures": json.loads(row["figures"]) if row.get("figures") else {}}

@@ -33,7 +33,10 @@ class Mail:
 
 
 def _notification(row: dict) -> dict:
-    return {**row, "params": json.loads(row["params"] or "{}")}
+    """A notification row as it is read (without PostgreSQL's ``rowid`` column, which SQLite's
+    ``*`` never lists)."""
+    return {**{k: v for k, v in row.items() if k != "rowid"},
+            "params": json.loads(row["params"] or "{}")}
 
 
 class NotificationsMixin(BaseStore):
