@@ -1,7 +1,11 @@
 """What SQLite and PostgreSQL word differently, in one place: how a write transaction begins
-(one writer at a time on either), and how a read sees one state."""
+(one writer at a time on either), how a read sees one state, substring and JSON-list tests,
+and SQLite's secure delete and WAL checkpoint."""
 
 from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 from matcher.store.sql import Sql
 
@@ -32,3 +36,43 @@ def text_list(db: Sql, expr: str, order: str) -> str:
     if db.postgresql:
         return f"string_agg({expr}, ',' order by {order})"
     return f"group_concat({expr}, ',')"
+
+
+def contains(db: Sql, text: str, needle: str) -> str:
+    """The condition that ``text`` (an expression) holds the parameter ``needle`` (its name)
+    as a substring: case-sensitive, no wildcards (instr on SQLite, strpos on PostgreSQL)."""
+    function = "strpos" if db.postgresql else "instr"
+    return f"{function}({text}, :{needle}) > 0"
+
+
+def json_list_has(db: Sql, column: str, value: str) -> str:
+    """The condition that ``column`` (a JSON list of texts) holds the parameter ``value`` (its
+    name); a null list holds nothing."""
+    if db.postgresql:
+        return (f"exists (select 1 from json_array_elements_text(cast({column} as json)) "
+                f"as e(value) where e.value = :{value})")
+    return f"exists (select 1 from json_each({column}) where value = :{value})"
+
+
+@contextmanager
+def secure_delete(db: Sql) -> Iterator[None]:
+    """While the block runs, SQLite overwrites what is deleted with zeros (then the previous
+    setting returns). PostgreSQL has no such setting (a deleted row's bytes stay in the table's
+    files until its space is reused): there the block runs as it is."""
+    if db.postgresql:
+        yield
+        return
+    previous = int(db.value("PRAGMA secure_delete"))
+    db.execute("PRAGMA secure_delete = ON")
+    try:
+        yield
+    finally:
+        db.execute(f"PRAGMA secure_delete = {previous}")
+
+
+def checkpoint(db: Sql) -> None:
+    """SQLite: copy the WAL into the database file and truncate it (best effort: a reader
+    still open keeps part of it), so that deleted content leaves the WAL file too.
+    PostgreSQL: nothing (its WAL is the server's, recycled by the server itself)."""
+    if not db.postgresql:
+        db.execute("PRAGMA wal_checkpoint(TRUNCATE)")

@@ -8,9 +8,11 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from matcher.errors import Conflict, NotFound
+from matcher.store import dialect
 from matcher.store.base import BaseStore
 from matcher.store.idempotency import Claim, IdempotencyMixin
 from matcher.store.profiles import search_terms
+from matcher.store.sql import Sql, in_list
 
 # A match is "at or past its outcome" in these states with an outcome recorded.
 OUTCOME_STATES = ("outcome_recorded", "closed")
@@ -62,43 +64,44 @@ class LessonsMixin(IdempotencyMixin, BaseStore):
             earlier = self.claimed(claim, "lessons")
             if earlier is not None:
                 return self._claimed_lesson(int(earlier)), True
-            row = self.db.execute("select status, outcome from matches where id = ?",
-                                  [match["id"]]).fetchone()
+            row = self.db.execute("select status, outcome from matches where id = :id",
+                                  {"id": match["id"]}).fetchone()
             if row is None:
                 raise NotFound(f"no match with id {match['id']}")
             if row[0] not in OUTCOME_STATES or row[1] is None:
                 raise Conflict("a lesson is written once the match's outcome is recorded "
                                f"(match {match['id']} is {row[0]})")
-            existing = self.db.execute("select id from lessons where match_id = ? and side = ?",
-                                       [match["id"], side]).fetchone()
+            existing = self.db.execute("select id from lessons where match_id = :match_id and "
+                                       "side = :side", {"match_id": match["id"], "side": side}
+                                       ).fetchone()
             values = {"text": fields["text"], "worked": int(bool(fields["worked"])),
                       "figures": json.dumps(fields.get("figures") or {}, sort_keys=True),
                       "language": fields["language"]}
             if existing is None:
                 published = fields.get("published")
-                cursor = self.db.execute(
-                    "insert into lessons (match_id, side, association_id, owner_id, kind, "
-                    "item_id, region, category, sensitive, text, worked, figures, language, published, "
-                    "actor, role, actor_org, created_at, updated_at) values "
-                    "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                    [match["id"], side, match["association_id"], match["owner_id"],
-                     match["kind"], match["item_id"], region, match.get("category"), int(sensitive),
-                     values["text"], values["worked"], values["figures"], values["language"],
-                     int(not sensitive if published is None else published), actor, role,
-                     actor_org, at, at])
-                lesson_id, created = int(cursor.lastrowid), True
+                lesson_id = int(self.db.insert("lessons", {
+                    "match_id": match["id"], "side": side,
+                    "association_id": match["association_id"], "owner_id": match["owner_id"],
+                    "kind": match["kind"], "item_id": match["item_id"], "region": region,
+                    "category": match.get("category"), "sensitive": int(sensitive), **values,
+                    "published": int(not sensitive if published is None else published),
+                    "actor": actor, "role": role, "actor_org": actor_org, "created_at": at,
+                    "updated_at": at}))
+                created = True
                 self._lesson_audit(lesson_id, match, "write", actor, role, actor_org, at)
                 self._claim(claim, "lessons", str(lesson_id))
             else:
                 lesson_id, created = int(existing[0]), False
-                sets = ", ".join(f"{k} = ?" for k in values)
-                params = list(values.values())
+                changes = dict(values)
                 if fields.get("published") is not None:
-                    sets += ", published = ?"
-                    params.append(int(fields["published"]))
-                self.db.execute(f"update lessons set {sets}, sensitive = max(sensitive, ?), "
-                                f"updated_at = ? where id = ?",
-                                [*params, int(sensitive), at, lesson_id])
+                    changes["published"] = int(fields["published"])
+                sets = ", ".join(f'"{k}" = :{k}' for k in changes)
+                # sensitivity only rises (the larger of the two, in either dialect)
+                self.db.execute(f"update lessons set {sets}, sensitive = case when sensitive > "
+                                ":sensitive then sensitive else :sensitive end, "
+                                "updated_at = :at where id = :id",
+                                {**changes, "sensitive": int(sensitive), "at": at,
+                                 "id": lesson_id})
                 self._lesson_audit(lesson_id, match, "update", actor, role, actor_org, at)
         return self.lesson(lesson_id), created
 
@@ -109,11 +112,13 @@ class LessonsMixin(IdempotencyMixin, BaseStore):
         at = _now()
         with self.writing():
             ids = [r[0] for r in self.db.execute(
-                "select id from lessons where match_id = ? and published != ?",
-                [match["id"], int(published)]).fetchall()]
+                "select id from lessons where match_id = :match_id and published != :published "
+                "order by side", {"match_id": match["id"], "published": int(published)}
+            ).fetchall()]
             for lesson_id in ids:
-                self.db.execute("update lessons set published = ?, updated_at = ? where id = ?",
-                                [int(published), at, lesson_id])
+                self.db.execute("update lessons set published = :published, updated_at = :at "
+                                "where id = :id",
+                                {"published": int(published), "at": at, "id": lesson_id})
                 self._lesson_audit(lesson_id, match, "publish" if published else "withdraw",
                                    actor, role, actor_org, at)
         return len(ids)
@@ -125,8 +130,8 @@ class LessonsMixin(IdempotencyMixin, BaseStore):
             lesson = self.lesson(lesson_id)
             if lesson is None:
                 raise NotFound(f"no lesson with id {lesson_id}")
-            self.db.execute("update lessons set promoted_practice_id = ? where id = ?",
-                            [practice_id, lesson_id])
+            self.db.execute("update lessons set promoted_practice_id = :practice_id "
+                            "where id = :id", {"practice_id": practice_id, "id": lesson_id})
             self._lesson_audit(lesson_id, {"id": lesson["match_id"],
                                            "association_id": lesson["association_id"]},
                                "promote", actor, role, actor_org, _now())
@@ -142,12 +147,13 @@ class LessonsMixin(IdempotencyMixin, BaseStore):
             "lessons", "promoted_practice_id = ?", [practice_id], "id")), None)
 
     def list_lessons(self, q: LessonQuery) -> tuple[list[dict], int]:
-        where, params = _where(q)
+        where, params = _where(self.db, q)
         sql = ("from lessons l left join associations a on a.id = l.association_id where "
                + " and ".join(where))
         total = self.db.execute(f"select count(*) {sql}", params).fetchone()[0]
         cursor = self.db.execute(f"select l.* {sql} order by l.updated_at desc, l.id desc "
-                                 "limit ? offset ?", [*params, q.limit, q.offset])
+                                 "limit :limit offset :offset",
+                                 {**params, "limit": q.limit, "offset": q.offset})
         names = list(cursor.keys())
         return [_lesson(dict(zip(names, row))) for row in cursor.fetchall()], total
 
@@ -164,14 +170,14 @@ class LessonsMixin(IdempotencyMixin, BaseStore):
         recorded) and ``worked`` (those of them with a lesson saying it worked)."""
         found: dict[str, dict[str, int]] = {}
         for start in range(0, len(practice_ids), 500):
-            chunk = list(practice_ids[start:start + 500])
+            states, params = in_list("state", OUTCOME_STATES)
+            items, chunk = in_list("item", practice_ids[start:start + 500])
             cursor = self.db.execute(
                 "select m.item_id, count(distinct m.association_id), count(distinct case when "
                 "exists (select 1 from lessons l where l.match_id = m.id and l.worked = 1) "
                 "then m.association_id end) from matches m where m.kind = 'peer' and "
-                f"m.outcome is not null and m.status in ({','.join('?' * len(OUTCOME_STATES))})"
-                f" and m.item_id in ({','.join('?' * len(chunk))}) group by m.item_id",
-                [*OUTCOME_STATES, *chunk])
+                f"m.outcome is not null and m.status in ({states})"
+                f" and m.item_id in ({items}) group by m.item_id", {**params, **chunk})
             for item, taught, worked in cursor.fetchall():
                 found[item] = {"taught": taught, "worked": worked}
         return found
@@ -187,11 +193,12 @@ class LessonsMixin(IdempotencyMixin, BaseStore):
         """Delete the lessons of an organisation's matches and their audit; the counts.
         Joins the caller's transaction."""
         with self.writing():
-            ids = "select id from lessons where association_id = ? or owner_id = ?"
+            params = {"org_id": org_id}
+            ids = "select id from lessons where association_id = :org_id or owner_id = :org_id"
             audit = self.db.execute(f"delete from lesson_audit where lesson_id in ({ids})",
-                                    [org_id, org_id]).rowcount
-            lessons = self.db.execute("delete from lessons where association_id = ? or "
-                                      "owner_id = ?", [org_id, org_id]).rowcount
+                                    params).rowcount
+            lessons = self.db.execute("delete from lessons where association_id = :org_id or "
+                                      "owner_id = :org_id", params).rowcount
         return lessons, audit
 
     # ------------------------------------------------------------------ helpers
@@ -204,48 +211,52 @@ class LessonsMixin(IdempotencyMixin, BaseStore):
 
     def _lesson_audit(self, lesson_id: int, match: dict, action: str, actor: str, role: str,
                       actor_org: str | None, at: str) -> None:
-        self.db.execute(
-            "insert into lesson_audit (lesson_id, match_id, association_id, action, actor, "
-            "actor_org, role, at) values (?, ?, ?, ?, ?, ?, ?, ?)",
-            [lesson_id, match["id"], match.get("association_id"), action, actor, actor_org,
-             role, at])
+        self.db.insert("lesson_audit", {
+            "lesson_id": lesson_id, "match_id": match["id"],
+            "association_id": match.get("association_id"), "action": action, "actor": actor,
+            "actor_org": actor_org, "role": role, "at": at}, returning=None)
 
 
-def _where(q: LessonQuery) -> tuple[list[str], list]:
+def _where(db: Sql, q: LessonQuery) -> tuple[list[str], dict]:
     where: list[str] = []
-    params: list = []
+    params: dict = {}
     if q.published_only:
         where.append("l.published = 1")
     elif not q.everything:
         seen = ["l.published = 1"]
         if q.regions:
-            seen.append(f"l.region in ({','.join('?' * len(q.regions))})")
-            params.extend(q.regions)
+            marks, regions = in_list("scope_region", q.regions)
+            seen.append(f"l.region in ({marks})")
+            params.update(regions)
         if q.association_id:
-            seen.append("l.association_id = ?")
-            params.append(q.association_id)
+            seen.append("l.association_id = :scope_association")
+            params["scope_association"] = q.association_id
         if q.actor_org:
-            seen.append("l.actor_org = ?")
-            params.append(q.actor_org)
+            seen.append("l.actor_org = :actor_org")
+            params["actor_org"] = q.actor_org
         where.append(f"({' or '.join(seen)})")
-    for clause, value in (("l.category = ?", q.category), ("l.region = ?", q.region),
-                          ("l.language = ?", q.language), ("l.match_id = ?", q.match_id),
-                          ("exists (select 1 from json_each(a.commodities) where value = ?)",
-                           q.commodity)):
+    for name, clause, value in (
+            ("category", "l.category = :category", q.category),
+            ("region", "l.region = :region", q.region),
+            ("language", "l.language = :language", q.language),
+            ("match_id", "l.match_id = :match_id", q.match_id),
+            ("commodity", dialect.json_list_has(db, "a.commodities", "commodity"), q.commodity)):
         if value is not None:
             where.append(clause)
-            params.append(value)
+            params[name] = value
     if q.q:
         terms = search_terms(q.q)
         if terms is None:
-            where.append("0")
+            where.append("1 = 0")
         else:
-            where.append("l.id in (select rowid from lessons_fts where lessons_fts match ?)")
-            params.append(terms)
+            where.append("l.id in (select rowid from lessons_fts where lessons_fts match :q)")
+            params["q"] = terms
     return where or ["1 = 1"], params
 
 
 def _lesson(row: dict) -> dict:
-    return {**row, "worked": bool(row["worked"]), "published": bool(row["published"]),
+    """A lesson row as it is read (without PostgreSQL's ``rowid`` column, which SQLite's ``*``
+    never lists)."""
+    return {**{k: v for k, v in row.items() if k != "rowid"}, "worked": bool(row["worked"]), "published": bool(row["published"]),
             "sensitive": bool(row["sensitive"]),
             "figures": json.loads(row["figures"]) if row.get("figures") else {}}

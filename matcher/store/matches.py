@@ -7,13 +7,13 @@ updates nothing and raises :class:`~matcher.errors.Conflict`.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from matcher.errors import Conflict, NotFound
 from matcher.store.base import BaseStore
 from matcher.store.idempotency import Claim, IdempotencyMixin
+from matcher.store.sql import in_list
 from matcher.vocabulary import GOOD_OUTCOMES, HOLDING_CAPACITY, NO_OUTCOME
 
 # The SQL of each of the queue's orders (matcher.vocabulary.MATCH_SORTS).
@@ -23,13 +23,6 @@ SORTS = {"-score": "m.score desc, m.id", "created_at": "m.created_at, m.id",
 
 def now() -> str:
     return datetime.now(UTC).isoformat(timespec="seconds")
-
-
-def in_list(name: str, values: Iterable) -> tuple[str, dict]:
-    """The named parameters of an ``in (...)`` list (``:name0, :name1, ...``) and their
-    values; ``values`` must not be empty (``in ()`` is no SQL)."""
-    params = {f"{name}{i}": value for i, value in enumerate(values)}
-    return ", ".join(f":{key}" for key in params), params
 
 
 @dataclass

@@ -17,10 +17,12 @@ from matcher.exchange import (
     Practice,
     dump_document,
 )
+from matcher.store import dialect
 from matcher.store.base import BaseStore
 from matcher.store.lessons import LessonsMixin
 from matcher.store.notifications import NotificationsMixin
 from matcher.store.profiles import ImportReport, exported_flag, offering_record
+from matcher.store.sql import in_list
 
 # What replaces a deleted organisation in the audit trail (actor, notes) and on its tokens.
 PSEUDONYM = "deleted organisation"
@@ -73,7 +75,7 @@ class RightsMixin(LessonsMixin, NotificationsMixin, BaseStore):
         (``column``: association_id or partner_id)."""
         cursor = self.db.execute(
             f"select id, role, label, created_at, revoked_at from tokens where "
-            f"{_scope_column(column)} = ? order by id", [org_id])
+            f"{_scope_column(column)} = :org_id order by id", {"org_id": org_id})
         names = list(cursor.keys())
         return [dict(zip(names, row)) for row in cursor.fetchall()]
 
@@ -117,14 +119,16 @@ class RightsMixin(LessonsMixin, NotificationsMixin, BaseStore):
             report.deleted["lessons"], report.deleted["lesson_audit"] = lessons
             report.deleted["not_interested"] = self.delete_not_interested_involving(
                 association_id=association_id)  # LearningMixin
+            params = {"association_id": association_id}
             report.deleted["need_audit"] = self.db.execute(
-                "delete from need_audit where association_id = ?", [association_id]).rowcount
+                "delete from need_audit where association_id = :association_id",
+                params).rowcount
             for table in ("needs", "practices"):
                 report.deleted[table] = self.db.execute(
-                    f"delete from [{table}] where association_id = ?",
-                    [association_id]).rowcount
+                    f'delete from "{table}" where association_id = :association_id',
+                    params).rowcount
             report.deleted["associations"] = self.db.execute(
-                "delete from associations where id = ?", [association_id]).rowcount
+                "delete from associations where id = :association_id", params).rowcount
             report.vectors_deleted = self._delete_dead_vectors(live_hashes())
             self._bump_version()
         return report
@@ -144,31 +148,27 @@ class RightsMixin(LessonsMixin, NotificationsMixin, BaseStore):
             report.deleted["lessons"], report.deleted["lesson_audit"] = lessons
             report.deleted["not_interested"] = self.delete_not_interested_involving(
                 partner_id=partner_id)  # LearningMixin
+            params = {"partner_id": partner_id}
             report.deleted["offerings"] = self.db.execute(
-                "delete from offerings where partner_id = ?", [partner_id]).rowcount
+                "delete from offerings where partner_id = :partner_id", params).rowcount
             report.deleted["partners"] = self.db.execute(
-                "delete from partners where id = ?", [partner_id]).rowcount
+                "delete from partners where id = :partner_id", params).rowcount
             report.vectors_deleted = self._delete_dead_vectors(live_hashes())
             self._bump_version()
         return report
 
     def checkpoint(self) -> None:
         """Copy the WAL into the database file and truncate it (best effort: a reader still
-        open keeps part of it), so that deleted content leaves the WAL file too."""
-        self.db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        open keeps part of it), so that deleted content leaves the WAL file too (SQLite's;
+        see :func:`matcher.store.dialect.checkpoint`)."""
+        dialect.checkpoint(self.db)
 
     # ------------------------------------------------------------------ helpers
     @contextmanager
     def _secure_transaction(self) -> Iterator[None]:
         """A write transaction whose deleted content SQLite overwrites with zeros."""
-        with self.exclusive():
-            previous = self.db.execute("PRAGMA secure_delete").fetchone()[0]
-            self.db.execute("PRAGMA secure_delete = ON")
-            try:
-                with self.transaction():
-                    yield
-            finally:
-                self.db.execute(f"PRAGMA secure_delete = {int(previous)}")
+        with self.exclusive(), dialect.secure_delete(self.db), self.transaction():
+            yield
 
     def _forget(self, org_id: str, column: str, name: str, texts: list[str],
                 match_ids: list[int]) -> DeletionReport:
@@ -190,19 +190,27 @@ class RightsMixin(LessonsMixin, NotificationsMixin, BaseStore):
         without an ``actor_org``, and notes anywhere (audit and other matches) that name it
         or quote its texts."""
         tokens = [r[0] for r in self.db.execute(
-            f"select id from tokens where {_scope_column(column)} = ?", [org_id]).fetchall()]
-        # Principal.actor is "token:<id> (<role> <scope>)", the scope being the org's id
-        acted = ["substr(actor, -length(?)) = ?"] + ["actor like ?"] * len(tokens)
-        params = [f" {org_id})"] * 2 + [f"token:{t} (%" for t in tokens]
+            f"select id from tokens where {_scope_column(column)} = :org_id",
+            {"org_id": org_id}).fetchall()]
+        # Principal.actor is "token:<id> (<role> <scope>)", the scope being the org's id: it
+        # ends with the scope, or starts with one of its tokens (LIKE: SQLite's ignores ASCII
+        # case, PostgreSQL's does not, hence lower() on both sides)
+        acted = ["substr(actor, length(actor) - length(:suffix) + 1) = :suffix"]
+        params = {"pseudonym": PSEUDONYM, "suffix": f" {org_id})"}
+        for i, token in enumerate(tokens):
+            acted.append(f"lower(actor) like lower(:token{i})")
+            params[f"token{i}"] = f"token:{token} (%"
         changed = self.db.execute(
-            f"update audit set actor = ?, note = case when note is null then null else ? end "
-            f"where actor != ? and ({' or '.join(acted)})",
-            [PSEUDONYM, PSEUDONYM, PSEUDONYM, *params]).rowcount
+            "update audit set actor = :pseudonym, "
+            "note = case when note is null then null else :pseudonym end "
+            f"where actor != :pseudonym and ({' or '.join(acted)})", params).rowcount
         for needle in {n for n in needles if n and len(n) >= MIN_NEEDLE}:
-            changed += self.db.execute("update audit set note = ? where instr(note, ?) > 0",
-                                       [PSEUDONYM, needle]).rowcount
-            self.db.execute("update matches set note = ? where instr(note, ?) > 0",
-                            [PSEUDONYM, needle])
+            params = {"pseudonym": PSEUDONYM, "needle": needle}
+            changed += self.db.execute(
+                "update audit set note = :pseudonym where "
+                + dialect.contains(self.db, "note", "needle"), params).rowcount
+            self.db.execute("update matches set note = :pseudonym where "
+                            + dialect.contains(self.db, "note", "needle"), params)
             self.scrub_notifications(needle, PSEUDONYM)  # NotificationsMixin
         return changed
 
@@ -211,28 +219,28 @@ class RightsMixin(LessonsMixin, NotificationsMixin, BaseStore):
         token ids stay, so the audit trail still tells one actor from another), and end
         their web sessions. Returns how many were still active."""
         column = _scope_column(column)
+        params = {"org_id": org_id}
         revoked = self.db.execute(
-            f"select count(*) from tokens where {column} = ? and revoked_at is null",
-            [org_id]).fetchone()[0]
-        if "web_sessions" in self.db.table_names():
-            self.db.execute(f"delete from web_sessions where token_id in "
-                            f"(select id from tokens where {column} = ?)", [org_id])
+            f"select count(*) from tokens where {column} = :org_id and revoked_at is null",
+            params).fetchone()[0]
+        self.db.execute(f"delete from web_sessions where token_id in "
+                        f"(select id from tokens where {column} = :org_id)", params)
         self.db.execute(
-            f"update tokens set revoked_at = coalesce(revoked_at, ?), {column} = null, "
-            f"label = ? where {column} = ?",
-            [datetime.now(UTC).isoformat(timespec="seconds"), PSEUDONYM, org_id])
+            f"update tokens set revoked_at = coalesce(revoked_at, :at), {column} = null, "
+            f"label = :pseudonym where {column} = :org_id",
+            {**params, "at": datetime.now(UTC).isoformat(timespec="seconds"),
+             "pseudonym": PSEUDONYM})
         return revoked
 
     def _delete_users(self, column: str, org_id: str) -> int:
         """Web users scoped to the organisation (their accounts serve nothing once it is
         gone, and a username is personal data), and their sessions."""
-        if "users" not in self.db.table_names():
-            return 0
         column = _scope_column(column)
-        if "web_sessions" in self.db.table_names():
-            self.db.execute(f"delete from web_sessions where user_id in "
-                            f"(select id from users where {column} = ?)", [org_id])
-        return self.db.execute(f"delete from users where {column} = ?", [org_id]).rowcount
+        params = {"org_id": org_id}
+        self.db.execute(f"delete from web_sessions where user_id in "
+                        f"(select id from users where {column} = :org_id)", params)
+        return self.db.execute(f"delete from users where {column} = :org_id",
+                               params).rowcount
 
     def _delete_dead_vectors(self, live: set[str]) -> int:
         """Delete every vector whose content hash no remaining text has."""
@@ -241,8 +249,7 @@ class RightsMixin(LessonsMixin, NotificationsMixin, BaseStore):
         dead = sorted(stored - live)
         count = 0
         for start in range(0, len(dead), 500):
-            chunk = dead[start:start + 500]
-            marks = ",".join("?" * len(chunk))
+            marks, chunk = in_list("hash", dead[start:start + 500])
             count += self.db.execute(
                 f"delete from vectors where content_hash in ({marks})", chunk).rowcount
         return count
