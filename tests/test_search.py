@@ -170,8 +170,8 @@ def test_the_index_follows_changes_and_deletions(as_):
 
 def test_a_database_from_before_search_gets_its_existing_texts_indexed(tmp_path):
     path = tmp_path / "old.db"
+    migrations.apply(path, stop_before="m018_search")
     db = Database(path)
-    migrations.apply(db, stop_before="m018_search")
     db["associations"].insert({"id": "a-1", "name": "Coopérative Aurífera", "country": "PE",
                                "region": "latin_america_caribbean", "languages": "[]",
                                "commodities": "[]", "members": 10})

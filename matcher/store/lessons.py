@@ -10,7 +10,7 @@ from datetime import UTC, datetime
 from matcher.errors import Conflict, NotFound
 from matcher.store.base import BaseStore
 from matcher.store.idempotency import Claim, IdempotencyMixin
-from matcher.store.profiles import search_terms
+from matcher.store.profiles import search_clause
 
 # A match is "at or past its outcome" in these states with an outcome recorded.
 OUTCOME_STATES = ("outcome_recorded", "closed")
@@ -142,7 +142,7 @@ class LessonsMixin(IdempotencyMixin, BaseStore):
             "lessons", "promoted_practice_id = ?", [practice_id], "id")), None)
 
     def list_lessons(self, q: LessonQuery) -> tuple[list[dict], int]:
-        where, params = _where(q)
+        where, params = _where(q, self.db.postgresql)
         sql = ("from lessons l left join associations a on a.id = l.association_id where "
                + " and ".join(where))
         total = self.db.execute(f"select count(*) {sql}", params).fetchone()[0]
@@ -211,7 +211,7 @@ class LessonsMixin(IdempotencyMixin, BaseStore):
              role, at])
 
 
-def _where(q: LessonQuery) -> tuple[list[str], list]:
+def _where(q: LessonQuery, postgresql: bool = False) -> tuple[list[str], list]:
     where: list[str] = []
     params: list = []
     if q.published_only:
@@ -236,12 +236,10 @@ def _where(q: LessonQuery) -> tuple[list[str], list]:
             where.append(clause)
             params.append(value)
     if q.q:
-        terms = search_terms(q.q)
-        if terms is None:
-            where.append("0")
-        else:
-            where.append("l.id in (select rowid from lessons_fts where lessons_fts match ?)")
-            params.append(terms)
+        # named; bound in order with the ``?`` of this statement until they are named too
+        clause, named = search_clause(postgresql, "lessons", "l", q.q)
+        where.append(clause)
+        params.extend(named.values())
     return where or ["1 = 1"], params
 
 
