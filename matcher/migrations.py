@@ -130,6 +130,8 @@ class Migrations:
         nothing left to do. On SQLite each migration re-checks its record inside its
         ``BEGIN IMMEDIATE``, which does the same."""
         with _connected(target) as connection:
+            if not self._to_apply(connection, stop_before):
+                return []  # up to date: opened without taking any lock
             postgresql = connection.dialect.name == "postgresql"
             if postgresql:
                 connection.exec_driver_sql(
@@ -167,6 +169,13 @@ class Migrations:
                      "at": str(datetime.datetime.now(datetime.timezone.utc))})
             done.append(migration.name)
         return done
+
+    def _to_apply(self, connection: sa.Connection, stop_before: str | None) -> list[str]:
+        names = self.names()
+        if stop_before in names:
+            names = names[:names.index(stop_before)]
+        done = set(self._applied(connection))
+        return [name for name in names if name not in done]
 
     def _applied(self, connection: sa.Connection) -> list[str]:
         if not sa.inspect(connection).has_table(TRACKER):
