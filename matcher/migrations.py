@@ -120,8 +120,9 @@ class Migrations:
             return self._applied(connection)
 
     def pending(self, target: Target) -> list[str]:
-        done = set(self.applied(target))
-        return [name for name in self.names() if name not in done]
+        """The names of this set's migrations that ``target`` has still to apply."""
+        with _connected(target) as connection:
+            return self._to_apply(connection, None)
 
     def apply(self, target: Target, *, stop_before: str | None = None) -> list[str]:
         """Apply the pending migrations in order (up to ``stop_before``, if named), each in a

@@ -9,10 +9,10 @@ import threading
 import pytest
 import sqlalchemy as sa
 from sqlite_utils import Database
-from sqlite_utils.migrations import Migrations
+from sqlite_utils.migrations import Migrations as FormerMigrations
 
 from matcher.exchange import parse_document
-from matcher.migrations import TRACKER, migrations
+from matcher.migrations import TRACKER, Migrations, migrations
 from matcher.reference import default_data_dir
 from matcher.store import Store
 from matcher.store.sql import create_engine
@@ -185,7 +185,7 @@ def _as_the_former_runner_left_it(path, names: list[str]) -> None:
     """Record ``names`` in ``path`` as sqlite-utils' runner did (its own tracker table)."""
     db = Database(path)
     db[TRACKER].drop()
-    former = Migrations("delve_matcher")
+    former = FormerMigrations("delve_matcher")
     for name in names:
         former(name=name)(lambda db: None)
     former.apply(db)
@@ -242,7 +242,7 @@ def test_servers_starting_at_once_migrate_one_empty_database_once(blank_target):
 
 
 def test_a_migration_that_fails_leaves_nothing_behind(blank_target):
-    broken = type(migrations)("delve_matcher")
+    broken = Migrations("delve_matcher")
     for migration in migrations.all[:2]:
         broken(name=migration.name)(migration.fn)
 
