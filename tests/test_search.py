@@ -1,7 +1,8 @@
 """Full-text search (``q=``) over the profile lists: SQLite FTS5 with accents and case folded in
 English, French, Spanish and Portuguese, every word a prefix and all required, the lists'
 filters and sorting kept, hidden texts never matched, typed query syntax never an error, the
-index following every change, and a database made before the index getting one.
+index following every change, and a database made before the index getting one; the same
+rows found on PostgreSQL (its GIN indexes over unaccented words) as on SQLite.
 
 A module copy of the demo database, the real embedding model (creates embed their text) and
 TestClient."""
