@@ -96,7 +96,9 @@ def store(empty_db) -> Store:
     yield s
     s.close()
 
-pytest_plugins = ["browsing"]  # the browser fixtures (browser, visit) and page checks
+# the browser fixtures (browser, visit) and page checks; PostgreSQL (a cluster per session,
+# a database per test, ``blank_target`` on either backend)
+pytest_plugins = ["browsing", "postgres"]
 
 
 @pytest.fixture

@@ -627,12 +627,14 @@ def test_needs_without_a_viable_offering_are_those_the_engine_cannot_suggest_for
 
 # ---------------------------------------------------------------------- pieces
 def test_migrations_add_contributions_and_reasons_by_language_to_existing_matches(tmp_path):
+    migrations.apply(tmp_path / "old.db", stop_before="m008_match_contributions")
     db = Database(tmp_path / "old.db")
-    migrations.apply(db, stop_before="m008_match_contributions")
     db["matches"].insert({"kind": "partner", "need_id": "n", "association_id": "a",
                           "item_id": "o", "owner_id": "p", "status": "proposed",
                           "reasons": '["open to every region"]', "version": 1})
-    migrations.apply(db)
+    db.close()
+    migrations.apply(tmp_path / "old.db")
+    db = Database(tmp_path / "old.db")
     assert {"contributions", "reasons_by_language"} <= set(db["matches"].columns_dict)
     db.close()
     store = Store(tmp_path / "old.db")

@@ -1,7 +1,8 @@
 """Full-text search (``q=``) over the profile lists: SQLite FTS5 with accents and case folded in
 English, French, Spanish and Portuguese, every word a prefix and all required, the lists'
 filters and sorting kept, hidden texts never matched, typed query syntax never an error, the
-index following every change, and a database made before the index getting one.
+index following every change, and a database made before the index getting one; the same
+rows found on PostgreSQL (its GIN indexes over unaccented words) as on SQLite.
 
 A module copy of the demo database, the real embedding model (creates embed their text) and
 TestClient."""
@@ -20,7 +21,7 @@ from matcher.migrations import migrations
 from matcher.principals import Role
 from matcher.settings import load_settings
 from matcher.store import Store
-from matcher.store.profiles import ProfileQuery, search_terms
+from matcher.store.profiles import ProfileQuery, search_clause, search_terms
 
 V1 = "/api/v1"
 A, A_REGION = "demo-a-01", "africa_anglophone"  # GH
@@ -170,8 +171,8 @@ def test_the_index_follows_changes_and_deletions(as_):
 
 def test_a_database_from_before_search_gets_its_existing_texts_indexed(tmp_path):
     path = tmp_path / "old.db"
+    migrations.apply(path, stop_before="m018_search")
     db = Database(path)
-    migrations.apply(db, stop_before="m018_search")
     db["associations"].insert({"id": "a-1", "name": "Coopérative Aurífera", "country": "PE",
                                "region": "latin_america_caribbean", "languages": "[]",
                                "commodities": "[]", "members": 10})
@@ -214,3 +215,83 @@ def test_the_index_follows_imports_that_change_texts(tmp_path, ref):
         assert store.list_records("needs", ProfileQuery(q="capacitacion"))[1] == 1
     finally:
         store.close()
+
+
+SAMPLES = {
+    "needs": {"n-es": {"text": "Necesitamos un crédito rotativo para comprar una retorta"}},
+    "offerings": {"o-fr": {"title": "Sortir du Mercure", "description": "Atelier sur les "
+                           "dangers du MERCURE et les méthodes sans mercure"}},
+    "practices": {"p-pt": {"text": "Criámos uma formação em poupança para as garimpeiras"},
+                  "p-en": {"text": "Weekly Pit-Wall inspections before anyone goes underground"}},
+    "associations": {"a-1": {"name": "Coopérative Aurífera", "description": None}},
+    "partners": {"p-1": {"name": "Ministère des Mines", "description": "l’or «équitable»"}},
+}
+
+
+# What a search finds among SAMPLES (and a lesson), the same on SQLite and on PostgreSQL.
+FINDS = [
+    ("needs", "credito", ["n-es"]), ("needs", "CRÉDITO Rotativo", ["n-es"]),
+    ("needs", "edito", []), ("needs", "--- * ()", []),
+    ("offerings", "mercure", ["o-fr"]), ("offerings", "Mercúre", ["o-fr"]),
+    ("offerings", "merc atel", ["o-fr"]), ("offerings", "mercure xylophone", []),
+    ("offerings", "NOT mercure", []), ("offerings", "dangers:mercure", ["o-fr"]),
+    ("offerings", '"mercure*"', ["o-fr"]), ("offerings", "sortir' OR 1=1 --", []),
+    ("practices", "formacao poupanca", ["p-pt"]), ("practices", "FORMAÇÃO", ["p-pt"]),
+    ("practices", "pit wall", ["p-en"]), ("practices", "INSPECTION", ["p-en"]),
+    ("practices", "pit OR formacao", []),
+    ("associations", "cooperativa aurifera", []), ("associations", "cooperative aurif", ["a-1"]),
+    ("partners", "or equitable", ["p-1"]), ("partners", "MINES l", ["p-1"]),
+    ("lessons", "FORME cornue", [1]), ("lessons", "cornue zzzunknown", []),
+]
+
+
+def test_search_finds_the_same_rows_on_either_backend(searched):
+    db = searched.db
+    found = {}
+    for table, typed, _ in FINDS:
+        clause, params = search_clause(db.postgresql, table, "t", typed)
+        found[table, typed] = [r["id"] for r in db.rows(
+            f'select t.id from "{table}" t where {clause} order by t.id', params)]
+
+    assert found == {(table, typed): expected for table, typed, expected in FINDS}
+
+
+def test_the_search_index_follows_changes_on_either_backend(searched):
+    store, db = searched, searched.db
+
+    def found(typed: str) -> list[str]:
+        clause, params = search_clause(db.postgresql, "needs", "t", typed)
+        return [r["id"] for r in db.rows(f"select t.id from needs t where {clause}", params)]
+
+    db.execute("update needs set text = 'Frobnium sluices' where id = 'n-es'")
+    assert found("credito") == [] and found("frobnium") == ["n-es"]
+    db.execute("delete from needs where id = 'n-es'")
+    assert found("frobnium") == []
+    db.execute("insert into needs (id, association_id, text, position) "
+               "values ('n-2', 'a-1', 'Préstamos', 0)")
+    assert found("prestamo") == ["n-2"]
+    assert store.evidence_version() == 1  # the lesson of ``searched``
+
+
+@pytest.fixture
+def searched(blank_target):
+    """A new store of either backend holding :data:`SAMPLES`."""
+    store = Store(blank_target)
+    db = store.db
+    db.execute("insert into associations (id, name, country) values ('a-0', 'Other', 'PE')")
+    db.execute("insert into partners (id, name) values ('p-0', 'Other')")
+    for table, rows in SAMPLES.items():
+        for record_id, row in rows.items():
+            parent = ({"association_id": "a-0"} if table in ("needs", "practices") else
+                      {"partner_id": "p-0"} if table == "offerings" else {})
+            values = {"id": record_id, **row, **parent}
+            db.execute(f'insert into "{table}" ({", ".join(values)}) '
+                       f'values ({", ".join(":" + c for c in values)})', values)
+    match = db.insert("matches", {"kind": "partner", "need_id": "n-es", "association_id": "a-0",
+                                  "item_id": "o-fr", "owner_id": "p-0", "status": "closed"})
+    db.insert("lessons", {"match_id": match, "side": "association", "association_id": "a-0",
+                          "text": "Nous avons FORMÉ les mineurs à la cornue", "worked": 1,
+                          "language": "fr", "actor": "u", "role": "association",
+                          "created_at": "t", "updated_at": "t"})
+    yield store
+    store.close()

@@ -1,6 +1,6 @@
-"""The store: the one place that talks SQL (SQLite through sqlite-utils).
+"""The store: the one place that talks SQL (SQLAlchemy Core over SQLite or PostgreSQL).
 
-Split by subject into mixins over one SQLite file (a connection per thread); ``Store``
+Split by subject into mixins over one database (a connection per thread); ``Store``
 combines them.
 """
 

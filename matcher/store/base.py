@@ -4,18 +4,17 @@ from __future__ import annotations
 
 import json
 import secrets
-import sqlite3
 import threading
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import get_args, get_origin
 
+import sqlalchemy as sa
 from pydantic import BaseModel
-from sqlite_utils import Database
 
+from matcher import migrations as schema
 from matcher.exchange import Association, Eligibility, Need, Offering, Partner, Practice
-from matcher.migrations import migrations
 from matcher.store import dialect
 from matcher.store.sql import Sql, create_engine, is_url
 
@@ -70,9 +69,8 @@ class BaseStore:
         self.postgresql = is_url(target)
         # The file of a SQLite store (its locks and corpus cache live beside it).
         self.path = Path(target) if not self.postgresql else None
-        if self.path is not None:
-            _migrate_sqlite(self.path)
         self.engine = create_engine(target)
+        _migrate(self.engine)
         self._local = threading.local()
         self._connections: list[Sql] = []
         self._connections_lock = threading.Lock()
@@ -180,12 +178,10 @@ class BaseStore:
             yield _decode(dict(zip(names, values)))
 
 
-def _migrate_sqlite(path: Path) -> None:
-    """Bring a SQLite file to the newest schema (WAL mode; created when missing)."""
-    conn = sqlite3.connect(str(path), timeout=30, isolation_level=None)
-    try:
-        conn.execute("PRAGMA journal_mode=wal")
-        conn.execute("PRAGMA foreign_keys=ON")
-        migrations.apply(Database(conn))
-    finally:
-        conn.close()
+def _migrate(engine: sa.Engine) -> None:
+    """Bring the database to the newest schema (a SQLite file is created when missing, and
+    kept in WAL mode; its connections enforce foreign keys)."""
+    if engine.dialect.name == "sqlite":
+        with engine.connect() as connection:
+            connection.exec_driver_sql("PRAGMA journal_mode=wal")
+    schema.migrations.apply(engine)

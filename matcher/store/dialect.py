@@ -1,11 +1,15 @@
 """What SQLite and PostgreSQL word differently, in one place: how a write transaction begins
 (one writer at a time on either), how a read sees one state, substring and JSON-list tests,
-and SQLite's secure delete and WAL checkpoint."""
+SQLite's secure delete and WAL checkpoint, what the migrations add on PostgreSQL (a
+``rowid``, triggers in plpgsql), and full-text search (SQLite's FTS5 tables, PostgreSQL's GIN
+indexes over folded words) with the condition that queries it."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+
+import sqlalchemy as sa
 
 from matcher.store.sql import Sql
 
@@ -76,3 +80,120 @@ def checkpoint(db: Sql) -> None:
     PostgreSQL: nothing (its WAL is the server's, recycled by the server itself)."""
     if not db.postgresql:
         db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+
+
+# ---------------------------------------------------------------------- schema
+# The lock a PostgreSQL server holds while it migrates: servers starting at once against one
+# database take turns, and the second finds nothing left to apply.
+MIGRATION_LOCK = 0x6465_6C6D  # "delm"
+
+
+def row_order_columns(postgresql: bool) -> list[sa.Column]:
+    """The columns every new table gets besides its own: on PostgreSQL a ``rowid`` numbered
+    in insertion order (SQLite has one implicitly), which the store orders text-keyed rows
+    by."""
+    if not postgresql:
+        return []
+    return [sa.Column("rowid", sa.BigInteger, sa.Identity(always=False), nullable=False)]
+
+
+def search_functions(postgresql: bool, extension_schema: str, schema: str) -> list[str]:
+    """What the search indexes stand on. PostgreSQL: ``matcher_fold`` (lower case, accents
+    removed by the trusted ``unaccent`` extension, wrapped as IMMUTABLE so it can be
+    indexed), ``matcher_search_vector`` (the folded words of its texts, split as SQLite's
+    unicode61 tokenizer splits them: runs of letters and digits) and ``matcher_search_query``
+    (every folded word of a search a prefix, all required). SQLite: nothing (FTS5 is built
+    in). ``extension_schema`` is the unaccent extension's, ``schema`` the one these
+    functions are created in: each call is qualified, so an index stays valid whatever the
+    search_path of whoever writes the table."""
+    if not postgresql:
+        return []
+    extension, own = f'"{extension_schema}".', f'"{schema}".'
+    return [
+        "CREATE OR REPLACE FUNCTION matcher_fold(value text) RETURNS text "
+        "LANGUAGE sql IMMUTABLE PARALLEL SAFE STRICT AS "
+        f"$$ SELECT lower({extension}unaccent('{extension}unaccent'::regdictionary, value)) $$",
+        "CREATE OR REPLACE FUNCTION matcher_search_words(value text) RETURNS text[] "
+        "LANGUAGE sql IMMUTABLE PARALLEL SAFE AS "
+        "$$ SELECT coalesce(array_agg(DISTINCT word), '{}') FROM regexp_split_to_table("
+        f"{own}matcher_fold(coalesce(value, '')), '[^[:alnum:]]+') AS word "
+        "WHERE word <> '' AND octet_length(word) < 2000 $$",
+        "CREATE OR REPLACE FUNCTION matcher_search_vector(VARIADIC texts text[]) "
+        "RETURNS tsvector LANGUAGE sql IMMUTABLE PARALLEL SAFE AS "
+        f"$$ SELECT array_to_tsvector({own}matcher_search_words("
+        "array_to_string(texts, ' '))) $$",
+        "CREATE OR REPLACE FUNCTION matcher_search_query(typed text) RETURNS tsquery "
+        "LANGUAGE sql IMMUTABLE PARALLEL SAFE AS "
+        "$$ SELECT cast(coalesce(string_agg(quote_literal(word) || ':*', ' & '), '') "
+        f"AS tsquery) FROM unnest({own}matcher_search_words(typed)) AS word $$",
+    ]
+
+
+def create_search(postgresql: bool, table: str, columns: tuple[str, ...],
+                  tokenizer: str) -> list[str]:
+    """The statements that index ``columns`` of ``table`` for :func:`search_condition`, and
+    fill the index from the rows there are. Safe to run again (replaces the index).
+
+    SQLite: an FTS5 table ``<table>_fts`` over the table's rows (``content=``) with
+    ``tokenizer``, kept up to date by triggers ``<table>_ai``, ``_ad``, ``_au``. PostgreSQL:
+    a GIN index ``<table>_search`` over ``matcher_search_vector(columns...)``."""
+    names = ", ".join(f'"{c}"' for c in columns)
+    if postgresql:
+        return [f'DROP INDEX IF EXISTS "{table}_search"',
+                f'CREATE INDEX "{table}_search" ON "{table}" USING gin '
+                f"(matcher_search_vector({names}))"]
+    fts = f"{table}_fts"
+    new = ", ".join(f'new."{c}"' for c in columns)
+    old = ", ".join(f'old."{c}"' for c in columns)
+    add = f'INSERT INTO "{fts}" (rowid, {names}) VALUES (new.rowid, {new});'
+    remove = (f'INSERT INTO "{fts}" ("{fts}", rowid, {names}) '
+              f"VALUES('delete', old.rowid, {old});")
+    return [
+        *(f'DROP TRIGGER IF EXISTS "{table}_{t}"' for t in ("ai", "ad", "au")),
+        f'DROP TABLE IF EXISTS "{fts}"',
+        f'CREATE VIRTUAL TABLE "{fts}" USING FTS5 (\n    {names},\n'
+        f"    tokenize='{tokenizer}',\n    content=\"{table}\"\n)",
+        f'INSERT INTO "{fts}" (rowid, {names}) SELECT rowid, {names} FROM "{table}";',
+        f'CREATE TRIGGER "{table}_ai" AFTER INSERT ON "{table}" BEGIN\n  {add}\nEND',
+        f'CREATE TRIGGER "{table}_ad" AFTER DELETE ON "{table}" BEGIN\n  {remove}\nEND',
+        f'CREATE TRIGGER "{table}_au" AFTER UPDATE ON "{table}" BEGIN\n  {remove}\n  {add}\n'
+        "END",
+    ]
+
+
+def row_trigger(postgresql: bool, name: str, event: str, table: str, body: str,
+                when: str | None = None) -> list[str]:
+    """An AFTER ``event`` trigger running ``body`` (statements ending in ``;``) for each row
+    of ``table`` for which ``when`` holds (``old.x``/``new.x``; compare two values with
+    ``is distinct from``). PostgreSQL: a plpgsql function ``<name>_row`` and its trigger."""
+    if postgresql:
+        condition = f" WHEN ({when})" if when else ""
+        return [
+            f"CREATE OR REPLACE FUNCTION {name}_row() RETURNS trigger LANGUAGE plpgsql AS "
+            f"$$ BEGIN {body} RETURN NULL; END $$",
+            f"CREATE TRIGGER {name} AFTER {event} ON {table} FOR EACH ROW{condition} "
+            f"EXECUTE FUNCTION {name}_row()",
+        ]
+    # SQLite's own spelling (as the triggers of older databases read)
+    condition = f" when {when.replace(' is distinct from ', ' is not ')}" if when else ""
+    return [f"create trigger {name} after {event} on {table}{condition} begin {body} end"]
+
+
+# ---------------------------------------------------------------------- search
+def fts5_query(words: list[str]) -> str:
+    """The FTS5 query of a search's words: each a quoted prefix term, all required, so no
+    operator, column name or quote typed is ever read as query syntax."""
+    return " ".join(f'"{word}"*' for word in words)
+
+
+def search_condition(postgresql: bool, table: str, alias: str, columns: tuple[str, ...],
+                     words: list[str], name: str = "search") -> tuple[str, dict[str, str]]:
+    """The condition "row ``alias`` of ``table`` has every one of ``words`` at the start of
+    a word of its ``columns``", case and accents folded, and its parameter ``:name``
+    (:func:`create_search` made the index it reads)."""
+    if postgresql:
+        names = ", ".join(f'{alias}."{c}"' for c in columns)
+        return (f"matcher_search_vector({names}) @@ matcher_search_query(:{name})",
+                {name: " ".join(words)})
+    return (f'{alias}.rowid in (select rowid from "{table}_fts" where "{table}_fts" '
+            f"match :{name})", {name: fts5_query(words)})

@@ -11,7 +11,7 @@ from matcher.errors import Conflict, NotFound
 from matcher.store import dialect
 from matcher.store.base import BaseStore
 from matcher.store.idempotency import Claim, IdempotencyMixin
-from matcher.store.profiles import search_terms
+from matcher.store.profiles import search_clause
 from matcher.store.sql import Sql, in_list
 
 # A match is "at or past its outcome" in these states with an outcome recorded.
@@ -245,12 +245,9 @@ def _where(db: Sql, q: LessonQuery) -> tuple[list[str], dict]:
             where.append(clause)
             params[name] = value
     if q.q:
-        terms = search_terms(q.q)
-        if terms is None:
-            where.append("1 = 0")
-        else:
-            where.append("l.id in (select rowid from lessons_fts where lessons_fts match :q)")
-            params["q"] = terms
+        clause, named = search_clause(db.postgresql, "lessons", "l", q.q)
+        where.append(clause)
+        params.update(named)
     return where or ["1 = 1"], params
 
 

@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 
 from pydantic import BaseModel
 
+from matcher import migrations
 from matcher.errors import Conflict, InvalidInput, NotFound
 from matcher.exchange import (
     Association,
@@ -20,7 +21,7 @@ from matcher.exchange import (
     Partner,
     Practice,
 )
-from matcher.migrations import SEARCH_COLUMNS
+from matcher.store import dialect
 from matcher.store.base import _decode, _encode
 from matcher.store.confidential import ConfidentialMixin
 from matcher.store.idempotency import Claim, IdempotencyMixin
@@ -43,8 +44,6 @@ SORTABLE = {
     "needs": ("id", "association_id", "category"),
     "practices": ("id", "association_id", "category"),
 }
-# The free-text columns ``q`` searches, per table (each has its FTS5 index ``<table>_fts``).
-SEARCHED = SEARCH_COLUMNS
 # A word of a search, as the index's tokenizer (unicode61) splits words: letters and digits.
 _WORD = re.compile(r"[^\W_]+")
 
@@ -262,7 +261,7 @@ class ProfilesMixin(ConfidentialMixin, IdempotencyMixin, VectorsMixin):
             raise InvalidInput(f"cannot sort by {query.sort!r} (expected one of: "
                                f"{', '.join(SORTABLE[table])}, each may start with '-')",
                                field="sort")
-        source, where, params = _filters(table, query)
+        source, where, params = _filters(table, query, self.db.postgresql)
         sql = f"from {source} where {' and '.join(where) or '1'}"
         total = self.db.execute(f"select count(*) {sql}", params).fetchone()[0]
         order = f"t.[{column}]{' desc' if query.sort.startswith('-') else ''}, t.id"
@@ -306,12 +305,28 @@ class ProfileQuery:
     offset: int = 0
 
 
+def search_words(text: str) -> list[str]:
+    """The words of what a user typed (letters and digits), each searched as a prefix."""
+    return _WORD.findall(unicodedata.normalize("NFC", text))
+
+
 def search_terms(text: str) -> str | None:
     """The FTS5 query of what a user typed: each word a quoted prefix term, all required, so
     no operator, column name or quote typed is ever read as query syntax; None when ``text``
     has no word."""
-    words = _WORD.findall(unicodedata.normalize("NFC", text))
-    return " ".join(f'"{word}"*' for word in words) if words else None
+    words = search_words(text)
+    return dialect.fts5_query(words) if words else None
+
+
+def search_clause(postgresql: bool, table: str, alias: str, text: str
+                  ) -> tuple[str, dict[str, str]]:
+    """The condition that row ``alias`` of ``table`` matches the search ``text`` (none when
+    it has no word), and its named parameter."""
+    words = search_words(text)
+    if not words:
+        return "1 = 0", {}
+    columns = ("text",) if table == "lessons" else migrations.SEARCH_COLUMNS[table]
+    return dialect.search_condition(postgresql, table, alias, columns, words)
 
 
 def _has(column: str) -> str:
@@ -323,7 +338,8 @@ def _open_to(column: str) -> str:
     return f"(json_array_length({column}) = 0 or {_has(column)})"
 
 
-def _filters(table: str, q: ProfileQuery) -> tuple[str, list[str], list]:
+def _filters(table: str, q: ProfileQuery, postgresql: bool = False
+             ) -> tuple[str, list[str], list]:
     """The FROM clause, the WHERE conditions and their parameters of a list query."""
     where: list[str] = []
     params: list = []
@@ -381,12 +397,9 @@ def _filters(table: str, q: ProfileQuery) -> tuple[str, list[str], list]:
             add(f"(a.region in ({marks}) or t.association_id = ?)", *q.scope.regions,
                 q.scope.association_id)
     if q.q:
-        terms = search_terms(q.q)
-        if terms is None:
-            where.append("0")
-        else:
-            add(f"t.rowid in (select rowid from [{table}_fts] where [{table}_fts] match ?)",
-                terms)
+        # named; bound in order with the ``?`` of this statement until they are named too
+        clause, named = search_clause(postgresql, table, "t", q.q)
+        add(clause, *named.values())
     return source, where, params
 
 

@@ -1,0 +1,108 @@
+"""PostgreSQL for the tests: a throwaway cluster for the session and an empty database per test.
+
+The session's cluster lives in a temporary directory (its unix socket there too, no TCP
+port, fsync off), started with the ``initdb`` and ``pg_ctl`` found on PATH or under
+/usr/lib/postgresql/*/bin (as the ``postgres`` user when the tests run as root), and stopped
+when the session ends, however it ends. Without them the PostgreSQL tests are skipped, with
+the reason. ``blank_target`` runs a test on both backends: a new SQLite file, then a new
+PostgreSQL database.
+"""
+
+from __future__ import annotations
+
+import glob
+import os
+import shutil
+import subprocess
+import tempfile
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+NOT_INSTALLED = "PostgreSQL is not installed: initdb not found"
+
+
+def _program(name: str) -> str | None:
+    """A PostgreSQL program on PATH, or else in the newest /usr/lib/postgresql/<n>/bin."""
+    found = shutil.which(name)
+    if found:
+        return found
+    installed = glob.glob(f"/usr/lib/postgresql/*/bin/{name}")
+    installed.sort(key=lambda p: int(Path(p).parent.parent.name)
+                   if Path(p).parent.parent.name.isdigit() else 0)
+    return installed[-1] if installed else None
+
+
+def _as_owner(command: list[str]) -> list[str]:
+    """``command`` as the ``postgres`` user when we are root (PostgreSQL refuses root)."""
+    return ["runuser", "-u", "postgres", "--", *command] if os.geteuid() == 0 else command
+
+
+def _run(command: list[str]) -> None:
+    done = subprocess.run(_as_owner(command), capture_output=True, text=True, timeout=120)
+    if done.returncode != 0:
+        raise RuntimeError(f"{Path(command[0]).name} failed ({done.returncode}): "
+                           f"{(done.stderr or done.stdout).strip()[-2000:]}")
+
+
+class Cluster:
+    """A running throwaway cluster: its socket directory and how to reach a database."""
+
+    def __init__(self, directory: Path, pg_ctl: str):
+        self.directory, self.pg_ctl = directory, pg_ctl
+
+    def url(self, database: str = "postgres") -> str:
+        return f"postgresql://postgres@/{database}?host={self.directory}"
+
+    def stop(self) -> None:
+        _run([self.pg_ctl, "-D", str(self.directory / "data"), "-m", "immediate", "-w",
+              "stop"])
+
+
+@pytest.fixture(scope="session")
+def postgres_cluster() -> Iterator[Cluster]:
+    """A PostgreSQL cluster of this session, stopped and removed when the session ends."""
+    initdb, pg_ctl = _program("initdb"), _program("pg_ctl")
+    if initdb is None or pg_ctl is None:
+        pytest.skip(NOT_INSTALLED)
+    directory = Path(tempfile.mkdtemp(prefix="matcher-pg-", dir="/tmp"))  # short socket path
+    if os.geteuid() == 0:
+        shutil.chown(directory, "postgres")
+    data, cluster, started = directory / "data", Cluster(directory, pg_ctl), False
+    try:
+        _run([initdb, "-D", str(data), "-A", "trust", "-U", "postgres", "--no-sync",
+              "-E", "UTF8", "--locale=C.UTF-8"])
+        _run([pg_ctl, "-D", str(data), "-w", "-l", str(directory / "log"), "-o",
+              f"-k {directory} -c listen_addresses='' -c fsync=off "
+              "-c full_page_writes=off -c synchronous_commit=off", "start"])
+        started = True
+        yield cluster
+    finally:
+        if started:
+            cluster.stop()
+        shutil.rmtree(directory, ignore_errors=True)
+
+
+@pytest.fixture
+def postgres_url(postgres_cluster: Cluster) -> Iterator[str]:
+    """The URL of a new, empty database of the session's cluster, dropped after the test."""
+    import psycopg
+
+    name = f"test_{uuid.uuid4().hex[:16]}"
+    with psycopg.connect(postgres_cluster.url(), autocommit=True) as admin:
+        admin.execute(f'CREATE DATABASE "{name}" TEMPLATE template0')
+    try:
+        yield postgres_cluster.url(name)
+    finally:
+        with psycopg.connect(postgres_cluster.url(), autocommit=True) as admin:
+            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def blank_target(request, tmp_path) -> str:
+    """A new, empty database of either backend: a SQLite file's path or a PostgreSQL URL."""
+    if request.param == "sqlite":
+        return str(tmp_path / "blank.db")
+    return request.getfixturevalue("postgres_url")
