@@ -502,6 +502,41 @@ def outbox(db: DbOption = None,
                    f"{r['subject'][:60]}")
 
 
+@app.command("migrate-store")
+def migrate_store(
+        source: Annotated[str, typer.Option(
+            "--from", help="the database to copy: a SQLite file or a postgresql:// URL")],
+        target: Annotated[str, typer.Option(
+            "--to", help="the empty database to copy into: a postgresql:// URL, or a SQLite "
+                         "file (made when missing)")]):
+    """Copy every record of one database into another, empty one (e.g. SQLite to PostgreSQL),
+    all or nothing, ids kept; then print and check the rows of each table. Stop the servers
+    writing to the source first: the copy is of one moment of it."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+
+    from matcher.db_target import is_url, redacted
+    from matcher.services.migrate_store import migrate_store as copy_database
+
+    for url in (source, target):
+        if is_url(url):
+            _check_reachable(url)
+    with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+                  transient=True, disable=not sys.stderr.isatty()) as bar:
+        task = bar.add_task("copying", total=None)
+
+        def step(table: str, done: int, total: int) -> None:
+            bar.update(task, description=f"copying {table}", completed=done, total=total)
+
+        try:
+            report = copy_database(source, target, step)
+        except MatcherError as exc:
+            _fail(str(exc))
+    for table, count in report.target.items():
+        typer.echo(f"{table}: {count} rows")
+    typer.echo(f"copied {sum(report.source.values())} rows from {redacted(source)} to "
+               f"{redacted(target)}; the rows of every table are counted alike")
+
+
 def demo_credentials_file(db: Path) -> Path:
     """Where ``serve --demo`` keeps the demo accounts' tokens and passwords: beside the
     database (``db``: :meth:`Settings.local_files`, so for PostgreSQL in the server's state
