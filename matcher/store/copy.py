@@ -113,10 +113,12 @@ def _tables(db: Sql) -> list[str]:
     """The tables of the schema but the migrations' trackers and the full-text indexes."""
     names = sa.inspect(db.connection).get_table_names()
     skipped = set(TRACKERS)
-    if not db.postgresql:
+    if db.postgresql:  # an index kept in a table of its own is named as SQLite's are
+        virtual = [f"{n}_fts" for n in names if f"{n}_fts" in names]
+    else:
         virtual = [r["name"] for r in db.rows(
             "select name from sqlite_master where type = 'table' and sql like 'CREATE VIRTUAL%'")]
-        skipped |= set(virtual) | {n for n in names for v in virtual if n.startswith(v + "_")}
+    skipped |= set(virtual) | {n for n in names for v in virtual if n.startswith(v + "_")}
     return [n for n in names if n not in skipped and not n.startswith("sqlite_")]
 
 
