@@ -155,3 +155,22 @@ def test_a_database_that_answers_passes_the_check(postgresql_url):
     from matcher.store.probe import unreachable
 
     assert unreachable(postgresql_url) is None
+
+
+def test_serve_hands_the_url_to_its_worker_processes_as_it_is(monkeypatch):
+    import uvicorn
+
+    from matcher import cli
+
+    seen = {}
+    monkeypatch.setattr(cli, "_check_reachable", lambda url: None)  # as if it answered
+    monkeypatch.setattr(uvicorn, "run", lambda app, **options: seen.update(
+        db=os.environ["MATCHER_DB"], workers=options["workers"]))
+    for name in ("MATCHER_DB", "MATCHER_WORKERS"):  # serve sets them: removed after
+        monkeypatch.setenv(name, "x")
+        monkeypatch.delenv(name)
+
+    result = run("serve", "--db", DEAD, "--workers", "2")
+
+    assert result.exit_code == 0, result.output
+    assert seen == {"db": DEAD, "workers": 2}
