@@ -246,7 +246,11 @@ class Engine:
     def corpus(self) -> Corpus:
         """The in-memory corpus for the store's current data version and vectors (rebuilt
         when either changes). Records without vectors are left out of it (see
-        :meth:`embedding_status`); without ``embed_on_build``, their embedding starts."""
+        :meth:`embedding_status`); without ``embed_on_build``, their embedding starts.
+
+        The version is read from the store on every call (one primary-key read of ``meta``,
+        with the evidence version): a write through another process or another server over
+        the same database reaches the very next suggestion, which pays the rebuild."""
         if not self._fresh():
             with self._lock:
                 if not self._fresh():
