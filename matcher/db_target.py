@@ -12,7 +12,7 @@ import hashlib
 import os
 import re
 from pathlib import Path
-from urllib.parse import parse_qsl, urlsplit, urlunsplit
+from urllib.parse import parse_qsl, urlsplit
 
 URL_SCHEMES = ("postgresql://", "postgres://", "postgresql+psycopg://")
 
@@ -28,15 +28,13 @@ def redacted(target: str | Path) -> str:
     text = str(target)
     if not is_url(text):
         return text
-    parts = urlsplit(text)
-    netloc = parts.netloc
-    if "@" in netloc:
-        user, _, host = netloc.rpartition("@")
-        if ":" in user:
-            user = user.split(":", 1)[0] + ":***"
-        netloc = f"{user}@{host}"
-    query = re.sub(r"(?i)(^|&)(password=)[^&]*", r"\1\2***", parts.query)
-    return urlunsplit((parts.scheme, netloc, parts.path, query, parts.fragment))
+    scheme, _, rest = text.partition("://")
+    place, mark, query = rest.partition("?")
+    user, at, host = place.rpartition("@")  # the last @: a password may hold one unquoted
+    if at and ":" in user:
+        place = user.split(":", 1)[0] + ":***@" + host
+    query = re.sub(r"(?i)(^|&)(password=)[^&]*", r"\1\2***", query)
+    return f"{scheme}://{place}{mark}{query}"
 
 
 def database_name(url: str) -> str:

@@ -55,6 +55,9 @@ def test_a_url_is_shown_without_its_password():
     assert SECRET not in shown
     assert shown == "postgresql://bob:***@h:5432/delve?password=***&sslmode=require"
     assert redacted("postgresql://bob@h/delve") == "postgresql://bob@h/delve"
+    assert redacted(f"postgresql://bob:{SECRET}@x/y@h/delve") == "postgresql://bob:***@h/delve"
+    assert redacted(f"postgresql:///delve?host=/run&password={SECRET}") == (
+        "postgresql:///delve?host=/run&password=***")
     assert redacted("/srv/exchange.db") == "/srv/exchange.db"
 
 
