@@ -26,7 +26,8 @@ if TYPE_CHECKING:
 app = typer.Typer(no_args_is_help=True, add_completion=False, rich_markup_mode=None,
                   help="delve-matcher: partners and peers for ASM associations' needs.")
 
-DbOption = Annotated[Optional[Path], typer.Option("--db", help="SQLite database file")]
+DbOption = Annotated[Optional[str], typer.Option(
+    "--db", help="the database: a SQLite file, or a postgresql:// URL")]
 KindOption = Annotated[str, typer.Option("--kind", help="partner or peer")]
 
 
@@ -35,7 +36,7 @@ def _fail(message: str) -> None:
     raise typer.Exit(1)
 
 
-def _load_set(db: Path | None, dataset: dict):
+def _load_set(db: str | Path | None, dataset: dict):
     """An engine over ``db`` with a benchmark's dataset imported and embedded, and the ids
     of its needs; exits with one line when the set does not import."""
     from matcher.exchange import parse_document
@@ -53,23 +54,37 @@ def _load_set(db: Path | None, dataset: dict):
     return engine, [n["id"] for a in dataset["associations"] for n in a["needs"]]
 
 
-def _settings(db: Path | None, create: bool = False) -> Settings:
+def _settings(db: str | Path | None, create: bool = False) -> Settings:
     """The settings for ``--db``; unless ``create``, exits with one line when the database
-    does not exist (only ``import``, ``eval``, ``calibrate`` and ``serve --demo`` make one)."""
+    does not exist (only ``import``, ``eval``, ``calibrate`` and ``serve --demo`` make one).
+    A PostgreSQL database exists when it answers: one that does not is refused whatever
+    ``create`` says, with the reason (never the password)."""
     settings = load_settings(db=db)
-    if not create and not settings.db.is_file():
+    if settings.db_is_url:
+        _check_reachable(settings.db)
+    elif not create and not settings.db.is_file():
         _fail(f"no database at {settings.db}; create one with "
               f"`matcher import FILE --db {settings.db}`")
     return settings
 
 
-def _engine(db: Path | None, create: bool = False):
+def _check_reachable(url: str) -> None:
+    """Exit with one line unless the PostgreSQL database at ``url`` answers."""
+    from matcher.db_target import redacted
+    from matcher.store.probe import unreachable
+
+    reason = unreachable(url)
+    if reason:
+        _fail(f"cannot reach the database {redacted(url)}: {reason}")
+
+
+def _engine(db: str | Path | None, create: bool = False):
     from matcher.ranking.engine import Engine
 
     return Engine(_settings(db, create))
 
 
-def _store(db: Path | None) -> Store:
+def _store(db: str | Path | None) -> Store:
     """The store of an existing database (or exit 1 with one line)."""
     from matcher.store import Store
 
@@ -339,7 +354,7 @@ def plugins(db: DbOption = None):
     settings = _settings(db, create=True)
     scorers = collect_scorers(get_plugin_manager())
     learned = None
-    if settings.db.is_file():  # listing the scorers creates no database
+    if settings.db_is_url or settings.db.is_file():  # listing the scorers creates none
         from matcher.store import Store
 
         learned = LearnedFusion(Store(settings.db), settings.learn_min_decisions)
@@ -418,7 +433,8 @@ def serve(db: DbOption = None, host: str = "127.0.0.1", port: int = 8000,
                     **SERVER_OPTIONS)
         return
     # each worker process builds the app from the environment: the settings travel there
-    os.environ["MATCHER_DB"] = str(settings.db.resolve())
+    os.environ["MATCHER_DB"] = (settings.db if isinstance(settings.db, str)
+                                else str(settings.db.resolve()))
     os.environ["MATCHER_WORKERS"] = str(workers)
     # one BLAS thread per worker unless told otherwise: N workers with a thread per core
     # each oversubscribe the cores (measured: the cosine of a request 5x slower under load)
@@ -436,12 +452,24 @@ def notify(db: DbOption = None,
     active too long without an outcome, optionally queue the daily digest, send what is due.
     With no MATCHER_SMTP_HOST the outbox keeps every message."""
     from matcher.services.outbox import deliver_pending, send_digest
+    from matcher.store.locks import database_lock
     from matcher.workflow.notifications import remind_stale
 
     engine = _engine(db)
-    reminded = remind_stale(engine, engine.settings.reminder_days)
-    digests = send_digest(engine) if digest else 0
-    done = deliver_pending(engine.store, engine.settings)
+    # over PostgreSQL a server's courier may be delivering: only the lock's holder does
+    lock = database_lock(engine.settings.db, "courier")
+    if lock is not None and not lock.try_acquire():
+        digests = send_digest(engine) if digest else 0
+        typer.echo(f"{digests} digests queued; another process delivers the outbox now "
+                   "(nothing sent)")
+        return
+    try:
+        reminded = remind_stale(engine, engine.settings.reminder_days)
+        digests = send_digest(engine) if digest else 0
+        done = deliver_pending(engine.store, engine.settings)
+    finally:
+        if lock is not None:
+            lock.release()
     held = f", {done.held} held (no MATCHER_SMTP_HOST)" if done.held else ""
     typer.echo(f"{reminded} reminders, {digests} digests queued; {done.sent} sent, "
                f"{done.failed} failed (retried later){held}")
@@ -474,10 +502,46 @@ def outbox(db: DbOption = None,
                    f"{r['subject'][:60]}")
 
 
+@app.command("migrate-store")
+def migrate_store(
+        source: Annotated[str, typer.Option(
+            "--from", help="the database to copy: a SQLite file or a postgresql:// URL")],
+        target: Annotated[str, typer.Option(
+            "--to", help="the empty database to copy into: a postgresql:// URL, or a SQLite "
+                         "file (made when missing)")]):
+    """Copy every record of one database into another, empty one (e.g. SQLite to PostgreSQL),
+    all or nothing, ids kept; then print and check the rows of each table. Stop the servers
+    writing to the source first: the copy is of one moment of it."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+
+    from matcher.db_target import is_url, redacted
+    from matcher.services.migrate_store import migrate_store as copy_database
+
+    for url in (source, target):
+        if is_url(url):
+            _check_reachable(url)
+    with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+                  transient=True, disable=not sys.stderr.isatty()) as bar:
+        task = bar.add_task("copying", total=None)
+
+        def step(table: str, done: int, total: int) -> None:
+            bar.update(task, description=f"copying {table}", completed=done, total=total)
+
+        try:
+            report = copy_database(source, target, step)
+        except MatcherError as exc:
+            _fail(str(exc))
+    for table, count in report.target.items():
+        typer.echo(f"{table}: {count} rows")
+    typer.echo(f"copied {sum(report.source.values())} rows from {redacted(source)} to "
+               f"{redacted(target)}; the rows of every table are counted alike")
+
+
 def demo_credentials_file(db: Path) -> Path:
     """Where ``serve --demo`` keeps the demo accounts' tokens and passwords: beside the
-    database, readable by its owner only."""
-    return db.with_name(db.name + ".credentials.json")
+    database (``db``: :meth:`Settings.local_files`, so for PostgreSQL in the server's state
+    folder), readable by its owner only."""
+    return db.with_name(db.name + ".credentials.json")  # db: Settings.local_files()
 
 
 def _stored_demo_credentials(store: Store, path: Path) -> dict | None:
@@ -500,6 +564,7 @@ def _load_demo(settings: Settings, base_url: str) -> None:
     ones kept beside the database while they still work (signed-in users stay signed in),
     else fresh ones, kept for the next start."""
     from matcher.accounts.users import create_user
+    from matcher.db_target import redacted
     from matcher.exchange import parse_document
     from matcher.principals import Role
     from matcher.ranking.engine import Engine
@@ -508,11 +573,12 @@ def _load_demo(settings: Settings, base_url: str) -> None:
     demo = engine.ref.data_dir / "demo.json"
     document = parse_document(demo.read_bytes(), engine.ref)
     report = engine.store.import_exchange(document)
-    typer.echo(f"demo data: {sum(report.inserted.values())} new records in {settings.db}")
+    typer.echo(f"demo data: {sum(report.inserted.values())} new records in "
+               f"{redacted(settings.db)}")
     _embed(engine)
     association = document.associations[0]
     partner = document.partners[0]
-    path = demo_credentials_file(settings.db)
+    path = demo_credentials_file(settings.local_files())
     kept = _stored_demo_credentials(engine.store, path)
     if kept:
         typer.echo(f"demo accounts unchanged since the last start (kept in {path}); "
@@ -560,7 +626,7 @@ SCOPE_OPTIONS = {"role": "--role", "association": "--association", "partner": "-
                  "regions": "--region"}
 
 
-def _checked_scope(db: Path | None, role: str, association: str | None, partner: str | None,
+def _checked_scope(db: str | Path | None, role: str, association: str | None, partner: str | None,
                    regions: list[str] | None) -> tuple[Store, Scope]:
     """The store and the checked role and scope of a new token or user (or exit 1 saying
     what is wrong)."""
@@ -702,11 +768,12 @@ glossary_app = typer.Typer(no_args_is_help=True, rich_markup_mode=None,
                            help="The ASM glossary: miners' local words for each concept.")
 app.add_typer(glossary_app, name="glossary")
 GlossaryOption = Annotated[Optional[Path], typer.Option(
-    "--file", help="the deployment's glossary file (default: settings, else DB.glossary.json)")]
+    "--file", help="the deployment's glossary file (default: settings, else DB.glossary.json; "
+    "for a PostgreSQL database NAME.glossary.json in the working directory)")]
 
 
-def _glossary_file(db: Path | None, file: Path | None) -> Path:
-    return file or _settings(db, create=True).glossary_file()
+def _glossary_file(db: str | None, file: Path | None) -> Path:
+    return file or load_settings(db=db).glossary_file()
 
 
 @glossary_app.command("list")

@@ -2,8 +2,11 @@
 however many worker processes serve it (`matcher serve --workers N`): delivering the outbox,
 embedding the missing texts.
 
-An advisory ``flock`` on a file beside the database: the operating system releases it when the
-holder ends, even by a crash, so another worker takes the work over on its next try.
+An advisory ``flock`` on a file beside the database (for PostgreSQL, in the server's state
+folder: :meth:`matcher.settings.Settings.local_files`): the operating system releases it when
+the holder ends, even by a crash, so another worker takes the work over on its next try. It
+spans the processes of one machine; across servers over one PostgreSQL database the courier
+takes a database lock as well (:mod:`matcher.store.locks`).
 """
 
 from __future__ import annotations
@@ -48,8 +51,9 @@ class ProcessLock:
 
 
 def worker_lock(db: Path, work: str, workers: int) -> ProcessLock | None:
-    """The lock of ``work`` for a server of ``workers`` processes over ``db``; None with one
-    process (nothing to share: the work runs as it always did)."""
+    """The lock of ``work`` for a server of ``workers`` processes over ``db`` (the path its
+    local files are named after: ``Settings.local_files()``); None with one process (nothing
+    to share: the work runs as it always did)."""
     if workers <= 1:
         return None
     return ProcessLock(db.with_name(f"{db.name}.{work}.lock"))

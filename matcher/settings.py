@@ -19,6 +19,8 @@ from pydantic_settings import (
     TomlConfigSettingsSource,
 )
 
+from matcher.db_target import database_name, default_state_root, is_url, state_key
+
 MAX_WEIGHT = 100.0  # a fusion weight is a finite number in [-MAX_WEIGHT, MAX_WEIGHT]
 
 
@@ -36,7 +38,14 @@ class Settings(BaseSettings):
         env_prefix="MATCHER_", env_nested_delimiter="__", extra="ignore"
     )
 
-    db: Path = Field(Path("exchange.db"), description="SQLite database file")
+    db: Path | str = Field(
+        Path("exchange.db"), description="the database: a SQLite file (a path), or a "
+        "PostgreSQL database (a postgresql:// URL, e.g. postgresql://user:pw@host/delve)")
+    state_dir: Path | None = Field(
+        None, description="with a PostgreSQL database: the folder of this server's own files "
+        "(lock files of its worker processes, the corpus cache); default: a folder per "
+        "database under ~/.cache/delve-matcher (or $XDG_CACHE_HOME). A SQLite database keeps "
+        "them beside its file")
     embedders: list[str] = Field(
         ["use-multilingual", "minilm", "e5-multilingual"],
         description="embedders whose vectors the engine keeps up to date; the first one also "
@@ -73,7 +82,9 @@ class Settings(BaseSettings):
     glossary: Path | None = Field(
         None, description="the deployment's own glossary file (JSON, written by `matcher "
         "glossary add`), merged over the bundled ASM glossary; default: DB.glossary.json "
-        "beside the database file DB.db")
+        "beside the database file DB.db, or for a PostgreSQL database NAME.glossary.json in "
+        "the working directory (set it for servers: every server over one database should "
+        "read the same words)")
     smtp_host: str | None = Field(
         None, description="the mail server notifications are sent through; none: the outbox "
         "holds them and nothing fails")
@@ -94,6 +105,21 @@ class Settings(BaseSettings):
         [], description="addresses or networks (CIDR) of the reverse proxies whose "
         "X-Forwarded-For / X-Forwarded-Proto are believed; '*' trusts every peer. Default: none, "
         "the connection's peer is the client. Comma-separated or a JSON list.")
+
+    @field_validator("db", mode="before")
+    @classmethod
+    def _path_or_url(cls, value: Any) -> Any:
+        """A URL stays text (a Path would fold its ``//``); anything else is a file path."""
+        if isinstance(value, str) and not is_url(value):
+            return Path(value)
+        return value
+
+    @field_validator("db")
+    @classmethod
+    def _no_path_url(cls, value: Path | str) -> Path | str:
+        if isinstance(value, Path) and str(value).startswith(("postgresql:", "postgres:")):
+            raise ValueError("a PostgreSQL URL must be given as text, not as a path")
+        return value
 
     @field_validator("trusted_proxies", mode="before")
     @classmethod
@@ -138,9 +164,32 @@ class Settings(BaseSettings):
             sources.append(TomlConfigSettingsSource(settings_cls, toml_file=Path(config)))
         return tuple(sources)
 
+    @property
+    def db_is_url(self) -> bool:
+        """Whether the database is PostgreSQL (a URL) rather than a SQLite file."""
+        return isinstance(self.db, str)
+
     def glossary_file(self) -> Path:
-        """Where the deployment's own glossary is (it may not exist yet)."""
-        return self.glossary or self.db.with_name(self.db.stem + ".glossary.json")
+        """Where the deployment's own glossary is (it may not exist yet): the setting, else
+        beside a SQLite file, else (PostgreSQL) ``NAME.glossary.json`` in the working
+        directory."""
+        if self.glossary:
+            return self.glossary
+        if isinstance(self.db, str):
+            return Path(database_name(self.db) + ".glossary.json")
+        return self.db.with_name(self.db.stem + ".glossary.json")
+
+    def local_files(self) -> Path:
+        """The path that this server's own files of the database are named after (lock
+        files ``<it>.embed.lock``, the corpus cache ``<it>.corpus``...): a SQLite database's
+        file itself (they sit beside it), or for PostgreSQL ``NAME`` in the state folder
+        (:attr:`state_dir`, else one per database under the user's cache folder), made
+        when missing."""
+        if isinstance(self.db, Path):
+            return self.db
+        folder = self.state_dir or default_state_root() / state_key(self.db)
+        folder.mkdir(parents=True, exist_ok=True, mode=0o700)
+        return folder / database_name(self.db)
 
     def weights_for(self, kind: str, overrides: Mapping[str, float] | None = None,
                     defaults: Mapping[str, float] | None = None) -> dict[str, float]:

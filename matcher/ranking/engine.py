@@ -116,7 +116,8 @@ class Engine:
             lambda embedder, texts, show: _embed_with_progress(
                 embedder, texts, self.settings.batch_size, show))
         self.healer = Healer(lambda stop: self.sync_embeddings(stop=stop),
-                             lock=worker_lock(settings.db, "embed", settings.workers))
+                             lock=worker_lock(settings.local_files(), "embed",
+                                               settings.workers))
         self.learned = LearnedFusion(self.store, settings.learn_min_decisions)
 
     @classmethod
@@ -245,7 +246,11 @@ class Engine:
     def corpus(self) -> Corpus:
         """The in-memory corpus for the store's current data version and vectors (rebuilt
         when either changes). Records without vectors are left out of it (see
-        :meth:`embedding_status`); without ``embed_on_build``, their embedding starts."""
+        :meth:`embedding_status`); without ``embed_on_build``, their embedding starts.
+
+        The version is read from the store on every call (one primary-key read of ``meta``,
+        with the evidence version): a write through another process or another server over
+        the same database reaches the very next suggestion, which pays the rebuild."""
         if not self._fresh():
             with self._lock:
                 if not self._fresh():
@@ -321,7 +326,7 @@ class Engine:
     def _load_or_build(self) -> Corpus:
         """The corpus of the store's current data: from the file saved for exactly that data
         (and models, scorers, code) when there is a sound one, else built and saved."""
-        folder = corpus_cache.cache_folder(self.settings.db)
+        folder = corpus_cache.cache_folder(self.settings.local_files())
         if folder is None:
             return self._build_corpus()[0]
         corpus = self._load(folder)

@@ -24,6 +24,7 @@ from matcher.process_lock import worker_lock
 from matcher.ranking.engine import Engine
 from matcher.settings import Settings
 from matcher.store import Mail
+from matcher.store.locks import database_lock
 from matcher.workflow import notifications
 
 log = logging.getLogger(__name__)
@@ -152,6 +153,15 @@ def outbox_row(store, who: Principal, outbox_id: int) -> dict:
     return row
 
 
+def courier_locks(settings: Settings) -> list:
+    """The locks a process holds while it delivers the outbox: with several worker
+    processes, a file lock among them; over PostgreSQL, also the database's courier lock
+    among every server (a message is never sent by two at once)."""
+    locks = [worker_lock(settings.local_files(), "courier", settings.workers),
+             database_lock(settings.db, "courier")]
+    return [lock for lock in locks if lock is not None]
+
+
 class Courier:
     """`matcher serve`'s background delivery: every ``settings.notify_interval`` seconds (and
     at once when :meth:`wake` is called), deliver what is due and remind of stale matches."""
@@ -176,13 +186,14 @@ class Courier:
     def _run(self) -> None:
         last_reminders = None
         settings = self._engines.settings
-        # with several worker processes, the one holding the lock delivers (another takes
-        # over on its next look if that one ends): a message is never sent twice at once
-        lock = worker_lock(settings.db, "courier", settings.workers)
+        # with several worker processes or servers, the one holding the locks delivers
+        # (another takes over on its next look if that one ends): a message is never sent
+        # twice at once
+        locks = courier_locks(settings)
         try:
             while not self._stop.is_set():
                 try:
-                    if lock is None or lock.try_acquire():
+                    if all(lock.try_acquire() for lock in locks):
                         engine = self._engines.get()
                         settings = engine.settings
                         deliver_pending(engine.store, settings)
@@ -196,5 +207,5 @@ class Courier:
                 self._wake.wait(settings.notify_interval)
                 self._wake.clear()
         finally:
-            if lock is not None:
+            for lock in locks:
                 lock.release()
