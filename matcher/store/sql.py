@@ -19,12 +19,9 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection, CursorResult
 from sqlalchemy.pool import NullPool
 
+from matcher.db_target import is_url
+
 SQLITE, POSTGRESQL = "sqlite", "postgresql"
-
-
-def is_url(target: str | Path) -> bool:
-    """Whether ``target`` names a PostgreSQL database rather than a SQLite file."""
-    return str(target).startswith(("postgresql://", "postgres://", "postgresql+psycopg://"))
 
 
 def database_url(target: str | Path) -> str:
