@@ -4,6 +4,7 @@ TestClient and an admin token over it (helpers in support.py)."""
 from __future__ import annotations
 
 import os
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -15,6 +16,8 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 for _key in [k for k in os.environ if k.startswith("MATCHER_")]:
     del os.environ[_key]  # tests run on the defaults, whatever the developer's shell says
+# what a server keeps for a PostgreSQL database (corpus cache, locks): the session's own folder
+os.environ["MATCHER_STATE_DIR"] = tempfile.mkdtemp(prefix="matcher-state-")
 
 from support import api_client, copy_database, make_token  # noqa: E402
 
@@ -91,8 +94,9 @@ def settings_for():
 
 
 @pytest.fixture
-def store(empty_db) -> Store:
-    s = Store(empty_db)
+def store(blank_target) -> Store:
+    """A new, empty store of either backend (the test runs on both: SQLite, then PostgreSQL)."""
+    s = Store(blank_target)
     yield s
     s.close()
 

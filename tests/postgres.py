@@ -106,3 +106,34 @@ def blank_target(request, tmp_path) -> str:
     if request.param == "sqlite":
         return str(tmp_path / "blank.db")
     return request.getfixturevalue("postgres_url")
+
+
+def new_database(cluster: Cluster, request) -> str:
+    """A new, empty database of ``cluster``, dropped when ``request``'s scope ends; its URL."""
+    import psycopg
+
+    name = f"test_{uuid.uuid4().hex[:16]}"
+    with psycopg.connect(cluster.url(), autocommit=True) as admin:
+        admin.execute(f'CREATE DATABASE "{name}" TEMPLATE template0')
+
+    def drop() -> None:
+        with psycopg.connect(cluster.url(), autocommit=True) as admin:
+            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+    request.addfinalizer(drop)
+    return cluster.url(name)
+
+
+def demo_target(request, demo_db: Path, folder: Path) -> str:
+    """A private database holding the demo data (imported and embedded) of the backend
+    ``request.param``: a copy of the file ``demo_db`` in ``folder``, or a new PostgreSQL
+    database it was copied into with ``matcher migrate-store``'s code."""
+    from matcher.services.migrate_store import migrate_store
+
+    if request.param == "sqlite":
+        target = folder / "demo.db"
+        shutil.copyfile(demo_db, target)
+        return str(target)
+    url = new_database(request.getfixturevalue("postgres_cluster"), request)
+    migrate_store(demo_db, url)
+    return url
