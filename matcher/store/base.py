@@ -6,10 +6,10 @@ import json
 import secrets
 import sqlite3
 import threading
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from typing import get_args, get_origin
+from typing import Any, get_args, get_origin
 
 from pydantic import BaseModel
 from sqlite_utils import Database
@@ -47,8 +47,11 @@ def _encode(row: dict) -> dict:
 
 
 def _decode(row: dict) -> dict:
+    """A stored row as a record: JSON and flags decoded; without PostgreSQL's ``rowid`` (the
+    insertion order, a column there, hidden in SQLite), which is no field of any record."""
     return {k: json.loads(v) if k in _JSON and v is not None
-            else (bool(v) if k in _BOOLS and v is not None else v) for k, v in row.items()}
+            else (bool(v) if k in _BOOLS and v is not None else v)
+            for k, v in row.items() if k != "rowid"}
 
 
 # Writers of this process take turns (SQLite has one writer at a time anyway; waiting here
@@ -162,22 +165,33 @@ class BaseStore:
 
     # ------------------------------------------------------------------ row helpers
     def _existing(self, table: str, ids: list[str]) -> dict[str, dict]:
+        """The stored (encoded) rows of ``table`` among ``ids``, by id."""
         found: dict[str, dict] = {}
         for start in range(0, len(ids), 500):
-            chunk = ids[start:start + 500]
-            marks = ",".join("?" * len(chunk))
-            cursor = self.db.execute(f'select * from "{table}" where id in ({marks})', chunk)
-            names = list(cursor.keys())
-            for values in cursor.fetchall():
-                found[values[0]] = dict(zip(names, values))
+            condition, params = in_list("id", ids[start:start + 500])
+            for row in self.db.rows(f'select * from "{table}" where {condition}', params):
+                row.pop("rowid", None)  # PostgreSQL's insertion order: no field
+                found[row["id"]] = row
         return found
 
-    def _rows(self, table: str, where: str = "", params: Iterable = (), order: str = "rowid"):
+    def _rows(self, table: str, where: str = "", params: Mapping[str, Any] | Sequence[Any]
+              | None = None, order: str = "rowid") -> Iterator[dict]:
+        """The decoded rows of ``table`` where ``where`` holds (its ``:name`` parameters in
+        ``params``; a sequence of ``?`` values only on SQLite, for statements not yet
+        named), in ``order``: ``rowid`` (insertion) suits tables with a text or composite
+        key, ``id`` those with an integer one."""
         sql = f'select * from "{table}"' + (f" where {where}" if where else "") + f" order by {order}"
-        cursor = self.db.execute(sql, params if isinstance(params, dict) else list(params))
-        names = list(cursor.keys())
-        for values in cursor.fetchall():
-            yield _decode(dict(zip(names, values)))
+        for row in self.db.execute(sql, params).mappings().all():  # read whole, then yield
+            yield _decode(dict(row))
+
+
+def in_list(column: str, values: Iterable[Any], prefix: str = "p") -> tuple[str, dict[str, Any]]:
+    """``column in (:p0, :p1, ...)`` and its parameters (named ``prefix`` and a number);
+    ``1 = 0`` when there is no value (an empty list is not SQL)."""
+    params = {f"{prefix}{i}": value for i, value in enumerate(values)}
+    if not params:
+        return "1 = 0", {}
+    return f"{column} in ({', '.join(':' + name for name in params)})", params
 
 
 def _migrate_sqlite(path: Path) -> None:

@@ -1,5 +1,6 @@
 """What SQLite and PostgreSQL word differently, in one place: how a write transaction begins
-(one writer at a time on either), and how a read sees one state."""
+(one writer at a time on either), how a read sees one state, JSON arrays in text
+columns and the binary order of text."""
 
 from __future__ import annotations
 
@@ -23,3 +24,24 @@ def begin_read(db: Sql) -> list[str]:
     if db.postgresql:
         return ["BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY"]
     return ["BEGIN"]
+
+
+def json_contains(db: Sql, column: str, param: str) -> str:
+    """Whether the JSON array of text ``column`` holds the value of parameter ``param``."""
+    if db.postgresql:
+        return (f"exists (select 1 from json_array_elements_text(cast({column} as json)) e "
+                f"where e = :{param})")
+    return f"exists (select 1 from json_each({column}) where value = :{param})"
+
+
+def json_length(db: Sql, column: str) -> str:
+    """The length of the JSON array of text ``column`` (null when it is null)."""
+    if db.postgresql:
+        return f"json_array_length(cast({column} as json))"
+    return f"json_array_length({column})"
+
+
+def text_order(db: Sql, expression: str) -> str:
+    """A text ``expression`` to sort by in binary (code point) order, as SQLite sorts text,
+    whatever collation the PostgreSQL database has."""
+    return f'{expression} collate "C"' if db.postgresql else expression

@@ -101,7 +101,7 @@ class NotificationsMixin(BaseStore):
         return rows, int(total or 0), int(unread or 0)
 
     def get_notification(self, notification_id: int) -> dict | None:
-        row = next(self._rows("notifications", "id = ?", [notification_id]), None)
+        row = next(self._rows("notifications", "id = :id", {"id": notification_id}, "id"), None)
         return _notification(row) if row else None
 
     def mark_read(self, notification_ids: list[int], reader: str) -> int:
@@ -168,8 +168,8 @@ class NotificationsMixin(BaseStore):
     # ------------------------------------------------------------------ the outbox
     def due_mail(self, now: str, limit: int = 50) -> list[dict]:
         """Unsent outbox rows whose next attempt is due, oldest first."""
-        return list(self._rows("outbox", "sent_at is null and next_attempt_at <= ?", [now],
-                               "id"))[:limit]
+        return list(self._rows("outbox", "sent_at is null and next_attempt_at <= :now",
+                               {"now": now}, "id"))[:limit]
 
     def mark_sent(self, outbox_id: int, at: str | None = None) -> None:
         with self.writing():
@@ -187,7 +187,7 @@ class NotificationsMixin(BaseStore):
                offset: int = 0) -> tuple[list[dict], dict[str, int]]:
         """Outbox rows, newest first; and counts (pending, sent, failing)."""
         where = "sent_at is null" if pending_only else ""
-        rows = list(self._rows("outbox", where, (), "id desc"))[offset:offset + limit]
+        rows = list(self._rows("outbox", where, {}, "id desc"))[offset:offset + limit]
         pending, sent, failing = self.db.execute(
             "select sum(sent_at is null), sum(sent_at is not null), "
             "sum(sent_at is null and attempts > 0) from outbox").fetchone()
@@ -195,7 +195,7 @@ class NotificationsMixin(BaseStore):
                       "failing": int(failing or 0)}
 
     def outbox_row(self, outbox_id: int) -> dict | None:
-        return next(self._rows("outbox", "id = ?", [outbox_id]), None)
+        return next(self._rows("outbox", "id = :id", {"id": outbox_id}, "id"), None)
 
     # ------------------------------------------------------------------ data rights
     def forget_notifications(self, audience: str, match_ids: list[int]) -> int:
