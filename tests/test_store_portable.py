@@ -5,8 +5,8 @@ parameters."""
 from __future__ import annotations
 
 from matcher.exchange import Association, Exchange, Need
-from matcher.store.base import in_list
 from matcher.store.profiles import ProfileQuery, Scope
+from matcher.store.sql import in_list
 
 NAMES = {"a-1": ("beta", "latam"), "a-2": ("Beta", None), "a-3": ("alpha", "asia"),
          "a-4": ("Ébène", "africa_francophone"), "a-5": ("Zeta", None)}
@@ -40,18 +40,19 @@ def test_lists_sort_nulls_first_and_last_when_descending_ties_by_id(store):
 
 def test_an_empty_list_selects_nothing(store):
     _fill(store)
-    assert in_list("id", []) == ("1 = 0", {})
     assert store._existing("associations", []) == {}
     assert store.region_needs([]) == []
     assert len(store.region_needs(None)) == len(NAMES)
     rows, total = store.list_records("needs", ProfileQuery(scope=Scope(association_id="a-3")))
     assert [r["id"] for r in rows] == ["n-a-3"] and total == 1
+    assert store.list_records("needs", ProfileQuery(scope=Scope())) == ([], 0)
+    assert store.raise_confidential([], actor="engine", role="system", note="") == []
 
 
 def test_rows_take_named_parameters(store):
     _fill(store)
-    where, params = in_list("id", ["a-4", "a-1", "nope"])
-    assert where == "id in (:p0, :p1, :p2)"
-    assert [r["id"] for r in store._rows("associations", where, params)] == ["a-1", "a-4"]
+    marks, params = in_list("id", ["a-4", "a-1", "nope"])
+    assert [r["id"] for r in store._rows("associations", f"id in ({marks})", params)] == [
+        "a-1", "a-4"]
     assert [r["name"] for r in store._rows("associations", "region is null and name = :n",
                                            {"n": "Zeta"})] == ["Zeta"]

@@ -6,7 +6,7 @@ import json
 import secrets
 import sqlite3
 import threading
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, get_args, get_origin
@@ -17,7 +17,7 @@ from sqlite_utils import Database
 from matcher.exchange import Association, Eligibility, Need, Offering, Partner, Practice
 from matcher.migrations import migrations
 from matcher.store import dialect
-from matcher.store.sql import Sql, create_engine, is_url
+from matcher.store.sql import Sql, create_engine, in_list, is_url
 
 
 def _columns(test) -> set[str]:
@@ -168,8 +168,8 @@ class BaseStore:
         """The stored (encoded) rows of ``table`` among ``ids``, by id."""
         found: dict[str, dict] = {}
         for start in range(0, len(ids), 500):
-            condition, params = in_list("id", ids[start:start + 500])
-            for row in self.db.rows(f'select * from "{table}" where {condition}', params):
+            marks, params = in_list("id", ids[start:start + 500])
+            for row in self.db.rows(f'select * from "{table}" where id in ({marks})', params):
                 row.pop("rowid", None)  # PostgreSQL's insertion order: no field
                 found[row["id"]] = row
         return found
@@ -183,15 +183,6 @@ class BaseStore:
         sql = f'select * from "{table}"' + (f" where {where}" if where else "") + f" order by {order}"
         for row in self.db.execute(sql, params).mappings().all():  # read whole, then yield
             yield _decode(dict(row))
-
-
-def in_list(column: str, values: Iterable[Any], prefix: str = "p") -> tuple[str, dict[str, Any]]:
-    """``column in (:p0, :p1, ...)`` and its parameters (named ``prefix`` and a number);
-    ``1 = 0`` when there is no value (an empty list is not SQL)."""
-    params = {f"{prefix}{i}": value for i, value in enumerate(values)}
-    if not params:
-        return "1 = 0", {}
-    return f"{column} in ({', '.join(':' + name for name in params)})", params
 
 
 def _migrate_sqlite(path: Path) -> None:

@@ -12,7 +12,8 @@ from datetime import UTC, datetime
 
 from matcher.errors import NotFound
 from matcher.store import dialect
-from matcher.store.base import BaseStore, in_list
+from matcher.store.base import BaseStore
+from matcher.store.sql import in_list
 from matcher.vocabulary import SENSITIVE_CATEGORIES
 
 _REDACT_MATCHES = ("update matches set redacted = 1 where redacted = 0 and introduced_at is null "
@@ -29,9 +30,10 @@ class ConfidentialMixin(BaseStore):
     def _settle_confidential(self) -> None:
         """Inside a write transaction: flagged needs and needs given a sensitive topic are
         confidential, and so are the open matches of every confidential need."""
-        topics, params = in_list("category", sorted(SENSITIVE_CATEGORIES))
+        topics, params = in_list("topic", sorted(SENSITIVE_CATEGORIES))
         self.db.execute(f"update needs set confidential = 1 where confidential = 0 and "
-                        f"(sensitive = 1 or (sensitive is null and {topics}))", params)
+                        f"(sensitive = 1 or (sensitive is null and category in ({topics})))",
+                        params)
         self.db.execute(_REDACT_MATCHES)
 
     def raise_confidential(self, need_ids: list[str], *, actor: str, role: str,
@@ -41,10 +43,11 @@ class ConfidentialMixin(BaseStore):
         if not need_ids:
             return []
         with self.writing():
-            ids, params = in_list("id", need_ids)
+            marks, params = in_list("id", need_ids)
             rows = self.db.execute(
-                f"select id, association_id from needs where {ids} and confidential = 0 and "
-                f"sensitive is null order by {dialect.text_order(self.db, 'id')}",
+                f"select id, association_id from needs where id in ({marks}) and "
+                f"confidential = 0 and sensitive is null "
+                f"order by {dialect.text_order(self.db, 'id')}",
                 params).fetchall()
             if not rows:
                 return []

@@ -9,8 +9,8 @@ from datetime import UTC, datetime
 from typing import Any
 
 from matcher.store import dialect
-from matcher.store.base import BaseStore, in_list
-from matcher.store.sql import Sql
+from matcher.store.base import BaseStore
+from matcher.store.sql import Sql, in_list
 
 
 def _in_regions(regions: list[str] | None) -> tuple[str, dict[str, Any]]:
@@ -18,7 +18,10 @@ def _in_regions(regions: list[str] | None) -> tuple[str, dict[str, Any]]:
     (``region0``...); none selects nothing."""
     if regions is None:
         return "1 = 1", {}
-    return in_list("a.region", regions, "region")
+    if not regions:
+        return "1 = 0", {}
+    marks, params = in_list("region", regions)
+    return f"a.region in ({marks})", params
 
 
 def _order(db: Sql, *columns: str) -> str:

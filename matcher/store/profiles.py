@@ -23,10 +23,10 @@ from matcher.exchange import (
 )
 from matcher.migrations import SEARCH_COLUMNS
 from matcher.store import dialect
-from matcher.store.base import _decode, _encode, in_list
+from matcher.store.base import _decode, _encode
 from matcher.store.confidential import ConfidentialMixin
 from matcher.store.idempotency import Claim, IdempotencyMixin
-from matcher.store.sql import Sql
+from matcher.store.sql import Sql, in_list
 from matcher.store.vectors import Vector, VectorsMixin
 from matcher.vocabulary import SENSITIVE_CATEGORIES
 
@@ -336,7 +336,7 @@ def _filters(db: Sql, table: str, q: ProfileQuery) -> tuple[str, list[str], dict
 
     def has(column: str, param: str) -> str:
         """The JSON list of ``column`` names the value of ``param``."""
-        return dialect.json_contains(db, column, param)
+        return dialect.json_list_has(db, column, param)
 
     def open_to(column: str, param: str) -> str:
         """An offering's list that is empty (any) or names the value of ``param``."""
@@ -383,8 +383,11 @@ def _filters(db: Sql, table: str, q: ProfileQuery) -> tuple[str, list[str], dict
         if q.scope.nothing:
             where.append("1 = 0")
         else:
-            regions, region_params = in_list("a.region", sorted(q.scope.regions), "scope")
-            add(f"({regions} or t.association_id = :scope_association)", **region_params,
+            in_regions, regions = "1 = 0", {}
+            if q.scope.regions:
+                marks, regions = in_list("scope_region", sorted(q.scope.regions))
+                in_regions = f"a.region in ({marks})"
+            add(f"({in_regions} or t.association_id = :scope_association)", **regions,
                 scope_association=q.scope.association_id)
     if q.q:
         terms = search_terms(q.q)

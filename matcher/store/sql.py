@@ -165,3 +165,12 @@ class Sql:
 
 def _quoted(name: str) -> str:
     return f'"{name}"'
+
+
+def in_list(name: str, values: Iterable[Any]) -> tuple[str, dict[str, Any]]:
+    """The named parameters of an ``in (...)`` list (``:name0, :name1, ...``) and their
+    values; ``values`` must not be empty (``in ()`` is no SQL on PostgreSQL)."""
+    params = {f"{name}{i}": value for i, value in enumerate(values)}
+    if not params:
+        raise ValueError(f"an empty list of {name} values")
+    return ", ".join(f":{key}" for key in params), params

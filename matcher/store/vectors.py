@@ -8,7 +8,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from matcher.store.base import BaseStore, in_list
+from matcher.store.base import BaseStore
+from matcher.store.sql import in_list
 
 
 @dataclass(frozen=True)
@@ -39,16 +40,16 @@ class VectorsMixin(BaseStore):
         if among is not None:
             if not among:
                 return set()
-            hashes, hash_args = in_list("content_hash", among, "h")
-            sql, args = f"{sql} and {hashes}", {**args, **hash_args}
+            marks, hashes = in_list("hash", among)
+            sql, args = f"{sql} and content_hash in ({marks})", {**args, **hashes}
         return {row[0] for row in self.db.execute(sql, args).fetchall()}
 
     def corpus_tokens(self) -> dict[str, str]:
         """What the corpus built from the store now depends on: the data version and the
         random tokens that every write of records or of vectors renews (made when missing)."""
         keys = ("data_version", "data_token", "vectors_token")
-        where, params = in_list("key", keys)
-        sql = f"select key, value from meta where {where}"
+        marks, params = in_list("key", keys)
+        sql = f"select key, value from meta where key in ({marks})"
         found = dict(self.db.execute(sql, params).fetchall())
         if "data_token" not in found or "vectors_token" not in found:
             with self.writing():
@@ -88,10 +89,10 @@ class VectorsMixin(BaseStore):
         unique = list(dict.fromkeys(hashes))
         for start in range(0, len(unique), 500):
             chunk = unique[start:start + 500]
-            hashes, params = in_list("content_hash", chunk, "h")
+            marks, params = in_list("hash", chunk)
             cursor = self.db.execute(
                 f"select content_hash, dim, vector from vectors where embedder = :embedder "
-                f"and {hashes}", {**params, "embedder": embedder})
+                f"and content_hash in ({marks})", {**params, "embedder": embedder})
             for content_hash, dim, blob in cursor.fetchall():
                 found[content_hash] = np.frombuffer(blob, dtype=np.float32, count=dim)
         return found
