@@ -5,10 +5,10 @@ from __future__ import annotations
 import json
 import secrets
 import threading
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from typing import get_args, get_origin
+from typing import Any, get_args, get_origin
 
 import sqlalchemy as sa
 from pydantic import BaseModel
@@ -16,7 +16,7 @@ from pydantic import BaseModel
 from matcher import migrations as schema
 from matcher.exchange import Association, Eligibility, Need, Offering, Partner, Practice
 from matcher.store import dialect
-from matcher.store.sql import Sql, create_engine, is_url
+from matcher.store.sql import Sql, create_engine, in_list, is_url
 
 
 def _columns(test) -> set[str]:
@@ -46,8 +46,11 @@ def _encode(row: dict) -> dict:
 
 
 def _decode(row: dict) -> dict:
+    """A stored row as a record: JSON and flags decoded; without PostgreSQL's ``rowid`` (the
+    insertion order, a column there, hidden in SQLite), which is no field of any record."""
     return {k: json.loads(v) if k in _JSON and v is not None
-            else (bool(v) if k in _BOOLS and v is not None else v) for k, v in row.items()}
+            else (bool(v) if k in _BOOLS and v is not None else v)
+            for k, v in row.items() if k != "rowid"}
 
 
 # Writers of this process take turns (SQLite has one writer at a time anyway; waiting here
@@ -160,22 +163,24 @@ class BaseStore:
 
     # ------------------------------------------------------------------ row helpers
     def _existing(self, table: str, ids: list[str]) -> dict[str, dict]:
+        """The stored (encoded) rows of ``table`` among ``ids``, by id."""
         found: dict[str, dict] = {}
         for start in range(0, len(ids), 500):
-            chunk = ids[start:start + 500]
-            marks = ",".join("?" * len(chunk))
-            cursor = self.db.execute(f'select * from "{table}" where id in ({marks})', chunk)
-            names = list(cursor.keys())
-            for values in cursor.fetchall():
-                found[values[0]] = dict(zip(names, values))
+            marks, params = in_list("id", ids[start:start + 500])
+            for row in self.db.rows(f'select * from "{table}" where id in ({marks})', params):
+                row.pop("rowid", None)  # PostgreSQL's insertion order: no field
+                found[row["id"]] = row
         return found
 
-    def _rows(self, table: str, where: str = "", params: Iterable = (), order: str = "rowid"):
+    def _rows(self, table: str, where: str = "", params: Mapping[str, Any] | Sequence[Any]
+              | None = None, order: str = "rowid") -> Iterator[dict]:
+        """The decoded rows of ``table`` where ``where`` holds (its ``:name`` parameters in
+        ``params``; a sequence of ``?`` values only on SQLite, for statements not yet
+        named), in ``order``: ``rowid`` (insertion) suits tables with a text or composite
+        key, ``id`` those with an integer one."""
         sql = f'select * from "{table}"' + (f" where {where}" if where else "") + f" order by {order}"
-        cursor = self.db.execute(sql, params if isinstance(params, dict) else list(params))
-        names = list(cursor.keys())
-        for values in cursor.fetchall():
-            yield _decode(dict(zip(names, values)))
+        for row in self.db.execute(sql, params).mappings().all():  # read whole, then yield
+            yield _decode(dict(row))
 
 
 def _migrate(engine: sa.Engine) -> None:

@@ -27,6 +27,19 @@ def begin_write(db: Sql) -> list[str]:
     return ["BEGIN IMMEDIATE"]
 
 
+def json_length(db: Sql, column: str) -> str:
+    """The length of ``column``'s JSON list (null when the column is null)."""
+    if db.postgresql:
+        return f"json_array_length(cast({column} as json))"
+    return f"json_array_length({column})"
+
+
+def text_order(db: Sql, expression: str) -> str:
+    """A text ``expression`` to sort by in binary (code point) order, as SQLite sorts text,
+    whatever collation the PostgreSQL database has."""
+    return f'{expression} collate "C"' if db.postgresql else expression
+
+
 def begin_read(db: Sql) -> list[str]:
     if db.postgresql:
         return ["BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY"]

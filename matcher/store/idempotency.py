@@ -30,7 +30,8 @@ class IdempotencyMixin(BaseStore):
             return None
         row = self.db.execute(
             "select fingerprint, record_table, record_id from idempotency "
-            "where owner = ? and key = ?", [claim.owner, claim.key]).fetchone()
+            "where owner = :owner and key = :key", {"owner": claim.owner, "key": claim.key}
+        ).fetchone()
         if row is None:
             return None
         fingerprint, record_table, record_id = row
@@ -42,8 +43,8 @@ class IdempotencyMixin(BaseStore):
     def _claim(self, claim: Claim | None, table: str, record_id: str) -> None:
         """Record inside the caller's transaction that ``claim`` created ``record_id``."""
         if claim is not None:
-            self.db.execute(
-                "insert into idempotency (owner, key, fingerprint, record_table, record_id, "
-                "created_at) values (?, ?, ?, ?, ?, ?)",
-                [claim.owner, claim.key, claim.fingerprint, table, record_id,
-                 datetime.now(UTC).isoformat(timespec="seconds")])
+            self.db.insert("idempotency", {
+                "owner": claim.owner, "key": claim.key, "fingerprint": claim.fingerprint,
+                "record_table": table, "record_id": record_id,
+                "created_at": datetime.now(UTC).isoformat(timespec="seconds"),
+            }, returning=None)

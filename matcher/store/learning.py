@@ -33,8 +33,9 @@ class LearningMixin(IdempotencyMixin):
             return self._not_interested(need_id, kind, item_id), True  # type: ignore[return-value]
 
     def _not_interested(self, need_id: str, kind: str, item_id: str) -> dict | None:
-        return next(self._rows("not_interested", "need_id = ? and kind = ? and item_id = ?",
-                               [need_id, kind, item_id]), None)
+        return next(self._rows("not_interested", "need_id = :need_id and kind = :kind and "
+                               "item_id = :item_id", {"need_id": need_id, "kind": kind,
+                                                      "item_id": item_id}, "id"), None)
 
     def not_interested_items(self, need_id: str, kind: str) -> set[str]:
         """Items the need's association marked not interested: never suggested again."""
@@ -91,7 +92,7 @@ class LearningMixin(IdempotencyMixin):
         return self.fusion_model(model_id)  # type: ignore[return-value]
 
     def fusion_model(self, model_id: int) -> dict | None:
-        row = next(self._rows("fusion_models", "id = ?", [model_id]), None)
+        row = next(self._rows("fusion_models", "id = :id", {"id": model_id}, "id"), None)
         if row is not None:
             row["model"] = json.loads(row["model"])
             row["seen"] = json.loads(row["seen"]) if row["seen"] else {}

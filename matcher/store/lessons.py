@@ -47,10 +47,12 @@ class LessonsMixin(IdempotencyMixin, BaseStore):
     """Write, list, publish and promote lessons; their audit; an organisation's lessons."""
 
     def lesson(self, lesson_id: int) -> dict | None:
-        return next((_lesson(r) for r in self._rows("lessons", "id = ?", [lesson_id])), None)
+        return next((_lesson(r) for r in self._rows("lessons", "id = :id", {"id": lesson_id},
+                                                    "id")), None)
 
     def match_lessons(self, match_id: int) -> list[dict]:
-        return [_lesson(r) for r in self._rows("lessons", "match_id = ?", [match_id], "id")]
+        return [_lesson(r) for r in self._rows("lessons", "match_id = :match_id",
+                                               {"match_id": match_id}, "id")]
 
     def save_lesson(self, match: dict, side: str, fields: dict, *, sensitive: bool,
                     region: str | None, actor: str, role: str, actor_org: str | None,
@@ -144,7 +146,8 @@ class LessonsMixin(IdempotencyMixin, BaseStore):
     def promotion_of(self, practice_id: str) -> dict | None:
         """The lesson a practice was promoted from, if it was."""
         return next((_lesson(r) for r in self._rows(
-            "lessons", "promoted_practice_id = ?", [practice_id], "id")), None)
+            "lessons", "promoted_practice_id = :practice_id", {"practice_id": practice_id},
+            "id")), None)
 
     def list_lessons(self, q: LessonQuery) -> tuple[list[dict], int]:
         where, params = _where(self.db, q)
@@ -161,8 +164,9 @@ class LessonsMixin(IdempotencyMixin, BaseStore):
         rows: list[dict] = []
         for start in range(0, len(lesson_ids), 500):
             chunk = list(lesson_ids[start:start + 500])
-            rows += self._rows("lesson_audit",
-                               f"lesson_id in ({','.join('?' * len(chunk))})", chunk, "id")
+            rows += self._rows("lesson_audit", "lesson_id in ("
+                               + ", ".join(f":l{i}" for i in range(len(chunk))) + ")",
+                               {f"l{i}": lesson_id for i, lesson_id in enumerate(chunk)}, "id")
         return rows
 
     def practice_exchanges(self, practice_ids: list[str]) -> dict[str, dict[str, int]]:
@@ -187,7 +191,8 @@ class LessonsMixin(IdempotencyMixin, BaseStore):
         """The lessons of an organisation's matches (its own, or on its offering or
         practice)."""
         return [_lesson(r) for r in self._rows(
-            "lessons", "association_id = ? or owner_id = ?", [org_id, org_id], "id")]
+            "lessons", "association_id = :org_id or owner_id = :org_id", {"org_id": org_id},
+            "id")]
 
     def delete_lessons_involving(self, org_id: str) -> tuple[int, int]:
         """Delete the lessons of an organisation's matches and their audit; the counts.

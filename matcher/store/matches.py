@@ -124,7 +124,7 @@ class MatchesMixin(IdempotencyMixin, BaseStore):
 
     def audit_trail(self, match_id: int) -> list[dict]:
         """Every change of one match, oldest first."""
-        return list(self._rows("audit", "match_id = ?", [match_id], "id"))
+        return list(self._rows("audit", "match_id = :match_id", {"match_id": match_id}, "id"))
 
     def proposers(self, match_ids: list[int]) -> dict[int, str]:
         """Match id -> the role that proposed it (the first audit row's)."""
@@ -328,7 +328,7 @@ class MatchesMixin(IdempotencyMixin, BaseStore):
         return self._comment(comment_id)
 
     def _comment(self, comment_id: int) -> dict:
-        row = next(self._rows("match_comments", "id = ?", [comment_id]), None)
+        row = next(self._rows("match_comments", "id = :id", {"id": comment_id}, "id"), None)
         if row is None:
             raise Conflict(f"the comment {comment_id} made with this Idempotency-Key has "
                            "been deleted since")
@@ -336,7 +336,8 @@ class MatchesMixin(IdempotencyMixin, BaseStore):
 
     def comments(self, match_id: int) -> list[dict]:
         """A match's comment thread, oldest first."""
-        return list(self._rows("match_comments", "match_id = ?", [match_id], "id"))
+        return list(self._rows("match_comments", "match_id = :match_id", {"match_id": match_id},
+                               "id"))
 
     def _check_free_slot(self, match_id: int) -> None:
         row = self.db.execute(

@@ -106,7 +106,7 @@ class NotificationsMixin(BaseStore):
         return rows, int(total or 0), int(unread or 0)
 
     def get_notification(self, notification_id: int) -> dict | None:
-        row = next(self._rows("notifications", "id = ?", [notification_id]), None)
+        row = next(self._rows("notifications", "id = :id", {"id": notification_id}, "id"), None)
         return _notification(row) if row else None
 
     def mark_read(self, notification_ids: list[int], reader: str) -> int:
@@ -182,8 +182,8 @@ class NotificationsMixin(BaseStore):
     # ------------------------------------------------------------------ the outbox
     def due_mail(self, now: str, limit: int = 50) -> list[dict]:
         """Unsent outbox rows whose next attempt is due, oldest first."""
-        return list(self._rows("outbox", "sent_at is null and next_attempt_at <= ?", [now],
-                               "id"))[:limit]
+        return list(self._rows("outbox", "sent_at is null and next_attempt_at <= :now",
+                               {"now": now}, "id"))[:limit]
 
     def mark_sent(self, outbox_id: int, at: str | None = None) -> None:
         with self.writing():
@@ -202,7 +202,7 @@ class NotificationsMixin(BaseStore):
                offset: int = 0) -> tuple[list[dict], dict[str, int]]:
         """Outbox rows, newest first; and counts (pending, sent, failing)."""
         where = "sent_at is null" if pending_only else ""
-        rows = list(self._rows("outbox", where, (), "id desc"))[offset:offset + limit]
+        rows = list(self._rows("outbox", where, {}, "id desc"))[offset:offset + limit]
         pending, sent, failing = self.db.execute(
             "select sum(case when sent_at is null then 1 else 0 end), "
             "sum(case when sent_at is not null then 1 else 0 end), "
@@ -212,7 +212,7 @@ class NotificationsMixin(BaseStore):
                       "failing": int(failing or 0)}
 
     def outbox_row(self, outbox_id: int) -> dict | None:
-        return next(self._rows("outbox", "id = ?", [outbox_id]), None)
+        return next(self._rows("outbox", "id = :id", {"id": outbox_id}, "id"), None)
 
     # ------------------------------------------------------------------ data rights
     def forget_notifications(self, audience: str, match_ids: list[int]) -> int:

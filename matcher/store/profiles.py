@@ -7,6 +7,7 @@ import re
 import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 from pydantic import BaseModel
 
@@ -21,10 +22,12 @@ from matcher.exchange import (
     Partner,
     Practice,
 )
+from matcher.migrations import SEARCH_COLUMNS
 from matcher.store import dialect
 from matcher.store.base import _decode, _encode
 from matcher.store.confidential import ConfidentialMixin
 from matcher.store.idempotency import Claim, IdempotencyMixin
+from matcher.store.sql import Sql, in_list
 from matcher.store.vectors import Vector, VectorsMixin
 from matcher.vocabulary import SENSITIVE_CATEGORIES
 
@@ -44,6 +47,10 @@ SORTABLE = {
     "needs": ("id", "association_id", "category"),
     "practices": ("id", "association_id", "category"),
 }
+# The sortable columns that hold numbers (the others hold text).
+_NUMERIC = {"members", "capacity"}
+# The free-text columns ``q`` searches, per table (each has its FTS5 index ``<table>_fts``).
+SEARCHED = SEARCH_COLUMNS
 # A word of a search, as the index's tokenizer (unicode61) splits words: letters and digits.
 _WORD = re.compile(r"[^\W_]+")
 
@@ -150,7 +157,8 @@ class ProfilesMixin(ConfidentialMixin, IdempotencyMixin, VectorsMixin):
     def offerings(self, partner_id: str | None = None) -> list[dict]:
         if partner_id is None:
             return list(self._rows("offerings"))
-        return list(self._rows("offerings", "partner_id = ?", [partner_id], "position, rowid"))
+        return list(self._rows("offerings", "partner_id = :partner_id",
+                               {"partner_id": partner_id}, "position, rowid"))
 
     def associations(self) -> list[dict]:
         return list(self._rows("associations"))
@@ -158,7 +166,8 @@ class ProfilesMixin(ConfidentialMixin, IdempotencyMixin, VectorsMixin):
     def needs(self, association_id: str | None = None) -> list[dict]:
         if association_id is None:
             return list(self._rows("needs"))
-        return list(self._rows("needs", "association_id = ?", [association_id], "position, rowid"))
+        return list(self._rows("needs", "association_id = :association_id",
+                               {"association_id": association_id}, "position, rowid"))
 
     def practices(self) -> list[dict]:
         return list(self._rows("practices"))
@@ -167,7 +176,7 @@ class ProfilesMixin(ConfidentialMixin, IdempotencyMixin, VectorsMixin):
         """One record of ``table`` (partners, offerings, associations, needs, practices)."""
         if table not in PROFILE_TABLES:
             raise ValueError(f"unknown table {table!r}")
-        return next(self._rows(table, "id = ?", [record_id]), None)
+        return next(self._rows(table, "id = :id", {"id": record_id}), None)
 
     def counts(self) -> dict[str, int]:
         return {t: self.db.value(f'select count(*) from "{t}"') for t in
@@ -193,8 +202,8 @@ class ProfilesMixin(ConfidentialMixin, IdempotencyMixin, VectorsMixin):
                 key, parent_table = PARENTS[table]
                 if parent_id is None or not self._existing(parent_table, [parent_id]):
                     raise NotFound(f"no {NOUNS[parent_table]} with id {parent_id!r}")
-                last = self.db.execute(f"select max(position) from [{table}] where [{key}] = ?",
-                                       [parent_id]).fetchone()[0]
+                last = self.db.value(f'select max(position) from "{table}" where "{key}" = '
+                                     ":parent_id", {"parent_id": parent_id})
                 row.update({key: parent_id, "position": 0 if last is None else last + 1})
             self._put_vectors(vectors)
             self.db.insert(table, _encode(row), returning=None)
@@ -236,18 +245,18 @@ class ProfilesMixin(ConfidentialMixin, IdempotencyMixin, VectorsMixin):
         data-rights deletion instead); an offering can be set inactive meanwhile."""
         if table not in PARENTS:
             raise ValueError(f"delete_record deletes needs, practices or offerings, not {table}")
-        where = {"needs": "need_id = ?", "practices": "kind = 'peer' and item_id = ?",
-                 "offerings": "kind = 'partner' and item_id = ?"}[table]
+        where = {"needs": "need_id = :id", "practices": "kind = 'peer' and item_id = :id",
+                 "offerings": "kind = 'partner' and item_id = :id"}[table]
         with self.writing():
             if not self._existing(table, [record_id]):
                 raise NotFound(f"no {NOUNS[table]} with id {record_id!r}")
-            used = self.db.execute(f"select count(*) from matches where {where}",
-                                   [record_id]).fetchone()[0]
+            used = self.db.value(f"select count(*) from matches where {where}",
+                                 {"id": record_id})
             if used:
                 raise Conflict(f"{NOUNS[table]} {record_id!r} has {used} match(es) and cannot be "
                                "deleted on its own" + (
                                    "; set it inactive instead" if table == "offerings" else ""))
-            self.db.execute(f"delete from [{table}] where id = ?", [record_id])
+            self.db.execute(f'delete from "{table}" where id = :id', {"id": record_id})
             self._bump_version()
 
     # ------------------------------------------------------------------ lists
@@ -261,14 +270,18 @@ class ProfilesMixin(ConfidentialMixin, IdempotencyMixin, VectorsMixin):
             raise InvalidInput(f"cannot sort by {query.sort!r} (expected one of: "
                                f"{', '.join(SORTABLE[table])}, each may start with '-')",
                                field="sort")
-        source, where, params = _filters(table, query, self.db.postgresql)
-        sql = f"from {source} where {' and '.join(where) or '1'}"
-        total = self.db.execute(f"select count(*) {sql}", params).fetchone()[0]
-        order = f"t.[{column}]{' desc' if query.sort.startswith('-') else ''}, t.id"
-        cursor = self.db.execute(f"select t.* {sql} order by {order} limit ? offset ?",
-                                 [*params, query.limit, query.offset])
-        names = list(cursor.keys())
-        return [_decode(dict(zip(names, values))) for values in cursor.fetchall()], total
+        source, where, params = _filters(self.db, table, query)
+        sql = f"from {source} where {' and '.join(where) or '1 = 1'}"
+        total = self.db.value(f"select count(*) {sql}", params)
+        # As SQLite sorts: nulls first (last when descending), text in binary order.
+        key = f't."{column}"'
+        if column not in _NUMERIC:
+            key = dialect.text_order(self.db, key)
+        direction = "desc nulls last" if query.sort.startswith("-") else "nulls first"
+        order = f"{key} {direction}, {dialect.text_order(self.db, 't.id')}"
+        rows = self.db.rows(f"select t.* {sql} order by {order} limit :limit offset :offset",
+                            {**params, "limit": query.limit, "offset": query.offset})
+        return [_decode(row) for row in rows], total
 
 
 @dataclass
@@ -329,77 +342,73 @@ def search_clause(postgresql: bool, table: str, alias: str, text: str
     return dialect.search_condition(postgresql, table, alias, columns, words)
 
 
-def _has(column: str) -> str:
-    return f"exists (select 1 from json_each({column}) where value = ?)"
-
-
-def _open_to(column: str) -> str:
-    """An offering's list that is empty (any) or names the value."""
-    return f"(json_array_length({column}) = 0 or {_has(column)})"
-
-
-def _filters(table: str, q: ProfileQuery, postgresql: bool = False
-             ) -> tuple[str, list[str], list]:
-    """The FROM clause, the WHERE conditions and their parameters of a list query."""
+def _filters(db: Sql, table: str, q: ProfileQuery) -> tuple[str, list[str], dict[str, Any]]:
+    """The FROM clause, the WHERE conditions and their named parameters of a list query."""
     where: list[str] = []
-    params: list = []
+    params: dict[str, Any] = {}
 
-    def add(clause: str, *values) -> None:
+    def add(clause: str, **values: Any) -> None:
         where.append(clause)
-        params.extend(values)
+        params.update(values)
 
-    source = f"[{table}] t"
+    def has(column: str, param: str) -> str:
+        """The JSON list of ``column`` names the value of ``param``."""
+        return dialect.json_list_has(db, column, param)
+
+    def open_to(column: str, param: str) -> str:
+        """An offering's list that is empty (any) or names the value of ``param``."""
+        return f"({dialect.json_length(db, column)} = 0 or {has(column, param)})"
+
+    def add_given(*conditions: tuple[str, str]) -> None:
+        """Each condition whose filter (a field of ``q``, its parameter's name) is given."""
+        for clause, name in conditions:
+            if getattr(q, name) is not None:
+                add(clause, **{name: getattr(q, name)})
+
+    source = f'"{table}" t'
     if table in ("needs", "practices"):
         source += " join associations a on a.id = t.association_id"
-        for clause, value in (("a.region = ?", q.region), ("a.country = ?", q.country),
-                              ("t.category = ?", q.category),
-                              (_has("a.commodities"), q.commodity),
-                              (_has("a.languages"), q.language),
-                              ("t.association_id = ?", q.association_id)):
-            if value is not None:
-                add(clause, value)
+        add_given(("a.region = :region", "region"), ("a.country = :country", "country"),
+                  ("t.category = :category", "category"),
+                  (has("a.commodities", "commodity"), "commodity"),
+                  (has("a.languages", "language"), "language"),
+                  ("t.association_id = :association_id", "association_id"))
     elif table == "associations":
         if q.category is not None:
             raise ValueError("associations are not filtered by category")
-        for clause, value in (("t.region = ?", q.region), ("t.country = ?", q.country),
-                              (_has("t.commodities"), q.commodity),
-                              (_has("t.languages"), q.language)):
-            if value is not None:
-                add(clause, value)
+        add_given(("t.region = :region", "region"), ("t.country = :country", "country"),
+                  (has("t.commodities", "commodity"), "commodity"),
+                  (has("t.languages", "language"), "language"))
     else:
         alias = "t" if table == "offerings" else "o"
-        offer: list[str] = []
-        offer_params: list = []
-        for clause, value in ((_open_to(f"{alias}.regions"), q.region),
-                              (_open_to(f"{alias}.countries"), q.country),
-                              (f"{alias}.category = ?", q.category),
-                              (_open_to(f"{alias}.commodities"), q.commodity)):
-            if value is not None:
-                offer.append(clause)
-                offer_params.append(value)
+        offer = [(clause, name) for clause, name in (
+            (open_to(f"{alias}.regions", "region"), "region"),
+            (open_to(f"{alias}.countries", "country"), "country"),
+            (f"{alias}.category = :category", "category"),
+            (open_to(f"{alias}.commodities", "commodity"), "commodity"),
+        ) if getattr(q, name) is not None]
         if table == "offerings":
-            where.extend(offer)
-            params.extend(offer_params)
-            for clause, value in (("t.partner_id = ?", q.partner_id),
-                                  ("t.active = ?", None if q.active is None else int(q.active))):
-                if value is not None:
-                    add(clause, value)
+            add_given(*offer, ("t.partner_id = :partner_id", "partner_id"))
+            if q.active is not None:
+                add("t.active = :active", active=int(q.active))
         elif offer:
             add("exists (select 1 from offerings o where o.partner_id = t.id and "
-                + " and ".join(offer) + ")", *offer_params)
-        if q.language is not None:
-            add(_has("t.languages"), q.language)
+                + " and ".join(clause for clause, _ in offer) + ")",
+                **{name: getattr(q, name) for _, name in offer})
+        add_given((has("t.languages", "language"), "language"))
     if table == "needs" and q.scope is not None and not q.scope.everything:
         if q.scope.nothing:
-            where.append("0")
+            where.append("1 = 0")
         else:
-            marks = ",".join("?" * len(q.scope.regions))
-            add(f"(a.region in ({marks}) or t.association_id = ?)", *q.scope.regions,
-                q.scope.association_id)
+            in_regions, regions = "1 = 0", {}
+            if q.scope.regions:
+                marks, regions = in_list("scope_region", sorted(q.scope.regions))
+                in_regions = f"a.region in ({marks})"
+            add(f"({in_regions} or t.association_id = :scope_association)", **regions,
+                scope_association=q.scope.association_id)
     if q.q:
-        # named; bound in order with the ``?`` of this statement until they are named too
-        clause, named = search_clause(postgresql, table, "t", q.q)
-        add(clause, *named.values())
+        clause, named = search_clause(db.postgresql, table, "t", q.q)
+        add(clause, **named)
     return source, where, params
 
 

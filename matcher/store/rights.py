@@ -47,26 +47,27 @@ class RightsMixin(LessonsMixin, NotificationsMixin, BaseStore):
     # ------------------------------------------------------------------ exports
     def association_record(self, association_id: str) -> dict | None:
         """The association with its needs and practices, in the exchange format."""
-        row = next(self._rows("associations", "id = ?", [association_id]), None)
+        row = next(self._rows("associations", "id = :id", {"id": association_id}), None)
         if row is None:
             return None
         needs = [Need(id=n["id"], text=n["text"], category=n["category"],
                       sensitive=exported_flag(n))
-                 for n in self._rows("needs", "association_id = ?", [association_id],
-                                     "position, rowid")]
+                 for n in self._rows("needs", "association_id = :association_id",
+                                     {"association_id": association_id}, "position, rowid")]
         practices = [Practice(id=p["id"], text=p["text"], category=p["category"])
-                     for p in self._rows("practices", "association_id = ?", [association_id],
-                                         "position, rowid")]
+                     for p in self._rows("practices", "association_id = :association_id",
+                                         {"association_id": association_id}, "position, rowid")]
         doc = Exchange(associations=[Association(**row, needs=needs, practices=practices)])
         return dump_document(doc)["associations"][0]
 
     def partner_record(self, partner_id: str) -> dict | None:
         """The partner with its offerings, in the exchange format."""
-        row = next(self._rows("partners", "id = ?", [partner_id]), None)
+        row = next(self._rows("partners", "id = :id", {"id": partner_id}), None)
         if row is None:
             return None
-        offerings = [offering_record(o) for o in self._rows("offerings", "partner_id = ?",
-                                                       [partner_id], "position, rowid")]
+        offerings = [offering_record(o) for o in self._rows(
+            "offerings", "partner_id = :partner_id", {"partner_id": partner_id},
+            "position, rowid")]
         doc = Exchange(partners=[Partner(**row, offerings=offerings)])
         return dump_document(doc)["partners"][0]
 
@@ -108,11 +109,12 @@ class RightsMixin(LessonsMixin, NotificationsMixin, BaseStore):
         other hash are deleted.
         """
         with self._secure_transaction():
-            row = next(self._rows("associations", "id = ?", [association_id]), None)
+            row = next(self._rows("associations", "id = :id", {"id": association_id}), None)
             if row is None:
                 return None
             texts = [r["text"] for table in ("needs", "practices")
-                     for r in self._rows(table, "association_id = ?", [association_id])]
+                     for r in self._rows(table, "association_id = :association_id",
+                                         {"association_id": association_id})]
             lessons = self.delete_lessons_involving(association_id)  # LessonsMixin
             report = self._forget(association_id, "association_id", row["name"], texts,
                                   self.delete_matches_involving(association_id=association_id))
@@ -137,10 +139,11 @@ class RightsMixin(LessonsMixin, NotificationsMixin, BaseStore):
                        live_hashes: Callable[[], set[str]]) -> DeletionReport | None:
         """Remove a partner and its offerings everywhere (see :meth:`delete_association`)."""
         with self._secure_transaction():
-            row = next(self._rows("partners", "id = ?", [partner_id]), None)
+            row = next(self._rows("partners", "id = :id", {"id": partner_id}), None)
             if row is None:
                 return None
-            texts = [t for o in self._rows("offerings", "partner_id = ?", [partner_id])
+            texts = [t for o in self._rows("offerings", "partner_id = :partner_id",
+                                           {"partner_id": partner_id})
                      for t in (o["title"], o["description"])]
             lessons = self.delete_lessons_involving(partner_id)  # LessonsMixin
             report = self._forget(partner_id, "partner_id", row["name"], texts,

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import secrets
 from collections.abc import Iterable
 from dataclasses import dataclass
 
 import numpy as np
 
 from matcher.store.base import BaseStore
+from matcher.store.sql import in_list
 
 
 @dataclass(frozen=True)
@@ -29,34 +31,36 @@ class VectorsMixin(BaseStore):
         """Hashes of the texts embedded by ``embedder`` (made by ``model``, when given; only
         those ``among`` these hashes, when given), or that it leaves out on purpose (a mark:
         a vector of no dimension), unless ``vectors_only``."""
-        sql, args = "select content_hash from vectors where embedder = ?", [embedder]
+        sql, args = "select content_hash from vectors where embedder = :embedder", {
+            "embedder": embedder}
         if vectors_only:
             sql += " and dim > 0"
         if model is not None:
-            sql, args = sql + " and model is ?", [*args, model]
+            sql, args = sql + " and model = :model", {**args, "model": model}
         if among is not None:
             if not among:
                 return set()
-            sql += f" and content_hash in ({','.join('?' * len(among))})"
-            args += among
+            marks, hashes = in_list("hash", among)
+            sql, args = f"{sql} and content_hash in ({marks})", {**args, **hashes}
         return {row[0] for row in self.db.execute(sql, args).fetchall()}
 
     def corpus_tokens(self) -> dict[str, str]:
         """What the corpus built from the store now depends on: the data version and the
         random tokens that every write of records or of vectors renews (made when missing)."""
         keys = ("data_version", "data_token", "vectors_token")
-        sql = "select key, value from meta where key in (?, ?, ?)"
-        found = dict(self.db.execute(sql, keys).fetchall())
+        marks, params = in_list("key", keys)
+        sql = f"select key, value from meta where key in ({marks})"
+        found = dict(self.db.execute(sql, params).fetchall())
         if "data_token" not in found or "vectors_token" not in found:
             with self.writing():
-                for key in ("data_token", "vectors_token"):
-                    self.db.execute("insert or ignore into meta (key, value) values "
-                                    "(?, lower(hex(randomblob(12))))", [key])
-                found = dict(self.db.execute(sql, keys).fetchall())
+                self.db.upsert_all("meta", [{"key": key, "value": secrets.token_hex(12)}
+                                            for key in ("data_token", "vectors_token")],
+                                   "key", replace=False)
+                found = dict(self.db.execute(sql, params).fetchall())
         return {key: found.get(key, "0") for key in keys}
 
     def vector_count(self) -> int:
-        return self.db.execute("select count(*) from vectors").fetchone()[0]
+        return self.db.value("select count(*) from vectors")
 
     def save_vectors(self, embedder: str, hashes: list[str], matrix: np.ndarray,
                      model: str | None = None) -> None:
@@ -64,8 +68,8 @@ class VectorsMixin(BaseStore):
         matrix = np.ascontiguousarray(matrix, dtype=np.float32)
         with self.writing():
             self._put_vectors(Vector(embedder, h, matrix[i], model) for i, h in enumerate(hashes))
-            self.db.execute("delete from vectors where embedder = ? and model is not ?",
-                            [embedder, model])
+            self.db.execute("delete from vectors where embedder = :embedder and model is "
+                            "distinct from :model", {"embedder": embedder, "model": model})
             self._new_token("vectors_token")
 
     def _put_vectors(self, vectors: Iterable[Vector]) -> None:
@@ -85,10 +89,10 @@ class VectorsMixin(BaseStore):
         unique = list(dict.fromkeys(hashes))
         for start in range(0, len(unique), 500):
             chunk = unique[start:start + 500]
-            marks = ",".join("?" * len(chunk))
+            marks, params = in_list("hash", chunk)
             cursor = self.db.execute(
-                f"select content_hash, dim, vector from vectors where embedder = ? "
-                f"and content_hash in ({marks})", [embedder, *chunk])
+                f"select content_hash, dim, vector from vectors where embedder = :embedder "
+                f"and content_hash in ({marks})", {**params, "embedder": embedder})
             for content_hash, dim, blob in cursor.fetchall():
                 found[content_hash] = np.frombuffer(blob, dtype=np.float32, count=dim)
         return found
