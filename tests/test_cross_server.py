@@ -13,6 +13,7 @@ from __future__ import annotations
 import time
 
 import pytest
+from postgres import demo_target
 
 from matcher.exchange import Need, Offering
 from matcher.ranking.engine import Engine
@@ -22,10 +23,10 @@ NEED = "demo-n-001"  # an association's need about flooding pits and shoring
 REBUILD_BOUND_S = 60.0  # one corpus rebuild of the demo data, on a busy test machine
 
 
-@pytest.fixture(params=["sqlite"])
-def db_target(request, demo_copy) -> str:
+@pytest.fixture(params=["sqlite", "postgresql"])
+def db_target(request, demo_db, tmp_path) -> str:
     """The database both servers use, holding the demo data."""
-    return str(demo_copy)
+    return demo_target(request, demo_db, tmp_path)
 
 
 @pytest.fixture

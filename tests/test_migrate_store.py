@@ -29,10 +29,13 @@ def run(*args: str):
     return CliRunner().invoke(cli_app, [str(a) for a in args])
 
 
-@pytest.fixture(params=["sqlite"])
+@pytest.fixture(params=["sqlite", "postgresql"])
 def target(request, tmp_path) -> str:
-    """The empty database a test copies into."""
-    return str(tmp_path / "copy.db")
+    """The empty database a test copies into: a new SQLite file, or a new PostgreSQL
+    database."""
+    if request.param == "sqlite":
+        return str(tmp_path / "copy.db")
+    return request.getfixturevalue("postgres_url")
 
 
 @pytest.fixture(scope="module")

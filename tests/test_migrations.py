@@ -297,8 +297,6 @@ def test_store_enforces_foreign_keys(blank_target):
         store.close()
 
 
-@pytest.mark.xfail(raises=TypeError, reason="the store's statements with positional "
-                   "parameters (SQLite's) are being ported to named ones")
 def test_a_postgresql_store_opens_migrated_and_imports_the_demo_data(postgres_url, ref):
     store = Store(postgres_url)
     try:

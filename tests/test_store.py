@@ -204,7 +204,7 @@ def test_a_failed_transaction_is_rolled_back_whole(demo_store):
 
 def test_the_import_is_atomic_for_other_connections(demo_store, ref):
     """Another connection sees the store before the import or after it, never half of it."""
-    other = Store(demo_store.path)
+    other = Store(demo_store.target)
     try:
         doc = demo_raw()
         doc["associations"][0]["needs"].append({"id": "test-n-1", "text": "one"})
@@ -259,7 +259,7 @@ def test_export_keeps_the_order_of_the_document(demo_store):
 
 def test_a_store_reopened_from_its_file_holds_the_same_data(demo_store):
     before = snapshot(demo_store)
-    again = Store(demo_store.path)
+    again = Store(demo_store.target)
     try:
         assert snapshot(again) == before
     finally:
