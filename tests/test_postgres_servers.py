@@ -135,11 +135,11 @@ def test_a_need_added_through_one_server_is_suggested_through_the_other(two_serv
     association = next(x for x in DEMO["associations"] if x.get("region") == REGION)
     created = httpx.post(
         f"{a}/api/v1/associations/{association['id']}/needs", headers=tokens["admin"],
-        timeout=120, json={"id": "pg-new-need", "category": "finance",
+        timeout=120, json={"category": "finance",
                            "text": "We need a small loan to buy a water pump for the pit."})
     assert created.status_code == 201, created.text
-    written = time.monotonic()
-    answer = httpx.get(f"{b}/api/v1/needs/pg-new-need/suggestions", headers=tokens["admin"],
+    written, need_id = time.monotonic(), created.json()["id"]
+    answer = httpx.get(f"{b}/api/v1/needs/{need_id}/suggestions", headers=tokens["admin"],
                        timeout=120)
     delay = time.monotonic() - written
     assert answer.status_code == 200, answer.text  # the very next request: no polling period
@@ -161,12 +161,16 @@ def _digest(url: str) -> str:
         store.close()
 
 
-def _writer_lock_held(url: str) -> bool:
+def _import_writing(url: str) -> bool:
+    """Whether a session holds the writers' lock and has written (a transaction id) while
+    upserting associations: the import's transaction, open."""
     store = Store(url)
     try:
         return bool(store.db.value(
-            "select count(*) from pg_locks where locktype = 'advisory' and granted "
-            "and objid = :key", {"key": WRITER_LOCK}))
+            "select count(*) from pg_stat_activity s join pg_locks l on l.pid = s.pid "
+            "where l.locktype = 'advisory' and l.granted and l.objid = :key "
+            "and s.backend_xid is not null and s.query like '%associations%'",
+            {"key": WRITER_LOCK}))
     finally:
         store.close()
 
@@ -190,7 +194,7 @@ def test_a_server_killed_inside_an_import_leaves_old_or_new_data_and_the_other_a
                                                              tokens["admin"]), daemon=True)
         sent.start()
         deadline = time.monotonic() + 120
-        while not _writer_lock_held(shared):  # the import's transaction is open
+        while not _import_writing(shared):
             assert time.monotonic() < deadline, "the import never began its transaction"
             time.sleep(0.005)
         for pid in (*worker_pids(proc), proc.pid):
