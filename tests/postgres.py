@@ -61,9 +61,23 @@ class Cluster:
               "stop"])
 
 
+class Given(Cluster):
+    """A cluster somebody else started and stops (``.ci/run``): its socket directory is in
+    ``DELVE_TEST_POSTGRESQL_SOCKET``."""
+
+    def stop(self) -> None:
+        pass
+
+
 @pytest.fixture(scope="session")
 def postgres_cluster() -> Iterator[Cluster]:
-    """A PostgreSQL cluster of this session, stopped and removed when the session ends."""
+    """A PostgreSQL cluster of this session: the one ``DELVE_TEST_POSTGRESQL_SOCKET`` names
+    (``.ci/run`` starts one), or else one started here, stopped and removed when the session
+    ends."""
+    given = os.environ.get("DELVE_TEST_POSTGRESQL_SOCKET")
+    if given:
+        yield Given(Path(given), "")
+        return
     initdb, pg_ctl = _program("initdb"), _program("pg_ctl")
     if initdb is None or pg_ctl is None:
         pytest.skip(NOT_INSTALLED)
@@ -76,7 +90,7 @@ def postgres_cluster() -> Iterator[Cluster]:
               "-E", "UTF8", "--locale=C.UTF-8"])
         _run([pg_ctl, "-D", str(data), "-w", "-l", str(directory / "log"), "-o",
               f"-k {directory} -c listen_addresses='' -c fsync=off "
-              "-c full_page_writes=off -c synchronous_commit=off", "start"])
+              "-c full_page_writes=off -c synchronous_commit=off -c max_connections=300", "start"])
         started = True
         yield cluster
     finally:

@@ -126,12 +126,9 @@ def test_a_path_given_for_a_url_is_refused():
 
 
 @pytest.fixture
-def postgresql_url() -> str:
-    """A PostgreSQL database to test against (DELVE_TEST_POSTGRESQL: its URL)."""
-    url = os.environ.get("DELVE_TEST_POSTGRESQL")
-    if not url:
-        pytest.skip("no PostgreSQL to test against (set DELVE_TEST_POSTGRESQL to its URL)")
-    return url
+def postgresql_url(postgres_url) -> str:
+    """A new PostgreSQL database to test against (tests/postgres.py)."""
+    return postgres_url
 
 
 def test_one_session_of_all_holds_the_courier_lock_and_a_lost_one_hands_it_over(
