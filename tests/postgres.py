@@ -138,13 +138,13 @@ def new_database(cluster: Cluster, request) -> str:
     return cluster.url(name)
 
 
-def demo_target(request, demo_db: Path, folder: Path) -> str:
-    """A private database holding the demo data (imported and embedded) of the backend
-    ``request.param``: a copy of the file ``demo_db`` in ``folder``, or a new PostgreSQL
-    database it was copied into with ``matcher migrate-store``'s code."""
+def demo_target(request, demo_db: Path, folder: Path, backend: str | None = None) -> str:
+    """A private database holding the demo data (imported and embedded) of ``backend``
+    (default ``request.param``): a copy of the file ``demo_db`` in ``folder``, or a new
+    PostgreSQL database it was copied into with ``matcher migrate-store``'s code."""
     from matcher.services.migrate_store import migrate_store
 
-    if request.param == "sqlite":
+    if (backend or request.param) == "sqlite":
         target = folder / "demo.db"
         shutil.copyfile(demo_db, target)
         return str(target)

@@ -11,16 +11,17 @@ from __future__ import annotations
 
 import hashlib
 import json
-import sqlite3
 from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
+from postgres import demo_target
 from support import bearer
 
 from api.app import create_app
 from api.security import POLICY
 from matcher.accounts.users import create_user
+from matcher.db_target import is_url
 from matcher.principals import Role, hash_token
 from matcher.ranking.embeddings import content_hash
 from matcher.ranking.engine import Engine
@@ -55,59 +56,65 @@ def partner_needles(partner_id: str) -> set[str]:
     return found | {v for v in (p.get("contact") or {}).values() if v}
 
 
-def leaks(db: Path, needles: set[str]) -> list[str]:
+def _tables(store: Store) -> list[str]:
+    return sorted(store.db.table_names())
+
+
+def leaks(db: str, needles: set[str]) -> list[str]:
     """Every (table, column, needle) where a row of any table still holds a needle."""
-    conn = sqlite3.connect(db)
+    store = Store(db)
     found = []
     try:
-        tables = [r[0] for r in conn.execute(
-            "select name from sqlite_master where type = 'table'")]
-        for table in tables:
-            cursor = conn.execute(f"select * from [{table}]")
-            names = [d[0] for d in cursor.description]
-            for row in cursor:
-                for column, value in zip(names, row):
-                    if isinstance(value, bytes):
-                        value = value.decode("utf-8", "replace")
+        for table in _tables(store):
+            for row in store.db.rows(f'select * from "{table}"'):
+                for column, value in row.items():
+                    if isinstance(value, (bytes, memoryview)):
+                        value = bytes(value).decode("utf-8", "replace")
                     if isinstance(value, str):
                         found += [f"{table}.{column}: {n[:40]!r}" for n in needles if n in value]
     finally:
-        conn.close()
+        store.close()
     return found
 
 
-def everything(db: Path) -> str:
+def everything(db: str) -> str:
     """A digest of every row of every table."""
-    conn = sqlite3.connect(db)
+    store = Store(db)
     h = hashlib.sha256()
     try:
-        for (table,) in conn.execute("select name from sqlite_master where type = 'table' "
-                                     "order by name"):
-            for row in conn.execute(f"select * from [{table}] order by 1"):
-                h.update(repr(row).encode())
+        for table in _tables(store):
+            for row in store.db.execute(f'select * from "{table}" order by 1').fetchall():
+                h.update(repr(tuple(row)).encode())
     finally:
-        conn.close()
+        store.close()
     return h.hexdigest()
 
 
-def count(db: Path, table: str) -> int:
-    conn = sqlite3.connect(db)
+def count(db: str, table: str) -> int:
+    store = Store(db)
     try:
-        return conn.execute(f"select count(*) from [{table}]").fetchone()[0]
+        return store.db.value(f'select count(*) from "{table}"')
     finally:
-        conn.close()
+        store.close()
 
 
 # ---------------------------------------------------------------------- the world
+BOTH = pytest.mark.parametrize("world", ["sqlite", "postgresql"], indirect=True)
+
+
 @pytest.fixture
-def world(demo_copy):
+def world(request, demo_db, tmp_path):
     """Tokens per role and four matches made through the API:
 
     m1  A's need x P's offering      proposed by A, approved (note naming A), accepted by A
     m2  B's need x A's practice      (peer) proposed and approved by the coordinator
     m3  B's need x Q's offering      note naming A and P: on nobody's deleted match
     m4  B's sensitive need x P's offering, proposed (not introduced: partners read a summary)
+
+    A copy of the demo file; for the tests marked ``BOTH``, a PostgreSQL database holding
+    the same too.
     """
+    demo_copy = demo_target(request, demo_db, tmp_path, getattr(request, "param", "sqlite"))
     store = Store(demo_copy)
     raw = {
         "admin": store.create_token(Role.ADMIN),
@@ -197,6 +204,7 @@ def test_unknown_organisation_is_404(world, url):
 
 
 # ---------------------------------------------------------------------- export
+@BOTH
 def test_association_exports_its_profile_matches_audit_and_tokens(world):
     response = get(world, "a", f"/api/v1/associations/{A}/data")
 
@@ -256,9 +264,12 @@ def test_export_validates_against_the_openapi_schema(world):
 def _check_gone(world, needles: set[str], texts: list[str]) -> None:
     db = world["db"]
     assert leaks(db, needles) == []
-    # the database file and its WAL no longer hold the name either (secure delete, checkpoint)
-    raw = b"".join(p.read_bytes() for p in (db, db.with_name(db.name + "-wal")) if p.exists())
-    assert not [n for n in needles if len(n) > 12 and n.encode() in raw]
+    if not is_url(db):  # a SQLite file and its WAL no longer hold the name either (secure
+        # delete, checkpoint); PostgreSQL keeps a deleted row's bytes until it reuses the space
+        path = Path(db)
+        raw = b"".join(p.read_bytes() for p in (path, path.with_name(path.name + "-wal"))
+                       if p.exists())
+        assert not [n for n in needles if len(n) > 12 and n.encode() in raw]
     # vectors: its texts' are gone, everything still needed is there
     store = Store(db)
     hashes = {h for name in load_settings(db=db).embedders for h in store.known_hashes(name)}
@@ -268,6 +279,7 @@ def _check_gone(world, needles: set[str], texts: list[str]) -> None:
     store.close()
 
 
+@BOTH
 def test_association_deletes_itself_everywhere(world):
     db, m = world["db"], world["matches"]
     audit_rows = count(db, "audit")
@@ -324,6 +336,7 @@ def test_deleted_association_is_never_suggested(world):
     assert get(world, "admin", f"/api/v1/associations/{A}/suggestions").status_code == 404
 
 
+@BOTH
 def test_partner_deletes_itself_everywhere(world):
     db, m = world["db"], world["matches"]
     audit_rows = count(db, "audit")
@@ -380,6 +393,7 @@ def test_a_vector_another_text_shares_is_kept(world):
     store.close()
 
 
+@BOTH
 def test_deletion_is_one_transaction(world):
     """A failure at the very end of the deletion (while collecting vectors) leaves every row
     of every table as it was."""
@@ -401,6 +415,7 @@ def test_deletion_is_one_transaction(world):
 LESSON_TEXT = "Qlesson: our pumps now run on the partner's schedule and the pits stay dry"
 
 
+@BOTH
 def test_lessons_and_their_audit_leave_with_the_association(world):
     m1 = world["matches"]["m1"]
     client, headers = world["client"], world["headers"]
