@@ -10,6 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from api.match_schemas import Note, RejectReason
 from api.profile_schemas import Region
 from api.schemas import Kind
+from matcher.exchange import whole_number
 from matcher.workflow.rounds import WHY
 
 Why = Literal[WHY]  # type: ignore[valid-type]
@@ -26,8 +27,8 @@ class RoundRequest(BaseModel):
 
     regions: list[Region] | None = Field(None, max_length=10, description="default: all the "
                                          "caller's regions")
-    per_need: int | None = Field(None, ge=1, le=20, description="most open proposals per need "
-                                 "(default: the settings')")
+    per_need: whole_number(1, 20) | None = Field(  # 11.0 is 11 (JSON has one number type)
+        None, description="most open proposals per need (default: the settings')")
     kinds: list[Kind] | None = Field(None, min_length=1, max_length=2,
                                      description="default: partner and peer")
     dry_run: bool = Field(False, description="choose, report, write nothing")

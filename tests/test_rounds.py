@@ -183,6 +183,17 @@ def api(round_db):
         yield client, headers
 
 
+def test_per_need_written_as_a_whole_float_is_that_number_and_a_fraction_is_422(api):
+    client, headers = api
+    whole = client.post("/api/v1/rounds", headers=headers["coord_r1"],
+                        json={"regions": [R1], "per_need": 11.0, "dry_run": True})
+    assert whole.status_code == 200, whole.text
+    assert whole.json()["per_need"] == 11
+    assert client.post("/api/v1/rounds", headers=headers["coord_r1"],
+                       json={"regions": [R1], "per_need": 1.5, "dry_run": True}
+                       ).status_code == 422
+
+
 def test_the_api_runs_reads_and_reviews_a_round_as_one(api):
     client, headers = api
     ran = client.post("/api/v1/rounds", headers=headers["coord_r1"],

@@ -63,6 +63,7 @@ def test_a_url_is_shown_without_its_password():
 
 def test_a_server_keeps_its_own_files_in_a_folder_per_database(tmp_path, monkeypatch):
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    monkeypatch.delenv("MATCHER_STATE_DIR", raising=False)  # the tests' own: the default here
     first = load_settings(db=f"postgresql://bob:{SECRET}@h:5432/delve", workers=2)
     other_password = load_settings(db="postgresql://bob:changed@h:5432/delve")
     other_database = load_settings(db="postgresql://bob@h:5432/delve2")
