@@ -57,9 +57,10 @@ def serve_app(app: FastAPI, start_timeout: float = 60,
 
 
 @contextmanager
-def serve(db: Path, warm: bool = True) -> Iterator[str]:
-    """The app over the SQLite file ``db``, on default settings (``warm``: see serve_app)."""
-    with serve_app(create_app(load_settings(db=db)), warm=warm) as url:
+def serve(target: str | Path, warm: bool = True) -> Iterator[str]:
+    """The app over the database ``target`` (a SQLite file's path or a PostgreSQL URL), on
+    default settings (``warm``: see serve_app)."""
+    with serve_app(create_app(load_settings(db=str(target))), warm=warm) as url:
         yield url
 
 

@@ -18,8 +18,9 @@ from pathlib import Path
 import httpx
 import pytest
 from fastapi.testclient import TestClient
+from postgres import demo_target
 from servers import serve
-from support import api_client, copy_database, make_token
+from support import api_client, make_token
 
 from api.app import create_app
 from matcher import __version__
@@ -52,10 +53,11 @@ def association_url(association_id: str = ASSOCIATION) -> str:
 
 
 # ---------------------------------------------------------------------- fixtures
-@pytest.fixture(scope="module")
-def api_db(demo_db, tmp_path_factory) -> Path:
-    """This module's own copy of the demo database (the apps open it read-write)."""
-    return copy_database(demo_db, tmp_path_factory.mktemp("api"))
+@pytest.fixture(scope="module", params=["sqlite", "postgresql"])
+def api_db(request, demo_db, tmp_path_factory) -> str:
+    """This module's own database with the demo data, on each backend (the apps open it
+    read-write)."""
+    return demo_target(request, demo_db, tmp_path_factory.mktemp("api"))
 
 
 @pytest.fixture(scope="module")
@@ -462,8 +464,10 @@ def test_live_server_serves_the_suggestions_contract(live_server, auth):
 
 
 def test_matcher_serve_command_serves_health_and_docs(api_db, tmp_path):
-    db = tmp_path / "serve.db"
-    shutil.copyfile(api_db, db)
+    db = api_db
+    if not api_db.startswith("postgresql:"):
+        db = str(tmp_path / "serve.db")
+        shutil.copyfile(api_db, db)
     sock = _free_socket()
     port = sock.getsockname()[1]
     sock.close()  # the server binds it again (a small race with other processes)

@@ -2,7 +2,8 @@
 moment; exactly one wins, the other gets 409, and the audit trail matches the final state.
 Parallel approvals never fill an offering beyond its capacity.
 
-A real uvicorn server on loopback, one SQLite file, requests from threads released together.
+A real uvicorn server on loopback over one database (a SQLite file, then a PostgreSQL
+database), requests from threads released together.
 """
 
 from __future__ import annotations
@@ -13,8 +14,9 @@ from concurrent.futures import ThreadPoolExecutor
 
 import httpx
 import pytest
+from postgres import demo_target
 from servers import serve
-from support import copy_database, make_tokens
+from support import make_tokens
 
 from matcher.principals import Role
 from matcher.reference import default_data_dir
@@ -33,9 +35,10 @@ TARGET = {"approve": "approved", "reject": "rejected"}
 SCOPES = (f"(coordinator {REGION})", f"(coordinator {REGION},africa_francophone)")
 
 
-@pytest.fixture(scope="module")
-def review_db(demo_db, tmp_path_factory):
-    return copy_database(demo_db, tmp_path_factory.mktemp("review"))
+@pytest.fixture(scope="module", params=["sqlite", "postgresql"])
+def review_db(request, demo_db, tmp_path_factory) -> str:
+    """This module's database with the demo data, on each backend."""
+    return demo_target(request, demo_db, tmp_path_factory.mktemp("review"))
 
 
 @pytest.fixture(scope="module")

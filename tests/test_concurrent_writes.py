@@ -3,22 +3,24 @@ association token while readers ask for suggestions and lists. Every response is
 every ``201`` is persisted exactly once, nothing is persisted without its ``201``; a retry with
 the same ``Idempotency-Key`` returns the same record and writes nothing more.
 
-A real uvicorn server on loopback over a copy of the demo database, the real model.
+A real uvicorn server on loopback over a copy of the demo database (a SQLite file, then a
+PostgreSQL database), the real model.
 """
 
 from __future__ import annotations
 
-import sqlite3
 import threading
 import uuid
 from concurrent.futures import ThreadPoolExecutor
 
 import httpx
 import pytest
+from postgres import demo_target
 from servers import serve
-from support import copy_database, make_tokens
+from support import make_tokens
 
 from matcher.principals import Role
+from matcher.store import Store
 
 A = "demo-a-01"
 NEEDS_URL = f"/api/v1/associations/{A}/needs"
@@ -28,9 +30,10 @@ TEXTS = ("Our pit walls collapse in the rainy season; we need shoring advice",
          "Members lack protective equipment against mercury vapour")
 
 
-@pytest.fixture(scope="module")
-def writes_db(demo_db, tmp_path_factory):
-    return copy_database(demo_db, tmp_path_factory.mktemp("writes"))
+@pytest.fixture(scope="module", params=["sqlite", "postgresql"])
+def writes_db(request, demo_db, tmp_path_factory) -> str:
+    """This module's database with the demo data, on each backend."""
+    return demo_target(request, demo_db, tmp_path_factory.mktemp("writes"))
 
 
 @pytest.fixture(scope="module")
@@ -45,14 +48,15 @@ def server(writes_db):
         yield url
 
 
-def persisted(db, marker: str) -> list[str]:
-    """Ids of the needs whose text carries ``marker`` (one row per need, duplicates kept)."""
-    conn = sqlite3.connect(db)
+def persisted(db: str, marker: str) -> list[str]:
+    """Ids of the needs whose text carries ``marker`` (one row per need, duplicates kept;
+    ``marker`` holds no LIKE wildcard)."""
+    store = Store(db)
     try:
-        return [r[0] for r in conn.execute("select id from needs where instr(text, ?) > 0",
-                                           [marker])]
+        return [r["id"] for r in store.db.rows("select id from needs where text like :pattern",
+                                               {"pattern": f"%{marker}%"})]
     finally:
-        conn.close()
+        store.close()
 
 
 def test_concurrent_creates_are_each_persisted_once_with_their_201(server, writes_db, headers):

@@ -109,8 +109,8 @@ def import_into(engine: Engine, doc: dict):
 
 
 def vector_rows(store, embedder: str) -> int:
-    return store.db.execute("select count(*) from vectors where embedder = ?",
-                            [embedder]).fetchone()[0]
+    return store.db.value("select count(*) from vectors where embedder = :embedder",
+                          {"embedder": embedder})
 
 
 # ---------------------------------------------------------------------------- real model

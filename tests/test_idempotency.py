@@ -2,26 +2,29 @@
 status and record and writes nothing more; the same key with another request is a 409; the
 OpenAPI schema documents the header on every create.
 
-A module copy of the demo database, the real model and TestClient.
+A module copy of the demo database (a SQLite file, then a PostgreSQL database), the real
+model and TestClient.
 """
 
 from __future__ import annotations
 
-import sqlite3
 import uuid
 
 import pytest
-from support import api_client, copy_database, make_token
+from postgres import demo_target
+from support import api_client, make_token
 
 from matcher.principals import Role
+from matcher.store import Store
 
 V1 = "/api/v1"
 A, P = "demo-a-01", "demo-p-01"
 
 
-@pytest.fixture(scope="module")
-def db(demo_db, tmp_path_factory):
-    return copy_database(demo_db, tmp_path_factory.mktemp("idempotency"))
+@pytest.fixture(scope="module", params=["sqlite", "postgresql"])
+def db(request, demo_db, tmp_path_factory) -> str:
+    """This module's database with the demo data, on each backend."""
+    return demo_target(request, demo_db, tmp_path_factory.mktemp("idempotency"))
 
 
 @pytest.fixture(scope="module")
@@ -30,12 +33,12 @@ def http(db):
         yield client
 
 
-def _count(db, table: str) -> int:
-    conn = sqlite3.connect(db)
+def _count(db: str, table: str) -> int:
+    store = Store(db)
     try:
-        return conn.execute(f"select count(*) from [{table}]").fetchone()[0]
+        return store.db.value(f'select count(*) from "{table}"')
     finally:
-        conn.close()
+        store.close()
 
 
 def _match_body(http) -> dict:

@@ -145,7 +145,7 @@ def test_above_the_threshold_the_model_is_stored_with_date_size_and_decisions(tr
     assert stored is not None
     assert stored["decisions"] == DECIDED_NEEDS * SHOWN
     assert stored["size"] == len(engine.store.db.execute(
-        "select model from fusion_models where id = ?", [stored["id"]]).fetchone()[0].encode())
+        "select model from fusion_models where id = :id", {"id": stored["id"]}).fetchone()[0].encode())
     assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\+00:00", stored["trained_at"])
     assert len(stored["seen"]["decisions"]) == DECIDED_NEEDS * SHOWN
     assert set(stored["model"]["kinds"]) == {"partner"}  # no peer decisions: hand weights

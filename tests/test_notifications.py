@@ -354,7 +354,8 @@ def test_a_match_active_too_long_reminds_the_coordinators_once(client, world, db
     engine = Engine(load_settings(db=db))
     old = (datetime.now(UTC) - timedelta(days=40)).isoformat(timespec="seconds")
     with engine.store.writing() as conn:
-        conn.execute("update matches set updated_at = ? where id = ?", [old, match["id"]])
+        conn.execute("update matches set updated_at = :old where id = :id",
+                     {"old": old, "id": match["id"]})
 
     assert remind_stale(engine, 30) == 1
     assert remind_stale(engine, 30) == 0

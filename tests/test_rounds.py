@@ -154,8 +154,8 @@ def test_a_round_never_proposes_a_rejected_or_open_pair_and_respects_capacity(ro
     for item, count in Counter(m["item_id"] for m in store.open_matches()).items():
         capacity = store.get("offerings", item)["capacity"]
         assert capacity is None or count <= capacity, item
-    rows = store.db.execute("select count(*) from matches where round_id = ?",
-                            [report["round_id"]]).fetchone()[0]
+    rows = store.db.value("select count(*) from matches where round_id = :round_id",
+                          {"round_id": report["round_id"]})
     assert rows == len(report["proposals"])
 
 
@@ -239,8 +239,8 @@ def test_a_partner_reads_a_rounds_proposal_on_a_sensitive_need_redacted(api):
         assert sensitive_rows and all(r[1] == 1 for r in sensitive_rows)
         return
     row = engine.store.db.execute(
-        "select redacted from matches where round_id = ? and need_id = ?",
-        [report["round_id"], sensitive[0]["need_id"]]).fetchone()
+        "select redacted from matches where round_id = :round_id and need_id = :need_id",
+        {"round_id": report["round_id"], "need_id": sensitive[0]["need_id"]}).fetchone()
     assert row[0] == 1
 
 

@@ -4,6 +4,8 @@ parameters."""
 
 from __future__ import annotations
 
+import pytest
+
 from matcher.exchange import Association, Exchange, Need
 from matcher.store.profiles import ProfileQuery, Scope
 from matcher.store.sql import in_list
@@ -56,3 +58,15 @@ def test_rows_take_named_parameters(store):
         "a-1", "a-4"]
     assert [r["name"] for r in store._rows("associations", "region is null and name = :n",
                                            {"n": "Zeta"})] == ["Zeta"]
+
+
+def test_positional_parameters_are_refused_on_every_backend(store):
+    _fill(store)
+    with pytest.raises(TypeError, match="named"):
+        store.db.execute("select id from associations where id = ?", ["a-1"])
+    with pytest.raises(TypeError, match="named"):
+        list(store._rows("associations", "id = ?", ["a-1"]))
+    with pytest.raises(TypeError, match="named"):
+        store.db.rows("select id from associations where id = ?", ("a-1",))
+    assert store.db.value("select name from associations where id = :id", {"id": "a-1"}) \
+        == "beta"

@@ -12,6 +12,7 @@ import httpx
 import pytest
 from fastapi.testclient import TestClient
 from pages_support import csrf_of
+from postgres import demo_target
 from servers import serve_app
 
 from api import throttle
@@ -28,15 +29,17 @@ BAD_TOKEN = {"Authorization": "Bearer dm_not-a-real-token"}
 LIMIT = throttle.FAILURE_LIMIT
 
 
-@pytest.fixture
-def db(demo_copy: Path) -> Path:
-    store = Store(demo_copy)
+@pytest.fixture(params=["sqlite", "postgresql"])
+def db(request, demo_db: Path, tmp_path: Path) -> str:
+    """A private database with the demo data and two admins, on each backend."""
+    target = demo_target(request, demo_db, tmp_path)
+    store = Store(target)
     try:
         for name in ("amina", "kwame"):
             create_user(store, name, PASSWORD, Role.ADMIN)
     finally:
         store.close()
-    return demo_copy
+    return target
 
 
 @pytest.fixture(autouse=True)
@@ -47,7 +50,7 @@ def fresh_failures():
 
 
 @contextmanager
-def server(db: Path, **settings) -> Iterator[httpx.Client]:
+def server(db: str, **settings) -> Iterator[httpx.Client]:
     """A real uvicorn server over ``db`` with ``settings``, and an HTTP client for it."""
     with serve_app(create_app(load_settings(db=db, **settings))) as url, \
             httpx.Client(base_url=url, timeout=30) as client:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import secrets
 import threading
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, get_args, get_origin
@@ -172,12 +172,11 @@ class BaseStore:
                 found[row["id"]] = row
         return found
 
-    def _rows(self, table: str, where: str = "", params: Mapping[str, Any] | Sequence[Any]
-              | None = None, order: str = "rowid") -> Iterator[dict]:
+    def _rows(self, table: str, where: str = "", params: Mapping[str, Any] | None = None,
+              order: str = "rowid") -> Iterator[dict]:
         """The decoded rows of ``table`` where ``where`` holds (its ``:name`` parameters in
-        ``params``; a sequence of ``?`` values only on SQLite, for statements not yet
-        named), in ``order``: ``rowid`` (insertion) suits tables with a text or composite
-        key, ``id`` those with an integer one."""
+        the mapping ``params``), in ``order``: ``rowid`` (insertion) suits tables with a
+        text or composite key, ``id`` those with an integer one."""
         sql = f'select * from "{table}"' + (f" where {where}" if where else "") + f" order by {order}"
         for row in self.db.execute(sql, params).mappings().all():  # read whole, then yield
             yield _decode(dict(row))

@@ -73,14 +73,11 @@ class Sql:
         return self.depth > 0
 
     # ------------------------------------------------------------------ statements
-    def execute(self, sql: str, params: Mapping[str, Any] | Sequence[Any] | None = None
-                ) -> CursorResult:
-        """Run one statement. ``params`` is a mapping for ``:name`` parameters; a sequence
-        (``?`` parameters) is accepted on SQLite only, for statements not yet named."""
+    def execute(self, sql: str, params: Mapping[str, Any] | None = None) -> CursorResult:
+        """Run one statement, its ``:name`` parameters given by the mapping ``params``
+        (positional parameters are refused on both dialects)."""
         if params is not None and not isinstance(params, Mapping):
-            if self.postgresql:
-                raise TypeError("positional parameters are SQLite's; name them (:name)")
-            return self.connection.exec_driver_sql(sql, tuple(params))
+            raise TypeError("statement parameters are named (:name) and given as a mapping")
         return self.connection.execute(sa.text(sql), dict(params or {}))
 
     def executemany(self, sql: str, rows: Iterable[Mapping[str, Any]]) -> None:
