@@ -280,6 +280,8 @@ def vector_rates(targets: Targets, backend: str, n: int, runs: int,
     target = targets.new(backend, "vectors")
     store = Store(target)
     try:
+        if store.db.postgresql:  # "as written": before autovacuum's ANALYZE, whenever it comes
+            store.db.execute("alter table vectors set (autovacuum_enabled = false)")
         begun = time.perf_counter()
         store.save_vectors("bench", hashes, matrix, model="random")
         saved = time.perf_counter() - begun
@@ -301,6 +303,8 @@ def vector_rates(targets: Targets, backend: str, n: int, runs: int,
                f"vectors {n:,}: load_vectors, as written (s)": median_of(runs, read)}
     store = Store(target)
     try:  # what autovacuum does on PostgreSQL within a minute or so of the write
+        if store.db.postgresql:
+            store.db.execute("alter table vectors reset (autovacuum_enabled)")
         store.db.execute("analyze vectors")
     finally:
         store.close()
