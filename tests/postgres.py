@@ -5,7 +5,8 @@ port, fsync off), started with the ``initdb`` and ``pg_ctl`` found on PATH or un
 /usr/lib/postgresql/*/bin (as the ``postgres`` user when the tests run as root), and stopped
 when the session ends, however it ends. Without them the PostgreSQL tests are skipped, with
 the reason. ``blank_target`` runs a test on both backends: a new SQLite file, then a new
-PostgreSQL database.
+PostgreSQL database. ``throwaway_cluster``, ``create_database`` and ``drop_database`` are plain
+functions, also used by bench/backends.py.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ import subprocess
 import tempfile
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -69,18 +71,13 @@ class Given(Cluster):
         pass
 
 
-@pytest.fixture(scope="session")
-def postgres_cluster() -> Iterator[Cluster]:
-    """A PostgreSQL cluster of this session: the one ``DELVE_TEST_POSTGRESQL_SOCKET`` names
-    (``.ci/run`` starts one), or else one started here, stopped and removed when the session
-    ends."""
-    given = os.environ.get("DELVE_TEST_POSTGRESQL_SOCKET")
-    if given:
-        yield Given(Path(given), "")
-        return
+@contextmanager
+def throwaway_cluster() -> Iterator[Cluster]:
+    """A new PostgreSQL cluster in a temporary directory, stopped and removed on leaving,
+    however it is left; RuntimeError (``NOT_INSTALLED``) without initdb and pg_ctl."""
     initdb, pg_ctl = _program("initdb"), _program("pg_ctl")
     if initdb is None or pg_ctl is None:
-        pytest.skip(NOT_INSTALLED)
+        raise RuntimeError(NOT_INSTALLED)
     directory = Path(tempfile.mkdtemp(prefix="matcher-pg-", dir="/tmp"))  # short socket path
     if os.geteuid() == 0:
         shutil.chown(directory, "postgres")
@@ -99,19 +96,47 @@ def postgres_cluster() -> Iterator[Cluster]:
         shutil.rmtree(directory, ignore_errors=True)
 
 
-@pytest.fixture
-def postgres_url(postgres_cluster: Cluster) -> Iterator[str]:
-    """The URL of a new, empty database of the session's cluster, dropped after the test."""
+def create_database(cluster_url: str) -> str:
+    """A new, empty database beside the one of ``cluster_url``; its name."""
     import psycopg
 
     name = f"test_{uuid.uuid4().hex[:16]}"
-    with psycopg.connect(postgres_cluster.url(), autocommit=True) as admin:
+    with psycopg.connect(cluster_url, autocommit=True) as admin:
         admin.execute(f'CREATE DATABASE "{name}" TEMPLATE template0')
+    return name
+
+
+def drop_database(cluster_url: str, name: str) -> None:
+    """Drop database ``name`` of the cluster of ``cluster_url``, closing its connections."""
+    import psycopg
+
+    with psycopg.connect(cluster_url, autocommit=True) as admin:
+        admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture(scope="session")
+def postgres_cluster() -> Iterator[Cluster]:
+    """A PostgreSQL cluster of this session: the one ``DELVE_TEST_POSTGRESQL_SOCKET`` names
+    (``.ci/run`` starts one), or else one started here, stopped and removed when the session
+    ends."""
+    given = os.environ.get("DELVE_TEST_POSTGRESQL_SOCKET")
+    if given:
+        yield Given(Path(given), "")
+        return
+    if _program("initdb") is None or _program("pg_ctl") is None:
+        pytest.skip(NOT_INSTALLED)
+    with throwaway_cluster() as cluster:
+        yield cluster
+
+
+@pytest.fixture
+def postgres_url(postgres_cluster: Cluster) -> Iterator[str]:
+    """The URL of a new, empty database of the session's cluster, dropped after the test."""
+    name = create_database(postgres_cluster.url())
     try:
         yield postgres_cluster.url(name)
     finally:
-        with psycopg.connect(postgres_cluster.url(), autocommit=True) as admin:
-            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        drop_database(postgres_cluster.url(), name)
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
@@ -124,17 +149,8 @@ def blank_target(request, tmp_path) -> str:
 
 def new_database(cluster: Cluster, request) -> str:
     """A new, empty database of ``cluster``, dropped when ``request``'s scope ends; its URL."""
-    import psycopg
-
-    name = f"test_{uuid.uuid4().hex[:16]}"
-    with psycopg.connect(cluster.url(), autocommit=True) as admin:
-        admin.execute(f'CREATE DATABASE "{name}" TEMPLATE template0')
-
-    def drop() -> None:
-        with psycopg.connect(cluster.url(), autocommit=True) as admin:
-            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-
-    request.addfinalizer(drop)
+    name = create_database(cluster.url())
+    request.addfinalizer(lambda: drop_database(cluster.url(), name))
     return cluster.url(name)
 
 

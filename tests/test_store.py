@@ -275,3 +275,25 @@ def test_get_reads_one_record_and_refuses_unknown_tables(demo_store):
     assert demo_store.get("needs", "no-such-need") is None
     with pytest.raises(ValueError):
         demo_store.get("vectors; drop table needs", "x")
+
+
+# ---------------------------------------------------------------------------- vectors
+def test_a_corpus_sized_vector_read_returns_exactly_the_vectors_asked_for(store):
+    """Past a few thousand hashes the read takes one pass over the embedder's rows: the same
+    vectors as the lookups, none of another embedder's, none not asked for."""
+    import numpy as np
+
+    rng = np.random.default_rng(7)
+    hashes = [f"h{i:05d}" for i in range(2600)]
+    mine, other = rng.random((2500, 8), dtype=np.float32), rng.random((2600, 8), dtype=np.float32)
+    store.save_vectors("mine", hashes[:2500], mine, model="m")
+    store.save_vectors("other", hashes, other, model="m")
+
+    asked = hashes[100:] + hashes[100:110]  # 2,500 distinct: 2,400 stored, 100 never made
+    many = store.vectors_by_hash("mine", asked)
+    few = store.vectors_by_hash("mine", hashes[100:150])
+
+    assert set(many) == set(hashes[100:2500])
+    assert all(np.array_equal(many[h], mine[int(h[1:])]) for h in many)
+    assert set(few) == set(hashes[100:150])
+    assert all(np.array_equal(few[h], many[h]) for h in few)

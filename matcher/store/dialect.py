@@ -87,6 +87,14 @@ def secure_delete(db: Sql) -> Iterator[None]:
         db.execute(f"PRAGMA secure_delete = {previous}")
 
 
+def refresh_statistics(db: Sql, table: str) -> None:
+    """PostgreSQL: gather ``table``'s statistics now (after a bulk write), rather than when
+    autovacuum comes by: until then the planner guesses, and reads the whole table for each
+    lookup. SQLite: nothing (its planner needs none for primary-key lookups)."""
+    if db.postgresql:
+        db.execute(f'ANALYZE "{table}"')
+
+
 def checkpoint(db: Sql) -> None:
     """SQLite: copy the WAL into the database file and truncate it (best effort: a reader
     still open keeps part of it), so that deleted content leaves the WAL file too.

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from matcher.store import dialect
 from matcher.store.base import BaseStore
 from matcher.store.sql import in_list
 
@@ -20,6 +21,12 @@ class Vector:
     content_hash: str
     vector: np.ndarray
     model: str | None = None
+
+
+# Above this many hashes, a read takes all of an embedder's vectors in one pass rather than
+# looking them up 500 at a time (a corpus build asks for nearly all of them); a save of as many
+# refreshes the table's statistics on PostgreSQL, which plans the lookups by them.
+_ONE_READ = 2000
 
 
 class VectorsMixin(BaseStore):
@@ -71,6 +78,8 @@ class VectorsMixin(BaseStore):
             self.db.execute("delete from vectors where embedder = :embedder and model is "
                             "distinct from :model", {"embedder": embedder, "model": model})
             self._new_token("vectors_token")
+            if len(hashes) >= _ONE_READ:
+                dialect.refresh_statistics(self.db, "vectors")
 
     def _put_vectors(self, vectors: Iterable[Vector]) -> None:
         """Upsert vectors inside the caller's transaction."""
@@ -87,6 +96,14 @@ class VectorsMixin(BaseStore):
         a text the embedder leaves out on purpose has a vector of length 0."""
         found: dict[str, np.ndarray] = {}
         unique = list(dict.fromkeys(hashes))
+        if len(unique) > _ONE_READ:  # a corpus build: one pass over the embedder's rows
+            wanted = set(unique)
+            cursor = self.db.execute("select content_hash, dim, vector from vectors "
+                                     "where embedder = :embedder", {"embedder": embedder})
+            for content_hash, dim, blob in cursor:
+                if content_hash in wanted:
+                    found[content_hash] = np.frombuffer(blob, dtype=np.float32, count=dim)
+            return found
         for start in range(0, len(unique), 500):
             chunk = unique[start:start + 500]
             marks, params = in_list("hash", chunk)
