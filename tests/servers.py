@@ -12,6 +12,7 @@ import tempfile
 import threading
 import time
 from collections.abc import Iterator, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -111,3 +112,25 @@ def worker_pids(process: subprocess.Popen) -> list[int]:
     children = Path(f"/proc/{process.pid}/task/{process.pid}/children").read_text().split()
     return [int(pid) for pid in children
             if b"resource_tracker" not in Path(f"/proc/{pid}/cmdline").read_bytes()]
+
+
+def race(requests: list[tuple[str, Mapping[str, str], str, dict]]) -> list[httpx.Response]:
+    """POST ``requests`` (server, headers, path, json) at one moment, a thread and an open
+    connection each, so that the race is about the request; the answers in order."""
+    barrier = threading.Barrier(len(requests))
+    clients = [httpx.Client(base_url=base, timeout=60, headers=dict(headers))
+               for base, headers, _, _ in requests]
+    for client in clients:
+        client.get("/health")
+
+    def send(i: int) -> httpx.Response:
+        _, _, path, body = requests[i]
+        barrier.wait()
+        return clients[i].post(path, json=body)
+
+    try:
+        with ThreadPoolExecutor(max_workers=len(requests)) as pool:
+            return list(pool.map(send, range(len(requests))))
+    finally:
+        for client in clients:
+            client.close()

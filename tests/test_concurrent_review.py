@@ -9,13 +9,11 @@ database), requests from threads released together.
 from __future__ import annotations
 
 import json
-import threading
-from concurrent.futures import ThreadPoolExecutor
 
 import httpx
 import pytest
 from postgres import demo_target
-from servers import serve
+from servers import race, serve
 from support import make_tokens
 
 from matcher.principals import Role
@@ -90,27 +88,6 @@ def _matches(http) -> list[dict]:
             return items
 
 
-def race(server: str, requests: list[tuple[dict, str, dict]]) -> list[httpx.Response]:
-    """Send ``requests`` (headers, path, json) at the same moment, one thread and one
-    connection each."""
-    barrier = threading.Barrier(len(requests))
-    clients = [httpx.Client(base_url=server, timeout=60, headers=h) for h, _, _ in requests]
-    for client in clients:  # open the connections first, so the race is about the request
-        client.get("/health")
-
-    def send(i: int) -> httpx.Response:
-        _, path, body = requests[i]
-        barrier.wait()
-        return clients[i].post(path, json=body)
-
-    try:
-        with ThreadPoolExecutor(max_workers=len(requests)) as pool:
-            return list(pool.map(send, range(len(requests))))
-    finally:
-        for client in clients:
-            client.close()
-
-
 def body_for(action: str) -> dict:
     return {"reason": "duplicate", "note": "raced"} if action == "reject" else {"note": "raced"}
 
@@ -123,9 +100,9 @@ def test_two_coordinators_reviewing_one_match_at_once_exactly_one_wins(server, h
         assert created.status_code == 201, created.text
         match = created.json()
         first, second = PAIRS[round_ % len(PAIRS)]
-        responses = race(server, [
-            (tokens["alice"], f"{URL}/{match['id']}/{first}", body_for(first)),
-            (tokens["bob"], f"{URL}/{match['id']}/{second}", body_for(second)),
+        responses = race([
+            (server, tokens["alice"], f"{URL}/{match['id']}/{first}", body_for(first)),
+            (server, tokens["bob"], f"{URL}/{match['id']}/{second}", body_for(second)),
         ])
         codes = sorted(r.status_code for r in responses)
         assert codes == [200, 409], [r.text for r in responses]
@@ -151,7 +128,7 @@ def test_many_reviewers_racing_one_approval_leave_one_audit_row(server, http, to
     (need, item), = fresh_pairs(http, 1)
     match = http.post(URL, json={"need_id": need, "kind": "partner", "item_id": item}).json()
     headers = [tokens["alice"], tokens["bob"], tokens["admin"], tokens["admin2"]] * 2
-    responses = race(server, [(h, f"{URL}/{match['id']}/approve", {}) for h in headers])
+    responses = race([(server, h, f"{URL}/{match['id']}/approve", {}) for h in headers])
 
     assert sorted(r.status_code for r in responses) == [200] + [409] * (len(headers) - 1)
     entries = http.get(f"{URL}/{match['id']}/audit").json()["entries"]
@@ -175,7 +152,7 @@ def test_parallel_approvals_never_overfill_an_offering(server, http, tokens):
         assert created.status_code == 201, created.text
         ids.append(created.json()["id"])
     reviewers = [tokens["alice"], tokens["bob"], tokens["admin"], tokens["admin2"]]
-    responses = race(server, [(reviewers[i % len(reviewers)], f"{URL}/{mid}/approve", {})
+    responses = race([(server, reviewers[i % len(reviewers)], f"{URL}/{mid}/approve", {})
                               for i, mid in enumerate(ids)])
 
     codes = [r.status_code for r in responses]

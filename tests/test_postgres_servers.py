@@ -15,12 +15,11 @@ import os
 import signal
 import threading
 import time
-from concurrent.futures import ThreadPoolExecutor
 
 import httpx
 import pytest
 from postgres import demo_target
-from servers import serve_process, worker_pids
+from servers import race, serve_process, worker_pids
 from support import make_tokens
 
 from matcher.principals import Role
@@ -34,6 +33,7 @@ REGION_NEEDS = [n["id"] for a in DEMO["associations"] if a.get("region") == REGI
                 for n in a["needs"]]
 URL = "/api/v1/matches"
 TARGET = {"approve": "approved", "reject": "rejected"}
+COPIES = 80  # the killed import's size: its transaction lasts long enough to be seen writing
 SCOPES = (f"(coordinator {REGION})", f"(coordinator {REGION},africa_francophone)")
 
 
@@ -60,26 +60,6 @@ def two_servers(shared, tmp_path_factory):
          serve_process(shared, env={"MATCHER_STATE_DIR": str(tmp_path_factory.mktemp("b"))}
                        ) as (b, _):
         yield a, b
-
-
-def race(requests: list[tuple[str, dict, str, dict]]) -> list[httpx.Response]:
-    """Send ``requests`` (server, headers, path, json) at one moment, a connection each."""
-    barrier = threading.Barrier(len(requests))
-    clients = [httpx.Client(base_url=base, timeout=60, headers=h) for base, h, _, _ in requests]
-    for client in clients:
-        client.get("/health")
-
-    def send(i: int) -> httpx.Response:
-        _, _, path, body = requests[i]
-        barrier.wait()
-        return clients[i].post(path, json=body)
-
-    try:
-        with ThreadPoolExecutor(max_workers=len(requests)) as pool:
-            return list(pool.map(send, range(len(requests))))
-    finally:
-        for client in clients:
-            client.close()
 
 
 def fresh_pairs(base: str, headers: dict, count: int) -> list[tuple[str, str]]:
@@ -161,18 +141,14 @@ def _digest(url: str) -> str:
         store.close()
 
 
-def _import_writing(url: str) -> bool:
+def _import_writing(watcher: Store) -> bool:
     """Whether a session holds the writers' lock and has written (a transaction id) while
     upserting associations: the import's transaction, open."""
-    store = Store(url)
-    try:
-        return bool(store.db.value(
-            "select count(*) from pg_stat_activity s join pg_locks l on l.pid = s.pid "
-            "where l.locktype = 'advisory' and l.granted and l.objid = :key "
-            "and s.backend_xid is not null and s.query like '%associations%'",
-            {"key": WRITER_LOCK}))
-    finally:
-        store.close()
+    return bool(watcher.db.value(
+        "select count(*) from pg_stat_activity s join pg_locks l on l.pid = s.pid "
+        "where l.locktype = 'advisory' and l.granted and l.objid = :key "
+        "and s.backend_xid is not null and s.query like '%associations%'",
+        {"key": WRITER_LOCK}))
 
 
 def _copies(copies: int) -> dict:
@@ -187,16 +163,20 @@ def _copies(copies: int) -> dict:
 def test_a_server_killed_inside_an_import_leaves_old_or_new_data_and_the_other_answers(
         shared, tokens, tmp_path):
     before = _digest(shared)
-    body = json.dumps(_copies(40)).encode()
+    body = json.dumps(_copies(COPIES)).encode()
     with serve_process(shared, env={"MATCHER_STATE_DIR": str(tmp_path / "a")}) as (a, proc), \
          serve_process(shared, env={"MATCHER_STATE_DIR": str(tmp_path / "b")}) as (b, _):
         sent = threading.Thread(target=lambda: _post_quietly(f"{a}/api/v1/import", body,
                                                              tokens["admin"]), daemon=True)
         sent.start()
-        deadline = time.monotonic() + 120
-        while not _import_writing(shared):
-            assert time.monotonic() < deadline, "the import never began its transaction"
-            time.sleep(0.005)
+        watcher, deadline = Store(shared), time.monotonic() + 120  # one connection, polling
+        try:
+            while not _import_writing(watcher):
+                assert time.monotonic() < deadline, "the import never began its transaction"
+                assert sent.is_alive(), "the import ended before it was seen writing"
+                time.sleep(0.002)
+        finally:
+            watcher.close()
         for pid in (*worker_pids(proc), proc.pid):
             os.kill(pid, signal.SIGKILL)
         sent.join(timeout=60)
@@ -214,7 +194,7 @@ def test_a_server_killed_inside_an_import_leaves_old_or_new_data_and_the_other_a
     if imported == 0:
         assert _digest(shared) == before  # the old data, untouched
     else:
-        assert imported == 40 * len(DEMO["associations"]), "part of the import was kept"
+        assert imported == COPIES * len(DEMO["associations"]), "part of the import was kept"
 
 
 def _post_quietly(url: str, body: bytes, headers: dict) -> None:
