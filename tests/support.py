@@ -15,6 +15,19 @@ from matcher.store import Store
 
 Headers = dict[str, str]
 
+# Coordinators racing on one region's matches (tests/test_concurrent_review.py, over one
+# server; tests/test_postgres_servers.py, over two): alice's scope is the region, bob's the
+# region and one more, so the audit's actor tells who won.
+REVIEW_REGION = "africa_anglophone"
+REVIEWERS: dict[str, tuple[Role, dict]] = {
+    "admin": (Role.ADMIN, {}),
+    "alice": (Role.COORDINATOR, {"regions": [REVIEW_REGION], "label": "alice"}),
+    "bob": (Role.COORDINATOR, {"regions": [REVIEW_REGION, "africa_francophone"],
+                               "label": "bob"}),
+}
+REVIEWER_SCOPES = (f"(coordinator {REVIEW_REGION})",
+                   f"(coordinator {REVIEW_REGION},africa_francophone)")
+
 
 def copy_database(source: Path, folder: Path) -> Path:
     """A copy of the database file ``source`` as ``folder``/demo.db (a module's own copy of the

@@ -14,13 +14,13 @@ import httpx
 import pytest
 from postgres import demo_target
 from servers import race, serve
-from support import make_tokens
+from support import REVIEW_REGION, REVIEWER_SCOPES, REVIEWERS, make_tokens
 
 from matcher.principals import Role
 from matcher.reference import default_data_dir
 
 DEMO = json.loads((default_data_dir() / "demo.json").read_text("utf-8"))
-REGION = "africa_anglophone"
+REGION = REVIEW_REGION
 REGION_NEEDS = [n["id"] for a in DEMO["associations"] if a.get("region") == REGION
                 for n in a["needs"]]
 CAPACITY = {o["id"]: o.get("capacity") for p in DEMO["partners"] for o in p["offerings"]}
@@ -30,7 +30,7 @@ ROUNDS = 10
 PAIRS = [("approve", "reject"), ("approve", "approve"), ("reject", "reject"),
          ("reject", "approve")]
 TARGET = {"approve": "approved", "reject": "rejected"}
-SCOPES = (f"(coordinator {REGION})", f"(coordinator {REGION},africa_francophone)")
+SCOPES = REVIEWER_SCOPES
 
 
 @pytest.fixture(scope="module", params=["sqlite", "postgresql"])
@@ -42,9 +42,7 @@ def review_db(request, demo_db, tmp_path_factory) -> str:
 @pytest.fixture(scope="module")
 def tokens(review_db) -> dict[str, dict[str, str]]:
     return make_tokens(review_db, {
-        "admin": (Role.ADMIN, {}),
-        "alice": (Role.COORDINATOR, {"regions": [REGION], "label": "alice"}),
-        "bob": (Role.COORDINATOR, {"regions": [REGION, "africa_francophone"], "label": "bob"}),
+        **REVIEWERS,
         "admin2": (Role.ADMIN, {}),
     })
 

@@ -20,21 +20,20 @@ import httpx
 import pytest
 from postgres import demo_target
 from servers import race, serve_process, worker_pids
-from support import make_tokens
+from support import REVIEW_REGION, REVIEWER_SCOPES, REVIEWERS, make_tokens
 
-from matcher.principals import Role
 from matcher.reference import default_data_dir
 from matcher.store import Store
 from matcher.store.dialect import WRITER_LOCK
 
 DEMO = json.loads((default_data_dir() / "demo.json").read_text("utf-8"))
-REGION = "africa_anglophone"
+REGION = REVIEW_REGION
 REGION_NEEDS = [n["id"] for a in DEMO["associations"] if a.get("region") == REGION
                 for n in a["needs"]]
 URL = "/api/v1/matches"
 TARGET = {"approve": "approved", "reject": "rejected"}
 COPIES = 80  # the killed import's size: its transaction lasts long enough to be seen writing
-SCOPES = (f"(coordinator {REGION})", f"(coordinator {REGION},africa_francophone)")
+SCOPES = REVIEWER_SCOPES
 
 
 @pytest.fixture(scope="module", params=["postgresql"])
@@ -45,11 +44,7 @@ def shared(request, demo_db, tmp_path_factory) -> str:
 
 @pytest.fixture(scope="module")
 def tokens(shared) -> dict[str, dict[str, str]]:
-    return make_tokens(shared, {
-        "admin": (Role.ADMIN, {}),
-        "alice": (Role.COORDINATOR, {"regions": [REGION], "label": "alice"}),
-        "bob": (Role.COORDINATOR, {"regions": [REGION, "africa_francophone"], "label": "bob"}),
-    })
+    return make_tokens(shared, REVIEWERS)
 
 
 @pytest.fixture(scope="module")

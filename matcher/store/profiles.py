@@ -22,7 +22,6 @@ from matcher.exchange import (
     Partner,
     Practice,
 )
-from matcher.migrations import SEARCH_COLUMNS
 from matcher.store import dialect
 from matcher.store.base import _decode, _encode
 from matcher.store.confidential import ConfidentialMixin
@@ -50,7 +49,7 @@ SORTABLE = {
 # The sortable columns that hold numbers (the others hold text).
 _NUMERIC = {"members", "capacity"}
 # The free-text columns ``q`` searches, per table (each has its FTS5 index ``<table>_fts``).
-SEARCHED = SEARCH_COLUMNS
+SEARCHED = migrations.SEARCH_COLUMNS
 # A word of a search, as the index's tokenizer (unicode61) splits words: letters and digits.
 _WORD = re.compile(r"[^\W_]+")
 
