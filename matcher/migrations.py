@@ -592,3 +592,26 @@ def m024_lesson_evidence(db: Schema) -> None:
             ("lessons_evidence_delete", "delete", None)):
         db.script(dialect.row_trigger(db.postgresql, name, event, "lessons", _EVIDENCE_BUMP,
                                       when))
+
+
+# The tables the corpus is built from (matcher.ranking.engine): every write to one of their
+# rows is logged in corpus_changes by these triggers.
+CORPUS_TABLES = ("partners", "offerings", "associations", "needs", "practices")
+
+
+@migrations(name="m025_corpus_changes")
+def m025_corpus_changes(db: Schema) -> None:
+    """``corpus_changes``: which records were written, in order, so that the engine brings
+    its corpus up to date by reading those records only (``matcher.ranking.engine``).
+    Triggers log each insert, update and delete of a profile record as (table, id); each new
+    data version logs ``('version', its data token)`` after them, which marks where a corpus
+    built at that token stands. The store keeps the newest rows (``Store.corpus_changes``)."""
+    if not db.has_table("corpus_changes"):
+        db.create("corpus_changes", {"id": int, "tbl": str, "record_id": str},
+                  not_null={"tbl", "record_id"})
+        db.create_index("corpus_changes", ["record_id"], name="corpus_changes_record")
+    for table in CORPUS_TABLES:
+        for event, row in (("insert", "new"), ("update", "new"), ("delete", "old")):
+            db.script(dialect.row_trigger(
+                db.postgresql, f"{table}_change_{event}", event, table,
+                f"insert into corpus_changes (tbl, record_id) values ('{table}', {row}.id);"))

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-from collections import Counter
 
 import bm25s
 import numpy as np
@@ -19,8 +18,7 @@ logging.getLogger("bm25s").setLevel(logging.WARNING)
 # A shared word is a reason only when it is meaningful (matcher.ranking.textproc.meaningful)
 # and found in at most this share of the block's texts (once the block has enough of them).
 COMMON_SHARE, COMMON_MIN_DOCS = 0.2, 10
-# (glossary digest, language, text) -> its tokens, per kind of block, as of its last build
-_MEMO: dict[str, dict[tuple[str, str, str], list[str]]] = {}
+EMPTY = "∅"  # the token of a text without words (bm25s refuses an empty document)
 
 
 class LexicalScorer(Scorer):
@@ -33,27 +31,47 @@ class LexicalScorer(Scorer):
     normalise = "zscore"
 
     def prepare(self, corpus: Corpus, block: Block):
+        """The BM25 index of the block's texts, and each text's tokens as ids into its
+        vocabulary (one flat array and offsets: no Python object per text, so the state is
+        quick to save, to read back and to reuse)."""
+        return self._index(corpus, block, {})
+
+    def prepare_again(self, corpus: Corpus, block: Block, previous: Block, state):
+        """Unchanged texts keep their tokens (only new or changed texts are tokenized); the
+        same texts keep the whole index."""
+        digest = _glossary_digest(corpus)
+        if not isinstance(state, dict) or state.get("glossary") != digest:
+            return self.prepare(corpus, block)
+        if previous.texts == block.texts and previous.languages == block.languages:
+            return state
+        return self._index(corpus, block, _known_tokens(previous, state))
+
+    def _index(self, corpus: Corpus, block: Block, known: dict[tuple[str, str], list[str]]):
+        digest = _glossary_digest(corpus)
         if not len(block):  # nothing to index (bm25s refuses an empty corpus)
-            return {"index": None, "docs": [], "common": set()}
-        # each text's tokens are kept until the next build of this kind of block: a rebuild
-        # after a write tokenizes only the new or changed texts
-        digest = corpus.glossary.digest if corpus.glossary else ""
-        seen = _MEMO.get(block.kind, {})
-        memo = {}
+            return {"index": None, "glossary": digest, "ids": np.zeros(0, np.int32),
+                    "offsets": np.zeros(1, np.int64), "common": frozenset()}
+        docs = []
         for text, lang in zip(block.texts, block.languages):
-            key = (digest, lang, text)
-            memo[key] = seen[key] if key in seen else _tokens(corpus, text, lang)
-        _MEMO[block.kind] = memo
-        docs = [memo[(digest, lang, text)] or ["∅"]
-                for text, lang in zip(block.texts, block.languages)]
+            tokens = known.get((lang, text))
+            docs.append(tokens if tokens is not None else (_tokens(corpus, text, lang) or [EMPTY]))
         index = bm25s.BM25()
         index.index(docs, show_progress=False)
-        sets = [set(d) for d in docs]
-        counts = Counter(stem for doc in sets for stem in doc)
+        vocab = index.vocab_dict
+        ids = np.fromiter((vocab[t] for doc in docs for t in doc), dtype=np.int32)
+        offsets = np.zeros(len(docs) + 1, dtype=np.int64)
+        np.cumsum([len(doc) for doc in docs], out=offsets[1:])
         # words in a large share of the candidates tell them apart from nothing: no reason
-        common = {stem for stem, n in counts.items()
-                  if len(sets) >= COMMON_MIN_DOCS and n > COMMON_SHARE * len(sets)}
-        return {"index": index, "docs": sets, "common": common}
+        common: frozenset[str] = frozenset()
+        if len(docs) >= COMMON_MIN_DOCS:
+            rows = np.repeat(np.arange(len(docs), dtype=np.int64), np.diff(offsets))
+            pairs = np.unique(rows * len(vocab) + ids)  # each (text, token) once
+            frequency = np.bincount(pairs % len(vocab), minlength=len(vocab))
+            names = _vocabulary(vocab)
+            common = frozenset(names[i] for i in np.flatnonzero(
+                frequency > COMMON_SHARE * len(docs)))
+        return {"index": index, "glossary": digest, "ids": ids, "offsets": offsets,
+                "common": common}
 
     def _query_tokens(self, ctx: ScoringContext) -> list[str]:
         return _per_corpus(ctx.corpus, "lexical_query_tokens", (ctx.query.need["text"],
@@ -75,11 +93,16 @@ class LexicalScorer(Scorer):
                             (ctx.query.need["text"], ctx.query.language), stems_with_surface)
         lang, common = ctx.query.language, state.get("common", set())
         out = []
+        if state["index"] is None:
+            return [[] for _ in positions]
+        vocab, ids, offsets = state["index"].vocab_dict, state["ids"], state["offsets"]
         for p in positions:
-            doc = state["docs"][ctx.candidates[p]]
+            row = int(ctx.candidates[p])
+            doc = ids[offsets[row]:offsets[row + 1]]
             # only words that carry meaning: no numbers, no function words, in any language
             shared = [surface for stem, surface in query.items()
-                      if stem in doc and stem not in common and meaningful(surface, lang)]
+                      if stem not in common and stem in vocab and (doc == vocab[stem]).any()
+                      and meaningful(surface, lang)]
             out.append([_("shared words: {words}", ctx.ui_language, words=", ".join(shared[:4]))]
                        if shared else [])
         return out
@@ -98,6 +121,29 @@ def _per_corpus(corpus: Corpus, name: str, key: tuple[str, str], make):
     if found is None:
         found = cache[key] = make(*key)
     return found
+
+
+def _glossary_digest(corpus: Corpus) -> str:
+    return corpus.glossary.digest if corpus.glossary else ""
+
+
+def _vocabulary(vocab: dict[str, int]) -> list[str]:
+    """The tokens by id."""
+    names = [""] * len(vocab)
+    for token, i in vocab.items():
+        names[i] = token
+    return names
+
+
+def _known_tokens(block: Block, state: dict) -> dict[tuple[str, str], list[str]]:
+    """Each text's tokens in a state :meth:`LexicalScorer.prepare` made for ``block``."""
+    if state.get("index") is None:
+        return {}
+    names = _vocabulary(state["index"].vocab_dict)
+    words = [names[i] for i in state["ids"].tolist()]
+    offsets = state["offsets"].tolist()
+    return {(lang, text): words[offsets[i]:offsets[i + 1]]
+            for i, (text, lang) in enumerate(zip(block.texts, block.languages))}
 
 
 def _tokens(corpus: Corpus, text: str, lang: str) -> list[str]:

@@ -9,6 +9,8 @@ the needs it is specifically close to, not for being close to everything.
 
 from __future__ import annotations
 
+import hashlib
+
 import numpy as np
 
 from matcher import hookimpl
@@ -64,22 +66,21 @@ class SemanticScorer(Scorer):
                 and (self.needs_in is None or language in self.needs_in)
                 and (self.beyond is None or language not in self.beyond))
 
-    def prepare(self, corpus: Corpus, block: Block) -> dict[str, np.ndarray]:
+    def prepare(self, corpus: Corpus, block: Block) -> dict[str, object]:
         """Each candidate's hub score, and which candidates are in this scorer's languages."""
+        return self._state(corpus, block, None, None)
+
+    def prepare_again(self, corpus: Corpus, block: Block, previous: Block, state):
+        """While the needs are the same, a candidate whose text did not change keeps its hub
+        score: only new or changed texts are compared with every need."""
+        return self._state(corpus, block, previous, state if isinstance(state, dict) else None)
+
+    def _state(self, corpus: Corpus, block: Block, previous: Block | None,
+               state: dict | None) -> dict[str, object]:
         in_languages = np.array([self.languages is None or lang in self.languages
                                  for lang in block.languages], dtype=bool)
-        matrix = block.vectors.get(self.embedder)
-        needs = corpus.need_vectors.get(self.embedder)
-        if matrix is None or not needs or not len(block):
-            return {"hub": np.zeros(len(block)), "in_languages": in_languages}
-        need_matrix = np.vstack(list(needs.values())).T
-        k = min(HUB_K, need_matrix.shape[1])
-        hub = np.empty(len(matrix), dtype=np.result_type(matrix.dtype, need_matrix.dtype))
-        for start in range(0, len(matrix), HUB_ROWS):  # bounded memory at any scale
-            sims = matrix[start:start + HUB_ROWS] @ need_matrix
-            hub[start:start + HUB_ROWS] = np.partition(
-                sims, sims.shape[1] - k, axis=1)[:, -k:].mean(axis=1)
-        return {"hub": hub, "in_languages": in_languages}
+        return {"hub": hub_scores(corpus, block, self.embedder, previous, state),
+                "needs": _needs_key(corpus, self.embedder), "in_languages": in_languages}
 
     def _cosine(self, ctx: ScoringContext, rows: np.ndarray | None = None) -> np.ndarray:
         """Cosine of the query with ``rows`` of the block (default: every candidate)."""
@@ -113,6 +114,52 @@ class SemanticScorer(Scorer):
         top = _percentile_90(scores)
         reason = _("close in meaning", ctx.ui_language)
         return [[reason] if scores[p] >= top else [] for p in positions]
+
+
+def hub_scores(corpus: Corpus, block: Block, embedder: str, previous: Block | None = None,
+               state: dict | None = None) -> np.ndarray:
+    """Each candidate's mean cosine with its ``HUB_K`` nearest needs by ``embedder``; once
+    per block and embedder (two scorers over one embedder share it), and, given the state
+    of a ``previous`` block made over the same needs, computed only for its new texts."""
+    key = _needs_key(corpus, embedder)
+    shared = corpus.extra.setdefault("hub_scores", {})
+    found = shared.get((block.kind, embedder))
+    if found is not None and found[0] == key:
+        return found[1]
+    matrix = block.vectors.get(embedder)
+    needs = corpus.need_vectors.get(embedder)
+    if matrix is None or not needs or not len(block):
+        hub = np.zeros(len(block))
+    else:
+        hub = np.empty(len(matrix), dtype=np.result_type(matrix.dtype, np.float32))
+        todo = np.arange(len(block))
+        if previous is not None and state is not None and state.get("needs") == key:
+            known = dict(zip(previous.texts, np.asarray(state["hub"]).tolist()))
+            values = [known.get(text) for text in block.texts]
+            todo = np.array([i for i, v in enumerate(values) if v is None], dtype=np.int64)
+            done = np.array([i for i, v in enumerate(values) if v is not None], dtype=np.int64)
+            if len(done):
+                hub[done] = [values[i] for i in done.tolist()]
+        need_matrix = np.vstack(list(needs.values())).T
+        k = min(HUB_K, need_matrix.shape[1])
+        whole = len(todo) == len(block)  # a slice of the matrix, not a copy of its rows
+        for start in range(0, len(todo), HUB_ROWS):  # bounded memory at any scale
+            rows = slice(start, start + HUB_ROWS) if whole else todo[start:start + HUB_ROWS]
+            sims = matrix[rows] @ need_matrix
+            hub[rows] = np.partition(sims, sims.shape[1] - k, axis=1)[:, -k:].mean(axis=1)
+    shared[(block.kind, embedder)] = (key, hub)
+    return hub
+
+
+def _needs_key(corpus: Corpus, embedder: str) -> str:
+    """A digest of the needs' vectors by ``embedder``, in order (the hub scores' input)."""
+    keys = corpus.extra.setdefault("needs_keys", {})
+    if embedder not in keys:
+        digest = hashlib.blake2b(embedder.encode(), digest_size=16)
+        for vector in corpus.need_vectors.get(embedder, {}).values():
+            digest.update(np.ascontiguousarray(vector).data)
+        keys[embedder] = digest.hexdigest()
+    return keys[embedder]
 
 
 def _percentile_90(values: np.ndarray) -> float:

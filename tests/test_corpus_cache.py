@@ -193,3 +193,74 @@ def test_the_english_model_embeds_english_offerings_only(demo_copy, text, embedd
     assert engine.embedding_status().missing == 0
     assert engine.sync_embeddings() == 0
     assert "cache-o-1" in _items(engine, NEED, "partner")  # suggested either way
+
+
+def _reads(engine: Engine, monkeypatch) -> list[tuple[str, frozenset[str] | None]]:
+    """The records the engine reads from here on to build its corpus: (table, ids or None
+    for the whole table)."""
+    read: list[tuple[str, frozenset[str] | None]] = []
+    original = engine.store.corpus_rows
+
+    def recording(table, ids=None):
+        read.append((table, None if ids is None else frozenset(ids)))
+        return original(table, ids)
+
+    monkeypatch.setattr(engine.store, "corpus_rows", recording)
+    return read
+
+
+def test_after_a_write_only_the_changed_records_are_read(demo_copy, monkeypatch):
+    warm = _engine(demo_copy)
+    warm.warm_up()
+    read = _reads(warm, monkeypatch)
+    partner, offering = _an_offering(warm)
+    warm.create_record("offerings", offering, partner)
+    row = warm.store.get("needs", NEED)
+    warm.update_record("needs", Need.model_validate(
+        {**{k: row[k] for k in Need.model_fields if k in row},
+         "text": "Our pits flood after every rain."}))
+
+    corpus = warm.corpus()
+
+    assert corpus.extra["updated_records"] == 2
+    assert read and all(ids is not None for _, ids in read)  # no table read whole
+    assert {ids for table, ids in read if ids} == {frozenset({"cache-o-1"}), frozenset({NEED})}
+    reference = _without_cache(demo_copy, monkeypatch)
+    for kind in ("partner", "peer"):
+        assert _ranking(warm, NEED, kind) == _ranking(reference, NEED, kind)
+
+
+def test_a_new_process_updates_the_newest_corpus_file_rather_than_build(demo_copy, monkeypatch):
+    _engine(demo_copy).warm_up()  # saves the file
+    writer = _engine(demo_copy)
+    partner, offering = _an_offering(writer)
+    writer.store.create_record("offerings", offering, partner,
+                               vectors=writer.vectors.vectors_of("offerings", offering))
+    fresh = _engine(demo_copy)
+    read = _reads(fresh, monkeypatch)
+
+    corpus = fresh.warm_up()
+
+    assert corpus.extra["updated_records"] == 1
+    assert sorted(read) == [("needs", frozenset()), ("offerings", frozenset({"cache-o-1"})),
+                            ("practices", frozenset())]
+    assert "cache-o-1" in _items(fresh, NEED, "partner")
+    assert _ranking(fresh, NEED, "partner") == _ranking(
+        _without_cache(demo_copy, monkeypatch), NEED, "partner")
+
+
+def test_a_change_to_an_association_builds_the_corpus_whole(demo_copy, monkeypatch):
+    warm = _engine(demo_copy)
+    warm.warm_up()
+    read = _reads(warm, monkeypatch)
+    association = warm.store.get("needs", NEED)["association_id"]
+    warm.store.db.execute("update associations set country = 'PE' where id = :id",
+                          {"id": association})  # as an import would; then a new version
+    with warm.store.writing():
+        warm.store._bump_version()
+
+    warm.corpus()
+
+    assert ("needs", None) in read and ("practices", None) in read
+    reference = _without_cache(demo_copy, monkeypatch)
+    assert _ranking(warm, NEED, "peer") == _ranking(reference, NEED, "peer")

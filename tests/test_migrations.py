@@ -25,6 +25,8 @@ RELEASED = ["m001_initial", "m002_service", "m004_matches", "m006_users", "m007_
             "m013_learning", "m015_notifications", "m016_rounds", "m018_search",
             "m019_partner_answers_and_comments", "m020_lessons", "m021_evidence_version",
             "m024_lesson_evidence"]
+# Every migration, in order: those the former runner recorded, then the newer ones.
+MIGRATIONS = [*RELEASED, "m025_corpus_changes"]
 # Column types as each backend spells them, to the one kind they stand for.
 KINDS = {"TEXT": "text", "INTEGER": "integer", "BIGINT": "integer", "REAL": "float",
          "DOUBLE": "float", "DOUBLE PRECISION": "float", "FLOAT": "float", "BLOB": "binary",
@@ -84,10 +86,10 @@ def value(target, sql: str):
 def test_migrations_apply_to_a_blank_database(blank_target):
     assert migrations.applied(blank_target) == []
 
-    assert migrations.apply(blank_target) == RELEASED
+    assert migrations.apply(blank_target) == MIGRATIONS
 
     assert TABLES <= set(shape(blank_target))
-    assert migrations.applied(blank_target) == RELEASED
+    assert migrations.applied(blank_target) == MIGRATIONS
     assert migrations.pending(blank_target) == []
 
 
@@ -176,7 +178,7 @@ def test_opening_a_store_migrates_a_blank_database_once_and_keeps_data(blank_tar
     try:
         assert shape(blank_target) == before
         assert second.db.value("select value from meta where key = 'probe'") == "kept"
-        assert second.db.value(f"select count(*) from {TRACKER}") == len(RELEASED)
+        assert second.db.value(f"select count(*) from {TRACKER}") == len(MIGRATIONS)
     finally:
         second.close()
 
@@ -192,16 +194,18 @@ def _as_the_former_runner_left_it(path, names: list[str]) -> None:
     db.close()
 
 
-def test_a_file_the_former_runner_migrated_opens_without_migrating_again(tmp_path):
+def test_a_file_the_former_runner_migrated_gets_only_the_newer_migrations(tmp_path):
     path = tmp_path / "former.db"
-    migrations.apply(path)
+    migrations.apply(path, stop_before=MIGRATIONS[len(RELEASED)])
     _as_the_former_runner_left_it(path, RELEASED)
     before = shape(path)
 
     store = Store(path)
     try:
-        assert store.db.value(f"select count(*) from {TRACKER}") == len(RELEASED)
-        assert shape(path) == before
+        assert store.db.value(f"select count(*) from {TRACKER}") == len(MIGRATIONS)
+        after = shape(path)
+        assert {t: after[t] for t in before} == before
+        assert set(after) - set(before) == {"corpus_changes"}
     finally:
         store.close()
     assert migrations.apply(path) == []
@@ -213,9 +217,9 @@ def test_a_file_the_former_runner_left_part_way_gets_only_the_rest(tmp_path):
     done = RELEASED[:RELEASED.index("m018_search")]
     _as_the_former_runner_left_it(path, done)
 
-    assert migrations.apply(path) == RELEASED[len(done):]
+    assert migrations.apply(path) == MIGRATIONS[len(done):]
 
-    assert migrations.applied(path) == RELEASED
+    assert migrations.applied(path) == MIGRATIONS
     assert value(path, "select count(*) from needs_fts") == 0
 
 
@@ -236,9 +240,9 @@ def test_servers_starting_at_once_migrate_one_empty_database_once(blank_target):
         thread.join(timeout=120)
 
     assert errors == []
-    assert sorted(name for names in results for name in names) == sorted(RELEASED)
-    assert value(blank_target, f"select count(*) from {TRACKER}") == len(RELEASED)
-    assert migrations.applied(blank_target) == RELEASED
+    assert sorted(name for names in results for name in names) == sorted(MIGRATIONS)
+    assert value(blank_target, f"select count(*) from {TRACKER}") == len(MIGRATIONS)
+    assert migrations.applied(blank_target) == MIGRATIONS
 
 
 def test_a_migration_that_fails_leaves_nothing_behind(blank_target):
@@ -300,7 +304,7 @@ def test_store_enforces_foreign_keys(blank_target):
 def test_a_postgresql_store_opens_migrated_and_imports_the_demo_data(postgres_url, ref):
     store = Store(postgres_url)
     try:
-        assert store.db.value(f"select count(*) from {TRACKER}") == len(RELEASED)
+        assert store.db.value(f"select count(*) from {TRACKER}") == len(MIGRATIONS)
         doc = parse_document((default_data_dir() / "demo.json").read_bytes(), ref)
         store.import_exchange(doc)
         assert store.counts()["associations"] == len(doc.associations) > 0

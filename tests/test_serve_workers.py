@@ -53,9 +53,9 @@ def test_health_says_starting_until_the_corpus_is_built_then_suggestions_work(
     gate = threading.Event()
     build = Engine._build_corpus
 
-    def held_build(engine):  # the build at start waits until the test has looked
+    def held_build(engine, *args):  # the build at start waits until the test has looked
         gate.wait(PATIENCE)
-        return build(engine)
+        return build(engine, *args)
 
     monkeypatch.setattr(Engine, "_build_corpus", held_build)
     app = create_app(load_settings(db=db))

@@ -297,3 +297,31 @@ def test_a_corpus_sized_vector_read_returns_exactly_the_vectors_asked_for(store)
     assert all(np.array_equal(many[h], mine[int(h[1:])]) for h in many)
     assert set(few) == set(hashes[100:150])
     assert all(np.array_equal(few[h], many[h]) for h in few)
+
+
+def test_the_change_log_names_the_records_written_since_a_data_token(store, ref):
+    import_document(store, ref, demo_raw())
+    token = store.corpus_tokens()["data_token"]
+    assert store.corpus_changes(token) == {}
+    raw = demo_raw()
+    offering = raw["partners"][0]["offerings"][0]
+    offering["description"] = "Changed for the change log."
+    needs = raw["associations"][0]["needs"]
+    needs.append(dict(needs[0], id="log-n-1"))
+    import_document(store, ref, raw)
+    assert store.corpus_changes(token) == {"offerings": {offering["id"]}, "needs": {"log-n-1"}}
+    later = store.corpus_tokens()["data_token"]
+    store.delete_record("needs", "log-n-1")
+    assert store.corpus_changes(later) == {"needs": {"log-n-1"}}
+    assert store.corpus_changes("a token of no version") is None  # read everything again
+
+
+def test_an_erasure_leaves_no_record_id_in_the_change_log(store, ref):
+    import_document(store, ref, demo_raw())
+    token = store.corpus_tokens()["data_token"]
+    association = demo_raw()["associations"][0]["id"]
+    store.delete_association(association, lambda: set())
+    assert store.corpus_changes(token) is None  # every corpus before it is built whole
+    logged = {row[0] for row in store.db.execute(
+        "select record_id from corpus_changes where tbl <> 'version'").all()}
+    assert logged == {""}

@@ -1,12 +1,14 @@
 """A built corpus kept in a file next to the database, so that a process starts without
 building it, and several processes (``matcher serve --workers N``) share its pages.
 
-One file per state of the data: ``<db>.corpus/corpus-<key>.bin``. The key is a digest of
-everything the corpus is made from: the store's data token and vectors token (random values
-that change with every write of records or vectors, :meth:`matcher.store.Store.corpus_tokens`),
-the embedders and their models, the glossary, the reference data, the scorers and the code
-that builds it. A file under another key is never read: after a write, the next build makes a
-new file. The file is written to a temporary name and renamed into place (a crash mid-write
+One file per state of the data: ``<db>.corpus/corpus-<parts>-<data>.bin``. ``parts`` is a
+digest of what the corpus is made from besides the records: the embedders and their models,
+the glossary, the reference data, the scorers and the code that builds it; ``data`` a digest
+of the store's data token and vectors token (random values that change with every write of
+records or vectors, :meth:`matcher.store.Store.corpus_tokens`). A file is used as the
+current corpus only under its whole key. A process that finds none starts from the newest
+file of the same ``parts`` (:func:`load_latest`) and brings it up to date with the records
+written since (``Engine._update``). The file is written to a temporary name and renamed into place (a crash mid-write
 leaves no file under the key), and every part of it carries a checksum (a damaged file is
 rebuilt, not trusted).
 
@@ -39,7 +41,7 @@ from matcher.ranking.corpus import Corpus
 
 log = logging.getLogger(__name__)
 
-FORMAT = 1
+FORMAT = 2
 MAGIC = b"delve-corpus\n"
 ALIGN = 64
 STALE_TEMP_S = 3600  # a temporary file older than this was left by a crash: removed
@@ -165,6 +167,26 @@ def load(folder: Path, key: str) -> Corpus | None:
     except Exception as exc:  # damaged or foreign: rebuilt, never trusted
         _discard(path, str(exc) or type(exc).__name__)
         return None
+
+
+def load_latest(folder: Path, parts: str) -> Corpus | None:
+    """The newest sound corpus file whose key begins with ``parts``, whatever its data."""
+    try:
+        found = sorted(folder.glob(f"corpus-{parts}-*.bin"), key=_modified, reverse=True)
+    except OSError:
+        return None
+    for path in found:
+        corpus = load(folder, path.name[len("corpus-"):-len(".bin")])
+        if corpus is not None:
+            return corpus
+    return None
+
+
+def _modified(path: Path) -> float:
+    try:
+        return path.stat().st_mtime
+    except OSError:
+        return 0.0
 
 
 def _read(mapped: mmap.mmap, key: str) -> Corpus:

@@ -108,6 +108,7 @@ class Engine:
         # what the last build learnt, reused by the next (a rebuild after a write redoes only
         # the new or changed texts): each text's language, the category models by training set
         self._languages: dict[str, str] = {}
+        self._unsaved = 0  # records updated since the corpus file was last saved
         self._category_models: dict[str, object] = {}
         self._lock = threading.RLock()
         self._scorers: tuple[tuple, dict[str, RegisteredScorer]] | None = None
@@ -325,28 +326,43 @@ class Engine:
 
     def _load_or_build(self) -> Corpus:
         """The corpus of the store's current data: from the file saved for exactly that data
-        (and models, scorers, code) when there is a sound one, else built and saved."""
+        (and models, scorers, code) when there is a sound one; else the corpus this process
+        has, or the newest file's, brought up to date with the records written since
+        (:meth:`_update`); else built whole and saved."""
         folder = corpus_cache.cache_folder(self.settings.local_files())
         if folder is None:
-            return self._build_corpus()[0]
+            previous = self._corpus
+            return (previous is not None and self._update(previous) or
+                    self._build_corpus(previous))[0]
         corpus = self._load(folder)
         if corpus is not None:
+            return corpus
+        previous = self._corpus or self._load(folder, latest=True)
+        updated = self._update(previous) if previous is not None else None
+        if updated is not None:
+            corpus, tokens = updated
+            self._unsaved += corpus.extra["updated_records"]
+            if self._unsaved >= SAVE_AFTER_RECORDS and _prepared(corpus):
+                corpus_cache.save(folder, self._cache_key(tokens), corpus)
+                self._unsaved = 0
             return corpus
         with corpus_cache.building(folder):  # another process may be building this one
             corpus = self._load(folder)
             if corpus is not None:
                 return corpus
-            corpus, tokens = self._build_corpus()
-            failed = any(state is _PREPARE_FAILED for block in (corpus.offerings,
-                                                                corpus.practices)
-                         for state in block.state.values())
-            if not failed:
+            corpus, tokens = self._build_corpus(previous)
+            if _prepared(corpus):
                 corpus_cache.save(folder, self._cache_key(tokens), corpus)
+                self._unsaved = 0
         return corpus
 
-    def _load(self, folder) -> Corpus | None:
-        """The corpus of the current data from its file, if there is a sound one."""
-        corpus = corpus_cache.load(folder, self._cache_key(self.store.corpus_tokens()))
+    def _load(self, folder, latest: bool = False) -> Corpus | None:
+        """The corpus of the current data from its file, if there is a sound one; ``latest``:
+        the newest file made by the same models, scorers and code, of whatever data."""
+        if latest:
+            corpus = corpus_cache.load_latest(folder, self._parts_key)
+        else:
+            corpus = corpus_cache.load(folder, self._cache_key(self.store.corpus_tokens()))
         if corpus is not None:
             corpus.ref, corpus.glossary = self.ref, self.glossary
             self._remember_languages(corpus)
@@ -381,24 +397,85 @@ class Engine:
             model = categorize.train(x, y, n_categories)
         return key, model
 
-    def _cache_key(self, tokens: dict[str, str]) -> str:
-        return corpus_cache.key_of({"data": tokens, **self._cache_parts})
+    @cached_property
+    def _parts_key(self) -> str:
+        return corpus_cache.key_of(self._cache_parts)
 
-    def _build_corpus(self) -> tuple[Corpus, dict[str, str]]:
-        """The corpus built from the store, and the store's tokens it was built from."""
+    def _cache_key(self, tokens: dict[str, str]) -> str:
+        return f"{self._parts_key}-{corpus_cache.key_of({'data': tokens})}"
+
+    def _build_corpus(self, previous: Corpus | None = None) -> tuple[Corpus, dict[str, str]]:
+        """The corpus built from the store, and the store's tokens it was built from; the
+        scorers reuse what they can of ``previous``'s state (:meth:`_prepare`)."""
         self.store.corpus_tokens()  # made if missing (a write), before the read transaction
         with self.store.snapshot():
             tokens = self.store.corpus_tokens()
             version = self.store.data_version()
-            needs, offerings = self.store.needs(), self.store.offerings()
-            practices = self.store.practices()
+            rows = {table: _Rows.read(self.store.corpus_rows(table)) for table in _TEXTS}
             partners, associations = self.store.partners(), self.store.associations()
             protos = categorize.prototype_texts(self.ref)
-            evidence_version, evidence = self._read_evidence()
-            found = {name: self.store.vectors_by_hash(name, map(content_hash, [
-                *(n["text"] for n in needs), *map(offering_text, offerings),
-                *(p["text"] for p in practices), *(t for _, t in protos)]))
-                for name in self.embedders}
+            evidence = self._read_evidence()
+            found = self._vectors(rows, protos)
+        corpus = self._assemble(version, tokens, partners, associations, rows, protos, found,
+                                evidence, None)
+        self._prepare(corpus, previous)
+        self._remember_languages(corpus)
+        return corpus, tokens
+
+    def _update(self, previous: Corpus) -> tuple[Corpus, dict[str, str]] | None:
+        """``previous`` brought up to the store's current data by reading only the needs,
+        offerings and practices written since it was built (the change log, m025), and the
+        records it left out for want of vectors; None when that cannot be done (the log does
+        not reach back, partners or associations changed, or too much changed): build whole.
+        The result is the corpus a whole build would give."""
+        token = previous.extra.get("data_token")
+        if not token:
+            return None
+        left_out = previous.extra.get("left_out_ids", {})
+        self.store.corpus_tokens()
+        with self.store.snapshot():
+            tokens = self.store.corpus_tokens()
+            changes = self.store.corpus_changes(token)
+            if changes is None or set(changes) - set(_TEXTS):
+                return None
+            changed = {t: changes.get(t, set()) | set(left_out.get(t, ())) for t in _TEXTS}
+            count = sum(map(len, changed.values()))
+            size = len(previous.needs) + len(previous.offerings) + len(previous.practices)
+            if count > max(UPDATE_MIN_RECORDS, UPDATE_SHARE * size):
+                return None
+            version = self.store.data_version()
+            fresh = {t: self.store.corpus_rows(t, ids) for t, ids in changed.items()}
+            protos = categorize.prototype_texts(self.ref)
+            evidence = self._read_evidence()
+            rows = {t: _Rows.merged(_previous_records(previous, t),
+                                    previous.extra["row_order"][t], changed[t], fresh[t])
+                    for t in _TEXTS}
+            found = self._vectors({t: _Rows.read(fresh[t]) for t in _TEXTS}, protos)
+        try:
+            corpus = self._assemble(version, tokens, list(previous.partners.values()),
+                                    list(previous.associations.values()), rows, protos, found,
+                                    evidence, previous)
+        except _Rebuild:
+            return None
+        corpus.extra["updated_records"] = count
+        self._prepare(corpus, previous)
+        self._remember_languages(corpus)
+        return corpus, tokens
+
+    def _vectors(self, rows: dict[str, _Rows], protos: list[tuple[str, str]]
+                 ) -> dict[str, dict[str, np.ndarray]]:
+        """Each embedder's stored vectors of the texts of ``rows`` and of the prototypes."""
+        hashes = [content_hash(_TEXTS[t](r)) for t in _TEXTS for r in rows[t].records]
+        hashes += [content_hash(text) for _, text in protos]
+        return {name: self.store.vectors_by_hash(name, hashes) for name in self.embedders}
+
+    def _assemble(self, version: int, tokens: dict[str, str], partners: list[dict],
+                  associations: list[dict], rows: dict[str, _Rows],
+                  protos: list[tuple[str, str]], found: dict[str, dict[str, np.ndarray]],
+                  evidence: tuple, previous: Corpus | None) -> Corpus:
+        """The corpus of ``rows``: a record's vectors come from ``previous`` when it is
+        unchanged there, else from ``found`` (a record some embedder has no vector for is
+        left out, and read again by the next update)."""
 
         def embedded(text: str, candidate: bool = False) -> bool:
             """Whether each embedder has the text's vector (or, for an offering's or a
@@ -407,45 +484,77 @@ class Engine:
             return all(digest in vectors and (candidate or len(vectors[digest]))
                        for vectors in found.values())
 
-        kept = ([n for n in needs if embedded(n["text"])],
-                [o for o in offerings if embedded(offering_text(o), True)],
-                [p for p in practices if embedded(p["text"], True)])
-        left_out = len(needs) + len(offerings) + len(practices) - sum(map(len, kept))
-        needs, offerings, practices = kept
+        kept, left_out_ids = {}, {}
+        for table, text_of in _TEXTS.items():
+            r = rows[table]
+            keep = [i for i, record in enumerate(r.records)
+                    if r.previous[i] >= 0 or embedded(text_of(record), table != "needs")]
+            kept[table] = keep
+            chosen = set(keep)
+            left_out_ids[table] = [rec["id"] for i, rec in enumerate(r.records)
+                                   if i not in chosen]
+        needs, offerings, practices = ([rows[t].records[i] for i in kept[t]] for t in _TEXTS)
         protos = [(c, t) for c, t in protos if embedded(t)]
         corpus = build_corpus(version, self.ref, partners, offerings, associations, needs,
                               practices, detect=self._language)
-        corpus.extra["left_out"] = left_out
-        corpus = _with_evidence(corpus, evidence_version, evidence)
+        corpus.extra.update(
+            left_out=sum(map(len, left_out_ids.values())), left_out_ids=left_out_ids,
+            data_token=tokens["data_token"],
+            row_order={t: np.array([rows[t].order[i] for i in kept[t]], dtype=np.int64)
+                       for t in _TEXTS})
+        corpus = _with_evidence(corpus, *evidence)
         corpus.glossary = self.glossary
 
-        def matrix(name: str, texts: list[str]) -> np.ndarray:
-            """The texts' vectors; zeros for a candidate the embedder leaves out (its
-            scorers never read it: :attr:`Embedder.candidates_in`)."""
+        def matrix(name: str, table: str) -> np.ndarray:
+            """The vectors of the kept records of ``table``: zeros for a candidate the
+            embedder leaves out (its scorers never read it: :attr:`Embedder.candidates_in`)."""
+            r, keep = rows[table], kept[table]
             vectors = found[name]
-            dim = next((len(v) for v in vectors.values() if len(v)), 1)
-            zero = np.zeros(dim, dtype=np.float32)
-            return _stack([v if len(v := vectors[content_hash(t)]) else zero for t in texts])
+            source = np.array([r.previous[i] for i in keep], dtype=np.int64)
+            reused = source >= 0
+            old = _previous_matrix(previous, table, name) if reused.any() else None
+            dim = next((len(v) for v in vectors.values() if len(v)),
+                       old.shape[1] if old is not None else 1)
+            out = np.zeros((len(keep), dim), dtype=np.float32)
+            if old is not None:
+                if old.shape[1] != dim:
+                    raise _Rebuild  # another model's vectors: built whole
+                out[reused] = old[source[reused]]
+            for j in np.flatnonzero(~reused).tolist():
+                vector = vectors[content_hash(_TEXTS[table](r.records[keep[j]]))]
+                if len(vector):
+                    out[j] = vector
+            return out
 
         for name in self.embedders:
-            corpus.offerings.vectors[name] = matrix(name, corpus.offerings.texts)
-            corpus.practices.vectors[name] = matrix(name, corpus.practices.texts)
-            corpus.need_vectors[name] = {n["id"]: found[name][content_hash(n["text"])]
-                                         for n in needs}
-        self._attach_categories(corpus, needs, protos,
-                                lambda name: matrix(name, [t for _, t in protos]))
+            corpus.offerings.vectors[name] = matrix(name, "offerings")
+            corpus.practices.vectors[name] = matrix(name, "practices")
+            need_matrix = matrix(name, "needs")
+            corpus.need_vectors[name] = {n["id"]: need_matrix[i] for i, n in enumerate(needs)}
+        self._attach_categories(corpus, needs, protos, lambda name: _stack(
+            [found[name][content_hash(t)] for _, t in protos]))
+        return corpus
+
+    def _prepare(self, corpus: Corpus, previous: Corpus | None) -> None:
+        """Each scorer's state for each block: from the ``previous`` corpus's state where the
+        scorer can reuse it (:meth:`Scorer.prepare_again`), else prepared anew; a scorer that
+        fails is left out of this corpus."""
         for registered in self.scorers().values():
             scorer = registered.scorer
             for kind in scorer.kinds & set(KINDS):
                 block = corpus.block(kind)
+                old = previous.block(kind) if previous is not None else None
+                state = old.state.get(scorer.name) if old is not None else None
                 try:
-                    block.state[scorer.name] = scorer.prepare(corpus, block)
+                    if state is not None and state is not _PREPARE_FAILED:
+                        block.state[scorer.name] = scorer.prepare_again(corpus, block, old,
+                                                                        state)
+                    else:
+                        block.state[scorer.name] = scorer.prepare(corpus, block)
                 except Exception:
                     log.exception("scorer %s failed to prepare; it will be left out", scorer.name)
                     block.state[scorer.name] = _PREPARE_FAILED
                     record_call(scorer.name, "could not prepare")
-        self._remember_languages(corpus)
-        return corpus, tokens
 
     def _attach_categories(self, corpus: Corpus, needs: list[dict], protos: list[tuple[str, str]],
                            proto_matrix) -> None:
@@ -766,6 +875,71 @@ class Engine:
 
 
 _PREPARE_FAILED = object()
+
+# The tables whose records the corpus ranks, and each record's text.
+_TEXTS: dict[str, Callable[[dict], str]] = {
+    "needs": lambda record: record["text"], "offerings": offering_text,
+    "practices": lambda record: record["text"]}
+# An update reads the changed records only while they are at most this many, or this share
+# of the corpus; beyond, a whole build is as quick. A corpus brought up to date is saved to
+# its file once this many records were updated since the last save (a new process then has
+# less to update).
+UPDATE_MIN_RECORDS, UPDATE_SHARE = 200, 0.2
+SAVE_AFTER_RECORDS = 500
+
+
+class _Rebuild(Exception):
+    """An update met what only a whole build handles."""
+
+
+@dataclass
+class _Rows:
+    """One table's records in insertion order: each one's place in that order, and its
+    position in the previous corpus (-1: read from the store now)."""
+
+    records: list[dict]
+    order: list[int]
+    previous: list[int]
+
+    @classmethod
+    def read(cls, rows: list[dict]) -> _Rows:
+        """Rows from :meth:`Store.corpus_rows`, all read now."""
+        order = [row.pop("row_order") if "row_order" in row else 0 for row in rows]
+        return cls(rows, order, [-1] * len(rows))
+
+    @classmethod
+    def merged(cls, records: list[dict], order: np.ndarray, changed: set[str],
+               fresh: list[dict]) -> _Rows:
+        """The previous ``records`` (at ``order``) without the ``changed`` ids, and the
+        ``fresh`` rows of those still there, in insertion order."""
+        items = [(int(place), record, i) for i, (record, place) in
+                 enumerate(zip(records, order.tolist())) if record["id"] not in changed]
+        items += [(row.pop("row_order"), row, -1) for row in fresh]
+        items.sort(key=lambda item: item[0])
+        return cls([r for _, r, _ in items], [o for o, _, _ in items],
+                   [p for _, _, p in items])
+
+
+def _previous_records(corpus: Corpus, table: str) -> list[dict]:
+    if table == "needs":
+        return list(corpus.needs.values())
+    return corpus.block("partner" if table == "offerings" else "peer").records
+
+
+def _previous_matrix(corpus: Corpus | None, table: str, name: str) -> np.ndarray | None:
+    """The vectors of ``table``'s records in ``corpus``, by ``name`` (rows as its records)."""
+    if corpus is None:
+        return None
+    if table == "needs":
+        vectors = corpus.need_vectors.get(name)
+        return _stack(list(vectors.values())) if vectors else None
+    return corpus.block("partner" if table == "offerings" else "peer").vectors.get(name)
+
+
+def _prepared(corpus: Corpus) -> bool:
+    """Whether every scorer prepared its state (a corpus missing one is not saved)."""
+    return not any(state is _PREPARE_FAILED for block in (corpus.offerings, corpus.practices)
+                   for state in block.state.values())
 
 
 def _with_evidence(corpus: Corpus, version: int,

@@ -60,7 +60,8 @@ class Scorer:
 
     ``score`` returns one finite float per candidate, higher is better, on any scale:
     fusion normalises. ``reasons`` returns short human-readable reasons for a few candidates.
-    ``prepare`` builds per-corpus state once (stored in ``block.state[self.name]``).
+    ``prepare`` builds per-corpus state once (stored in ``block.state[self.name]``), and
+    ``prepare_again`` after a write, from the state before it.
     What came of each candidate's past exchanges is in ``ctx.block.evidence`` (see
     :data:`matcher.ranking.corpus.EVIDENCE`), fresher than the corpus: read it in ``score``.
     """
@@ -89,6 +90,15 @@ class Scorer:
 
     def prepare(self, corpus: Corpus, block: Block) -> object | None:
         return None
+
+    def prepare_again(self, corpus: Corpus, block: Block, previous: Block,
+                      state: object | None) -> object | None:
+        """The state for ``block`` when the corpus is rebuilt after a write: ``previous`` is
+        the same kind of block as it was before (of the corpus this process had, or read
+        from its file), and ``state`` what this scorer prepared for it. A scorer whose state
+        is costly reuses what still holds (the state of the texts that did not change); the
+        result must be what :meth:`prepare` would give. By default, prepared anew."""
+        return self.prepare(corpus, block)
 
     def score(self, ctx: ScoringContext) -> np.ndarray:
         raise NotImplementedError

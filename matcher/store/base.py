@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import secrets
 import threading
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, get_args, get_origin
@@ -52,6 +52,9 @@ def _decode(row: dict) -> dict:
             else (bool(v) if k in _BOOLS and v is not None else v)
             for k, v in row.items() if k != "rowid"}
 
+
+# The change log's rows kept (corpus_changes): a corpus older than that is built again whole.
+CHANGES_KEPT = 50_000
 
 # Writers of this process take turns (SQLite has one writer at a time anyway; waiting here
 # rather than on its busy timeout keeps them in order).
@@ -150,16 +153,49 @@ class BaseStore:
         return int(value) if value is not None else 0
 
     def _bump_version(self) -> None:
+        """A new data version, and its token at the end of the change log (the triggers of
+        m025 logged the records written before it); the oldest log rows beyond
+        :data:`CHANGES_KEPT` go."""
         self.db.execute(
             "insert into meta (key, value) values ('data_version', '1') on conflict (key) "
             "do update set value = cast(cast(meta.value as integer) + 1 as text)"
         )
-        self._new_token("data_token")
+        token = self._new_token("data_token")
+        self.db.execute("insert into corpus_changes (tbl, record_id) values ('version', :token)",
+                        {"token": token})
+        self.db.execute("delete from corpus_changes where id <= "
+                        "(select max(id) from corpus_changes) - :kept", {"kept": CHANGES_KEPT})
 
-    def _new_token(self, key: str) -> None:
+    def _new_token(self, key: str) -> str:
         """A fresh random value under ``key`` of meta, in the caller's transaction: unlike a
         counter, never the same twice (not even in a database restored from a copy)."""
-        self.db.upsert_all("meta", [{"key": key, "value": secrets.token_hex(12)}], "key")
+        token = secrets.token_hex(12)
+        self.db.upsert_all("meta", [{"key": key, "value": token}], "key")
+        return token
+
+    def corpus_changes(self, token: str) -> dict[str, set[str]] | None:
+        """The ids of the profile records written since the data token ``token``, by table;
+        None when the change log does not reach back to it (too old, made before the log,
+        of another database) or when everything must be read again (an erasure)."""
+        since = self.db.value("select id from corpus_changes where tbl = 'version' "
+                              "and record_id = :token", {"token": token})
+        if since is None:
+            return None
+        changes: dict[str, set[str]] = {}
+        for table, record_id in self.db.execute(
+                "select tbl, record_id from corpus_changes where id > :since",
+                {"since": since}).all():
+            if table == "all":
+                return None
+            if table != "version":
+                changes.setdefault(table, set()).add(record_id)
+        return changes
+
+    def _forget_changes(self) -> None:
+        """Empty the change log of record ids (an erasure: nothing of the erased records may
+        stay behind), leaving a mark that every corpus built before it is read again whole."""
+        self.db.execute("delete from corpus_changes where tbl <> 'version'")
+        self.db.execute("insert into corpus_changes (tbl, record_id) values ('all', '')")
 
     # ------------------------------------------------------------------ row helpers
     def _existing(self, table: str, ids: list[str]) -> dict[str, dict]:
@@ -178,8 +214,27 @@ class BaseStore:
         the mapping ``params``), in ``order``: ``rowid`` (insertion) suits tables with a
         text or composite key, ``id`` those with an integer one."""
         sql = f'select * from "{table}"' + (f" where {where}" if where else "") + f" order by {order}"
-        for row in self.db.execute(sql, params).mappings().all():  # read whole, then yield
-            yield _decode(dict(row))
+        yield from self._rows_of(sql, params)
+
+    def corpus_rows(self, table: str, ids: Iterable[str] | None = None) -> list[dict]:
+        """The records of ``table`` (those of ``ids`` only, when given) in insertion order,
+        each with its place in that order under ``row_order``: what the engine builds its
+        corpus from, and brings up to date with."""
+        select = f'select rowid as row_order, * from "{table}"'
+        if ids is None:
+            return list(self._rows_of(f"{select} order by rowid", {}))
+        ids, rows = list(ids), []
+        for start in range(0, len(ids), 500):
+            marks, params = in_list("id", ids[start:start + 500])
+            rows.extend(self._rows_of(f"{select} where id in ({marks})", params))
+        return sorted(rows, key=lambda row: row["row_order"])
+
+    def _rows_of(self, sql: str, params: Mapping[str, Any] | None) -> Iterator[dict]:
+        """The decoded rows ``sql`` selects (read whole, then yielded)."""
+        result = self.db.execute(sql, params)
+        keys = list(result.keys())
+        for row in result.all():
+            yield _decode(dict(zip(keys, row)))
 
 
 def _migrate(engine: sa.Engine) -> None:

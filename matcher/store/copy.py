@@ -1,6 +1,6 @@
 """Copying one store's rows into another, empty one (SQLite or PostgreSQL either side): every
-table of the schema but the migrations' tracker and the full-text indexes' own tables (the
-target's indexes fill themselves), parents before children, ids kept, in one transaction on
+table of the schema but the migrations' tracker, the corpus change log and the full-text
+indexes' own tables (the target's indexes fill themselves), parents before children, ids kept, in one transaction on
 the target read from one snapshot of the source.
 
 Rows keep their order: by ``id`` in a table keyed by an integer id, else by ``rowid`` (the
@@ -24,6 +24,9 @@ from matcher.store.sql import Sql
 BATCH = 1000
 META = "meta"
 TRACKERS = {"_sqlite_migrations", "alembic_version"}  # the migrations' own bookkeeping
+# Not copied, and emptied after the copy: the log of which records were written since a data
+# token (m025) means nothing under the copy's own tokens; its engines build whole first.
+CHANGE_LOG = "corpus_changes"
 FRESH_TOKENS = ("data_token", "vectors_token")  # renewed: the copy is a database of its own
 
 
@@ -72,6 +75,7 @@ def copy_store(source: BaseStore, target: BaseStore, progress: Progress | None =
                     raise CopyRefused(f"table {table}: the target refused a row ({cause}); "
                                       "nothing kept") from exc
             _renew_tokens(dst)
+            dst.execute(f'delete from "{CHANGE_LOG}"')  # what the triggers logged meanwhile
             if dst.postgresql:
                 _reset_sequences(dst, tables)
             for table in tables:
@@ -112,7 +116,7 @@ def tables_in_order(db: Sql) -> list[str]:
 def _tables(db: Sql) -> list[str]:
     """The tables of the schema but the migrations' trackers and the full-text indexes."""
     names = sa.inspect(db.connection).get_table_names()
-    skipped = set(TRACKERS)
+    skipped = {*TRACKERS, CHANGE_LOG}
     if db.postgresql:  # an index kept in a table of its own is named as SQLite's are
         virtual = [f"{n}_fts" for n in names if f"{n}_fts" in names]
     else:

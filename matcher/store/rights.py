@@ -132,6 +132,7 @@ class RightsMixin(LessonsMixin, NotificationsMixin, BaseStore):
             report.deleted["associations"] = self.db.execute(
                 "delete from associations where id = :association_id", params).rowcount
             report.vectors_deleted = self._delete_dead_vectors(live_hashes())
+            self._forget_changes()
             self._bump_version()
         return report
 
@@ -157,6 +158,7 @@ class RightsMixin(LessonsMixin, NotificationsMixin, BaseStore):
             report.deleted["partners"] = self.db.execute(
                 "delete from partners where id = :partner_id", params).rowcount
             report.vectors_deleted = self._delete_dead_vectors(live_hashes())
+            self._forget_changes()
             self._bump_version()
         return report
 
