@@ -3,6 +3,7 @@
     python bench/latency.py [--offerings 10000] [--practices 10000] [--db PATH] [--repeat 200]
                             [--embedders use-multilingual,minilm] [--all-scorers] [--profile]
                             [--rss] [--no-startup] [--writes 3]
+                            [--random-vectors e5-multilingual]
 
 Builds the scale set (bench/scale.py), imports it into a SQLite file and embeds it (the file is
 reused on the next run when it was built from the same document and embedders), builds the
@@ -126,8 +127,12 @@ def _remove_db(path: Path) -> None:
         Path(str(path) + suffix).unlink(missing_ok=True)
 
 
-def prepare_db(db: Path, doc_text: str, embedders: list[str], rebuild: bool) -> dict:
-    """Import and embed the scale set into ``db`` unless it already holds exactly that."""
+def prepare_db(db: Path, doc_text: str, embedders: list[str], rebuild: bool,
+               random_vectors: list[str] | None = None) -> dict:
+    """Import and embed the scale set into ``db`` unless it already holds exactly that.
+    ``random_vectors``: embedders whose vectors are random unit vectors of the model's
+    dimension, one per text (seeded by the text), stored under the model's id: for timing
+    only, where embedding for real would take too long (e5: about 30 minutes at 10k)."""
     from matcher.exchange import parse_document
     from matcher.ranking.engine import Engine
     from matcher.settings import load_settings
@@ -135,6 +140,8 @@ def prepare_db(db: Path, doc_text: str, embedders: list[str], rebuild: bool) -> 
     fingerprint = hashlib.sha256(doc_text.encode("utf-8")).hexdigest()
     sidecar = Path(str(db) + ".bench.json")
     wanted = {"document_sha256": fingerprint, "embedders": embedders}
+    if random_vectors:
+        wanted["random_vectors"] = sorted(random_vectors)
     figures: dict = {}
     if db.exists():
         known = json.loads(sidecar.read_text()) if sidecar.exists() else None
@@ -157,12 +164,29 @@ def prepare_db(db: Path, doc_text: str, embedders: list[str], rebuild: bool) -> 
         figures["records"] = sum(report.inserted.values())
         for embedder in engine.embedders.values():
             embedder.embed("load the model before timing")
+    for name in random_vectors or ():
+        _random_stand_in(engine.embedders[name])
     start = time.perf_counter()
     figures["embedded"] = engine.sync_embeddings(progress=True)
     figures["embed_s"] = time.perf_counter() - start
     sidecar.write_text(json.dumps(wanted))
     engine.store.close()
     return figures
+
+
+def _random_stand_in(embedder) -> None:
+    """Make ``embedder`` return a random unit vector per text (seeded by the text), of its
+    model's dimension, instead of running the model."""
+    dim = embedder.embed("the model's dimension").shape[0]
+
+    def embed_batch(texts):
+        out = np.empty((len(texts), dim), dtype=np.float32)
+        for i, text in enumerate(texts):
+            seed = int.from_bytes(hashlib.sha256(text.encode("utf-8")).digest()[:8], "little")
+            out[i] = np.random.default_rng(seed).standard_normal(dim, dtype=np.float32)
+        return out / np.linalg.norm(out, axis=1, keepdims=True)
+
+    embedder.embed_batch = embed_batch
 
 
 class StageTimer:
@@ -344,10 +368,13 @@ def main(
     profile: Annotated[bool, typer.Option(help="print cProfile listings")] = False,
     profile_top: Annotated[int, typer.Option(help="rows per cProfile listing")] = 25,
     rebuild: Annotated[bool, typer.Option(help="rebuild the db even if it matches")] = False,
+    random_vectors: Annotated[str | None, typer.Option(
+        help="comma-separated embedders given random unit vectors instead of embedding "
+             "(timing only; e5 takes about 30 minutes at 10k)")] = None,
     rss: Annotated[bool, typer.Option(help="report resident memory (this process, and a new "
                                            "process started from the corpus file)")] = False,
     startup_check: Annotated[bool, typer.Option(
-        "--startup", help="time a new process: import, engine, warm_up, first suggestion")]
+        "--startup/--no-startup", help="time a new process: import, engine, warm_up, first suggestion")]
         = True,
     writes: Annotated[int, typer.Option(
         min=0, help="writes (an offering deactivated, then active again), each timed with "
@@ -362,7 +389,7 @@ def main(
     if db is None:
         db = Path(tempfile.gettempdir()) / (
             f"delve-bench-scale-{offerings}o-{practices}p-{associations}a-{needs}n-s{seed}"
-            f"-{'+'.join(names)}.db")
+            f"-{'+'.join(names)}{'-random-' + random_vectors if random_vectors else ''}.db")
 
     start = time.perf_counter()
     doc = build_scale_set(offerings, practices, associations, needs, seed)
@@ -370,7 +397,8 @@ def main(
     generated_s = time.perf_counter() - start
     console.print(f"scale set: {offerings:,} offerings, {practices:,} practices, "
                   f"{associations:,} associations, {needs:,} needs (seed {seed}); db {db}")
-    prep = prepare_db(db, doc_text, names, rebuild)
+    randoms = [n.strip() for n in random_vectors.split(",")] if random_vectors else []
+    prep = prepare_db(db, doc_text, names, rebuild, randoms)
 
     from matcher.ranking import corpus_cache
 

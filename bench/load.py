@@ -2,6 +2,7 @@
 
     python bench/load.py [--db PATH] [--duration 15s] [--connections 10 --connections 1]
                          [--workers 1] [--rounds 1] [--kind partner]
+                         [--embedders NAMES] [--random-vectors e5-multilingual]
 
 Builds or reuses the scale set db (bench/scale.py, imported and embedded as bench/latency.py
 does, same default file), serves a copy of it (so the bench's token and writes stay out of the
@@ -176,6 +177,9 @@ def main(
                                                  "bench/latency.py's, built if missing)")] = None,
     embedders: Annotated[str | None, typer.Option(
         help="comma-separated embedders (default: the settings')")] = None,
+    random_vectors: Annotated[str | None, typer.Option(
+        help="comma-separated embedders given random unit vectors instead of embedding "
+             "(timing only; as bench/latency.py)")] = None,
     duration: Annotated[str, typer.Option(help="wrk's duration per measurement")] = "15s",
     connections: Annotated[list[int] | None, typer.Option(
         help="connection counts (repeatable; default 10 and 1)")] = None,
@@ -198,10 +202,11 @@ def main(
     if db is None:
         db = Path(tempfile.gettempdir()) / (
             f"delve-bench-scale-{offerings}o-{practices}p-{associations}a-{needs}n-s{seed}"
-            f"-{'+'.join(names)}.db")
+            f"-{'+'.join(names)}{'-random-' + random_vectors if random_vectors else ''}.db")
     doc_text = json.dumps(build_scale_set(offerings, practices, associations, needs, seed),
                           ensure_ascii=False)
-    prep = prepare_db(db, doc_text, names, rebuild=False)
+    randoms = [n.strip() for n in random_vectors.split(",")] if random_vectors else []
+    prep = prepare_db(db, doc_text, names, rebuild=False, random_vectors=randoms)
     work = Path(tempfile.mkdtemp(prefix="delve-load-")) if keep is None else keep
     work.mkdir(parents=True, exist_ok=True)
     served = work / "served.db"

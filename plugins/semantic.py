@@ -9,13 +9,12 @@ the needs it is specifically close to, not for being close to everything.
 
 from __future__ import annotations
 
-import hashlib
-
 import numpy as np
 
 from matcher import hookimpl
 from matcher.i18n import N_, _
 from matcher.ranking.corpus import Block, Corpus
+from matcher.ranking.embeddings import content_hash
 from matcher.ranking.scoring import Scorer, ScoringContext
 from plugins.embedders import USE_LANGUAGES
 
@@ -71,16 +70,16 @@ class SemanticScorer(Scorer):
         return self._state(corpus, block, None, None)
 
     def prepare_again(self, corpus: Corpus, block: Block, previous: Block, state):
-        """While the needs are the same, a candidate whose text did not change keeps its hub
-        score: only new or changed texts are compared with every need."""
-        return self._state(corpus, block, previous, state if isinstance(state, dict) else None)
+        """Hub scores brought up to date (:func:`hub_state`) rather than computed anew."""
+        old = state.get("hub_state") if isinstance(state, dict) else None
+        return self._state(corpus, block, previous, old)
 
     def _state(self, corpus: Corpus, block: Block, previous: Block | None,
-               state: dict | None) -> dict[str, object]:
+               old: dict | None) -> dict[str, object]:
         in_languages = np.array([self.languages is None or lang in self.languages
                                  for lang in block.languages], dtype=bool)
-        return {"hub": hub_scores(corpus, block, self.embedder, previous, state),
-                "needs": _needs_key(corpus, self.embedder), "in_languages": in_languages}
+        hubs = hub_state(corpus, block, self.embedder, previous, old)
+        return {"hub": hubs["hub"], "hub_state": hubs, "in_languages": in_languages}
 
     def _cosine(self, ctx: ScoringContext, rows: np.ndarray | None = None) -> np.ndarray:
         """Cosine of the query with ``rows`` of the block (default: every candidate)."""
@@ -116,50 +115,81 @@ class SemanticScorer(Scorer):
         return [[reason] if scores[p] >= top else [] for p in positions]
 
 
-def hub_scores(corpus: Corpus, block: Block, embedder: str, previous: Block | None = None,
-               state: dict | None = None) -> np.ndarray:
-    """Each candidate's mean cosine with its ``HUB_K`` nearest needs by ``embedder``; once
-    per block and embedder (two scorers over one embedder share it), and, given the state
-    of a ``previous`` block made over the same needs, computed only for its new texts."""
-    key = _needs_key(corpus, embedder)
+def hub_state(corpus: Corpus, block: Block, embedder: str, previous: Block | None = None,
+              old: dict | None = None) -> dict[str, object]:
+    """Each candidate's hub score (``hub``: the mean of its ``HUB_K`` highest cosines with
+    the needs, by ``embedder``) and those cosines (``top``, ascending, with the needs they
+    are with: ``top_needs``), once per block and embedder (two scorers over one embedder
+    share it).
+
+    Given the ``old`` state of a ``previous`` block, it is brought up to date: a candidate
+    whose text is unchanged is compared with the new or changed needs only, unless a need
+    among its nearest went (then with every need, as a new or changed text is). The values
+    are those a whole computation gives: the same cosines, each row's summed in ascending
+    order."""
     shared = corpus.extra.setdefault("hub_scores", {})
     found = shared.get((block.kind, embedder))
-    if found is not None and found[0] == key:
-        return found[1]
+    if found is not None:
+        return found
     matrix = block.vectors.get(embedder)
     needs = corpus.need_vectors.get(embedder)
+    keys = [f"{need_id}\x00{content_hash(corpus.needs[need_id]['text'])}"
+            for need_id in (needs or {})]
     if matrix is None or not needs or not len(block):
-        hub = np.zeros(len(block))
-    else:
-        hub = np.empty(len(matrix), dtype=np.result_type(matrix.dtype, np.float32))
-        todo = np.arange(len(block))
-        if previous is not None and state is not None and state.get("needs") == key:
-            known = dict(zip(previous.texts, np.asarray(state["hub"]).tolist()))
-            values = [known.get(text) for text in block.texts]
-            todo = np.array([i for i, v in enumerate(values) if v is None], dtype=np.int64)
-            done = np.array([i for i, v in enumerate(values) if v is not None], dtype=np.int64)
-            if len(done):
-                hub[done] = [values[i] for i in done.tolist()]
-        need_matrix = np.vstack(list(needs.values())).T
-        k = min(HUB_K, need_matrix.shape[1])
-        whole = len(todo) == len(block)  # a slice of the matrix, not a copy of its rows
-        for start in range(0, len(todo), HUB_ROWS):  # bounded memory at any scale
-            rows = slice(start, start + HUB_ROWS) if whole else todo[start:start + HUB_ROWS]
-            sims = matrix[rows] @ need_matrix
-            hub[rows] = np.partition(sims, sims.shape[1] - k, axis=1)[:, -k:].mean(axis=1)
-    shared[(block.kind, embedder)] = (key, hub)
-    return hub
+        made = {"hub": np.zeros(len(block)), "need_keys": keys, "top": None, "top_needs": None}
+        shared[(block.kind, embedder)] = made
+        return made
+    need_matrix = np.vstack(list(needs.values())).T
+    k = min(HUB_K, need_matrix.shape[1])
+    top = np.empty((len(block), k), dtype=np.float32)
+    top_needs = np.empty((len(block), k), dtype=np.int64)
+    todo = np.ones(len(block), dtype=bool)
+    if (previous is not None and old is not None and old.get("top") is not None
+            and old["top"].shape[1] == k):
+        rows, values, ids, added = _still_nearest(block, previous, old, keys)
+        for start in range(0, len(rows), HUB_ROWS):
+            part = slice(start, start + HUB_ROWS)
+            if len(added):  # the new needs join each row's nearest
+                sims = matrix[rows[part]] @ need_matrix[:, added]
+                both = np.hstack([values[part], sims])
+                both_ids = np.hstack([ids[part], np.broadcast_to(added, sims.shape)])
+                chosen = np.argpartition(both, both.shape[1] - k, axis=1)[:, -k:]
+                values[part] = np.take_along_axis(both, chosen, axis=1)
+                ids[part] = np.take_along_axis(both_ids, chosen, axis=1)
+        top[rows], top_needs[rows] = values, ids
+        todo[rows] = False
+    rest = np.flatnonzero(todo)
+    whole = len(rest) == len(block)  # a slice of the matrix, not a copy of its rows
+    for start in range(0, len(rest), HUB_ROWS):  # bounded memory at any scale
+        rows = slice(start, start + HUB_ROWS) if whole else rest[start:start + HUB_ROWS]
+        sims = matrix[rows] @ need_matrix
+        chosen = np.argpartition(sims, sims.shape[1] - k, axis=1)[:, -k:]
+        top[rows] = np.take_along_axis(sims, chosen, axis=1)
+        top_needs[rows] = chosen
+    ascending = np.argsort(top, axis=1, kind="stable")  # one order of summing, however found
+    top = np.take_along_axis(top, ascending, axis=1)
+    top_needs = np.take_along_axis(top_needs, ascending, axis=1)
+    made = {"hub": top.mean(axis=1), "need_keys": keys, "top": top, "top_needs": top_needs}
+    shared[(block.kind, embedder)] = made
+    return made
 
 
-def _needs_key(corpus: Corpus, embedder: str) -> str:
-    """A digest of the needs' vectors by ``embedder``, in order (the hub scores' input)."""
-    keys = corpus.extra.setdefault("needs_keys", {})
-    if embedder not in keys:
-        digest = hashlib.blake2b(embedder.encode(), digest_size=16)
-        for vector in corpus.need_vectors.get(embedder, {}).values():
-            digest.update(np.ascontiguousarray(vector).data)
-        keys[embedder] = digest.hexdigest()
-    return keys[embedder]
+def _still_nearest(block: Block, previous: Block, old: dict, keys: list[str]
+                   ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """The rows of ``block`` whose text ``previous`` had and none of whose nearest needs went
+    or changed; their nearest cosines and needs (as positions in ``keys``) from ``old``; and
+    the positions of the needs ``old`` did not have."""
+    position = {key: j for j, key in enumerate(keys)}
+    moved = np.array([position.get(key, -1) for key in old["need_keys"]], dtype=np.int64)
+    added = np.setdiff1d(np.arange(len(keys)), moved[moved >= 0])
+    earlier = {text: i for i, text in enumerate(previous.texts)}
+    source = np.array([earlier.get(text, -1) for text in block.texts], dtype=np.int64)
+    rows = np.flatnonzero(source >= 0)
+    ids = moved[old["top_needs"][source[rows]]]
+    intact = (ids >= 0).all(axis=1)
+    rows, ids = rows[intact], ids[intact]
+    values = np.array(old["top"][source[rows]], dtype=np.float32)
+    return rows, values, ids, added
 
 
 def _percentile_90(values: np.ndarray) -> float:

@@ -366,6 +366,7 @@ class Engine:
         if corpus is not None:
             corpus.ref, corpus.glossary = self.ref, self.glossary
             self._remember_languages(corpus)
+            self._category_models = dict(corpus.extra.get("category_models", {}))
         return corpus
 
     def _language(self, text: str) -> str:
@@ -575,6 +576,7 @@ class Engine:
             key, models[embedder] = self._train(x, y, n_cat)
             trained[key] = models[embedder]
         self._category_models = trained
+        corpus.extra["category_models"] = trained  # read back with the corpus from its file
         corpus.extra["category_model"] = models[name]
 
         def infer(vectors: dict[str, np.ndarray], languages: list[str]) -> np.ndarray:
