@@ -423,7 +423,9 @@ def main(
     del built, cold
     startup = _startup(db, names) if rss or startup_check else None
 
-    engine = Engine(load_settings(db=db, embedders=names))
+    # as a server holds it: every text is embedded already, so a write is embedded inline and
+    # the corpus is then brought up to date (no sweep over every text for missing vectors)
+    engine = Engine(load_settings(db=db, embedders=names), embed_on_build=False)
     for embedder in engine.embedders.values():
         embedder.embed("warm up the model")
     rss_models = _rss()

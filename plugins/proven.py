@@ -27,6 +27,8 @@ offering (the association's own means, timing, funding...) than one that helped.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 
 from matcher import hookimpl
@@ -55,6 +57,32 @@ def network_rate(good: np.ndarray, bad: np.ndarray) -> float:
     return (float(np.sum(good)) + 1.0) / (float(np.sum(good) + np.sum(bad)) + 2.0)
 
 
+@dataclass(frozen=True)
+class _Summary:
+    """What every request reads of one block's evidence, worked out once."""
+
+    counts: np.ndarray  # the evidence's ``good`` array it was made from
+    good: np.ndarray  # as floats
+    bad: np.ndarray
+    with_outcomes: np.ndarray  # per item: whether it has any outcome
+    base: float
+
+
+_SUMMARIES: dict[int, _Summary] = {}  # id of a block's "good" array -> its summary (a few)
+
+
+def _summary(evidence: dict[str, np.ndarray]) -> _Summary:
+    good, bad = evidence["good"], evidence["no_outcome"]
+    found = _SUMMARIES.get(id(good))
+    if found is None or found.counts is not good:  # evidence is refreshed as new arrays
+        found = _Summary(good, good.astype(np.float64), bad.astype(np.float64),
+                         (good.any(axis=1) | bad.any(axis=1)), network_rate(good, bad))
+        if len(_SUMMARIES) >= 8:
+            _SUMMARIES.clear()
+        _SUMMARIES[id(good)] = found
+    return found
+
+
 class ProvenScorer(Scorer):
     name = "proven"
     label = N_("Helped others before")
@@ -68,12 +96,17 @@ class ProvenScorer(Scorer):
 
     def score(self, ctx: ScoringContext) -> np.ndarray:
         evidence = ctx.block.evidence
+        scores = np.zeros(len(ctx.candidates))
         if not evidence:
-            return np.zeros(len(ctx.candidates))
-        good, bad = evidence["good"], evidence["no_outcome"]
-        base = network_rate(good, bad)
-        topic = ctx.query.category_probs
-        return proven_scores(good[ctx.candidates] @ topic, bad[ctx.candidates] @ topic, base)
+            return scores
+        summary = _summary(evidence)
+        # an item without outcomes scores 0: only those with some are worked out
+        with_outcomes = summary.with_outcomes[ctx.candidates]
+        if with_outcomes.any():
+            rows, topic = ctx.candidates[with_outcomes], ctx.query.category_probs
+            scores[with_outcomes] = proven_scores(summary.good[rows] @ topic,
+                                                  summary.bad[rows] @ topic, summary.base)
+        return scores
 
     def reasons(self, ctx, positions, scores):
         helped = ctx.block.evidence.get("helped")

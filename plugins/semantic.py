@@ -97,12 +97,18 @@ class SemanticScorer(Scorer):
         if not self.speaks_for(ctx.query.language):
             return np.zeros(n)
         state = ctx.block.state[self.name]
-        scores = self._cosine(ctx) - state["hub"][ctx.candidates]
-        if self.languages is not None:
-            ours = state["in_languages"][ctx.candidates]
-            if not ours.any():
-                return np.zeros(n)
-            scores = np.where(ours, scores, np.median(scores[ours]))
+        if self.languages is None:
+            return self._cosine(ctx) - state["hub"][ctx.candidates]
+        # only the candidates in the model's languages are compared (the others' vectors are
+        # zeros or meaningless to it: reading them would be wasted); the rest get their median
+        ours = state["in_languages"][ctx.candidates]
+        if not ours.any():
+            return np.zeros(n)
+        rows = ctx.candidates[ours]
+        own = self._cosine(ctx, rows) - state["hub"][rows]
+        scores = np.empty(n, dtype=own.dtype)
+        scores[ours] = own
+        scores[~ours] = np.median(own)
         return scores
 
     def reasons(self, ctx, positions, scores):
@@ -135,6 +141,10 @@ def hub_state(corpus: Corpus, block: Block, embedder: str, previous: Block | Non
     needs = corpus.need_vectors.get(embedder)
     keys = [f"{need_id}\x00{content_hash(corpus.needs[need_id]['text'])}"
             for need_id in (needs or {})]
+    if (previous is not None and old is not None and old.get("need_keys") == keys
+            and previous.texts == block.texts):  # the same needs and texts: as it was
+        shared[(block.kind, embedder)] = old
+        return old
     if matrix is None or not needs or not len(block):
         made = {"hub": np.zeros(len(block)), "need_keys": keys, "top": None, "top_needs": None}
         shared[(block.kind, embedder)] = made

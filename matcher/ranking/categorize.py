@@ -8,6 +8,7 @@ embedder covers, and it learns each deployment's own vocabulary as data arrives.
 
 from __future__ import annotations
 
+import hashlib
 import re
 import warnings
 from dataclasses import dataclass
@@ -76,12 +77,29 @@ def labels(corpus: Corpus, categories: list[str | None]) -> np.ndarray:
 def training_set(corpus: Corpus, embedder: str, need_vectors: np.ndarray,
                  need_labels: np.ndarray, prototype_vectors: np.ndarray,
                  prototype_labels: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Every labelled text the exchange holds (offerings, practices, needs) plus prototypes."""
+    """Every labelled text the exchange holds (offerings, practices, needs) plus prototypes
+    (the unlabelled ones are left out here: :func:`train` would skip them)."""
     parts = [(corpus.offerings.vectors[embedder], corpus.offerings.category),
              (corpus.practices.vectors[embedder], corpus.practices.category),
              (need_vectors, need_labels), (prototype_vectors, prototype_labels)]
-    parts = [(x, y) for x, y in parts if len(y)]
+    parts = [(x[y >= 0], y[y >= 0]) for x, y in parts if len(y)]
     return np.vstack([x for x, _ in parts]), np.concatenate([y for _, y in parts])
+
+
+def training_key(embedder: str, n_categories: int,
+                 parts: list[tuple[list[str], np.ndarray]]) -> str:
+    """A digest of what :func:`training_set` would hold, from the texts (each text's vector
+    is the embedder's for it) and their labels: the same key, the same model, without
+    gathering the vectors."""
+    digest = hashlib.blake2b(f"{embedder}\n{n_categories}".encode(), digest_size=16)
+    for texts, labels in parts:
+        labels = np.asarray(labels, dtype=np.int64)
+        digest.update(labels.tobytes())
+        for i in np.flatnonzero(labels >= 0).tolist():
+            digest.update(texts[i].encode("utf-8"))
+            digest.update(b"\x00")
+        digest.update(b"\x01")
+    return digest.hexdigest()
 
 
 def with_given(probs: np.ndarray, given: np.ndarray) -> np.ndarray:

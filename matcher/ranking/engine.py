@@ -384,20 +384,6 @@ class Engine:
             languages.update(zip(block.texts, block.languages))
         self._languages = languages
 
-    def _train(self, x: np.ndarray, y: np.ndarray, n_categories: int):
-        """The category model for this training set: trained once, reused while the labelled
-        texts stay the same (a write to offerings or practices does not retrain)."""
-        import hashlib
-
-        digest = hashlib.blake2b(str((x.shape, x.dtype, n_categories)).encode(), digest_size=16)
-        for part in (x, y):
-            digest.update(memoryview(np.ascontiguousarray(part)).cast("B"))
-        key = digest.hexdigest()
-        model = self._category_models.get(key)
-        if model is None:
-            model = categorize.train(x, y, n_categories)
-        return key, model
-
     @cached_property
     def _parts_key(self) -> str:
         return corpus_cache.key_of(self._cache_parts)
@@ -516,10 +502,12 @@ class Engine:
             old = _previous_matrix(previous, table, name) if reused.any() else None
             dim = next((len(v) for v in vectors.values() if len(v)),
                        old.shape[1] if old is not None else 1)
+            if old is not None and old.shape[1] != dim:
+                raise _Rebuild  # another model's vectors: built whole
+            if old is not None and _unchanged(r, keep, len(old)):
+                return old  # no record of the table changed: its matrix as it was
             out = np.zeros((len(keep), dim), dtype=np.float32)
             if old is not None:
-                if old.shape[1] != dim:
-                    raise _Rebuild  # another model's vectors: built whole
                 out[reused] = old[source[reused]]
             for j in np.flatnonzero(~reused).tolist():
                 vector = vectors[content_hash(_TEXTS[table](r.records[keep[j]]))]
@@ -530,6 +518,10 @@ class Engine:
         for name in self.embedders:
             corpus.offerings.vectors[name] = matrix(name, "offerings")
             corpus.practices.vectors[name] = matrix(name, "practices")
+            if previous is not None and _unchanged(rows["needs"], kept["needs"],
+                                                   len(previous.needs)):
+                corpus.need_vectors[name] = previous.need_vectors[name]
+                continue
             need_matrix = matrix(name, "needs")
             corpus.need_vectors[name] = {n["id"]: need_matrix[i] for i, n in enumerate(needs)}
         self._attach_categories(corpus, needs, protos, lambda name: _stack(
@@ -570,11 +562,19 @@ class Engine:
         proto_labels = categorize.labels(corpus, [c for c, _ in protos])
         models, trained = {}, {}
         for embedder in {name, self._fallback_embedder() or name}:
-            need_vecs = _stack([corpus.need_vectors[embedder][n["id"]] for n in needs])
-            x, y = categorize.training_set(corpus, embedder, need_vecs, need_labels,
-                                           proto_matrix(embedder), proto_labels)
-            key, models[embedder] = self._train(x, y, n_cat)
-            trained[key] = models[embedder]
+            # trained once, reused while the labelled texts stay the same (a write to an
+            # offering's availability or to an unlabelled text does not retrain)
+            key = categorize.training_key(embedder, n_cat, [
+                (corpus.offerings.texts, corpus.offerings.category),
+                (corpus.practices.texts, corpus.practices.category),
+                ([n["text"] for n in needs], need_labels), ([t for _, t in protos], proto_labels)])
+            model = self._category_models.get(key)
+            if model is None:
+                need_vecs = _stack([corpus.need_vectors[embedder][n["id"]] for n in needs])
+                model = categorize.train(*categorize.training_set(
+                    corpus, embedder, need_vecs, need_labels, proto_matrix(embedder),
+                    proto_labels), n_cat)
+            models[embedder] = trained[key] = model
         self._category_models = trained
         corpus.extra["category_models"] = trained  # read back with the corpus from its file
         corpus.extra["category_model"] = models[name]
@@ -926,6 +926,11 @@ def _previous_records(corpus: Corpus, table: str) -> list[dict]:
     if table == "needs":
         return list(corpus.needs.values())
     return corpus.block("partner" if table == "offerings" else "peer").records
+
+
+def _unchanged(rows: _Rows, keep: list[int], before: int) -> bool:
+    """Whether the kept ``rows`` are the previous corpus's ``before`` records, in order."""
+    return len(keep) == before and all(rows.previous[i] == j for j, i in enumerate(keep))
 
 
 def _previous_matrix(corpus: Corpus | None, table: str, name: str) -> np.ndarray | None:
