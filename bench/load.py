@@ -38,6 +38,7 @@ from rich.console import Console
 from rich.table import Table
 
 HERE = Path(__file__).resolve().parent
+READY_IN_A_ROW = 30  # /health answers 'ok' this many times in a row: every worker is ready
 sys.path.insert(0, str(HERE))
 from latency import prepare_db  # noqa: E402
 from scale import build_scale_set  # noqa: E402
@@ -243,6 +244,15 @@ def main(
             time.sleep(0.05)
         if first is None or health_ok is None:
             raise SystemExit(f"no suggestion or no 'ok' within 900 s; see {work / 'server.log'}")
+        # every worker ready: each /health is a new connection that any worker may take, so
+        # 'ok' many times in a row means every worker says so (one still loading its corpus
+        # would make the first seconds of the measurement those of one worker)
+        in_a_row = 0
+        while in_a_row < READY_IN_A_ROW and time.perf_counter() < deadline:
+            status, body = _get(f"{base}/health")
+            ok = status == 200 and json.loads(body)["status"] == "ok"
+            in_a_row = in_a_row + 1 if ok else 0
+            time.sleep(0.02 if ok else 0.2)
         status, template = _get(probe, token)
         (work / "template.json").write_bytes(template)
         floor_env = dict(env, FLOOR_TEMPLATE=str(work / "template.json"), FLOOR_TOKEN=token)
@@ -258,8 +268,8 @@ def main(
             script.write_text(LUA.replace("{NEEDS}", "{" + ", ".join(
                 json.dumps(i) for i in need_ids) + "}").replace("{TOKEN}", token)
                 .replace("{KIND}", kind), encoding="utf-8")
-            for url in (base, floor_base):  # warm both (each worker's corpus, caches)
-                _wrk(url, script, 4, "3s")
+            for url in (base, floor_base):  # warm both (each worker's caches)
+                _wrk(url, script, max(connections), "5s")
             results: dict[tuple[str, int], list[dict]] = {}
             for _ in range(rounds):
                 for conns in connections:
