@@ -506,9 +506,10 @@ class Engine:
                 raise _Rebuild  # another model's vectors: built whole
             if old is not None and _unchanged(r, keep, len(old)):
                 return old  # no record of the table changed: its matrix as it was
-            out = np.zeros((len(keep), dim), dtype=np.float32)
+            out = np.empty((len(keep), dim), dtype=np.float32)
+            out[~reused] = 0.0
             if old is not None:
-                out[reused] = old[source[reused]]
+                _copy_rows(out, np.flatnonzero(reused), old, source[reused])
             for j in np.flatnonzero(~reused).tolist():
                 vector = vectors[content_hash(_TEXTS[table](r.records[keep[j]]))]
                 if len(vector):
@@ -926,6 +927,19 @@ def _previous_records(corpus: Corpus, table: str) -> list[dict]:
     if table == "needs":
         return list(corpus.needs.values())
     return corpus.block("partner" if table == "offerings" else "peer").records
+
+
+def _copy_rows(out: np.ndarray, to: np.ndarray, old: np.ndarray, rows: np.ndarray) -> None:
+    """``out[to] = old[rows]``, by slices where both run on consecutively (after a few
+    writes, nearly all of them: a copy of memory rather than a gather row by row)."""
+    if not len(to):
+        return
+    breaks = np.flatnonzero((np.diff(to) != 1) | (np.diff(rows) != 1)) + 1
+    if len(breaks) > 1000:  # scattered: one gather
+        out[to] = old[rows]
+        return
+    for start, end in zip([0, *breaks.tolist()], [*breaks.tolist(), len(to)], strict=True):
+        out[to[start]:to[start] + end - start] = old[rows[start]:rows[start] + end - start]
 
 
 def _unchanged(rows: _Rows, keep: list[int], before: int) -> bool:
