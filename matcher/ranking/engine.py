@@ -402,7 +402,7 @@ class Engine:
             partners, associations = self.store.partners(), self.store.associations()
             protos = categorize.prototype_texts(self.ref)
             evidence = self._read_evidence()
-            found = self._vectors(rows, protos)
+            found = self._vectors({t: r.records for t, r in rows.items()}, protos)
         corpus = self._assemble(version, tokens, partners, associations, rows, protos, found,
                                 evidence, None)
         self._prepare(corpus, previous)
@@ -437,7 +437,7 @@ class Engine:
             rows = {t: _Rows.merged(_previous_records(previous, t),
                                     previous.extra["row_order"][t], changed[t], fresh[t])
                     for t in _TEXTS}
-            found = self._vectors({t: _Rows.read(fresh[t]) for t in _TEXTS}, protos)
+            found = self._vectors(fresh, protos)
         try:
             corpus = self._assemble(version, tokens, list(previous.partners.values()),
                                     list(previous.associations.values()), rows, protos, found,
@@ -449,10 +449,11 @@ class Engine:
         self._remember_languages(corpus)
         return corpus, tokens
 
-    def _vectors(self, rows: dict[str, _Rows], protos: list[tuple[str, str]]
+    def _vectors(self, records: dict[str, list[dict]], protos: list[tuple[str, str]]
                  ) -> dict[str, dict[str, np.ndarray]]:
-        """Each embedder's stored vectors of the texts of ``rows`` and of the prototypes."""
-        hashes = [content_hash(_TEXTS[t](r)) for t in _TEXTS for r in rows[t].records]
+        """Each embedder's stored vectors of the texts of ``records`` (by table) and of the
+        prototypes."""
+        hashes = [content_hash(_TEXTS[t](r)) for t in _TEXTS for r in records[t]]
         hashes += [content_hash(text) for _, text in protos]
         return {name: self.store.vectors_by_hash(name, hashes) for name in self.embedders}
 
@@ -491,20 +492,26 @@ class Engine:
                        for t in _TEXTS})
         corpus = _with_evidence(corpus, *evidence)
         corpus.glossary = self.glossary
+        # each kept record's position in the previous corpus (-1: read now), and whether a
+        # table is the previous one's, record for record
+        sources = {t: np.array([rows[t].previous[i] for i in kept[t]], dtype=np.int64)
+                   for t in _TEXTS}
+        unchanged = {t: previous is not None and len(kept[t]) == len(
+            _previous_records(previous, t)) and bool(np.array_equal(
+                sources[t], np.arange(len(kept[t])))) for t in _TEXTS}
 
         def matrix(name: str, table: str) -> np.ndarray:
             """The vectors of the kept records of ``table``: zeros for a candidate the
             embedder leaves out (its scorers never read it: :attr:`Embedder.candidates_in`)."""
-            r, keep = rows[table], kept[table]
+            r, keep, source = rows[table], kept[table], sources[table]
             vectors = found[name]
-            source = np.array([r.previous[i] for i in keep], dtype=np.int64)
             reused = source >= 0
             old = _previous_matrix(previous, table, name) if reused.any() else None
             dim = next((len(v) for v in vectors.values() if len(v)),
                        old.shape[1] if old is not None else 1)
             if old is not None and old.shape[1] != dim:
                 raise _Rebuild  # another model's vectors: built whole
-            if old is not None and _unchanged(r, keep, len(old)):
+            if old is not None and unchanged[table]:
                 return old  # no record of the table changed: its matrix as it was
             out = np.empty((len(keep), dim), dtype=np.float32)
             out[~reused] = 0.0
@@ -519,8 +526,7 @@ class Engine:
         for name in self.embedders:
             corpus.offerings.vectors[name] = matrix(name, "offerings")
             corpus.practices.vectors[name] = matrix(name, "practices")
-            if previous is not None and _unchanged(rows["needs"], kept["needs"],
-                                                   len(previous.needs)):
+            if unchanged["needs"]:
                 corpus.need_vectors[name] = previous.need_vectors[name]
                 continue
             need_matrix = matrix(name, "needs")
@@ -907,7 +913,7 @@ class _Rows:
     @classmethod
     def read(cls, rows: list[dict]) -> _Rows:
         """Rows from :meth:`Store.corpus_rows`, all read now."""
-        order = [row.pop("row_order") if "row_order" in row else 0 for row in rows]
+        order = [row.pop("row_order") for row in rows]
         return cls(rows, order, [-1] * len(rows))
 
     @classmethod
@@ -923,10 +929,14 @@ class _Rows:
                    [p for _, _, p in items])
 
 
+# The block of each table of candidates.
+_KINDS = {"offerings": "partner", "practices": "peer"}
+
+
 def _previous_records(corpus: Corpus, table: str) -> list[dict]:
     if table == "needs":
         return list(corpus.needs.values())
-    return corpus.block("partner" if table == "offerings" else "peer").records
+    return corpus.block(_KINDS[table]).records
 
 
 def _copy_rows(out: np.ndarray, to: np.ndarray, old: np.ndarray, rows: np.ndarray) -> None:
@@ -942,11 +952,6 @@ def _copy_rows(out: np.ndarray, to: np.ndarray, old: np.ndarray, rows: np.ndarra
         out[to[start]:to[start] + end - start] = old[rows[start]:rows[start] + end - start]
 
 
-def _unchanged(rows: _Rows, keep: list[int], before: int) -> bool:
-    """Whether the kept ``rows`` are the previous corpus's ``before`` records, in order."""
-    return len(keep) == before and all(rows.previous[i] == j for j, i in enumerate(keep))
-
-
 def _previous_matrix(corpus: Corpus | None, table: str, name: str) -> np.ndarray | None:
     """The vectors of ``table``'s records in ``corpus``, by ``name`` (rows as its records)."""
     if corpus is None:
@@ -954,7 +959,7 @@ def _previous_matrix(corpus: Corpus | None, table: str, name: str) -> np.ndarray
     if table == "needs":
         vectors = corpus.need_vectors.get(name)
         return _stack(list(vectors.values())) if vectors else None
-    return corpus.block("partner" if table == "offerings" else "peer").vectors.get(name)
+    return corpus.block(_KINDS[table]).vectors.get(name)
 
 
 def _prepared(corpus: Corpus) -> bool:
