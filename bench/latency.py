@@ -78,21 +78,26 @@ start = time.perf_counter()
 from matcher.ranking.engine import Engine
 from matcher.settings import load_settings
 imported = time.perf_counter() - start
-engine = Engine(load_settings(db=sys.argv[1], embedders=sys.argv[2].split(",")))
+engine = Engine.for_server(load_settings(db=sys.argv[1], embedders=sys.argv[2].split(",")))
 corpus = engine.warm_up()
 ready = time.perf_counter() - start
 need = sorted(corpus.needs)[0]
 start = time.perf_counter()
 engine.suggest(need, "partner", 10)
 first = time.perf_counter() - start
+start = time.perf_counter()
+engine.embedding_status()
+health = time.perf_counter() - start
 sys.path.insert(0, sys.argv[3])
 from latency import _rss
-print(json.dumps({"ready_s": ready, "import_s": imported, "first_ms": first * 1000, **_rss()}))
+print(json.dumps({"ready_s": ready, "import_s": imported, "first_ms": first * 1000,
+                  "health_s": health, **_rss()}))
 """
 
 
 def _startup(db: Path, names: list[str]) -> dict:
-    """A new process: import, Engine, warm_up (the corpus from its file), one suggestion."""
+    """A new process as a server starts: import, Engine, warm_up (the corpus from its file),
+    one suggestion, then the count of texts still to embed that its first /health makes."""
     import subprocess
 
     out = subprocess.run([sys.executable, "-c", _STARTUP, str(db), ",".join(names),
@@ -494,6 +499,8 @@ def main(
                       f"{startup['ready_s']:.2f} s (of which imports "
                       f"{startup['import_s']:.2f} s)")
         setup.add_row("new process: first suggestion after that", f"{startup['first_ms']:.1f} ms")
+        setup.add_row("new process: its first /health count of texts to embed",
+                      f"{startup['health_s']:.2f} s")
     setup.add_row("engine.corpus() when current", f"{cached_corpus_ms:.3f} ms")
     if rss:
         setup.add_row("RSS here: models loaded / corpus loaded / after the loop (MB)",

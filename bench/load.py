@@ -3,6 +3,7 @@
     python bench/load.py [--db PATH] [--duration 15s] [--connections 10 --connections 1]
                          [--workers 1] [--rounds 1] [--kind partner]
                          [--embedders NAMES] [--random-vectors e5-multilingual]
+                         [--corpus-file]
 
 Builds or reuses the scale set db (bench/scale.py, imported and embedded as bench/latency.py
 does, same default file), serves a copy of it (so the bench's token and writes stay out of the
@@ -11,7 +12,8 @@ shared file) with ``matcher serve --workers N`` on loopback, and beside it the f
 shape, one uvicorn worker). wrk (Debian package ``wrk``) drives each in turn, keep-alive, with a
 Lua script that asks for a random need's suggestions with a bearer token, for each connection
 count. Prints req/s, p50 and p99 of both, their ratio, every non-2xx answer and socket error,
-the server's start-up (spawn to /health "ok", spawn to the first suggestion) and the resident
+the server's start-up (spawn to /health "ok", spawn to the first suggestion; with
+``--corpus-file`` the copy is served with the db's corpus file, as a restart would find it) and the resident
 memory of each server process, with the load average of the machine.
 """
 
@@ -151,6 +153,18 @@ def _copy_db(source: Path, target: Path) -> None:
     dst.close()
 
 
+def _link_corpus(source: Path, target: Path) -> None:
+    """The source db's corpus files beside the copy (hard links; the bytes are the same, and
+    a file is replaced, never written in place)."""
+    folder, into = Path(str(source) + ".corpus"), Path(str(target) + ".corpus")
+    into.mkdir(exist_ok=True)
+    for path in folder.glob("corpus-*.bin"):
+        try:
+            os.link(path, into / path.name)
+        except OSError:
+            shutil.copyfile(path, into / path.name)
+
+
 def _wrk(url: str, script: Path, connections: int, duration: str) -> dict:
     threads = min(connections, 2)
     out = subprocess.run(["wrk", f"-t{threads}", f"-c{connections}", f"-d{duration}",
@@ -189,6 +203,9 @@ def main(
     kind: Annotated[str, typer.Option(help="partner or peer")] = "partner",
     keep: Annotated[Path | None, typer.Option(help="keep the logs and script in this "
                                                    "folder")] = None,
+    corpus_file: Annotated[bool, typer.Option(
+        "--corpus-file/--no-corpus-file", help="serve the copy with the db's corpus file (a "
+        "restart: the corpus is read, not built)")] = False,
 ) -> None:
     """Load-test `matcher serve` and the floor app with wrk, side by side."""
     from matcher.principals import Role
@@ -214,6 +231,9 @@ def main(
     for suffix in ("", "-wal", "-shm"):
         Path(str(served) + suffix).unlink(missing_ok=True)
     _copy_db(db, served)
+    shutil.rmtree(str(served) + ".corpus", ignore_errors=True)
+    if corpus_file:
+        _link_corpus(db, served)
     store = Store(served)
     _, token = store.create_token(Role.ADMIN, label="bench/load.py")
     need_ids = [n["id"] for n in store.needs()]

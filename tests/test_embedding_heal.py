@@ -17,6 +17,7 @@ import pytest
 from servers import serve
 from support import make_token
 
+from matcher.exchange import Need
 from matcher.principals import Role
 from matcher.ranking.embeddings import content_hash
 from matcher.ranking.engine import Engine
@@ -152,3 +153,45 @@ def test_vectors_embedded_by_another_process_reach_the_served_corpus(demo_copy):
     assert "demo-n-001" not in before.needs and embedded == dropped
     assert "demo-n-001" in after.needs and after.extra["left_out"] == 0
     assert status == EmbeddingStatus(missing=0, in_progress=False)
+
+
+def test_health_after_writes_looks_only_at_the_records_written(demo_copy, monkeypatch):
+    dropped = drop_vectors(demo_copy, ["demo-n-001"])
+    engine = Engine(load_settings(db=demo_copy), embed_on_build=False)
+    engine.healer.stop()  # nothing embeds meanwhile
+    embedders = len(engine.embedders)
+    try:
+        first = engine.embedding_status()  # the first count looks at every text
+        monkeypatch.setattr(engine.vectors, "_records", lambda: pytest.fail(
+            "every record was read again after a write"))
+        # a need rewritten without its new text's vectors, and a need with none removed
+        row = engine.store.get("needs", "demo-n-002")
+        engine.store.update_record("needs", Need(id=row["id"], text=row["text"] + " (revised)",
+                                                 category=row["category"]))
+        rewritten = engine.embedding_status()
+        engine.store.delete_record("needs", "demo-n-001")
+        removed = engine.embedding_status()
+        other = Engine(load_settings(db=demo_copy))  # e.g. `matcher embed` meanwhile
+        other.sync_embeddings()
+        other.store.close()
+        healed = engine.embedding_status()
+    finally:
+        engine.store.close()
+
+    assert first.missing == dropped == embedders
+    assert rewritten.missing == dropped + embedders
+    assert removed.missing == embedders
+    assert healed == EmbeddingStatus(missing=0, in_progress=False)
+
+
+def test_health_counts_again_from_every_text_when_vectors_vanish(demo_copy):
+    engine = Engine(load_settings(db=demo_copy), embed_on_build=False)
+    engine.healer.stop()
+    try:
+        before = engine.embedding_status()
+        dropped = drop_vectors(demo_copy, ["demo-n-003"])  # behind the change log's back
+        after = engine.embedding_status()
+    finally:
+        engine.store.close()
+
+    assert before.missing == 0 and after.missing == dropped > 0

@@ -4,7 +4,8 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 
 import numpy as np
 from pydantic import BaseModel
@@ -23,6 +24,23 @@ RECORD_TEXT: dict[str, Callable[[dict], str]] = {
     "needs": lambda r: r["text"], "practices": lambda r: r["text"], "offerings": offering_text}
 
 Embed = Callable[[Embedder, list[str], bool], object]
+# A text to embed: (table, id, text, content hash); the category prototypes as ("prototypes",
+# category). Needs and prototypes are "always" embedded, by every embedder.
+Text = tuple[str, str, str, str]
+ALWAYS = ("needs", "prototypes")
+_AMONG = 500  # hashes per lookup
+
+
+@dataclass(frozen=True)
+class _Pending:
+    """What :meth:`EmbeddingSync.status` last found: the texts still missing a vector of some
+    embedder (with whose they are), at which data token, for which models, over how many
+    stored vectors."""
+
+    models: tuple
+    token: str
+    vector_count: int
+    texts: tuple[Text, ...]
 
 
 class EmbeddingSync:
@@ -38,42 +56,47 @@ class EmbeddingSync:
         self.running = False
         self.generation = 0  # bumped whenever vectors were saved by a sync
         self._status: tuple[tuple, int] | None = None
+        self._pending: _Pending | None = None
+        self._status_lock = threading.Lock()
 
     def texts(self) -> list[str]:
         """Every text of the store that is embedded, and the category prototypes."""
-        always, candidates = self._texts()
-        return [*always, *candidates]
+        return [text for _, _, text, _ in self._records()]
 
-    def _texts(self) -> tuple[list[str], list[str]]:
-        """The texts every embedder embeds (needs, prototypes), and the candidates' texts."""
-        always = [n["text"] for n in self.store.needs()]
-        always += [text for _, text in categorize.prototype_texts(self.ref)]
-        candidates = [offering_text(o) for o in self.store.offerings()]
-        candidates += [p["text"] for p in self.store.practices()]
-        return always, candidates
+    def _records(self) -> list[Text]:
+        """Every embedded text with whose it is: needs, prototypes, offerings, practices."""
+        out = [("needs", n["id"], n["text"]) for n in self.store.text_fields("needs")]
+        out += [("prototypes", c, t) for c, t in categorize.prototype_texts(self.ref)]
+        out += [(table, r["id"], RECORD_TEXT[table](r)) for table in ("offerings", "practices")
+                for r in self.store.text_fields(table)]
+        return [(table, key, text, content_hash(text)) for table, key, text in out]
 
     def missing(self) -> dict[str, dict[str, str]]:
         """Per embedder, the texts (by hash) that have no vector of its current model (nor the
         mark that it leaves them out: :attr:`Embedder.candidates_in`), shortest first."""
         return {name: {**embed, **mark} for name, (embed, mark) in self._plan().items()}
 
-    def _plan(self) -> dict[str, tuple[dict[str, str], dict[str, str]]]:
+    def _plan(self, texts: list[Text] | None = None
+              ) -> dict[str, tuple[dict[str, str], dict[str, str]]]:
         """Per embedder, the texts to embed (shortest first: batches of like lengths) and the
         candidates' texts to mark as left out. Only texts it knows nothing of yet are looked
-        at (their language told once: the mark remembers it)."""
-        always, candidates = self._texts()
+        at (their language told once: the mark remembers it). ``texts``: only those are
+        looked at (default: every text of the store)."""
+        among = None if texts is None else sorted({t[3] for t in texts})
+        texts = self._records() if texts is None else texts
+        always = {digest: text for table, _, text, digest in texts if table in ALWAYS}
+        candidates = {digest: text for table, _, text, digest in texts if table not in ALWAYS}
         out = {}
         for name, embedder in self._embedders().items():
-            known = self.store.known_hashes(name, embedder.model_id)
-            embed = {content_hash(t): t for t in always}
+            known = self._known(name, embedder.model_id, among)
+            embed = dict(always)
             if embedder.candidates_in is not None:  # a mark does not do for a need
-                vectors = self.store.known_hashes(name, embedder.model_id, vectors_only=True)
+                vectors = self._known(name, embedder.model_id, among, vectors_only=True)
                 embed = {h: t for h, t in embed.items() if h not in vectors}
             else:
                 embed = {h: t for h, t in embed.items() if h not in known}
             mark = {}
-            for text in candidates:
-                digest = content_hash(text)
+            for digest, text in candidates.items():
                 if digest in known or digest in embed:
                     continue
                 if embedder.candidates_in is None or embeds_candidate(
@@ -83,6 +106,16 @@ class EmbeddingSync:
                     mark[digest] = text
             out[name] = (dict(sorted(embed.items(), key=lambda item: len(item[1]))), mark)
         return out
+
+    def _known(self, name: str, model: str, among: list[str] | None,
+               vectors_only: bool = False) -> set[str]:
+        if among is None:
+            return self.store.known_hashes(name, model, vectors_only=vectors_only)
+        known: set[str] = set()
+        for start in range(0, len(among), _AMONG):
+            known |= self.store.known_hashes(name, model, among=among[start:start + _AMONG],
+                                             vectors_only=vectors_only)
+        return known
 
     def sync(self, progress: bool = False, stop: threading.Event | None = None,
              step: Callable[[str, int, int], None] | None = None) -> int:
@@ -99,7 +132,7 @@ class EmbeddingSync:
               step: Callable[[str, int, int], None] | None) -> int:
         total = marked = 0  # texts embedded (the count), texts marked as left out
         try:
-            for name, (missing, marks) in self._plan().items():
+            for name, (missing, marks) in self._plan(self._missing_texts()).items():
                 embedder = self._embedders()[name]
                 if marks:  # left out on purpose: a vector of no dimension says so
                     self.store.save_vectors(name, list(marks), np.zeros((len(marks), 0)),
@@ -125,12 +158,54 @@ class EmbeddingSync:
 
     def status(self) -> EmbeddingStatus:
         """How many texts have no vector (each embedder counted), and whether a sync runs.
-        Cached until the records or the vectors change."""
-        key = (self.store.data_version(), self.store.vector_count(), self.generation)
-        if self._status is None or self._status[0] != key:
-            self._status = (key, sum(len(m) for m in self.missing().values()))
+        Cached until the records or the vectors change; then only the texts missing before and
+        the records written since are looked at again (the change log, m025), not every text
+        of the store: ``/health`` asks this, and stays quick at 100,000 records."""
+        with self._status_lock:
+            self.store.corpus_tokens()  # made if missing (a write), before the read transaction
+            with self.store.snapshot():
+                tokens = self.store.corpus_tokens()
+                count = self.store.vector_count()
+                key = (tokens["data_token"], tokens["vectors_token"], count, self.generation)
+                if self._status is None or self._status[0] != key:
+                    self._status = (key, self._count_missing(tokens["data_token"], count))
         missing = self._status[1]
         return EmbeddingStatus(missing, self.running and missing > 0)
+
+    def _missing_texts(self) -> list[Text]:
+        """The texts that lack a vector of some embedder now: those :meth:`status` counts,
+        brought up to date (a sync looks at these only, not at every text of the store)."""
+        self.status()
+        pending = self._pending
+        return [] if pending is None else list(pending.texts)
+
+    def _count_missing(self, token: str, vector_count: int) -> int:
+        """The texts without a vector, each embedder counted (within the caller's snapshot)."""
+        models = tuple((name, e.model_id, e.candidates_in)
+                       for name, e in self._embedders().items())
+        texts, pending = None, self._pending
+        if pending is not None and pending.models == models \
+                and vector_count >= pending.vector_count:  # vectors gone: looked at again
+            changes = self.store.corpus_changes(pending.token)
+            if changes is not None:
+                texts = self._since(pending.texts, changes)
+        plan = self._plan(texts)
+        lacking = {digest for embed, mark in plan.values() for digest in (*embed, *mark)}
+        texts = self._records() if texts is None else texts
+        self._pending = _Pending(models, token, vector_count,
+                                 tuple(t for t in texts if t[3] in lacking))
+        return sum(len(embed) + len(mark) for embed, mark in plan.values())
+
+    def _since(self, pending: Iterable[Text], changes: dict[str, set[str]]) -> list[Text]:
+        """The texts missing before, less the records written since, and those records' texts
+        now (a deleted record's text is gone)."""
+        texts = [t for t in pending if t[1] not in changes.get(t[0], ())]
+        for table, text_of in RECORD_TEXT.items():
+            ids = changes.get(table)
+            if ids:
+                texts += [(table, row["id"], text_of(row), content_hash(text_of(row)))
+                          for row in self.store.corpus_rows(table, ids)]
+        return texts
 
     def vectors_of(self, table: str, record: BaseModel | dict) -> list[Vector]:
         """The vectors a record's text needs that are not stored yet, embedded now (before

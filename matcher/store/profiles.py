@@ -38,6 +38,8 @@ PARENTS = {"needs": ("association_id", "associations"),
 # What a record of each table is called in messages.
 NOUNS = {"partners": "partner", "offerings": "offering", "associations": "association",
          "needs": "need", "practices": "practice"}
+# The fields the embedded text of a record is made of (matcher.ranking.embedding_sync).
+_TEXT_FIELDS = {"needs": ("text",), "practices": ("text",), "offerings": ("title", "description")}
 # The columns each list may be sorted by (``-column`` for descending); ties go by id.
 SORTABLE = {
     "associations": ("id", "name", "country", "region", "members"),
@@ -170,6 +172,13 @@ class ProfilesMixin(ConfidentialMixin, IdempotencyMixin, VectorsMixin):
 
     def practices(self) -> list[dict]:
         return list(self._rows("practices"))
+
+    def text_fields(self, table: str) -> list[dict]:
+        """Each record of ``table`` (needs, practices, offerings) with only its id and the
+        fields its embedded text is made of, in insertion order: no other field is decoded."""
+        columns = ["id", *_TEXT_FIELDS[table]]
+        sql = f'select {", ".join(columns)} from "{table}" order by rowid'
+        return [dict(zip(columns, row)) for row in self.db.execute(sql).all()]
 
     def get(self, table: str, record_id: str) -> dict | None:
         """One record of ``table`` (partners, offerings, associations, needs, practices)."""
