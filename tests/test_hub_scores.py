@@ -6,9 +6,10 @@ from __future__ import annotations
 from types import SimpleNamespace
 
 import numpy as np
+import pytest
 
 from matcher.ranking.corpus import Block
-from plugins.semantic import HUB_K, hub_state
+from plugins.semantic import HUB_K, hub_state, rows_dot
 
 DIM = 24
 
@@ -68,3 +69,15 @@ def test_a_second_scorer_over_the_same_embedder_shares_the_hub_scores():
     corpus = _corpus({f"n{j}": (f"need {j}", v) for j, v in enumerate(_unit(rng, 20))})
     block = _block([f"t{i}" for i in range(50)], _unit(rng, 50))
     assert hub_state(corpus, block, "e") is hub_state(corpus, block, "e")
+
+
+@pytest.mark.parametrize("share", [0.01, 0.2, 0.39, 0.6, 1.0])
+def test_rows_dot_gives_the_values_of_a_plain_gather(share):
+    rng = np.random.default_rng(7)
+    matrix = rng.standard_normal((5000, 48)).astype(np.float32)
+    vector = rng.standard_normal(48).astype(np.float32)
+    rows = np.sort(rng.choice(5000, max(1, int(5000 * share)), replace=False))
+
+    got = rows_dot(matrix, rows, vector)
+
+    assert got.dtype == np.float32 and np.array_equal(got, matrix[rows] @ vector)
