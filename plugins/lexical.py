@@ -85,7 +85,7 @@ class LexicalScorer(Scorer):
         tokens = [t for t in self._query_tokens(ctx) if t in state["index"].vocab_dict]
         if not tokens:
             return np.zeros(len(ctx.candidates))
-        return state["index"].get_scores(tokens)[ctx.candidates]
+        return bm25_scores(state["index"], tokens)[ctx.candidates]
 
     def reasons(self, ctx, positions, scores):
         state = ctx.block.state[self.name]
@@ -106,6 +106,22 @@ class LexicalScorer(Scorer):
             out.append([_("shared words: {words}", ctx.ui_language, words=", ".join(shared[:4]))]
                        if shared else [])
         return out
+
+
+def bm25_scores(index: bm25s.BM25, tokens: list[str]) -> np.ndarray:
+    """``index.get_scores(tokens)``, the same values, several times sooner: a token's postings
+    hold each document once, so one indexed add per token sums what bm25s sums with
+    ``np.add.at`` (3 ms at 100,000 documents against 0.4 ms), in the same order and type."""
+    if index.nonoccurrence_array is not None:  # a variant that adds a non-occurrence score
+        return index.get_scores(tokens)
+    postings = index.scores
+    indptr, indices, data = postings["indptr"], postings["indices"], postings["data"]
+    scores = np.zeros(postings["num_docs"], dtype=index.dtype)
+    for token in index.get_tokens_ids(tokens):
+        if token + 1 < len(indptr):  # bm25s's vocabulary also holds "" (no postings)
+            start, end = indptr[token], indptr[token + 1]
+            scores[indices[start:end]] += data[start:end]
+    return scores
 
 
 PER_CORPUS_CACHE = 10_000  # needs' texts remembered per corpus (one entry per need, often)

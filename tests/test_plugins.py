@@ -363,3 +363,17 @@ def test_the_lexical_scorer_prepares_an_empty_block_without_failing(engine):
     empty = type(corpus.practices)(kind="peer", ids=[], records=[], texts=[], languages=[],
                                    category=np.zeros(0, dtype=int))
     assert LexicalScorer().prepare(corpus, empty)["index"] is None
+
+
+def test_the_lexical_scores_are_those_bm25s_gives(engine):
+    from plugins.lexical import bm25_scores
+
+    corpus = engine.corpus()
+    index = corpus.offerings.state["lexical"]["index"]
+    indexed = len(index.scores["indptr"]) - 1  # bm25s's vocabulary also holds "", unindexed
+    vocabulary = [token for token, i in index.vocab_dict.items() if i < indexed]
+    queries = [vocabulary[:3], vocabulary[-5:], vocabulary[::7], [vocabulary[2]] * 2]
+
+    for tokens in queries:
+        assert np.array_equal(bm25_scores(index, tokens), index.get_scores(tokens))
+    assert np.any(bm25_scores(index, vocabulary[::7]) > 0)
