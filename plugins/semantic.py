@@ -101,7 +101,14 @@ class SemanticScorer(Scorer):
         in_languages = np.array([self.languages is None or lang in self.languages
                                  for lang in block.languages], dtype=bool)
         hubs = hub_state(corpus, block, self.embedder, previous, old)
-        return {"hub": hubs["hub"], "hub_state": hubs, "in_languages": in_languages}
+        state = {"hub": hubs["hub"], "hub_state": hubs, "in_languages": in_languages}
+        matrix = block.vectors.get(self.embedder)
+        if self.languages is not None and matrix is not None:
+            # the rows of its languages, together: a request reads those alone, in one pass
+            # (the block's matrix has zeros between them: MiniLM's is 3/4 zeros at 100k)
+            state["own_rows"] = np.ascontiguousarray(matrix[in_languages])
+            state["own_row"] = np.cumsum(in_languages) - 1  # a candidate's row in it
+        return state
 
     def _cosine(self, ctx: ScoringContext, rows: np.ndarray | None = None) -> np.ndarray:
         """Cosine of the query with ``rows`` of the block (default: every candidate)."""
@@ -124,7 +131,12 @@ class SemanticScorer(Scorer):
         if not ours.any():
             return np.zeros(n)
         rows = ctx.candidates[ours]
-        own = self._cosine(ctx, rows) - state["hub"][rows]
+        if "own_rows" in state:
+            cosine = rows_dot(state["own_rows"], state["own_row"][rows],
+                              ctx.query.vectors[self.embedder])
+        else:
+            cosine = self._cosine(ctx, rows)
+        own = cosine - state["hub"][rows]
         scores = np.empty(n, dtype=own.dtype)
         scores[ours] = own
         scores[~ours] = np.median(own)
