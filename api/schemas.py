@@ -241,7 +241,10 @@ class Health(BaseModel):
                     "degraded: texts missing and not being embedded")
     version: str
     records: dict[str, int] = Field(description="rows per table in the store")
-    embedding: EmbeddingHealth
+    embedding: EmbeddingHealth | None = Field(
+        description="the texts still to embed; null while the server is starting and has "
+                    "not counted them yet (the corpus it loads tells it, without reading "
+                    "every text)")
 
 
 class ErrorMessage(BaseModel):

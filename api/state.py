@@ -32,17 +32,21 @@ class EngineProvider:
         self._stopping = threading.Event()
 
     def warm(self) -> None:
-        """Start the engine and, in a background thread, the embedding of what is missing and
-        the corpus (so the first suggestion does not build it): :attr:`warming` until done."""
+        """Start the engine and, in a background thread, the corpus (so the first suggestion
+        does not build it), then the embedding of what is missing: :attr:`warming` until
+        done."""
         engine = self.get()
 
         def work() -> None:
-            engine.heal()
+            healing = False
             while True:
                 try:
                     engine.warm_up()  # the corpus from its file when one is current
                 except Exception:  # the requests will try again, and say why
                     log.exception("building the corpus at start failed")
+                if not healing:  # after the corpus: it tells which texts may lack vectors
+                    engine.heal()
+                    healing = True
                 # texts left out for want of vectors are being embedded: build again once
                 # they are, so that "ok" means the first suggestion finds a current corpus
                 if not engine.healer.running:

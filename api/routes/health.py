@@ -19,9 +19,15 @@ router = APIRouter(prefix="/health", tags=["health"])
 @router.get("", response_model=Health, summary="Service health and record counts",
             operation_id="health")
 def health(engine: EngineDep, request: Request) -> Health:
-    embedding = engine.embedding_status()
-    status = "starting" if request.app.state.engines.warming else "ok" \
-        if not embedding.missing else "starting" if embedding.in_progress else "degraded"
+    warming = request.app.state.engines.warming
+    # while the corpus loads, the count waits for it (it says which records lack vectors);
+    # counting from every text meanwhile would slow the start down
+    embedding = engine.embedding_status(count=not warming)
+    if warming or embedding is None:
+        status = "starting"
+    else:
+        status = "ok" if not embedding.missing else \
+            "starting" if embedding.in_progress else "degraded"
     return Health(status=status, version=__version__, records=engine.record_counts(),
-                  embedding=EmbeddingHealth(missing=embedding.missing,
-                                            in_progress=embedding.in_progress))
+                  embedding=None if embedding is None else EmbeddingHealth(
+                      missing=embedding.missing, in_progress=embedding.in_progress))

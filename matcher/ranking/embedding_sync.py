@@ -172,6 +172,22 @@ class EmbeddingSync:
         missing = self._status[1]
         return EmbeddingStatus(missing, self.running and missing > 0)
 
+    @property
+    def counted(self) -> bool:
+        """Whether texts were counted (or a corpus told which may lack vectors)."""
+        return self._pending is not None
+
+    def seed(self, token: str, vector_count: int, texts: list[tuple[str, str, str]]) -> None:
+        """What a corpus built at data token ``token`` over ``vector_count`` vectors found:
+        only ``texts`` (table, id, text) may lack a vector. The first count then starts from
+        them, not from every text of the store. Ignored once texts were counted."""
+        with self._status_lock:
+            if self._pending is None:
+                models = tuple((name, e.model_id, e.candidates_in)
+                               for name, e in self._embedders().items())
+                self._pending = _Pending(models, token, vector_count, tuple(
+                    (table, key, text, content_hash(text)) for table, key, text in texts))
+
     def _missing_texts(self) -> list[Text]:
         """The texts that lack a vector of some embedder now: those :meth:`status` counts,
         brought up to date (a sync looks at these only, not at every text of the store)."""

@@ -214,9 +214,12 @@ class Engine:
         started. The corpus is rebuilt once they are saved."""
         return self.healer.start()
 
-    def embedding_status(self) -> EmbeddingStatus:
+    def embedding_status(self, count: bool = True) -> EmbeddingStatus | None:
         """How many texts have no vector (each embedder counted), and whether they are being
-        embedded (here or by the background thread)."""
+        embedded (here or by the background thread). Not ``count``: None unless counted
+        before, or told by a corpus (a server starting: it reads no text meanwhile)."""
+        if not count and not self.vectors.counted:
+            return None
         status = self.vectors.status()
         return EmbeddingStatus(status.missing,
                                status.missing > 0 and (status.in_progress or self.healer.running))
@@ -261,6 +264,7 @@ class Engine:
                            self.store.vector_count())
                     self._corpus = self._load_or_build()
                     self._corpus_key = key
+                    self._tell_missing(self._corpus, key[2])
                     if self._corpus.extra["left_out"] and not self.embed_on_build:
                         self.heal()
         corpus = self._corpus
@@ -270,6 +274,19 @@ class Engine:
                     self._corpus = _with_evidence(self._corpus, *self._read_evidence())
                 corpus = self._corpus
         return corpus
+
+    def _tell_missing(self, corpus: Corpus, vector_count: int) -> None:
+        """Tell the count of texts still to embed what ``corpus`` found: only the records it
+        left out for want of vectors (and the prototypes, looked at again) may lack one, so
+        a first count needs not read every text (:meth:`EmbeddingSync.seed`)."""
+        token = corpus.extra.get("data_token")
+        if not token or self.vectors.counted:
+            return
+        texts = [(table, row["id"], _TEXTS[table](row))
+                 for table, ids in corpus.extra.get("left_out_ids", {}).items() if ids
+                 for row in self.store.corpus_rows(table, ids)]
+        texts += [("prototypes", c, t) for c, t in categorize.prototype_texts(self.ref)]
+        self.vectors.seed(token, vector_count, texts)
 
     def _read_evidence(self) -> tuple[int, dict[str, dict[tuple[str, str], dict[str, int]]]]:
         """The store's evidence of past exchanges per kind and item, and its version."""
