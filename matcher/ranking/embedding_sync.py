@@ -166,9 +166,12 @@ class EmbeddingSync:
             with self.store.snapshot():
                 tokens = self.store.corpus_tokens()
                 count = self.store.vector_count()
-                key = (tokens["data_token"], tokens["vectors_token"], count, self.generation)
+                models = self._models()
+                key = (tokens["data_token"], tokens["vectors_token"], count, self.generation,
+                       models)
                 if self._status is None or self._status[0] != key:
-                    self._status = (key, self._count_missing(tokens["data_token"], count))
+                    self._status = (key, self._count_missing(tokens["data_token"], count,
+                                                             models))
         missing = self._status[1]
         return EmbeddingStatus(missing, self.running and missing > 0)
 
@@ -183,9 +186,7 @@ class EmbeddingSync:
         them, not from every text of the store. Ignored once texts were counted."""
         with self._status_lock:
             if self._pending is None:
-                models = tuple((name, e.model_id, e.candidates_in)
-                               for name, e in self._embedders().items())
-                self._pending = _Pending(models, token, vector_count, tuple(
+                self._pending = _Pending(self._models(), token, vector_count, tuple(
                     (table, key, text, content_hash(text)) for table, key, text in texts))
 
     def _missing_texts(self) -> list[Text]:
@@ -195,10 +196,12 @@ class EmbeddingSync:
         pending = self._pending
         return [] if pending is None else list(pending.texts)
 
-    def _count_missing(self, token: str, vector_count: int) -> int:
+    def _models(self) -> tuple:
+        """Each embedder's name, model and the languages of the candidates it embeds."""
+        return tuple((name, e.model_id, e.candidates_in) for name, e in self._embedders().items())
+
+    def _count_missing(self, token: str, vector_count: int, models: tuple) -> int:
         """The texts without a vector, each embedder counted (within the caller's snapshot)."""
-        models = tuple((name, e.model_id, e.candidates_in)
-                       for name, e in self._embedders().items())
         texts, pending = None, self._pending
         if pending is not None and pending.models == models \
                 and vector_count >= pending.vector_count:  # vectors gone: looked at again
