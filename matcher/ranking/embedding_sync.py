@@ -82,8 +82,14 @@ class EmbeddingSync:
         candidates' texts to mark as left out. Only texts it knows nothing of yet are looked
         at (their language told once: the mark remembers it). ``texts``: only those are
         looked at (default: every text of the store)."""
-        among = None if texts is None else sorted({t[3] for t in texts})
-        texts = self._records() if texts is None else texts
+        if texts is None:
+            return self._plan_of(self._records(), None)
+        return self._plan_of(texts, sorted({t[3] for t in texts}))
+
+    def _plan_of(self, texts: list[Text], among: list[str] | None
+                 ) -> dict[str, tuple[dict[str, str], dict[str, str]]]:
+        """:meth:`_plan` for ``texts``, looking up stored vectors ``among`` these hashes only
+        (None: reading each embedder's whole list, for every text of the store)."""
         always = {digest: text for table, _, text, digest in texts if table in ALWAYS}
         candidates = {digest: text for table, _, text, digest in texts if table not in ALWAYS}
         out = {}
@@ -208,9 +214,12 @@ class EmbeddingSync:
             changes = self.store.corpus_changes(pending.token)
             if changes is not None:
                 texts = self._since(pending.texts, changes)
-        plan = self._plan(texts)
+        if texts is None:  # every text of the store, read once
+            texts = self._records()
+            plan = self._plan_of(texts, None)
+        else:
+            plan = self._plan(texts)
         lacking = {digest for embed, mark in plan.values() for digest in (*embed, *mark)}
-        texts = self._records() if texts is None else texts
         self._pending = _Pending(models, token, vector_count,
                                  tuple(t for t in texts if t[3] in lacking))
         return sum(len(embed) + len(mark) for embed, mark in plan.values())
