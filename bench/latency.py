@@ -252,7 +252,8 @@ class StageTimer:
                   and block.state.get(name) is not failed_marker}
         t3 = time.perf_counter()
         out["collect scorers"] = _ms(t3 - t2)
-        ctx = ScoringContext(corpus, kind, query, candidates)
+        ctx = ScoringContext(corpus, kind, query, candidates,
+                             threads=engine.settings.scoring_threads)
         if not len(candidates):
             return out, 0
         run = run_scorers(active, ctx, engine.settings.scorer_budget_ms)

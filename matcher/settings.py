@@ -70,6 +70,10 @@ class Settings(BaseSettings):
                                  "that a match round chooses among")
     scorer_budget_ms: float = Field(250.0, gt=0, description="time one scorer may take per request")
     threads: int = Field(1, ge=1, description="CPU threads for the embedding models")
+    scoring_threads: int = Field(
+        2, ge=1, le=8, description="threads one suggestion may use for a pass over 20,000 or "
+        "more candidates' vectors (1: its own alone); a helper thread that another request "
+        "holds is not waited for")
     workers: int = Field(1, ge=1, le=64, description="processes serving requests (set by "
                          "`matcher serve --workers`): with more than one, one at a time "
                          "delivers the outbox and embeds missing texts, and each counts failed "

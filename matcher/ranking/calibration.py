@@ -246,7 +246,7 @@ class Calibration:
                    and name not in raw and name not in run.failed}
         if missing:
             sub = ScoringContext(ctx.corpus, ctx.kind, ctx.query, ctx.candidates[positions],
-                                 ctx.ui_language)
+                                 ctx.ui_language, ctx.threads)
             raw.update(run_scorers(missing, sub, budget_ms).scores)
         return model.predict(pair_features(ctx, positions, raw, scorers, model.features,
                                            model.moments))

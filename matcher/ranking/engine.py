@@ -748,7 +748,8 @@ class Engine:
         active = {name: r.scorer for name, r in registered.items()
                   if kind in r.scorer.kinds and table.get(name, 0.0) != 0.0
                   and block.state.get(name) is not _PREPARE_FAILED}
-        ctx = ScoringContext(corpus, kind, query, candidates, ui_language=lang)
+        ctx = ScoringContext(corpus, kind, query, candidates, ui_language=lang,
+                             threads=self.settings.scoring_threads)
         run = run_scorers(active, ctx, self.settings.scorer_budget_ms) if len(candidates) \
             else None
         failed = dict(run.failed) if run else {}
