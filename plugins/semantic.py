@@ -33,9 +33,11 @@ GATHER_ROWS = 192
 
 def rows_dot(matrix: np.ndarray, rows: np.ndarray, vector: np.ndarray,
              split: Callable[..., None] | None = None) -> np.ndarray:
-    """``matrix[rows] @ vector``, the same values, without copying every row out at once.
-    ``split`` (:meth:`ScoringContext.split_rows`) may share a large pass between threads:
-    each row's value is the same whichever thread computes it."""
+    """``matrix[rows] @ vector`` without copying every row out at once: below
+    :data:`FULL_PASS_SHARE` exactly those values, above it those of ``(matrix @ vector)[rows]``
+    (BLAS may round a few rows' last bit differently between the two). ``split``
+    (:meth:`ScoringContext.split_rows`) may share a large pass between threads: each row's
+    value is the same whichever thread computes it."""
     split = split or (lambda n, work, align=1: work(0, n))
     dtype = np.result_type(matrix, vector)
     if len(rows) > FULL_PASS_SHARE * len(matrix):
