@@ -9,6 +9,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from matcher.exchange import Need, Offering, Practice
@@ -264,3 +265,88 @@ def test_a_change_to_an_association_builds_the_corpus_whole(demo_copy, monkeypat
     assert ("needs", None) in read and ("practices", None) in read
     reference = _without_cache(demo_copy, monkeypatch)
     assert _ranking(warm, NEED, "peer") == _ranking(reference, NEED, "peer")
+
+
+def _same_corpus(updated, whole) -> None:
+    """Every part a request reads is equal, value for value."""
+    for kind in ("partner", "peer"):
+        a, b = updated.block(kind), whole.block(kind)
+        assert (a.ids, a.texts, a.languages) == (b.ids, b.texts, b.languages)
+        assert np.array_equal(a.category, b.category)
+        assert sorted(a.arrays) == sorted(b.arrays) and sorted(a.vectors) == sorted(b.vectors)
+        for name in a.arrays:
+            assert np.array_equal(a.arrays[name], b.arrays[name]), (kind, name)
+        for name in a.vectors:
+            assert np.array_equal(a.vectors[name], b.vectors[name]), (kind, name)
+    assert list(updated.needs) == list(whole.needs)
+    for need_id, (probs, given) in whole.extra["need_category"].items():
+        held, held_given = updated.extra["need_category"][need_id]
+        assert np.array_equal(held, probs) and held_given == given, need_id
+    for name, vectors in whole.need_vectors.items():
+        assert all(np.array_equal(updated.need_vectors[name][i], v) for i, v in vectors.items())
+
+
+def _offering_fields(engine: Engine, offering_id: str) -> dict:
+    row = engine.store.get("offerings", offering_id)
+    fields = {name: row[name] for name in Offering.model_fields if name in row}
+    fields["eligibility"] = {k: row[k] for k in ("women_led_only", "min_members",
+                                                 "requires_formal_license")}
+    return fields
+
+
+def test_an_updated_corpus_equals_one_built_whole_part_for_part(demo_copy, monkeypatch):
+    warm = _engine(demo_copy)
+    previous = warm.warm_up()
+    # writes that change no label: the category models stay, and so do the values of the
+    # texts they inferred before
+    fields = _offering_fields(warm, "demo-o-002")
+    warm.update_record("offerings", Offering.model_validate(  # the same text, other fields
+        {**fields, "active": not fields["active"], "regions": []}))
+    row = next(n for n in warm.store.corpus_rows("needs") if not n["category"])
+    warm.update_record("needs", Need.model_validate(  # an unlabelled need's text changed
+        {**{k: row[k] for k in Need.model_fields if k in row},
+         "text": "Our pits flood after every rain."}))
+    other = next(a["id"] for a in warm.store.associations())
+    warm.create_record("practices", Practice(  # a new unlabelled practice
+        id="cache-pr-2", text="We pump the pits dry with a shared diesel pump."), other)
+
+    updated = warm.corpus()
+    from_file = _engine(demo_copy).warm_up()  # a new process: the file, brought up to date
+
+    assert updated.extra["updated_records"] == from_file.extra["updated_records"] == 3
+    assert updated.extra["category_keys"] == previous.extra["category_keys"]
+    whole = _without_cache(demo_copy, monkeypatch).corpus()
+    _same_corpus(updated, whole)
+    _same_corpus(from_file, whole)
+    name = warm.primary_embedder  # the offerings' texts are as they were: their matrix kept
+    assert updated.offerings.vectors[name] is previous.offerings.vectors[name]
+
+    # writes that change labels (the models are trained again) and add a labelled text
+    partner, offering = _an_offering(warm)
+    warm.create_record("offerings", offering, partner)
+    practices = warm.store.corpus_rows("practices")
+    labelled = next(p for p in practices if p["category"])
+    unlabelled = next(p for p in practices if not p["category"])
+    warm.update_record("practices", Practice(  # a label taken away: inferred now
+        id=labelled["id"], text=labelled["text"]))
+    warm.update_record("practices", Practice(  # a label given: inferred no more
+        id=unlabelled["id"], text=unlabelled["text"], category=labelled["category"]))
+
+    again = warm.corpus()
+
+    assert again.extra["category_keys"] != updated.extra["category_keys"]
+    _same_corpus(again, _without_cache(demo_copy, monkeypatch).corpus())
+
+
+def test_a_write_that_keeps_every_text_copies_no_matrix(demo_copy):
+    warm = _engine(demo_copy)
+    previous = warm.warm_up()
+    fields = _offering_fields(warm, "demo-o-001")
+
+    warm.update_record("offerings", Offering.model_validate({**fields, "capacity": 3}))
+    updated = warm.corpus()
+
+    assert updated.extra["updated_records"] == 1
+    assert updated.offerings.arrays["capacity"][updated.offerings.position["demo-o-001"]] == 3
+    for name, matrix in previous.offerings.vectors.items():
+        assert updated.offerings.vectors[name] is matrix

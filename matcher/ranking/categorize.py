@@ -19,6 +19,7 @@ from sklearn.linear_model import LogisticRegression
 from matcher.ranking.corpus import Corpus
 from matcher.reference import UI_LANGUAGES, Reference
 
+BLOCK_ROWS = 256  # rows per prediction (:func:`in_blocks`)
 _SENTENCE_END = re.compile(r"(?<=[.!?;:])\s+")
 
 
@@ -50,8 +51,29 @@ class CategoryModel:
         if self.model is None or len(vectors) == 0:
             return out
         out[:] = 0.0
-        out[:, self.classes] = self.model.predict_proba(vectors)
+        out[:, self.classes] = in_blocks(self.model.predict_proba, vectors)
         return out
+
+
+def in_blocks(predict, vectors: np.ndarray) -> np.ndarray:
+    """``predict(vectors)`` over blocks of exactly :data:`BLOCK_ROWS` rows (the last padded
+    with zeros). BLAS rounds the last bit of a row's value by how many rows one call gets;
+    in same-sized blocks a row's value is the same whichever rows come with it, so a corpus
+    brought up to date keeps the values of its unchanged rows, equal to a whole build's."""
+    out: np.ndarray | None = None
+    for start in range(0, len(vectors), BLOCK_ROWS):
+        part = vectors[start:start + BLOCK_ROWS]
+        rows = len(part)
+        if rows < BLOCK_ROWS:
+            padded = np.zeros((BLOCK_ROWS, vectors.shape[1]), dtype=vectors.dtype)
+            padded[:rows] = part
+            part = padded
+        found = predict(part)
+        if out is None:
+            out = np.empty((len(vectors), found.shape[1]), dtype=found.dtype)
+        out[start:start + rows] = found[:rows]
+    assert out is not None
+    return out
 
 
 def train(vectors: np.ndarray, labels: np.ndarray, n_categories: int,
@@ -88,16 +110,15 @@ def training_set(corpus: Corpus, embedder: str, need_vectors: np.ndarray,
 
 def training_key(embedder: str, n_categories: int,
                  parts: list[tuple[list[str], np.ndarray]]) -> str:
-    """A digest of what :func:`training_set` would hold, from the texts (each text's vector
-    is the embedder's for it) and their labels: the same key, the same model, without
-    gathering the vectors."""
+    """A digest of what :func:`training_set` would hold, from the labelled texts (each
+    text's vector is the embedder's for it) and their labels, in order: the same key, the
+    same model, without gathering the vectors. Unlabelled texts are not in it (a new one
+    trains nothing again)."""
     digest = hashlib.blake2b(f"{embedder}\n{n_categories}".encode(), digest_size=16)
     for texts, labels in parts:
         labels = np.asarray(labels, dtype=np.int64)
-        digest.update(labels.tobytes())
         for i in np.flatnonzero(labels >= 0).tolist():
-            digest.update(texts[i].encode("utf-8"))
-            digest.update(b"\x00")
+            digest.update(f"{labels[i]}\x00{texts[i]}\x00".encode())
         digest.update(b"\x01")
     return digest.hexdigest()
 

@@ -395,7 +395,9 @@ class Engine:
 
     def _remember_languages(self, corpus: Corpus) -> None:
         """Keep the languages of ``corpus``'s texts only (the memory follows the data)."""
-        languages = {n["text"]: self._languages.get(n["text"]) for n in corpus.needs.values()}
+        known = corpus.extra.get("need_languages", {})
+        languages = {n["text"]: self._languages.get(n["text"]) or known.get(n["text"])
+                     for n in corpus.needs.values()}
         languages = {t: lang for t, lang in languages.items() if lang is not None}
         for block in (corpus.offerings, corpus.practices):
             languages.update(zip(block.texts, block.languages))
@@ -452,7 +454,8 @@ class Engine:
             protos = categorize.prototype_texts(self.ref)
             evidence = self._read_evidence()
             rows = {t: _Rows.merged(_previous_records(previous, t),
-                                    previous.extra["row_order"][t], changed[t], fresh[t])
+                                    previous.extra["row_order"][t], changed[t], fresh[t],
+                                    _TEXTS[t])
                     for t in _TEXTS}
             found = self._vectors(fresh, protos)
         try:
@@ -549,7 +552,8 @@ class Engine:
             need_matrix = matrix(name, "needs")
             corpus.need_vectors[name] = {n["id"]: need_matrix[i] for i, n in enumerate(needs)}
         self._attach_categories(corpus, needs, protos, lambda name: _stack(
-            [found[name][content_hash(t)] for _, t in protos]))
+            [found[name][content_hash(t)] for _, t in protos]),
+            previous, sources if previous is not None else None)
         return corpus
 
     def _prepare(self, corpus: Corpus, previous: Corpus | None) -> None:
@@ -574,21 +578,26 @@ class Engine:
                     record_call(scorer.name, "could not prepare")
 
     def _attach_categories(self, corpus: Corpus, needs: list[dict], protos: list[tuple[str, str]],
-                           proto_matrix) -> None:
+                           proto_matrix, previous: Corpus | None = None,
+                           sources: dict[str, np.ndarray] | None = None) -> None:
         """Train the category model on the exchange's own labels; infer the missing ones.
 
         The primary embedder's model infers the texts in its languages; a text in a language
         it lacks is inferred by a model over a multilingual embedder's vectors, when one is
-        configured (Swahili or Tagalog with the Universal Sentence Encoder)."""
+        configured (Swahili or Tagalog with the Universal Sentence Encoder).
+
+        Given the ``previous`` corpus and each kept record's position in it (``sources``), a
+        record whose text was unlabelled there and still is keeps its probabilities when the
+        models are the same: only new or changed texts are inferred."""
         name = self.primary_embedder
         n_cat = len(corpus.categories)
         need_labels = categorize.labels(corpus, [n["category"] for n in needs])
         proto_labels = categorize.labels(corpus, [c for c, _ in protos])
-        models, trained = {}, {}
+        models, trained, keys = {}, {}, {}
         for embedder in {name, self._fallback_embedder() or name}:
             # trained once, reused while the labelled texts stay the same (a write to an
             # offering's availability or to an unlabelled text does not retrain)
-            key = categorize.training_key(embedder, n_cat, [
+            key = keys[embedder] = categorize.training_key(embedder, n_cat, [
                 (corpus.offerings.texts, corpus.offerings.category),
                 (corpus.practices.texts, corpus.practices.category),
                 ([n["text"] for n in needs], need_labels), ([t for _, t in protos], proto_labels)])
@@ -602,27 +611,49 @@ class Engine:
         self._category_models = trained
         corpus.extra["category_models"] = trained  # read back with the corpus from its file
         corpus.extra["category_model"] = models[name]
+        corpus.extra["category_keys"] = keys
+        same = (previous is not None and sources is not None
+                and previous.extra.get("category_keys") == keys)
 
-        def infer(vectors: dict[str, np.ndarray], languages: list[str]) -> np.ndarray:
-            chosen = [self._embedder_for(lang) for lang in languages]
-            probs = np.zeros((len(languages), n_cat))
+        def probabilities(labels: np.ndarray, language, vectors, earlier) -> np.ndarray:
+            """Certainty where a category is given; else the previous corpus's values (rows
+            at ``earlier[0]``, with its labels and values) where the row was unlabelled
+            there too; else inferred from ``vectors(embedder, rows)``."""
+            probs = np.zeros((len(labels), n_cat))
+            todo = labels < 0
+            if same and earlier is not None:
+                source, old_labels, old_probs = earlier
+                reuse = todo & (source >= 0)
+                reuse[reuse] = old_labels[source[reuse]] < 0
+                probs[reuse] = old_probs[source[reuse]]
+                todo &= ~reuse
+            rows = np.flatnonzero(todo)
+            chosen = np.array([self._embedder_for(language(i)) for i in rows.tolist()])
             for embedder, model in models.items():
-                rows = [i for i, e in enumerate(chosen) if e == embedder]
-                if rows:
-                    probs[rows] = model.predict_proba(vectors[embedder][rows])
-            return probs
+                mine = rows[chosen == embedder] if len(rows) else rows
+                if len(mine):
+                    probs[mine] = model.predict_proba(vectors(embedder, mine))
+            return categorize.with_given(probs, labels)
 
-        need_vectors = {e: _stack([corpus.need_vectors[e][n["id"]] for n in needs])
-                        for e in models}
-        probs = categorize.with_given(
-            infer(need_vectors, [self._language(n["text"]) for n in needs]), need_labels)
+        languages = [self._language(n["text"]) for n in needs]
+        corpus.extra["need_languages"] = dict(zip((n["text"] for n in needs), languages))
+        earlier = None
+        if previous is not None and sources is not None:
+            held = [previous.extra["need_category"][i] for i in previous.needs]
+            earlier = (sources["needs"], np.array([0 if given else -1 for _, given in held]),
+                       np.array([p for p, _ in held]).reshape(len(held), n_cat))
+        probs = probabilities(need_labels, languages.__getitem__, lambda e, rows: _stack(
+            [corpus.need_vectors[e][needs[i]["id"]] for i in rows.tolist()]), earlier)
         corpus.extra["need_category"] = {n["id"]: (probs[i], need_labels[i] >= 0)
                                          for i, n in enumerate(needs)}
         self._raise_inferred_sensitive(corpus, needs)
         practices = corpus.practices
-        corpus.practices.arrays["category_probs"] = categorize.with_given(
-            infer(practices.vectors, practices.languages) if len(practices)
-            else np.zeros((0, n_cat)), practices.category)
+        earlier = None if previous is None or sources is None else (
+            sources["practices"], previous.practices.category,
+            previous.practices.arrays["category_probs"])
+        practices.arrays["category_probs"] = probabilities(
+            practices.category, practices.languages.__getitem__,
+            lambda e, rows: practices.vectors[e][rows], earlier)
         corpus.offerings.arrays["category_probs"] = categorize.with_given(
             np.zeros((len(corpus.offerings), n_cat)), corpus.offerings.category)
 
@@ -921,8 +952,9 @@ class _Rebuild(Exception):
 
 @dataclass
 class _Rows:
-    """One table's records in insertion order: each one's place in that order, and its
-    position in the previous corpus (-1: read from the store now)."""
+    """One table's records in insertion order: each one's place in that order, and the
+    position in the previous corpus of the record whose text (so vectors) it has: its own
+    (-1: a new or changed text, read from the store now)."""
 
     records: list[dict]
     order: list[int]
@@ -936,12 +968,18 @@ class _Rows:
 
     @classmethod
     def merged(cls, records: list[dict], order: np.ndarray, changed: set[str],
-               fresh: list[dict]) -> _Rows:
+               fresh: list[dict], text_of: Callable[[dict], str]) -> _Rows:
         """The previous ``records`` (at ``order``) without the ``changed`` ids, and the
-        ``fresh`` rows of those still there, in insertion order."""
+        ``fresh`` rows of those still there, in insertion order. A fresh row whose text is
+        its previous record's keeps that record's position (and so its vectors: a write to
+        an offering's availability or regions copies no matrix)."""
         items = [(int(place), record, i) for i, (record, place) in
                  enumerate(zip(records, order.tolist())) if record["id"] not in changed]
-        items += [(row.pop("row_order"), row, -1) for row in fresh]
+        was = {record["id"]: i for i, record in enumerate(records) if record["id"] in changed}
+        for row in fresh:
+            i = was.get(row["id"], -1)
+            same = i >= 0 and text_of(records[i]) == text_of(row)
+            items.append((row.pop("row_order"), row, i if same else -1))
         items.sort(key=lambda item: item[0])
         return cls([r for _, r, _ in items], [o for o, _, _ in items],
                    [p for _, _, p in items])
