@@ -113,16 +113,22 @@ class SemanticScorer(Scorer):
     def prepare_again(self, corpus: Corpus, block: Block, previous: Block, state):
         """Hub scores brought up to date (:func:`hub_state`) rather than computed anew."""
         old = state.get("hub_state") if isinstance(state, dict) else None
-        return self._state(corpus, block, previous, old)
+        return self._state(corpus, block, previous, old, reuse=state if isinstance(
+            state, dict) and "own_rows" in state else None)
 
     def _state(self, corpus: Corpus, block: Block, previous: Block | None,
-               old: dict | None) -> dict[str, object]:
+               old: dict | None, reuse: dict | None = None) -> dict[str, object]:
         in_languages = np.array([self.languages is None or lang in self.languages
                                  for lang in block.languages], dtype=bool)
         hubs = hub_state(corpus, block, self.embedder, previous, old)
         state = {"hub": hubs["hub"], "hub_state": hubs, "in_languages": in_languages}
         matrix = block.vectors.get(self.embedder)
-        if self.languages is not None and matrix is not None:
+        if (reuse is not None and previous is not None and matrix is not None
+                and previous.vectors.get(self.embedder) is matrix
+                and np.array_equal(reuse["in_languages"], in_languages)):
+            # the same matrix and languages: its own rows as they were (no copy)
+            state["own_rows"], state["own_row"] = reuse["own_rows"], reuse["own_row"]
+        elif self.languages is not None and matrix is not None:
             # the rows of its languages, together: a request reads those alone, in one pass
             # (the block's matrix has zeros between them: MiniLM's is 3/4 zeros at 100k)
             state["own_rows"] = np.ascontiguousarray(matrix[in_languages])

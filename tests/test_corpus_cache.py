@@ -331,6 +331,8 @@ def test_an_updated_corpus_equals_one_built_whole_part_for_part(demo_copy, monke
         id=labelled["id"], text=labelled["text"]))
     warm.update_record("practices", Practice(  # a label given: inferred no more
         id=unlabelled["id"], text=unlabelled["text"], category=labelled["category"]))
+    warm.store.delete_record("practices", next(  # the rows after it move up
+        p["id"] for p in practices if p["id"] not in (labelled["id"], unlabelled["id"])))
 
     again = warm.corpus()
 
@@ -350,3 +352,9 @@ def test_a_write_that_keeps_every_text_copies_no_matrix(demo_copy):
     assert updated.offerings.arrays["capacity"][updated.offerings.position["demo-o-001"]] == 3
     for name, matrix in previous.offerings.vectors.items():
         assert updated.offerings.vectors[name] is matrix
+    # a scorer of some languages (MiniLM's, English) keeps its copy of their rows too
+    own = [(name, state) for name, state in previous.offerings.state.items()
+           if isinstance(state, dict) and "own_rows" in state]
+    assert own
+    for name, state in own:
+        assert updated.offerings.state[name]["own_rows"] is state["own_rows"]

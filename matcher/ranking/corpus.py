@@ -128,9 +128,13 @@ class Corpus:
 
 def build_corpus(version: int, ref: Reference, partners: list[dict], offerings: list[dict],
                  associations: list[dict], needs: list[dict], practices: list[dict],
-                 detect: Callable[[str], str] = detect_language) -> Corpus:
+                 detect: Callable[[str], str] = detect_language,
+                 earlier: tuple[Corpus, dict[str, np.ndarray]] | None = None) -> Corpus:
     """Arrays for filtering and scoring; vectors are attached afterwards by the engine.
-    ``detect``: a text's language (the engine passes one that remembers)."""
+    ``detect``: a text's language (the engine passes one that remembers). ``earlier``: a
+    previous corpus of the same associations, and per kind each candidate's position there
+    when its record is the one it had (-1: new or changed); those rows of the arrays are
+    copied from it rather than made again, when the vocabularies are the same."""
     categories = Vocabulary(ref.categories)
     regions = Vocabulary(ref.regions)
     countries = Vocabulary(sorted({*ref.countries, *(a["country"] for a in associations),
@@ -140,56 +144,83 @@ def build_corpus(version: int, ref: Reference, partners: list[dict], offerings: 
                                    *(lang for a in associations for lang in a["languages"])}))
     assoc_by_id = {a["id"]: a for a in associations}
     assoc_index = {a["id"]: i for i, a in enumerate(associations)}
+    vocabularies = (categories, regions, countries, commodities, languages)
+    if earlier is not None and any(
+            mine.index != theirs.index for mine, theirs in zip(vocabularies, (
+                earlier[0].categories, earlier[0].regions, earlier[0].countries,
+                earlier[0].commodities, earlier[0].languages), strict=True)):
+        earlier = None  # other columns: every row made again
 
-    off = Block(
-        kind="partner",
-        ids=[o["id"] for o in offerings],
-        records=offerings,
-        texts=[offering_text(o) for o in offerings],
-        languages=[detect(text) for text in map(offering_text, offerings)],
-        category=np.array([categories.get(o["category"]) for o in offerings], dtype=np.int64),
-    )
-    off.arrays = {
-        "regions": regions.mask([o["regions"] for o in offerings]),
-        "regions_any": np.array([not o["regions"] for o in offerings], dtype=bool),
-        "countries": countries.mask([o["countries"] for o in offerings]),
-        "countries_any": np.array([not o["countries"] for o in offerings], dtype=bool),
-        "commodities": commodities.mask([o["commodities"] for o in offerings]),
-        "commodities_any": np.array([not o["commodities"] for o in offerings], dtype=bool),
-        "languages": languages.mask([o["languages"] for o in offerings]),
-        "women_led_only": np.array([o["women_led_only"] for o in offerings], dtype=bool),
-        "min_members": np.array([o["min_members"] for o in offerings], dtype=np.int64),
-        "requires_formal_license": np.array([o["requires_formal_license"] for o in offerings],
-                                            dtype=bool),
-        "active": np.array([o["active"] for o in offerings], dtype=bool),
-        "capacity": np.array([np.inf if o["capacity"] is None else o["capacity"]
-                              for o in offerings], dtype=np.float64),
-        "valid_until": np.array([date.fromisoformat(o["valid_until"]).toordinal()
-                                 if o.get("valid_until") else np.inf for o in offerings],
-                                dtype=np.float64),
-    }
+    def offering_arrays(rows: list[dict]) -> dict[str, np.ndarray]:
+        return {
+            "regions": regions.mask([o["regions"] for o in rows]),
+            "regions_any": np.array([not o["regions"] for o in rows], dtype=bool),
+            "countries": countries.mask([o["countries"] for o in rows]),
+            "countries_any": np.array([not o["countries"] for o in rows], dtype=bool),
+            "commodities": commodities.mask([o["commodities"] for o in rows]),
+            "commodities_any": np.array([not o["commodities"] for o in rows], dtype=bool),
+            "languages": languages.mask([o["languages"] for o in rows]),
+            "women_led_only": np.array([o["women_led_only"] for o in rows], dtype=bool),
+            "min_members": np.array([o["min_members"] for o in rows], dtype=np.int64),
+            "requires_formal_license": np.array([o["requires_formal_license"] for o in rows],
+                                                dtype=bool),
+            "active": np.array([o["active"] for o in rows], dtype=bool),
+            "capacity": np.array([np.inf if o["capacity"] is None else o["capacity"]
+                                  for o in rows], dtype=np.float64),
+            "valid_until": np.array([date.fromisoformat(o["valid_until"]).toordinal()
+                                     if o.get("valid_until") else np.inf for o in rows],
+                                    dtype=np.float64),
+            "category": np.array([categories.get(o["category"]) for o in rows], dtype=np.int64),
+        }
 
-    prac_assocs = [assoc_by_id[p["association_id"]] for p in practices]
-    prac = Block(
-        kind="peer",
-        ids=[p["id"] for p in practices],
-        records=practices,
-        texts=[p["text"] for p in practices],
-        languages=[detect(p["text"]) for p in practices],
-        category=np.array([categories.get(p["category"]) if p["category"] else -1
-                           for p in practices], dtype=np.int64),
-    )
-    prac.arrays = {
-        "association": np.array([assoc_index[p["association_id"]] for p in practices],
-                                dtype=np.int64),
-        "country": np.array([countries.get(a["country"]) for a in prac_assocs], dtype=np.int64),
-        "region": np.array([regions.get(a["region"]) for a in prac_assocs], dtype=np.int64),
-        "commodities": commodities.mask([a["commodities"] for a in prac_assocs]),
-        "languages": languages.mask([a["languages"] for a in prac_assocs]),
-    }
+    def practice_arrays(rows: list[dict]) -> dict[str, np.ndarray]:
+        assocs = [assoc_by_id[p["association_id"]] for p in rows]
+        return {
+            "association": np.array([assoc_index[p["association_id"]] for p in rows],
+                                    dtype=np.int64),
+            "country": np.array([countries.get(a["country"]) for a in assocs], dtype=np.int64),
+            "region": np.array([regions.get(a["region"]) for a in assocs], dtype=np.int64),
+            "commodities": commodities.mask([a["commodities"] for a in assocs]),
+            "languages": languages.mask([a["languages"] for a in assocs]),
+            "category": np.array([categories.get(p["category"]) if p["category"] else -1
+                                  for p in rows], dtype=np.int64),
+        }
+
+    def block(kind: str, records: list[dict], texts: list[str], make) -> Block:
+        arrays = _arrays(records, make, None if earlier is None else (
+            earlier[0].block(kind), earlier[1][kind]))
+        made = Block(kind=kind, ids=[r["id"] for r in records], records=records, texts=texts,
+                     languages=[detect(text) for text in texts],
+                     category=arrays.pop("category"))
+        made.arrays = arrays
+        return made
+
     return Corpus(
         version=version, ref=ref, categories=categories, regions=regions, countries=countries,
         commodities=commodities, languages=languages, associations=assoc_by_id,
         assoc_index=assoc_index, partners={p["id"]: p for p in partners},
-        needs={n["id"]: n for n in needs}, offerings=off, practices=prac,
+        needs={n["id"]: n for n in needs},
+        offerings=block("partner", offerings, [offering_text(o) for o in offerings],
+                        offering_arrays),
+        practices=block("peer", practices, [p["text"] for p in practices], practice_arrays),
     )
+
+
+def _arrays(records: list[dict], make: Callable[[list[dict]], dict[str, np.ndarray]],
+            earlier: tuple[Block, np.ndarray] | None) -> dict[str, np.ndarray]:
+    """``make(records)``; given an earlier block and each record's position there (-1: made
+    now), the rows of the others are copied from that block's arrays."""
+    if earlier is None:
+        return make(records)
+    old, source = earlier
+    fresh = np.flatnonzero(source < 0)
+    made = make([records[i] for i in fresh.tolist()])
+    kept = np.flatnonzero(source >= 0)
+    out = {}
+    for name, values in made.items():
+        previous = old.category if name == "category" else old.arrays[name]
+        array = np.empty((len(records), *values.shape[1:]), dtype=values.dtype)
+        array[kept] = previous[source[kept]]
+        array[fresh] = values
+        out[name] = array
+    return out

@@ -503,8 +503,14 @@ class Engine:
                                    if i not in chosen]
         needs, offerings, practices = ([rows[t].records[i] for i in kept[t]] for t in _TEXTS)
         protos = [(c, t) for c, t in protos if embedded(t)]
+        earlier = None  # each candidate's position in previous when its record is the same
+        if previous is not None:
+            earlier = (previous, {_KINDS[t]: np.array(
+                [p if p >= 0 and rows[t].records[i] is held[p] else -1
+                 for i, p in ((i, rows[t].previous[i]) for i in kept[t])], dtype=np.int64)
+                for t, held in ((t, _previous_records(previous, t)) for t in _KINDS)})
         corpus = build_corpus(version, self.ref, partners, offerings, associations, needs,
-                              practices, detect=self._language)
+                              practices, detect=self._language, earlier=earlier)
         corpus.extra.update(
             left_out=sum(map(len, left_out_ids.values())), left_out_ids=left_out_ids,
             data_token=tokens["data_token"],
