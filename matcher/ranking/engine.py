@@ -16,6 +16,7 @@ import numpy as np
 import pluggy
 from pydantic import BaseModel
 
+from matcher import gc_pause
 from matcher.errors import InvalidInput, NotFound, NotReady
 from matcher.glossary import Glossary, load_glossary
 from matcher.language import detect_language
@@ -262,7 +263,8 @@ class Engine:
                         self.sync_embeddings()
                     key = (self.store.data_version(), self.vectors.generation,
                            self.store.vector_count())
-                    self._corpus = self._load_or_build()
+                    with gc_pause.paused():
+                        self._corpus = self._load_or_build()
                     self._corpus_key = key
                     self._tell_missing(self._corpus, key[2])
                     if self._corpus.extra["left_out"] and not self.embed_on_build:
