@@ -422,13 +422,14 @@ def serve(db: DbOption = None, host: str = "127.0.0.1", port: int = 8000,
     MATCHER_TRUSTED_PROXIES."""
     import uvicorn
 
-    from api.app import create_app
     from api.proxies import SERVER_OPTIONS
 
     settings = _settings(db, create=demo)
     if demo:
         _load_demo(settings, f"http://{host}:{port}")
     if workers == 1:
+        from api.app import create_app
+
         uvicorn.run(create_app(settings), host=host, port=port, log_level="info",
                     **SERVER_OPTIONS)
         return
@@ -440,6 +441,7 @@ def serve(db: DbOption = None, host: str = "127.0.0.1", port: int = 8000,
     # each oversubscribe the cores (measured: the cosine of a request 5x slower under load)
     for name in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
         os.environ.setdefault(name, "1")
+    # the app is imported by the workers only: the supervisor spawns them sooner
     uvicorn.run("api.app:create_app_from_environment", factory=True, workers=workers,
                 host=host, port=port, log_level="info", **SERVER_OPTIONS)
 

@@ -148,3 +148,24 @@ def test_each_worker_allows_its_share_of_failed_sign_ins(shared_throttle):
 
     assert not below and throttle.over_limit(key)
     assert throttle.limit() * 2 <= throttle.FAILURE_LIMIT
+
+
+def test_the_supervisor_of_several_workers_spawns_them_without_importing_the_app(
+        demo_db, tmp_path):
+    """The app's imports (the engine, scikit-learn, the pages) are each worker's to make:
+    made first in the supervisor too, they delayed every worker's start by seconds."""
+    import subprocess
+    import sys
+
+    db = copy_database(demo_db, tmp_path)
+    script = (  # uvicorn.run replaced at the edge: what matters is what came before it
+        "import sys, uvicorn\n"
+        "uvicorn.run = lambda target, **options: print(target, options['workers'], "
+        "'api.app' in sys.modules, 'matcher.ranking.engine' in sys.modules)\n"
+        "from matcher.cli import app\n"
+        f"app(['serve', '--db', {str(db)!r}, '--workers', '2'])\n")
+    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                         timeout=PATIENCE)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.split() == ["api.app:create_app_from_environment", "2", "False",
+                                  "False"]
