@@ -358,3 +358,22 @@ def test_a_write_that_keeps_every_text_copies_no_matrix(demo_copy):
     assert own
     for name, state in own:
         assert updated.offerings.state[name]["own_rows"] is state["own_rows"]
+
+
+def test_a_corpus_saved_after_writes_is_read_by_a_new_process_as_it_is(demo_copy,
+                                                                      monkeypatch):
+    warm = _engine(demo_copy)
+    warm.warm_up()
+    partner, offering = _an_offering(warm)
+    warm.create_record("offerings", offering, partner)
+    assert warm.corpus().extra["updated_records"] == 1  # brought up to date, not saved
+    assert _engine(demo_copy).warm_up().extra.get("updated_records") == 1
+
+    path = warm.save_corpus()
+
+    assert path is not None and _files(demo_copy) == [path]
+    fresh = _engine(demo_copy)
+    read = _reads(fresh, monkeypatch)
+    fresh.warm_up()
+    assert read == []  # read as it is: no record read to bring it up to date
+    assert "cache-o-1" in _items(fresh, NEED, "partner")

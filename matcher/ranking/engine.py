@@ -11,6 +11,7 @@ import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from functools import cached_property
+from pathlib import Path
 
 import numpy as np
 import pluggy
@@ -375,6 +376,24 @@ class Engine:
                 self._unsaved = 0
         return corpus
 
+    def save_corpus(self) -> Path | None:
+        """Save the corpus of the current data to its file beside the database now, so that
+        a process started next reads it as it is, with nothing to bring up to date (a server
+        saves one by itself only once :data:`SAVE_AFTER_RECORDS` records were updated since); the file's
+        path, or None when there is nowhere to save it."""
+        folder = corpus_cache.cache_folder(self.settings.local_files())
+        if folder is None:
+            return None
+        with self._lock:
+            corpus = self.corpus()
+            tokens = corpus.extra.get("cache_tokens")
+            if not isinstance(tokens, dict) or not _prepared(corpus):
+                return None
+            path = corpus_cache.save(folder, self._cache_key(tokens), corpus)
+            if path is not None:
+                self._unsaved = 0
+            return path
+
     def _load(self, folder, latest: bool = False) -> Corpus | None:
         """The corpus of the current data from its file, if there is a sound one; ``latest``:
         the newest file made by the same models, scorers and code, of whatever data."""
@@ -515,7 +534,7 @@ class Engine:
                               practices, detect=self._language, earlier=earlier)
         corpus.extra.update(
             left_out=sum(map(len, left_out_ids.values())), left_out_ids=left_out_ids,
-            data_token=tokens["data_token"],
+            data_token=tokens["data_token"], cache_tokens=dict(tokens),
             row_order={t: np.array([rows[t].order[i] for i in kept[t]], dtype=np.int64)
                        for t in _TEXTS})
         corpus = _with_evidence(corpus, *evidence)
