@@ -7,8 +7,9 @@
 Builds or reuses the scale set db (bench/scale.py, imported and embedded as bench/latency.py
 does), saves the corpus of its current data beside it (``Engine.save_corpus``, in a
 subprocess; built first when the code changed), and serves a copy of it with that file
-beside it, as a restart finds it, after ``--writes`` writes through the store (an offering made inactive, then active again, ...: the file is
-then behind the data, and each worker brings it up to date at start; 0: the file is current).
+beside it, as a restart finds it, after ``--writes`` writes through the store (an offering
+made inactive, then active again, ...: the file is then behind the data, and each worker
+brings it up to date at start; 0: the file is current).
 For each worker count, ``--runs`` times: spawns `matcher serve --workers N` and polls
 ``/health`` every 50 ms. Prints, from spawn: the first "ok", every worker's "ok" (30 in a
 row, each on a new connection that any worker may take) and the first suggestion; medians

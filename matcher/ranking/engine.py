@@ -379,8 +379,8 @@ class Engine:
     def save_corpus(self) -> Path | None:
         """Save the corpus of the current data to its file beside the database now, so that
         a process started next reads it as it is, with nothing to bring up to date (a server
-        saves one by itself only once :data:`SAVE_AFTER_RECORDS` records were updated since); the file's
-        path, or None when there is nowhere to save it."""
+        saves one by itself only once :data:`SAVE_AFTER_RECORDS` records were updated
+        since); the file's path, or None when there is nowhere to save it."""
         folder = corpus_cache.cache_folder(self.settings.local_files())
         if folder is None:
             return None
@@ -642,7 +642,10 @@ class Engine:
         same = (previous is not None and sources is not None
                 and previous.extra.get("category_keys") == keys)
 
-        def probabilities(labels: np.ndarray, language, vectors, earlier) -> np.ndarray:
+        def probabilities(labels: np.ndarray, language: Callable[[int], str],
+                          vectors: Callable[[str, np.ndarray], np.ndarray],
+                          earlier: tuple[np.ndarray, np.ndarray, np.ndarray] | None
+                          ) -> np.ndarray:
             """Certainty where a category is given; else the previous corpus's values (rows
             at ``earlier[0]``, with its labels and values) where the row was unlabelled
             there too; else inferred from ``vectors(embedder, rows)``."""
