@@ -106,6 +106,33 @@ def _startup(db: Path, names: list[str]) -> dict:
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
+def scale_db_path(offerings: int, practices: int, associations: int, needs: int, seed: int,
+                  names: list[str], random_vectors: str | None) -> Path:
+    """The default file of a scale set's db, named after what it is built from (shared by
+    the benches that use the scale set, so each reuses the others' db)."""
+    return Path(tempfile.gettempdir()) / (
+        f"delve-bench-scale-{offerings}o-{practices}p-{associations}a-{needs}n-s{seed}"
+        f"-{'+'.join(names)}{'-random-' + random_vectors if random_vectors else ''}.db")
+
+
+def embedder_names(embedders: str | None) -> list[str]:
+    """The comma-separated ``embedders``, or the settings' when none are given."""
+    from matcher.settings import load_settings
+
+    return [n.strip() for n in embedders.split(",")] if embedders else \
+        list(load_settings().embedders)
+
+
+def offering_fields(row: dict) -> dict:
+    """An offering's stored ``row`` as the fields of an ``Offering`` to write back."""
+    from matcher.exchange import Offering
+
+    fields = {name: row[name] for name in Offering.model_fields if name in row}
+    fields["eligibility"] = {k: row[k] for k in ("women_led_only", "min_members",
+                                                 "requires_formal_license")}
+    return fields
+
+
 def _rebuilds(engine, count: int) -> list[tuple[float, float]]:
     """``count`` writes (one offering made inactive, then active again, ...), each timed, and
     the corpus rebuild each causes; the offering is left as it was."""
@@ -113,9 +140,7 @@ def _rebuilds(engine, count: int) -> list[tuple[float, float]]:
 
     offering_id = engine.corpus().offerings.ids[0]
     row = engine.store.get("offerings", offering_id)
-    fields = {name: row[name] for name in Offering.model_fields if name in row}
-    fields["eligibility"] = {k: row[k] for k in ("women_led_only", "min_members",
-                                                 "requires_formal_license")}
+    fields = offering_fields(row)
     out = []
     for i in range(count + count % 2):  # an even count: the offering ends as it began
         fields["active"] = bool(row["active"]) if i % 2 else not row["active"]
@@ -390,12 +415,10 @@ def main(
     from matcher.ranking.engine import Engine
     from matcher.settings import load_settings
 
-    settings = load_settings()
-    names = [n.strip() for n in embedders.split(",")] if embedders else list(settings.embedders)
+    names = embedder_names(embedders)
     if db is None:
-        db = Path(tempfile.gettempdir()) / (
-            f"delve-bench-scale-{offerings}o-{practices}p-{associations}a-{needs}n-s{seed}"
-            f"-{'+'.join(names)}{'-random-' + random_vectors if random_vectors else ''}.db")
+        db = scale_db_path(offerings, practices, associations, needs, seed, names,
+                           random_vectors)
 
     start = time.perf_counter()
     doc = build_scale_set(offerings, practices, associations, needs, seed)

@@ -42,7 +42,7 @@ from rich.table import Table
 HERE = Path(__file__).resolve().parent
 READY_IN_A_ROW = 30  # /health answers 'ok' this many times in a row: every worker is ready
 sys.path.insert(0, str(HERE))
-from latency import prepare_db  # noqa: E402
+from latency import embedder_names, prepare_db, scale_db_path  # noqa: E402
 from scale import build_scale_set  # noqa: E402
 
 console = Console(width=None if sys.stdout.isatty() else 120)
@@ -209,18 +209,15 @@ def main(
 ) -> None:
     """Load-test `matcher serve` and the floor app with wrk, side by side."""
     from matcher.principals import Role
-    from matcher.settings import load_settings
     from matcher.store import Store
 
     if shutil.which("wrk") is None:
         raise SystemExit("wrk is not installed (Debian: apt-get install wrk)")
     connections = connections or [10, 1]
-    names = [n.strip() for n in embedders.split(",")] if embedders else \
-        list(load_settings().embedders)
+    names = embedder_names(embedders)
     if db is None:
-        db = Path(tempfile.gettempdir()) / (
-            f"delve-bench-scale-{offerings}o-{practices}p-{associations}a-{needs}n-s{seed}"
-            f"-{'+'.join(names)}{'-random-' + random_vectors if random_vectors else ''}.db")
+        db = scale_db_path(offerings, practices, associations, needs, seed, names,
+                           random_vectors)
     doc_text = json.dumps(build_scale_set(offerings, practices, associations, needs, seed),
                           ensure_ascii=False)
     randoms = [n.strip() for n in random_vectors.split(",")] if random_vectors else []

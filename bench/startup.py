@@ -34,7 +34,7 @@ from rich.table import Table
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
-from latency import prepare_db  # noqa: E402
+from latency import embedder_names, offering_fields, prepare_db, scale_db_path  # noqa: E402
 from load import (  # noqa: E402
     READY_IN_A_ROW,
     _copy_db,
@@ -64,9 +64,7 @@ def _write(db: Path, names: list[str], count: int) -> None:
 
     engine = Engine(load_settings(db=db, embedders=names), embed_on_build=False)
     row = next(o for p in engine.store.partners() for o in engine.store.offerings(p["id"]))
-    fields = {name: row[name] for name in Offering.model_fields if name in row}
-    fields["eligibility"] = {k: row[k] for k in ("women_led_only", "min_members",
-                                                 "requires_formal_license")}
+    fields = offering_fields(row)
     for i in range(count):
         fields["active"] = bool(row["active"]) if i % 2 else not row["active"]
         engine.update_record("offerings", Offering.model_validate(fields))
@@ -128,16 +126,13 @@ def main(
 ) -> None:
     """Time `matcher serve`'s start over HTTP from a stale corpus file."""
     from matcher.principals import Role
-    from matcher.settings import load_settings
     from matcher.store import Store
 
     workers = workers or [1, 2]
-    names = [n.strip() for n in embedders.split(",")] if embedders else \
-        list(load_settings().embedders)
+    names = embedder_names(embedders)
     if db is None:
-        db = Path(tempfile.gettempdir()) / (
-            f"delve-bench-scale-{offerings}o-{practices}p-{associations}a-{needs}n-s{seed}"
-            f"-{'+'.join(names)}{'-random-' + random_vectors if random_vectors else ''}.db")
+        db = scale_db_path(offerings, practices, associations, needs, seed, names,
+                           random_vectors)
     doc_text = json.dumps(build_scale_set(offerings, practices, associations, needs, seed),
                           ensure_ascii=False)
     randoms = [n.strip() for n in random_vectors.split(",")] if random_vectors else []
