@@ -20,6 +20,7 @@ from api.proxies import install_proxy_headers
 from api.routes import api_router, health
 from api.state import EngineProvider
 from api.strict_body import refuse_non_finite_numbers
+from api.turns import open_turns
 from matcher import __version__
 from matcher.services.outbox import Courier
 from matcher.settings import Settings, load_settings
@@ -37,6 +38,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     close the store at shutdown. With several worker processes, one of them at a time
     delivers the outbox and embeds (a lock file beside the database)."""
     engines: EngineProvider = app.state.engines
+    open_turns(app)
     engines.warm()
     courier = Courier(engines)
     courier.start()

@@ -441,9 +441,15 @@ def serve(db: DbOption = None, host: str = "127.0.0.1", port: int = 8000,
     # each oversubscribe the cores (measured: the cosine of a request 5x slower under load)
     for name in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
         os.environ.setdefault(name, "1")
-    # the app is imported by the workers only: the supervisor spawns them sooner
-    uvicorn.run("api.app:create_app_from_environment", factory=True, workers=workers,
-                host=host, port=port, log_level="info", **SERVER_OPTIONS)
+    # the app is imported by the workers only: the supervisor spawns them sooner; each
+    # worker listens on a socket of its own (api.workers), so connections spread over them
+    from api.workers import PortTaken, run_workers
+
+    try:
+        run_workers("api.app:create_app_from_environment", workers, host, port,
+                    log_level="info", **SERVER_OPTIONS)
+    except PortTaken as error:
+        _fail(str(error))
 
 
 @app.command()

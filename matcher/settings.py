@@ -74,6 +74,11 @@ class Settings(BaseSettings):
         2, ge=1, le=8, description="threads one suggestion may use for a pass over 20,000 or "
         "more candidates' vectors (1: its own alone); a helper thread that another request "
         "holds is not waited for")
+    suggest_slots: int = Field(
+        1, ge=1, le=64, description="suggestions the API's suggestion endpoints work out "
+        "at once in one process; the others wait their turn. Threads that work at once "
+        "contend for Python's GIL: with ten connections on one worker, one at a time served "
+        "nearly twice as many per second as a thread per request (bench/load.py)")
     workers: int = Field(1, ge=1, le=64, description="processes serving requests (set by "
                          "`matcher serve --workers`): with more than one, one at a time "
                          "delivers the outbox and embeds missing texts, and each counts failed "

@@ -96,13 +96,13 @@ class LexicalScorer(Scorer):
         if state["index"] is None:
             return [[] for _ in positions]
         vocab, ids, offsets = state["index"].vocab_dict, state["ids"], state["offsets"]
+        # only words that carry meaning: no numbers, no function words, in any language
+        wanted = [(surface, vocab[stem]) for stem, surface in query.items()
+                  if stem not in common and stem in vocab and meaningful(surface, lang)]
         for p in positions:
             row = int(ctx.candidates[p])
-            doc = ids[offsets[row]:offsets[row + 1]]
-            # only words that carry meaning: no numbers, no function words, in any language
-            shared = [surface for stem, surface in query.items()
-                      if stem not in common and stem in vocab and (doc == vocab[stem]).any()
-                      and meaningful(surface, lang)]
+            doc = set(ids[offsets[row]:offsets[row + 1]].tolist())
+            shared = [surface for surface, token in wanted if token in doc]
             out.append([_("shared words: {words}", ctx.ui_language, words=", ".join(shared[:4]))]
                        if shared else [])
         return out

@@ -56,7 +56,9 @@ def rows_dot(matrix: np.ndarray, rows: np.ndarray, vector: np.ndarray,
         for start in range(first, stop, GATHER_ROWS):
             chunk = rows[start:min(start + GATHER_ROWS, stop)]
             part = buffer[:len(chunk)]
-            np.take(matrix, chunk, axis=0, out=part)
+            # mode="clip": with the default "raise", numpy copies through a buffer of
+            # its own first, which cost as much again as the copy (rows are valid)
+            np.take(matrix, chunk, axis=0, out=part, mode="clip")
             np.dot(part, vector, out=out[start:start + len(chunk)])
 
     split(len(rows), gather, GATHER_ROWS)

@@ -65,16 +65,23 @@ def serve(target: str | Path, warm: bool = True) -> Iterator[str]:
         yield url
 
 
+def free_port() -> int:
+    """A loopback port free now (a server binds it again: a small race with other
+    processes)."""
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    port = sock.getsockname()[1]
+    sock.close()
+    return port
+
+
 @contextmanager
 def serve_process(db: Path, workers: int = 1, env: Mapping[str, str] | None = None,
                   start_timeout: float = 180) -> Iterator[tuple[str, subprocess.Popen]]:
     """``matcher serve --db DB --workers N`` in a child process, with the ``MATCHER_*``
     settings of ``env`` only (none inherited from this process), until the block ends; yields
     its base URL (once it answers /health) and the process (uvicorn's supervisor)."""
-    sock = socket.socket()
-    sock.bind(("127.0.0.1", 0))
-    port = sock.getsockname()[1]
-    sock.close()  # the server binds it again (a small race with other processes)
+    port = free_port()
     environment = {k: v for k, v in os.environ.items() if not k.startswith("MATCHER_")}
     environment.update(env or {})
     log = tempfile.TemporaryFile()  # a pipe nobody reads would fill and stop the server

@@ -11,6 +11,7 @@ import shutil
 import socket
 import subprocess
 import sys
+import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -262,6 +263,22 @@ def test_unknown_need_is_404_with_a_message(client):
     assert "demo-n-999" in response.json()["detail"]
 
 
+def test_a_need_the_caller_may_not_see_is_404_before_its_weights_are_read(api_db, client):
+    """Another association's need reads as missing, with a weight naming no scorer too (its
+    422 would come only once the caller may ask)."""
+    other = make_token(api_db, Role.ASSOCIATION, association_id="demo-a-02")
+    weight = {"weight": "no_such_scorer:1"}
+
+    hidden = client.get(suggestions_url(), params=weight, headers=other)
+    hidden_across = client.get(association_url(), params=weight, headers=other)
+    own = client.get(suggestions_url(), params=weight)
+    own_across = client.get(association_url(), params=weight)
+
+    assert (hidden.status_code, hidden_across.status_code) == (404, 404)
+    assert (own.status_code, own_across.status_code) == (422, 422)
+    assert "weight" in json.dumps(own.json()["detail"])
+
+
 def test_unknown_association_is_404_with_a_message(client):
     response = client.get(association_url("demo-a-99"))
 
@@ -437,6 +454,40 @@ def test_live_server_answers_concurrent_requests(live_server, auth):
 
     assert [r.status_code for r in responses] == [200] * len(urls)
     assert [r.json()["need_id"] for r in responses[:6]] == [f"demo-n-00{i}" for i in range(1, 7)]
+
+
+@pytest.mark.parametrize("slots", [1, 3])
+def test_suggestions_are_worked_out_in_turn_at_most_the_slots_at_once(api_db, auth, slots):
+    """MATCHER_SUGGEST_SLOTS bounds the suggestions one process works out at once (the
+    others wait their turn, not contending for the GIL); every request is still answered,
+    and other endpoints do not queue behind them."""
+    app = create_app(load_settings(db=api_db, suggest_slots=slots))
+    with TestClient(app, headers=auth) as client:
+        engine = app.state.engines.get()
+        real, lock = engine.suggest, threading.Lock()
+        running, most = [0], [0]
+
+        def counted(*args, **kwargs):
+            with lock:
+                running[0] += 1
+                most[0] = max(most[0], running[0])
+            try:
+                time.sleep(0.05)  # long enough for the others to arrive meanwhile
+                return real(*args, **kwargs)
+            finally:
+                with lock:
+                    running[0] -= 1
+
+        engine.suggest = counted
+        urls = [suggestions_url(f"demo-n-00{i}") for i in range(1, 7)] * 2
+        with ThreadPoolExecutor(max_workers=len(urls) + 1) as pool:
+            answers = pool.map(client.get, urls)
+            health = pool.submit(client.get, "/api/v1/needs/demo-n-001").result(timeout=30)
+            statuses = [r.status_code for r in answers]
+
+    assert statuses == [200] * len(urls)
+    assert health.status_code == 200
+    assert most[0] == slots
 
 
 def test_live_server_serves_the_suggestions_contract(live_server, auth):

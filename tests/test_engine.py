@@ -7,13 +7,15 @@ import json
 import math
 import unicodedata
 from collections import Counter
+from types import SimpleNamespace
 
+import numpy as np
 import pytest
 
 from matcher.errors import InvalidInput, NotFound
 from matcher.exchange import parse_document
 from matcher.ranking.embeddings import content_hash
-from matcher.ranking.engine import Engine
+from matcher.ranking.engine import TOP_WINDOW, Engine, _capped_order, _diversify
 from matcher.reference import default_data_dir
 from matcher.settings import load_settings
 
@@ -118,6 +120,28 @@ def _check_partner_cap(engine, cap: int) -> list[str]:
         if worst and worst[0][1] > cap:
             broken.append(f"{need_id}: {worst[0][0]} x{worst[0][1]}")
     return broken
+
+
+@pytest.mark.parametrize("partners", [1, 2, 3, 12])
+def test_the_capped_order_reads_as_few_owners_as_it_needs_and_is_that_of_the_whole_head(
+        partners):
+    """_diversify settles the capped order on a prefix of the ranking where it can: its
+    first ``limit`` are those of the cap over every owner of the head, whether the cap's
+    window fills early or one partner crowds the ranking."""
+    rng = np.random.default_rng(partners)
+    for trial in range(60):
+        n = int(rng.integers(1, 700))
+        owner = [f"p{int(rng.integers(partners))}" for _ in range(n)]
+        block = SimpleNamespace(records=[{"partner_id": o} for o in owner])
+        candidates = rng.permutation(n)
+        total = rng.permutation(n).astype(float)  # distinct: one order, whatever the sort
+        limit, cap = int(rng.integers(1, 40)), int(rng.integers(1, 4))
+        depth = max(limit, TOP_WINDOW) + TOP_WINDOW * 20
+        head = np.argsort(-total)[:depth]
+        owners = [owner[int(candidates[p])] for p in head]
+        expected = [int(head[i]) for i in _capped_order(owners, cap)[:limit]]
+
+        assert _diversify(total, candidates, block, "partner", limit, cap) == expected
 
 
 def test_at_most_max_per_partner_offerings_of_one_partner_in_the_top_10(engine):

@@ -288,6 +288,8 @@ def test_evidence_version_counts_outcomes_and_lessons(blank_target):
         assert bump("update lessons set worked = 0") == 1
         assert bump("update matches set outcome = 'failed' where id = 1") == 1
         assert bump("delete from matches where id = 1") == 2  # its lesson goes with it
+        assert store.versions() == (store.data_version(), store.evidence_version())
+        assert store.versions()[1] == 7  # the read a suggestion makes sees the bumps
     finally:
         store.close()
 

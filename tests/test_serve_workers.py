@@ -5,21 +5,29 @@ suggestion, the outbox is delivered once, and failed sign-ins are limited across
 
 from __future__ import annotations
 
+import asyncio
+import os
+import socket
+import subprocess
+import sys
 import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 
 import httpx
 import pytest
 
 from api import throttle
 from api.app import create_app
+from api.workers import listening_socket
 from matcher.principals import Role
 from matcher.process_lock import ProcessLock, worker_lock
 from matcher.ranking.engine import Engine
 from matcher.settings import load_settings
 from matcher.store import Mail, Store
 from tests.mailserver import MailServer
-from tests.servers import serve_app, serve_process, worker_pids
+from tests.servers import free_port, serve_app, serve_process, worker_pids
 from tests.support import copy_database, make_token
 
 NEED = "demo-n-001"
@@ -78,15 +86,92 @@ def test_two_workers_answer_and_each_sees_a_write_made_through_the_other(demo_db
     headers = make_token(db, Role.ADMIN)
     with serve_process(db, workers=2) as (base, process):
         workers = worker_pids(process)
+        port = int(base.rsplit(":", 1)[1])
+        listeners = _until(lambda: (found := _listening_pids(port, [process.pid, *workers]))
+                           and len(found) == 2 and found, "both workers to listen")
         before = {tuple(_suggested(base, headers)) for _ in range(8)}
         gone = next(iter(before))[0]
         deleted = httpx.delete(f"{base}/api/v1/offerings/{gone}", headers=headers, timeout=60)
         after = [_suggested(base, headers) for _ in range(8)]
 
     assert len(workers) == 2
+    # each worker listens on a socket of its own (one SO_REUSEPORT group), the supervisor
+    # on none: the kernel spreads the connections over the workers
+    assert sorted(listeners) == sorted(workers)
     assert len(before) == 1  # both workers rank alike
     assert deleted.status_code == 204, deleted.text
     assert all(gone not in offerings and len(offerings) == 10 for offerings in after)
+
+
+def _listening_pids(port: int, pids: list[int]) -> list[int]:
+    """For each socket listening on ``port`` (Linux's /proc/net/tcp), the pid among ``pids``
+    that holds it."""
+    inodes = set()
+    for line in Path("/proc/net/tcp").read_text().splitlines()[1:]:
+        fields = line.split()
+        if int(fields[1].split(":")[1], 16) == port and fields[3] == "0A":  # 0A: LISTEN
+            inodes.add(fields[9])
+    holders = []
+    for pid in pids:
+        for fd in Path(f"/proc/{pid}/fd").iterdir():
+            try:
+                target = os.readlink(fd)
+            except OSError:
+                continue
+            if target.startswith("socket:[") and target[8:-1] in inodes:
+                holders.append(pid)
+    assert len(holders) == len(inodes)  # every listener is one of these processes'
+    return holders
+
+
+def test_a_listening_socket_of_a_worker_sends_without_delay():
+    """A worker's own socket is a TCP one by name: asyncio sets TCP_NODELAY on what it
+    accepts (without it, each answer waited ~40 ms for the client's delayed ACK)."""
+    async def accepted_nodelay() -> int:
+        sock = listening_socket("127.0.0.1", 0)
+        got: asyncio.Future = asyncio.get_running_loop().create_future()
+
+        def connected(transport: asyncio.Transport) -> None:
+            conn = transport.get_extra_info("socket")
+            got.set_result(conn.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY))
+
+        server = await asyncio.get_running_loop().create_server(
+            lambda: _OnConnect(connected), sock=sock)
+        port = sock.getsockname()[1]
+        _, writer = await asyncio.open_connection("127.0.0.1", port)
+        try:
+            return await asyncio.wait_for(got, 30)
+        finally:
+            writer.close()
+            server.close()
+
+    with ThreadPoolExecutor(1) as pool:  # a loop of its own, whatever runs in this thread
+        assert pool.submit(asyncio.run, accepted_nodelay()).result(timeout=60) != 0
+
+
+class _OnConnect(asyncio.Protocol):
+    def __init__(self, callback):
+        self.callback = callback
+
+    def connection_made(self, transport):  # noqa: ANN001
+        self.callback(transport)
+
+
+def test_several_workers_on_a_port_in_use_stop_with_one_line(demo_db, tmp_path):
+    taken = socket.socket()
+    taken.bind(("127.0.0.1", 0))
+    taken.listen()
+    port = taken.getsockname()[1]
+    try:
+        done = subprocess.run(
+            [sys.executable, "-m", "matcher", "serve", "--db", str(demo_db), "--port",
+             str(port), "--workers", "2"], capture_output=True, text=True, timeout=120)
+    finally:
+        taken.close()
+
+    assert done.returncode == 1
+    assert done.stderr.strip().splitlines()[-1] == \
+        f"Error: 127.0.0.1:{port} is in use by another process"
 
 
 def test_two_workers_deliver_each_queued_email_once(demo_db, tmp_path):
@@ -154,16 +239,15 @@ def test_the_supervisor_of_several_workers_spawns_them_without_importing_the_app
         demo_db, tmp_path):
     """The app's imports (the engine, scikit-learn, the pages) are each worker's to make:
     made first in the supervisor too, they delayed every worker's start by seconds."""
-    import subprocess
-    import sys
-
     db = copy_database(demo_db, tmp_path)
-    script = (  # uvicorn.run replaced at the edge: what matters is what came before it
-        "import sys, uvicorn\n"
-        "uvicorn.run = lambda target, **options: print(target, options['workers'], "
+    port = free_port()
+    script = (  # the supervisor's run replaced at the edge: what matters is what came before
+        "import sys\n"
+        "from uvicorn.supervisors import Multiprocess\n"
+        "Multiprocess.run = lambda self: print(self.config.app, self.config.workers, "
         "'api.app' in sys.modules, 'matcher.ranking.engine' in sys.modules)\n"
         "from matcher.cli import app\n"
-        f"app(['serve', '--db', {str(db)!r}, '--workers', '2'])\n")
+        f"app(['serve', '--db', {str(db)!r}, '--workers', '2', '--port', '{port}'])\n")
     out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
                          timeout=PATIENCE)
     assert out.returncode == 0, out.stderr

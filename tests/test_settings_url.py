@@ -10,6 +10,7 @@ import stat
 from pathlib import Path
 
 import pytest
+from servers import free_port
 from typer.testing import CliRunner
 
 from matcher.cli import app as cli_app
@@ -159,19 +160,21 @@ def test_a_database_that_answers_passes_the_check(postgresql_url):
 
 
 def test_serve_hands_the_url_to_its_worker_processes_as_it_is(monkeypatch):
-    import uvicorn
+    from uvicorn.supervisors import Multiprocess
 
     from matcher import cli
 
     seen = {}
     monkeypatch.setattr(cli, "_check_reachable", lambda url: None)  # as if it answered
-    monkeypatch.setattr(uvicorn, "run", lambda app, **options: seen.update(
-        db=os.environ["MATCHER_DB"], workers=options["workers"]))
+    # the supervisor's run replaced at the edge: it would spawn the workers
+    monkeypatch.setattr(Multiprocess, "run", lambda self: seen.update(
+        db=os.environ["MATCHER_DB"], workers=self.config.workers))
     for name in ("MATCHER_DB", "MATCHER_WORKERS"):  # serve sets them: removed after
         monkeypatch.setenv(name, "x")
         monkeypatch.delenv(name)
+    port = free_port()
 
-    result = run("serve", "--db", DEAD, "--workers", "2")
+    result = run("serve", "--db", DEAD, "--workers", "2", "--port", str(port))
 
     assert result.exit_code == 0, result.output
     assert seen == {"db": DEAD, "workers": 2}

@@ -116,6 +116,7 @@ def test_import_upserts_by_id(demo_store, ref):
     assert demo_store.get("offerings", doc["partners"][0]["offerings"][0]["id"])["capacity"] == 99
     assert demo_store.get("needs", "test-n-new")["association_id"] == doc["associations"][0]["id"]
     assert demo_store.data_version() == version + 1
+    assert demo_store.versions() == (version + 1, demo_store.evidence_version())
 
 
 def test_records_absent_from_a_later_import_are_kept(demo_store, ref):

@@ -22,11 +22,10 @@ from api.schemas import (
     from_need_result,
 )
 from api.security import guard
+from api.turns import in_turn
 from matcher.principals import Principal, Role
-from matcher.ranking.engine import Engine
-from matcher.ranking.fusion import WEIGHT_NUMBER, parse_weight_overrides
+from matcher.ranking.fusion import WEIGHT_NUMBER
 from matcher.services import suggestions
-from matcher.services.suggestions import need_for_suggestions
 
 router = APIRouter(tags=["suggestions"])
 
@@ -52,41 +51,34 @@ ERRORS = {
 }
 
 
-def parse_weights(engine: Engine, items: list[str] | None) -> dict[str, float]:
-    """Per-request weight overrides; a malformed one is a 422 (see parse_weight_overrides)."""
-    return parse_weight_overrides(items, engine.scorers()) if items else {}
-
-
 @router.get("/needs/{need_id}/suggestions", response_model=SuggestionsResponse,
             responses=ERRORS, summary="Ranked, explained suggestions for one need",
             operation_id="need_suggestions")
-def need_suggestions(engine: EngineDep,
-                     who: Annotated[Principal, guard("need_suggestions", Role.ADMIN,
-                                                     Role.COORDINATOR, Role.ASSOCIATION)],
-                     need_id: Annotated[str, Path(examples=["demo-n-001"])],
-                     kind: KindQuery = "partner", limit: LimitQuery = 10,
-                     weight: WeightQuery = None, lang: LangQuery = "en"):
-    need_for_suggestions(engine, who, need_id)  # who may ask, before the weights are read
-    weights = parse_weights(engine, weight)
-    return from_need_result(suggestions.for_need(engine, who, need_id, kind, limit, weights,
-                                                 lang))
+async def need_suggestions(request: Request, engine: EngineDep,
+                           who: Annotated[Principal, guard("need_suggestions", Role.ADMIN,
+                                                           Role.COORDINATOR, Role.ASSOCIATION)],
+                           need_id: Annotated[str, Path(examples=["demo-n-001"])],
+                           kind: KindQuery = "partner", limit: LimitQuery = 10,
+                           weight: WeightQuery = None, lang: LangQuery = "en"):
+    # who may ask is checked before the weights are read (a malformed one is a 422)
+    return from_need_result(await in_turn(request, suggestions.for_need, engine, who, need_id,
+                                          kind, limit, weight, lang))
 
 
 @router.get("/associations/{association_id}/suggestions",
             response_model=AssociationSuggestionsResponse, responses=ERRORS,
             summary="Suggestions across all of an association's needs, each item once",
             operation_id="association_suggestions")
-def association_suggestions(engine: EngineDep,
-                            who: Annotated[Principal, guard(
-                                "association_suggestions", Role.ADMIN, Role.COORDINATOR,
-                                Role.ASSOCIATION)],
-                            association_id: Annotated[str, Path(examples=["demo-a-01"])],
-                            kind: KindQuery = "partner", limit: LimitQuery = 10,
-                            weight: WeightQuery = None, lang: LangQuery = "en"):
-    suggestions.association_for_suggestions(engine, who, association_id)  # before the weights
-    weights = parse_weights(engine, weight)
-    return from_association_result(suggestions.for_association(
-        engine, who, association_id, kind, limit, weights, lang))
+async def association_suggestions(request: Request, engine: EngineDep,
+                                  who: Annotated[Principal, guard(
+                                      "association_suggestions", Role.ADMIN,
+                                      Role.COORDINATOR, Role.ASSOCIATION)],
+                                  association_id: Annotated[str, Path(examples=["demo-a-01"])],
+                                  kind: KindQuery = "partner", limit: LimitQuery = 10,
+                                  weight: WeightQuery = None, lang: LangQuery = "en"):
+    return from_association_result(await in_turn(
+        request, suggestions.for_association, engine, who, association_id, kind, limit,
+        weight, lang))
 
 
 @router.get("/associations/{association_id}/exchanges", response_model=Exchanges,

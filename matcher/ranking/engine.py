@@ -257,9 +257,10 @@ class Engine:
         The version is read from the store on every call (one primary-key read of ``meta``,
         with the evidence version): a write through another process or another server over
         the same database reaches the very next suggestion, which pays the rebuild."""
-        if not self._fresh():
+        version, evidence = self.store.versions()
+        if not self._fresh(version):
             with self._lock:
-                if not self._fresh():
+                if not self._fresh(self.store.data_version()):
                     if self.embed_on_build:
                         self.sync_embeddings()
                     key = (self.store.data_version(), self.vectors.generation,
@@ -271,7 +272,7 @@ class Engine:
                     if self._corpus.extra["left_out"] and not self.embed_on_build:
                         self.heal()
         corpus = self._corpus
-        if corpus.evidence_version != self.store.evidence_version():
+        if corpus.evidence_version != evidence:
             with self._lock:  # an outcome was recorded: the same corpus, fresh evidence
                 if self._corpus.evidence_version != self.store.evidence_version():
                     self._corpus = _with_evidence(self._corpus, *self._read_evidence())
@@ -296,14 +297,14 @@ class Engine:
         with self.store.snapshot():
             return self.store.evidence_version(), self.store.item_evidence()
 
-    def _fresh(self) -> bool:
-        """Whether the corpus is that of the current data. One that left records out for want
-        of vectors is also stale once vectors came from elsewhere (another process), but not
-        while this engine embeds: it is rebuilt once, when that is done."""
+    def _fresh(self, data_version: int) -> bool:
+        """Whether the corpus is that of the data at ``data_version``. One that left records
+        out for want of vectors is also stale once vectors came from elsewhere (another
+        process), but not while this engine embeds: it is rebuilt once, when that is done."""
         if self._corpus is None or self._corpus_key is None:
             return False
         version, generation, count = self._corpus_key
-        if (version, generation) != (self.store.data_version(), self.vectors.generation):
+        if (version, generation) != (data_version, self.vectors.generation):
             return False
         return (not self._corpus.extra["left_out"] or self.vectors.running
                 or self.healer.running or count == self.store.vector_count())
@@ -714,7 +715,8 @@ class Engine:
         return Query(
             need=need,
             association=corpus.associations[need["association_id"]],
-            language=detect_language(need["text"]),
+            language=corpus.extra.get("need_languages", {}).get(need["text"])
+            or detect_language(need["text"]),  # detected when the corpus was made
             category_probs=probs,
             category_given=bool(given),
             vectors={name: corpus.need_vectors[name][need_id] for name in self.embedders},
@@ -1112,8 +1114,17 @@ def _diversify(total: np.ndarray, candidates: np.ndarray, block, kind: str, limi
         head = np.argsort(-total, kind="stable")
     if kind != "partner":
         return [int(p) for p in head[:limit]]
-    owners = [block.records[int(candidates[p])]["partner_id"] for p in head]
-    return [int(head[i]) for i in _capped_order(owners, max_per_owner)[:limit]]
+
+    def capped(count: int) -> list[int]:
+        return _capped_order([block.records[int(candidates[p])]["partner_id"]
+                              for p in head[:count]], max_per_owner)
+
+    # The first items of the capped order depend only on the head's first owners: a prefix
+    # usually settles them; the whole head only when it does not (one partner crowds it).
+    order = capped(4 * max(limit, TOP_WINDOW))
+    if len(order) < limit:
+        order = capped(len(head))
+    return [int(head[i]) for i in order[:limit]]
 
 
 def _embed_with_progress(embedder: Embedder, texts: list[str], batch_size: int,

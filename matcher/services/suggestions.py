@@ -13,10 +13,13 @@ suggestion.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from matcher import policy
 from matcher.errors import Forbidden, InvalidInput, NotFound
 from matcher.principals import Principal
 from matcher.ranking.engine import Engine, SuggestionList
+from matcher.ranking.fusion import parse_weight_overrides
 from matcher.store import Claim
 from matcher.vocabulary import KINDS
 from matcher.workflow import lifecycle
@@ -35,12 +38,15 @@ def need_for_suggestions(engine: Engine, who: Principal, need_id: str) -> tuple[
 
 
 def for_need(engine: Engine, who: Principal, need_id: str, kind: str = "partner",
-             limit: int = 10, weights: dict[str, float] | None = None,
+             limit: int = 10, weights: Sequence[str] | None = None,
              lang: str = "en") -> SuggestionList:
-    """Ranked, explained suggestions of ``kind`` for a need ``who`` may ask about."""
+    """Ranked, explained suggestions of ``kind`` for a need ``who`` may ask about.
+    ``weights``: fusion weight overrides as ``name:value`` items, read only once the caller
+    may ask (a malformed one is InvalidInput, see :func:`parse_weight_overrides`)."""
     need_for_suggestions(engine, who, need_id)
-    result = engine.suggest(need_id, kind, limit, weights, lang)
-    if not weights:  # the list as everyone sees it, not one re-weighted for an experiment
+    overrides = _parsed(engine, weights)
+    result = engine.suggest(need_id, kind, limit, overrides, lang)
+    if not overrides:  # the list as everyone sees it, not one re-weighted for an experiment
         note_unserved(engine, result)
     return result
 
@@ -68,11 +74,17 @@ def association_for_suggestions(engine: Engine, who: Principal, association_id: 
 
 def for_association(engine: Engine, who: Principal, association_id: str,
                     kind: str = "partner", limit: int = 10,
-                    weights: dict[str, float] | None = None,
+                    weights: Sequence[str] | None = None,
                     lang: str = "en") -> SuggestionList:
-    """Suggestions across all of an association's needs, each item once."""
+    """Suggestions across all of an association's needs, each item once (``weights`` as in
+    :func:`for_need`)."""
     association_for_suggestions(engine, who, association_id)
-    return engine.suggest_for_association(association_id, kind, limit, weights, lang)
+    return engine.suggest_for_association(association_id, kind, limit,
+                                          _parsed(engine, weights), lang)
+
+
+def _parsed(engine: Engine, items: Sequence[str] | None) -> dict[str, float]:
+    return parse_weight_overrides(items, engine.scorers()) if items else {}
 
 
 def not_interested(engine: Engine, who: Principal, need_id: str, kind: str,

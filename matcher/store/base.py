@@ -146,6 +146,13 @@ class BaseStore:
         value = self.db.value("select value from meta where key = 'data_version'")
         return int(value) if value is not None else 0
 
+    def versions(self) -> tuple[int, int]:
+        """The data version and the evidence version, in one read (each request's)."""
+        found = dict(self.db.execute("select key, value from meta where key in "
+                                     "('data_version', 'evidence_version')").all())
+        return (int(found.get("data_version") or 0),
+                int(found.get("evidence_version") or 0))
+
     def evidence_version(self) -> int:
         """A counter raised whenever the evidence of past exchanges changes (an outcome
         recorded; see migration m021): the engine refreshes the evidence it ranks with."""
