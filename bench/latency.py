@@ -106,6 +106,20 @@ def _startup(db: Path, names: list[str]) -> dict:
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
+# The scale set's options, as each bench that builds or reuses its db takes them.
+Offerings = Annotated[int, typer.Option(min=1)]
+Practices = Annotated[int, typer.Option(min=1)]
+Associations = Annotated[int, typer.Option(min=2)]
+Needs = Annotated[int, typer.Option(min=1)]
+ScaleDb = Annotated[Path | None, typer.Option(help="the scale set's SQLite file (default: "
+                                                   "bench/latency.py's, built if missing)")]
+Embedders = Annotated[str | None, typer.Option(
+    help="comma-separated embedders (default: the settings')")]
+RandomVectors = Annotated[str | None, typer.Option(
+    help="comma-separated embedders given random unit vectors instead of embedding "
+         "(timing only; as bench/latency.py)")]
+
+
 def scale_db_path(offerings: int, practices: int, associations: int, needs: int, seed: int,
                   names: list[str], random_vectors: str | None) -> Path:
     """The default file of a scale set's db, named after what it is built from (shared by
@@ -382,10 +396,10 @@ def _format_stats(stats: pstats.Stats, top: int, title: str) -> str:
 
 
 def main(
-    offerings: Annotated[int, typer.Option(min=1)] = 10_000,
-    practices: Annotated[int, typer.Option(min=1)] = 10_000,
-    associations: Annotated[int, typer.Option(min=2)] = 500,
-    needs: Annotated[int, typer.Option(min=1)] = 1_000,
+    offerings: Offerings = 10_000,
+    practices: Practices = 10_000,
+    associations: Associations = 500,
+    needs: Needs = 1_000,
     seed: int = 0,
     db: Annotated[Path | None, typer.Option(help="SQLite file (default: in the temp dir, "
                                                     "named after the parameters)")] = None,

@@ -42,7 +42,18 @@ from rich.table import Table
 HERE = Path(__file__).resolve().parent
 READY_IN_A_ROW = 30  # /health answers 'ok' this many times in a row: every worker is ready
 sys.path.insert(0, str(HERE))
-from latency import embedder_names, prepare_db, scale_db_path  # noqa: E402
+from latency import (  # noqa: E402
+    Associations,
+    Embedders,
+    Needs,
+    Offerings,
+    Practices,
+    RandomVectors,
+    ScaleDb,
+    embedder_names,
+    prepare_db,
+    scale_db_path,
+)
 from scale import build_scale_set  # noqa: E402
 
 console = Console(width=None if sys.stdout.isatty() else 120)
@@ -183,18 +194,14 @@ def _load_average() -> str:
 
 
 def main(
-    offerings: Annotated[int, typer.Option(min=1)] = 10_000,
-    practices: Annotated[int, typer.Option(min=1)] = 10_000,
-    associations: Annotated[int, typer.Option(min=2)] = 500,
-    needs: Annotated[int, typer.Option(min=1)] = 1_000,
+    offerings: Offerings = 10_000,
+    practices: Practices = 10_000,
+    associations: Associations = 500,
+    needs: Needs = 1_000,
     seed: int = 0,
-    db: Annotated[Path | None, typer.Option(help="the scale set's SQLite file (default: "
-                                                 "bench/latency.py's, built if missing)")] = None,
-    embedders: Annotated[str | None, typer.Option(
-        help="comma-separated embedders (default: the settings')")] = None,
-    random_vectors: Annotated[str | None, typer.Option(
-        help="comma-separated embedders given random unit vectors instead of embedding "
-             "(timing only; as bench/latency.py)")] = None,
+    db: ScaleDb = None,
+    embedders: Embedders = None,
+    random_vectors: RandomVectors = None,
     duration: Annotated[str, typer.Option(help="wrk's duration per measurement")] = "15s",
     connections: Annotated[list[int] | None, typer.Option(
         help="connection counts (repeatable; default 10 and 1)")] = None,

@@ -34,7 +34,19 @@ from rich.table import Table
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
-from latency import embedder_names, offering_fields, prepare_db, scale_db_path  # noqa: E402
+from latency import (  # noqa: E402
+    Associations,
+    Embedders,
+    Needs,
+    Offerings,
+    Practices,
+    RandomVectors,
+    ScaleDb,
+    embedder_names,
+    offering_fields,
+    prepare_db,
+    scale_db_path,
+)
 from load import (  # noqa: E402
     READY_IN_A_ROW,
     _copy_db,
@@ -106,18 +118,14 @@ def _start(served: Path, workers: int, env: dict[str, str], token: str, need_id:
 
 
 def main(
-    offerings: Annotated[int, typer.Option(min=1)] = 10_000,
-    practices: Annotated[int, typer.Option(min=1)] = 10_000,
-    associations: Annotated[int, typer.Option(min=2)] = 500,
-    needs: Annotated[int, typer.Option(min=1)] = 1_000,
+    offerings: Offerings = 10_000,
+    practices: Practices = 10_000,
+    associations: Associations = 500,
+    needs: Needs = 1_000,
     seed: int = 0,
-    db: Annotated[Path | None, typer.Option(help="the scale set's SQLite file (default: "
-                                                 "bench/latency.py's, built if missing)")] = None,
-    embedders: Annotated[str | None, typer.Option(
-        help="comma-separated embedders (default: the settings')")] = None,
-    random_vectors: Annotated[str | None, typer.Option(
-        help="comma-separated embedders given random unit vectors instead of embedding "
-             "(timing only; as bench/latency.py)")] = None,
+    db: ScaleDb = None,
+    embedders: Embedders = None,
+    random_vectors: RandomVectors = None,
     workers: Annotated[list[int] | None, typer.Option(
         min=1, help="matcher serve --workers (repeatable; default 1 and 2)")] = None,
     writes: Annotated[int, typer.Option(
