@@ -252,12 +252,9 @@ class StageTimer:
         from matcher.ranking import filters
 
         engine = self.engine
-        corpus, query, store = engine.corpus(), engine.query(need_id), engine.store
-        used = store.capacity_used() if kind == "partner" and hasattr(store, "capacity_used") \
-            else None
-        rejected = store.rejected_items(need_id, kind) if hasattr(store, "rejected_items") \
-            else None
-        rules = _call(filters.rules_for, corpus, kind, query.association, used, rejected)
+        corpus, query = engine.corpus(), engine.query(need_id)
+        rules = _call(filters.rules_for, corpus, kind, query.association,
+                      *_rule_facts(engine.store, need_id, kind))
         return len(filters.allowed(rules))
 
     def run(self, need_id: str, kind: str, limit: int) -> tuple[dict[str, float], int]:
@@ -272,15 +269,10 @@ class StageTimer:
         t1 = time.perf_counter()
         out["corpus check + query"] = _ms(t1 - t0)
         block = corpus.block(kind)
-        store = engine.store
-        used = store.capacity_used() if kind == "partner" and hasattr(store, "capacity_used") \
-            else None
-        rejected = store.rejected_items(need_id, kind) if hasattr(store, "rejected_items") \
-            else None
+        facts = _rule_facts(engine.store, need_id, kind)
         t_sql = time.perf_counter()
-        if hasattr(store, "capacity_used"):
-            out["store: capacity used + rejected (SQL)"] = _ms(t_sql - t1)
-        rules = _call(filters.rules_for, corpus, kind, query.association, used, rejected)
+        out["store: the hard rules' facts (SQL)"] = _ms(t_sql - t1)
+        rules = _call(filters.rules_for, corpus, kind, query.association, *facts)
         candidates = filters.allowed(rules)
         t2 = time.perf_counter()
         out["hard filters"] = _ms(t2 - t_sql)
@@ -327,6 +319,15 @@ class StageTimer:
             engine._explain(ctx, chosen, total, contributions, run.scores, active, rules)
             out["_explain (whole step)"] = _ms(time.perf_counter() - start)
         return out, len(candidates)
+
+
+def _rule_facts(store, need_id: str, kind: str) -> tuple:
+    """The store's facts for the hard rules: capacity used, rejected and not-interested
+    items (one read where the store offers it; the older code's reads otherwise)."""
+    if hasattr(store, "rule_facts"):
+        return store.rule_facts(need_id, kind)
+    return (store.capacity_used() if kind == "partner" else None,
+            store.rejected_items(need_id, kind), store.not_interested_items(need_id, kind))
 
 
 def _call(function, *args):

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from matcher.exchange import Association, Exchange, Need
+from matcher.exchange import Association, Exchange, Need, Offering, Partner, Practice
 from matcher.store.profiles import ProfileQuery, Scope
 from matcher.store.sql import in_list
 
@@ -70,3 +70,43 @@ def test_positional_parameters_are_refused_on_every_backend(store):
         store.db.rows("select id from associations where id = ?", ("a-1",))
     assert store.db.value("select name from associations where id = :id", {"id": "a-1"}) \
         == "beta"
+
+
+def test_the_hard_rules_facts_come_in_one_read_equal_to_the_three_reads(store):
+    store.import_exchange(Exchange(
+        associations=[Association(id="a-1", name="one", country="GH", region="latam",
+                                  needs=[Need(id="n-1", text="help"),
+                                         Need(id="n-2", text="more help")],
+                                  practices=[Practice(id="p-1", text="we did"),
+                                             Practice(id="p-2", text="we did too")])],
+        partners=[Partner(id="pa-1", name="bank", offerings=[
+            Offering(id=f"o-{i}", title=f"loan {i}", category="finance", capacity=3)
+            for i in range(1, 5)])]))
+
+    def match(need: str, kind: str, item: str, *moves: str) -> None:
+        row = store.create_match({"kind": kind, "need_id": need, "association_id": "a-1",
+                                  "item_id": item, "owner_id": "pa-1" if kind == "partner"
+                                  else "a-1", "score": 0.5, "category": "finance",
+                                  "reasons": []}, actor="test", role="admin")
+        for status in moves:
+            row = store.transition_match(row["id"], version=row["version"],
+                                         from_status=row["status"], to_status=status,
+                                         action=status, actor="test", role="admin")
+
+    match("n-1", "partner", "o-1", "approved")
+    match("n-2", "partner", "o-1", "approved", "introduced")
+    match("n-2", "partner", "o-2", "approved")
+    match("n-1", "partner", "o-3")  # proposed: holds no slot
+    match("n-1", "partner", "o-4", "rejected")
+    match("n-1", "peer", "p-1", "rejected")
+    for kind, item in (("partner", "o-2"), ("peer", "p-2")):
+        store.mark_not_interested("n-1", "a-1", kind, item, actor="test", role="admin")
+
+    assert store.rule_facts("n-1", "partner") == ({"o-1": 2, "o-2": 1}, {"o-4"}, {"o-2"})
+    assert store.rule_facts("n-1", "peer") == (None, {"p-1"}, {"p-2"})
+    assert store.rule_facts("n-2", "partner") == ({"o-1": 2, "o-2": 1}, set(), set())
+    for need in ("n-1", "n-2"):
+        for kind in ("partner", "peer"):
+            assert store.rule_facts(need, kind) == (
+                store.capacity_used() if kind == "partner" else None,
+                store.rejected_items(need, kind), store.not_interested_items(need, kind))

@@ -849,10 +849,8 @@ class Engine:
         not interested included)."""
         corpus = corpus or self.corpus()
         association = (query or self.query(need_id, corpus)).association
-        used = self.store.capacity_used() if kind == "partner" else None
-        return filters.rules_for(corpus, kind, association, used,
-                                 self.store.rejected_items(need_id, kind),
-                                 self.store.not_interested_items(need_id, kind))
+        return filters.rules_for(corpus, kind, association,
+                                 *self.store.rule_facts(need_id, kind))
 
     def needs_for_offering(self, offering_id: str, need_ids: Sequence[str] | None = None,
                            lang: str = "en") -> list[Suggestion]:

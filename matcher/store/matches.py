@@ -63,6 +63,31 @@ class MatchesMixin(IdempotencyMixin, BaseStore):
             f"({marks}) group by item_id", params)
         return {item: count for item, count in cursor.fetchall()}
 
+    def rule_facts(self, need_id: str, kind: str
+                   ) -> tuple[dict[str, int] | None, set[str], set[str]]:
+        """What the hard rules ask of the store for one need, in one read: the slots each
+        offering has taken (:meth:`capacity_used`, partners only, else None), the items a
+        coordinator rejected for the need (:meth:`rejected_items`) and those its association
+        marked not interested (``not_interested_items``)."""
+        marks, params = in_list("status", HOLDING_CAPACITY)
+        used_rows = (f"select 'used', item_id, count(*) from matches where kind = 'partner' "
+                     f"and status in ({marks}) group by item_id union all "
+                     if kind == "partner" else "")
+        cursor = self.db.execute(
+            f"{used_rows}select 'rejected', item_id, 1 from matches where need_id = :need_id "
+            "and kind = :kind and status = 'rejected' union all "
+            "select 'unwanted', item_id, 1 from not_interested where need_id = :need_id and "
+            "kind = :kind", {**params, "need_id": need_id, "kind": kind})
+        used: dict[str, int] | None = {} if kind == "partner" else None
+        rejected: set[str] = set()
+        unwanted: set[str] = set()
+        for fact, item, count in cursor.fetchall():
+            if fact == "used":
+                used[item] = count  # type: ignore[index]
+            else:
+                (rejected if fact == "rejected" else unwanted).add(item)
+        return used, rejected, unwanted
+
     def rejected_items(self, need_id: str, kind: str) -> set[str]:
         """Items a coordinator rejected for this need: never proposed again."""
         cursor = self.db.execute(
