@@ -11,7 +11,9 @@ shared file) with ``matcher serve --workers N`` on loopback, and beside it the f
 (bench/floor_app.py: an exact numpy top 10 over 10,000 512-d float32 vectors in the same JSON
 shape, one uvicorn worker). wrk (Debian package ``wrk``) drives each in turn, keep-alive, with a
 Lua script that asks for a random need's suggestions with a bearer token, for each connection
-count. Prints req/s, p50 and p99 of both, their ratio, every non-2xx answer and socket error,
+count. Prints req/s, p50 and p99 of both, their ratio, the CPU time each spent per answer
+(every thread of the serving processes, from /proc, over the same run) and the floor's share
+of it against the matcher's, every non-2xx answer and socket error,
 the server's start-up (spawn to /health "ok", spawn to the first suggestion; with
 ``--corpus-file`` the copy is served with the db's corpus file, as a restart would find it) and the resident
 memory of each server process, with the load average of the machine.
@@ -189,6 +191,26 @@ def _wrk(url: str, script: Path, connections: int, duration: str) -> dict:
     return result
 
 
+def _cpu_seconds(pids: list[int]) -> float:
+    """The CPU time (user + system, every thread) the processes have used so far."""
+    ticks = os.sysconf("SC_CLK_TCK")
+    total = 0
+    for pid in pids:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        total += int(fields[11]) + int(fields[12])  # utime, stime (fields 14 and 15)
+    return total / ticks
+
+
+def _measured(url: str, script: Path, connections: int, duration: str,
+              pids: list[int]) -> dict:
+    """One wrk run, with the CPU the serving processes spent per answer during it: a
+    figure that a busy neighbour on the machine moves less than the rate."""
+    before = _cpu_seconds(pids)
+    result = _wrk(url, script, connections, duration)
+    result["cpu_ms"] = 1000 * (_cpu_seconds(pids) - before) / max(result["requests"], 1)
+    return result
+
+
 def _load_average() -> str:
     return " ".join(Path("/proc/loadavg").read_text().split()[:3])
 
@@ -295,11 +317,13 @@ def main(
             for url in (base, floor_base):  # warm both (each worker's caches)
                 _wrk(url, script, max(connections), "5s")
             results: dict[tuple[str, int], list[dict]] = {}
+            serving = _serving_pids(server.pid)
             for _ in range(rounds):
                 for conns in connections:
-                    for name, url in (("matcher", base), ("floor", floor_base)):
+                    for name, url, pids in (("matcher", base, serving),
+                                            ("floor", floor_base, [floor.pid])):
                         results.setdefault((name, conns), []).append(
-                            _wrk(url, script, conns, duration))
+                            _measured(url, script, conns, duration, pids))
             rss = {pid: _rss_mib(pid) for pid in _serving_pids(server.pid)}
             floor_rss = _rss_mib(floor.pid)
             load = _load_average()
@@ -307,14 +331,17 @@ def main(
     table = Table(title=f"wrk, {duration} each, keep-alive, random needs ({kind}), "
                         f"{rounds} round(s): medians")
     for column in ("connections", "server", "req/s", "p50 ms", "p99 ms", "non-2xx",
-                   "socket errors", "req/s vs floor"):
+                   "socket errors", "req/s vs floor", "CPU ms/answer",
+                   "CPU: floor ÷ it"):
         table.add_column(column, justify="right")
     bad = 0
     for conns in connections:
         floor_rps = statistics.median(r["rps"] for r in results[("floor", conns)])
+        floor_cpu = statistics.median(r["cpu_ms"] for r in results[("floor", conns)])
         for name in ("matcher", "floor"):
             runs = results[(name, conns)]
             rps = statistics.median(r["rps"] for r in runs)
+            cpu = statistics.median(r["cpu_ms"] for r in runs)
             non_2xx = sum(r["non_2xx"] for r in runs)
             bad += non_2xx
             label = f"matcher ({workers} worker{'s' if workers > 1 else ''})" \
@@ -325,7 +352,7 @@ def main(
                           str(non_2xx) + (f" (e.g. {runs[-1]['a_non_2xx_status']})"
                                           if non_2xx else ""),
                           str(sum(r["socket_errors"] for r in runs)),
-                          f"{rps / floor_rps:.2f}")
+                          f"{rps / floor_rps:.2f}", f"{cpu:.2f}", f"{floor_cpu / cpu:.2f}")
     console.print(table)
     console.print(f"start-up: /health 'ok' {health_ok:.2f} s after spawn, first suggestion "
                   f"{first:.2f} s after spawn (python start and imports included)")
