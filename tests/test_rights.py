@@ -106,10 +106,13 @@ BOTH = pytest.mark.parametrize("world", ["sqlite", "postgresql"], indirect=True)
 def world(request, demo_db, tmp_path):
     """Tokens per role and four matches made through the API:
 
-    m1  A's need x P's offering      proposed by A, approved (note naming A), accepted by A
+    m1  A's need x P's offering      proposed by A, approved (note naming A), accepted by A;
+                                     a comment by A, one by P
     m2  B's need x A's practice      (peer) proposed and approved by the coordinator
     m3  B's need x Q's offering      note naming A and P: on nobody's deleted match
     m4  B's sensitive need x P's offering, proposed (not introduced: partners read a summary)
+
+    A is not interested in P's other offering demo-o-002 for the need of m1.
 
     A copy of the demo file; for the tests marked ``BOTH``, a PostgreSQL database holding
     the same too.
@@ -147,6 +150,10 @@ def world(request, demo_db, tmp_path):
         call("coord", "POST", f"/api/v1/matches/{m1}/approve",
              json={"note": f"{a_name} asked twice"})
         call("a", "POST", f"/api/v1/matches/{m1}/accept", json={"note": f"thanks, {A}"})
+        call("a", "POST", f"/api/v1/matches/{m1}/comments", json={"body": "twelve members"})
+        call("p", "POST", f"/api/v1/matches/{m1}/comments", json={"body": "March suits us"})
+        call("a", "POST", "/api/v1/needs/demo-n-001/suggestions/not-interested",
+             json={"kind": "partner", "item_id": "demo-o-002"})
         m2 = propose("coord", "demo-n-004", "peer", "demo-pr-001")
         call("coord", "POST", f"/api/v1/matches/{m2}/approve", json={"note": "peer visit"})
         m3 = propose("b", "demo-n-004", "partner", "demo-o-005")
@@ -219,11 +226,35 @@ def test_association_exports_its_profile_matches_audit_and_tokens(world):
     # its own need's match; the peer match on its practice only once introduced
     assert {x["id"] for x in body["matches"]} == {m["m1"]}
     assert {row["match_id"] for row in body["audit"]} == {m["m1"]}
-    assert [row["to_status"] for row in body["audit"]] == ["proposed", "approved", "introduced"]
+    assert [(row["action"], row["to_status"]) for row in body["audit"]] == [
+        ("propose", "proposed"), ("approve", "approved"), ("accept", "introduced"),
+        ("comment", "introduced"), ("comment", "introduced")]
     assert {t["id"] for t in body["tokens"]} == {world["token_ids"]["a"],
                                                  world["token_ids"]["a_spare"]}
     assert world["tokens"]["a"] not in response.text
     assert hash_token(world["tokens"]["a"]) not in response.text
+
+
+@BOTH
+def test_an_export_has_the_comments_users_and_not_interested_marks(world):
+    m1 = world["matches"]["m1"]
+    association = get(world, "a", f"/api/v1/associations/{A}/data").json()
+    partner = get(world, "p", f"/api/v1/partners/{P}/data").json()
+
+    for body in (association, partner):
+        assert [(c["match_id"], c["body"]) for c in body["comments"]] == [
+            (m1, "twelve members"), (m1, "March suits us")]
+    assert [c["mine"] for c in association["comments"]] == [True, False]
+    assert [(u["username"], u["role"]) for u in association["users"]] == [
+        ("nkwanta.field", "association")]
+    assert [(u["username"], u["role"]) for u in partner["users"]] == [
+        ("safeshafts.desk", "partner")]
+    assert all("password_hash" not in u for u in association["users"] + partner["users"])
+    assert [(x["need_id"], x["kind"], x["item_id"]) for x in association["not_interested"]] \
+        == [("demo-n-001", "partner", "demo-o-002")]
+    # the association's decision, not the partner's data
+    assert "not_interested" not in partner
+    assert "demo-o-002" not in json.dumps(partner["matches"] + partner["comments"])
 
 
 def test_admin_export_of_an_association_has_every_match_involving_it(world):

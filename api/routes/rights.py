@@ -9,8 +9,9 @@ from fastapi import APIRouter, Path
 from pydantic import BaseModel, ConfigDict, Field
 
 from api.deps import EngineDep
+from api.label_schemas import NotInterested
 from api.lesson_schemas import LessonPublic
-from api.match_schemas import AuditEntry, MatchPublic
+from api.match_schemas import AuditEntry, Comment, MatchPublic
 from api.schemas import ErrorMessage, ValidationErrorMessage
 from api.security import guard
 from matcher.exchange import Association, Partner
@@ -45,12 +46,29 @@ class LessonAuditEntry(BaseModel):
     at: str
 
 
+class UserInfo(BaseModel):
+    """A web user of the organisation (never the password or its hash)."""
+
+    id: int
+    username: str
+    role: str
+    email: str | None
+    language: str | None
+    created_at: str
+    disabled_at: str | None
+
+
 class _OrganisationData(BaseModel):
     exported_at: str = Field(description="when this export was made (UTC)")
     matches: list[MatchPublic] = Field(
         description="the matches involving it that the caller may see")
     audit: list[AuditEntry] = Field(description="every change of those matches")
+    comments: list[Comment] = Field(
+        default_factory=list, description="the comments on those matches, oldest first "
+        "per match, as the caller may read them")
     tokens: list[TokenInfo]
+    users: list[UserInfo] = Field(default_factory=list,
+                                  description="its web users' accounts")
     lessons: list[LessonPublic] = Field(
         default_factory=list, description="the lessons of its matches the caller may read")
     lesson_audit: list[LessonAuditEntry] = Field(
@@ -89,6 +107,9 @@ class AssociationData(_OrganisationData):
                                                  "(exchange format)")
     need_audit: list[NeedAuditEntry] = Field(
         default_factory=list, description="every change of its needs' confidentiality")
+    not_interested: list[NotInterested] = Field(
+        default_factory=list, description="the suggestions it said it is not interested in "
+        "(never suggested again for that need)")
 
 
 class PartnerData(_OrganisationData):
@@ -140,7 +161,8 @@ def export_association_data(engine: EngineDep,
                                                             Role.ADMIN, Role.ASSOCIATION)],
                             association_id: AssociationId):
     """Its profile with needs and practices, the matches involving it (its needs, and peer
-    matches on its practices once introduced) with their audit rows, and its tokens."""
+    matches on its practices once introduced) with their audit rows and comments, its tokens
+    and users, and the suggestions it said it is not interested in."""
     return rights.association_data(who, engine, association_id)
 
 
@@ -165,8 +187,9 @@ def export_partner_data(engine: EngineDep,
                         who: Annotated[Principal, guard("export_partner_data", Role.ADMIN,
                                                         Role.PARTNER)],
                         partner_id: PartnerId):
-    """Its profile with offerings, the matches on its offerings with their audit rows (the
-    text of a sensitive need stays a neutral summary until introduced), and its tokens."""
+    """Its profile with offerings, the matches on its offerings with their audit rows and
+    comments (the text of a sensitive need stays a neutral summary until introduced), and its
+    tokens and users."""
     return rights.partner_data(who, engine, partner_id)
 
 

@@ -14,8 +14,9 @@ bulk export                admins: everything. Coordinators: the associations of
                            they may read them), and no partners - so that what they
                            export they may import again.
 organisation data export   the association (or partner) itself, and admins: its
-                           profile, matches, the audit rows about them, token metadata,
-                           the lessons of its matches and their audit.
+                           profile, matches, the audit rows and comments about them,
+                           token and user metadata, the lessons of its matches and their
+                           audit; an association's not-interested marks too.
 organisation deletion      the same callers: removes it everywhere (see
                            :meth:`matcher.store.rights.RightsMixin.delete_association`).
 =========================  ==========================================================
@@ -37,7 +38,7 @@ from matcher.ranking.engine import Engine
 from matcher.services import lessons
 from matcher.store import ImportReport, Store
 from matcher.store.rights import PSEUDONYM, DeletionReport  # noqa: F401  (re-exported)
-from matcher.workflow import lifecycle
+from matcher.workflow import answers, lifecycle
 
 
 # ---------------------------------------------------------------------- bulk import / export
@@ -94,7 +95,8 @@ def export_document(who: Principal, store: Store) -> dict:
 def association_data(who: Principal, engine, association_id: str) -> dict:
     """Everything stored about one association, for itself or an admin: its profile, the
     matches involving it that the caller may see (as :func:`matcher.workflow.lifecycle.view` shows
-    them, sensitive needs of others redacted), their audit rows, its tokens' metadata."""
+    them, sensitive needs of others redacted), their audit rows and comments, its tokens' and
+    users' metadata, the suggestions it said it is not interested in."""
     _own_association(who, engine.store, association_id)
     return {
         "exported_at": _now(),
@@ -102,6 +104,9 @@ def association_data(who: Principal, engine, association_id: str) -> dict:
         **_matches_and_audit(who, engine,
                              engine.store.matches_involving(association_id=association_id)),
         "tokens": engine.store.scoped_tokens("association_id", association_id),
+        "users": engine.store.scoped_users("association_id", association_id),
+        "not_interested": [{k: mark[k] for k in ("need_id", "kind", "item_id", "at")}
+                           for mark in engine.store.not_interested_by(association_id)],
         "need_audit": [{k: row[k] for k in ("id", "need_id", "action", "actor", "role", "at",
                                              "note")}
                        for row in engine.store.need_audit(association_id=association_id)],
@@ -118,6 +123,7 @@ def partner_data(who: Principal, engine, partner_id: str) -> dict:
         "partner": engine.store.partner_record(partner_id),
         **_matches_and_audit(who, engine, engine.store.matches_involving(partner_id=partner_id)),
         "tokens": engine.store.scoped_tokens("partner_id", partner_id),
+        "users": engine.store.scoped_users("partner_id", partner_id),
         **lessons.organisation_lessons(engine, who, partner_id),
     }
 
@@ -127,7 +133,9 @@ def _matches_and_audit(who: Principal, engine, rows: list[dict]) -> dict:
         who, m, engine.store.get("associations", m["association_id"]))]
     return {"matches": [lifecycle.view(engine, who, m) for m in visible],
             "audit": [row for m in visible
-                      for row in lifecycle.audit_trail(engine, who, m["id"])]}
+                      for row in lifecycle.audit_trail(engine, who, m["id"])],
+            "comments": [row for m in visible
+                         for row in answers.comments(engine, who, m["id"])]}
 
 
 def delete_association(who: Principal, engine, association_id: str) -> dict:

@@ -37,6 +37,11 @@ class LearningMixin(IdempotencyMixin):
                                "item_id = :item_id", {"need_id": need_id, "kind": kind,
                                                       "item_id": item_id}, "id"), None)
 
+    def not_interested_by(self, association_id: str) -> list[dict]:
+        """The not-interested marks an association made, oldest first."""
+        return list(self._rows("not_interested", "association_id = :association_id",
+                               {"association_id": association_id}, "id"))
+
     def not_interested_items(self, need_id: str, kind: str) -> set[str]:
         """Items the need's association marked not interested: never suggested again."""
         cursor = self.db.execute(

@@ -80,6 +80,15 @@ class RightsMixin(LessonsMixin, NotificationsMixin, BaseStore):
         names = list(cursor.keys())
         return [dict(zip(names, row)) for row in cursor.fetchall()]
 
+    def scoped_users(self, column: str, org_id: str) -> list[dict]:
+        """Metadata (never password hashes) of the web users of one association or partner
+        (``column`` as in :meth:`scoped_tokens`)."""
+        cursor = self.db.execute(
+            f"select id, username, role, email, language, created_at, disabled_at from users "
+            f"where {_scope_column(column)} = :org_id order by id", {"org_id": org_id})
+        names = list(cursor.keys())
+        return [dict(zip(names, row)) for row in cursor.fetchall()]
+
     # ------------------------------------------------------------------ import checks
     def parents_of(self, table: str, ids: list[str]) -> dict[str, str]:
         """For needs, practices or offerings: id -> its stored association or partner."""
