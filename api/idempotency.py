@@ -15,7 +15,8 @@ from matcher.services.profiles import Claim
 KEY_DESCRIPTION = (
     "Optional. A client-chosen unique key (e.g. a UUID) for this create. A retry with the "
     "same key and the same request returns the same status and record, and writes nothing "
-    "more; the same key with another request is a 409. Keys are per caller.")
+    "more; the same key with another request is a 409. Keys are per caller, and kept "
+    "30 days.")
 
 IdempotencyKey = Annotated[str | None, Header(
     alias="Idempotency-Key", min_length=1, max_length=255, pattern=r"^[\x21-\x7e]+$",

@@ -624,3 +624,10 @@ def m026_vectors_known(db: Schema) -> None:
     at 100,000 records a scan of the vectors read the whole table (1.4 GB) to do it."""
     db.create_index("vectors", ["embedder", "model", "dim", "content_hash"],
                     name="vectors_known")
+
+
+@migrations(name="m027_idempotency_expiry")
+def m027_idempotency_expiry(db: Schema) -> None:
+    """An index on when each idempotency key was made: keys expire (see
+    :mod:`matcher.store.idempotency`), and each create under a key removes the expired ones."""
+    db.create_index("idempotency", ["created_at"], name="idempotency_created_at")

@@ -9,6 +9,7 @@ model and TestClient.
 from __future__ import annotations
 
 import uuid
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from postgres import demo_target
@@ -16,6 +17,7 @@ from support import api_client, make_token
 
 from matcher.principals import Role
 from matcher.store import Store
+from matcher.store.idempotency import KEEP_DAYS
 
 V1 = "/api/v1"
 A, P = "demo-a-01", "demo-p-01"
@@ -108,3 +110,45 @@ def test_every_create_documents_the_idempotency_key_header(http):
     for path, op in creates.items():
         headers = {p["name"].lower() for p in op.get("parameters", []) if p["in"] == "header"}
         assert "idempotency-key" in headers, path
+
+
+def _age_keys(db: str, days: float) -> None:
+    """Make every stored key ``days`` days older."""
+    store = Store(db)
+    try:
+        with store.writing():
+            for owner, key, made in store.db.execute(
+                    "select owner, key, created_at from idempotency").fetchall():
+                older = (datetime.fromisoformat(made) - timedelta(days=days)).isoformat(
+                    timespec="seconds")
+                store.db.execute("update idempotency set created_at = :at where owner = "
+                                 ":owner and key = :key", {"at": older, "owner": owner,
+                                                           "key": key})
+    finally:
+        store.close()
+
+
+def test_a_key_is_kept_for_its_days_then_forgotten_and_removed(http, db):
+    url, body = CREATES["needs"]
+    key = str(uuid.uuid4())
+    first = http.post(url, json=body("kept", http), headers={"Idempotency-Key": key})
+    assert first.status_code == 201, first.text
+
+    _age_keys(db, KEEP_DAYS - 1)  # still within its days: the retry returns the same need
+    retry = http.post(url, json=body("kept", http), headers={"Idempotency-Key": key})
+    assert retry.status_code == 201 and retry.json()["id"] == first.json()["id"]
+
+    _age_keys(db, 2)  # past them: forgotten, so the same key makes a new need
+    needs = _count(db, "needs")
+    again = http.post(url, json=body("kept", http), headers={"Idempotency-Key": key})
+    assert again.status_code == 201 and again.json()["id"] != first.json()["id"]
+    assert _count(db, "needs") == needs + 1
+
+    # that create removed every expired key: only keys younger than KEEP_DAYS are left
+    store = Store(db)
+    try:
+        made = [row[0] for row in store.db.execute("select created_at from idempotency")]
+    finally:
+        store.close()
+    cutoff = datetime.now(UTC) - timedelta(days=KEEP_DAYS)
+    assert made and all(datetime.fromisoformat(at) > cutoff for at in made)

@@ -26,7 +26,8 @@ RELEASED = ["m001_initial", "m002_service", "m004_matches", "m006_users", "m007_
             "m019_partner_answers_and_comments", "m020_lessons", "m021_evidence_version",
             "m024_lesson_evidence"]
 # Every migration, in order: those the former runner recorded, then the newer ones.
-MIGRATIONS = [*RELEASED, "m025_corpus_changes", "m026_vectors_known"]
+MIGRATIONS = [*RELEASED, "m025_corpus_changes", "m026_vectors_known",
+              "m027_idempotency_expiry"]
 # Column types as each backend spells them, to the one kind they stand for.
 KINDS = {"TEXT": "text", "INTEGER": "integer", "BIGINT": "integer", "REAL": "float",
          "DOUBLE": "float", "DOUBLE PRECISION": "float", "FLOAT": "float", "BLOB": "binary",
@@ -207,6 +208,9 @@ def test_a_file_the_former_runner_migrated_gets_only_the_newer_migrations(tmp_pa
         known = (("embedder", "model", "dim", "content_hash"), False)  # m026's index
         assert known in after["vectors"]["indexes"]
         after["vectors"]["indexes"].discard(known)
+        made = (("created_at",), False)  # m027's index
+        assert made in after["idempotency"]["indexes"]
+        after["idempotency"]["indexes"].discard(made)
         assert {t: after[t] for t in before} == before
         assert set(after) - set(before) == {"corpus_changes"}
     finally:
