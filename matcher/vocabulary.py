@@ -42,6 +42,7 @@ SENSITIVE_CATEGORIES = ("sgbv",)  # a need given one of these topics is confiden
 # What people are told of (matcher/workflow/notifications.py), and by which channels.
 # ``round_proposed`` is told like a request, for the rounds to come.
 # ``partner_answered``: a partner accepted or declined a match; its coordinators are told.
+# ``commented``: a comment was added to a match's thread; everyone else who reads it is told.
 EVENTS = ("requested", "round_proposed", "approved", "introduced", "reminder",
-          "partner_answered")
+          "partner_answered", "commented")
 CHANNELS = ("app", "email")

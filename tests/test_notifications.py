@@ -193,6 +193,85 @@ def test_a_sensitive_needs_words_never_reach_a_partner(client, world, db, mail_s
         assert note not in text  # the coordinator's note is the association's only
 
 
+def comment(client, headers, match_id: int, body: str, key: str | None = None) -> None:
+    response = client.post(f"{URL}/{match_id}/comments", json={"body": body},
+                           headers={**headers, **({"Idempotency-Key": key} if key else {})})
+    assert response.status_code == 201, response.text
+
+
+def commented(client, headers) -> list[int]:
+    """The matches the reader was told of a comment on, newest first."""
+    return [n["match_id"] for n in inbox(client, headers)["items"] if n["event"] == "commented"]
+
+
+def test_a_comment_tells_everyone_else_who_reads_the_match(client, world, db, mail_server):
+    match = request_match(client, world["assoc"])
+    partner = make_tokens(db, {"p": (Role.PARTNER, {"partner_id": match["owner_id"]})})["p"]
+    words = "Twelve of our members can come on the first Monday"
+
+    comment(client, world["assoc"], match["id"], words, key="c-1")
+    assert commented(client, partner) == [match["id"]]
+    assert commented(client, world["coord"]) == [match["id"]]
+    assert commented(client, world["assoc"]) == []  # its own comment
+    assert commented(client, world["coord_r2"]) == []  # another region's
+    comment(client, world["assoc"], match["id"], words, key="c-1")  # a retry tells no one
+    assert len(commented(client, partner)) == len(commented(client, world["coord"])) == 1
+
+    comment(client, partner, match["id"], "Monday suits our trainer")
+    comment(client, world["coord"], match["id"], "Noted")
+    assert len(commented(client, world["assoc"])) == 2
+    assert len(commented(client, partner)) == 2  # the association's and the coordinator's
+    assert len(commented(client, world["coord"])) == 2  # the association's and the partner's
+
+    told = inbox(client, partner)["items"][0]
+    assert told["text"].startswith(f"New comment on match {match['id']} (")
+    assert inbox(client, partner, lang="fr")["items"][0]["text"].startswith(
+        f"Nouveau commentaire sur la mise en relation {match['id']} (")
+    assert told["link"] == f"/partner/matches/{match['id']}"
+    assert inbox(client, world["assoc_fr"])["total"] == 0
+    deliver(db, mail_server)
+    mails = mail_server.to(f"{match['owner_id']}@example.org")
+    assert len(mails) == 2 and all("New comment on match" in m["Subject"] for m in mails)
+    # the comment's words stay in the thread: never in a notification or an e-mail
+    for headers in (partner, world["coord"], world["assoc"]):
+        assert words not in client.get("/api/v1/notifications", headers=headers).text
+    assert not [m for _, m in mail_server.messages if words in m.as_string()]
+
+
+def test_a_comment_on_a_sensitive_need_names_no_association_to_the_partner(client, world, db):
+    store = Store(db)
+    store.create_record("needs", Need(id="n-marker", text=MARKER, category="ohs",
+                                      sensitive=True), ASSOCIATION)
+    match = store.create_match({"kind": "partner", "need_id": "n-marker",
+                                "association_id": ASSOCIATION, "item_id": "demo-o-001",
+                                "owner_id": "demo-p-01", "score": 1.0},
+                               actor="test", role="admin")
+    store.close()
+    partner = make_tokens(db, {"p": (Role.PARTNER, {"partner_id": "demo-p-01"})})["p"]
+
+    comment(client, world["assoc"], match["id"], "Can your nurse come alone?")
+    told = client.get("/api/v1/notifications", headers=partner).text
+    assert "commented" in told
+    assert "Nkwanta" not in told and MARKER[:30] not in told
+
+
+def test_a_peer_matchs_practice_owner_is_told_of_comments_once_introduced(client, world, db):
+    need, practice = "demo-n-004", "demo-pr-001"  # demo-a-02's need, demo-a-01's practice
+    response = client.post(URL, json={"need_id": need, "kind": "peer", "item_id": practice},
+                           headers=world["coord"])
+    assert response.status_code == 201, response.text
+    match = response.json()
+    other = make_tokens(db, {"b": (Role.ASSOCIATION, {"association_id": "demo-a-02"})})["b"]
+
+    comment(client, world["coord"], match["id"], "Before the visit")
+    assert commented(client, other) == [match["id"]]  # the need's association
+    assert commented(client, world["assoc"]) == []  # the practice's, not introduced yet
+    client.post(f"{URL}/{match['id']}/approve", headers=world["coord"]).raise_for_status()
+    client.post(f"{URL}/{match['id']}/accept", headers=other).raise_for_status()
+    comment(client, other, match["id"], "After the introduction")
+    assert commented(client, world["assoc"]) == [match["id"]]
+
+
 # ---------------------------------------------------------------------- in-app
 def test_unread_count_and_mark_read_are_per_reader(client, world, db):
     first = request_match(client, world["assoc"])

@@ -8,7 +8,7 @@ decide, are told (event ``partner_answered``). The answer and its audit row are 
 transaction, guarded by the match's version.
 
 Everyone who may see a match (:func:`matcher.policy.can_see_match`) reads its comments and may
-add one. While the match is redacted for the reader (:func:`lifecycle.redacted`), a comment of
+add one; the others are told of it (event ``commented``, never its words). While the match is redacted for the reader (:func:`lifecycle.redacted`), a comment of
 the association's side names no one: its author reads as "association".
 """
 
@@ -79,9 +79,13 @@ def comment(engine, who: Principal, match_id: int, body: str,
         raise InvalidInput("a comment needs some text", field="body")
     if len(text) > MAX_COMMENT:
         raise InvalidInput(f"at most {MAX_COMMENT} characters", field="body")
-    row = engine.store.add_comment(match_id, text, actor=who.actor, role=who.role.value,
-                                   actor_org=who.association_id or who.partner_id,
-                                   claim=claim)
+    store = engine.store
+    with store.writing():  # the comment, its audit row and whom it is told to: one transaction
+        again = store.claimed(claim, "match_comments") is not None  # a retry tells no one
+        row = store.add_comment(match_id, text, actor=who.actor, role=who.role.value,
+                                actor_org=who.association_id or who.partner_id, claim=claim)
+        if not again:
+            notifications.on_comment(engine, match, who)
     hidden = lifecycle.redacted(engine, who, match, association)
     return _shown(row, who, match, hidden)
 

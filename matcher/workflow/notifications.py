@@ -3,7 +3,8 @@
 Events (``matcher.vocabulary.EVENTS``): a request is made (or a round proposed), the region's
 coordinators are told; a match is approved, its association is told, with the coordinator's
 note; an introduction is made, both sides are told; a match stays active without an outcome,
-the coordinators are reminded. :func:`emit` writes the notification and its e-mails in the
+the coordinators are reminded; a comment is added, everyone else who reads the match's thread
+is told (never its words). :func:`emit` writes the notification and its e-mails in the
 caller's transaction: call it inside the ``store.writing()`` block of the change.
 
 A notification carries the values it is worded from, never a need's text: a partner is told
@@ -63,6 +64,9 @@ def summary(event: str, params: dict, lang: str = "en") -> str:
         return _("{owner} accepted the match {match} ({item}).", lang,
                  owner=params.get("owner_name") or "", match=params.get("match_id"),
                  item=item)
+    if event == "commented":
+        return _("New comment on match {match} ({item}).", lang,
+                 match=params.get("match_id"), item=item)
     return event
 
 
@@ -75,6 +79,7 @@ def event_label(event: str, lang: str = "en") -> str:
         "introduced": _("An introduction is made", lang),
         "reminder": _("A match stays active without an outcome", lang),
         "partner_answered": _("A partner accepts or declines a match", lang),
+        "commented": _("Someone comments on a match", lang),
     }.get(event, event)
 
 
@@ -220,6 +225,27 @@ def on_partner_answer(engine, match: dict, note: str | None) -> None:
           "note": note}, match["id"])
 
 
+def on_comment(engine, match: dict, author) -> None:
+    """A comment was added to the match's thread (inside its transaction): everyone else who
+    may read the thread is told - the association, the item's side once it may see the match
+    (a partner always, a practice's association once introduced), the region's coordinators
+    - but not ``author``'s own audience. The comment's words stay in the thread."""
+    names = _names(engine, match)
+    told = [(f"association:{match['association_id']}", names)]
+    if match["kind"] == "partner" or match["introduced_at"] is not None:
+        other = "partner" if match["kind"] == "partner" else "association"
+        visible = match["introduced_at"] is not None or not match.get("redacted")
+        told.append((f"{other}:{match['owner_id']}",
+                     {**names, "association_name": names["association_name"] if visible
+                      else None}))
+    if names["region"]:
+        told.append((f"region:{names['region']}", names))
+    own = set(audiences_of(author))
+    for audience, params in told:
+        if audience not in own:
+            emit(engine, "commented", audience, params, match["id"])
+
+
 def remind_stale(engine, days: int) -> int:
     """Remind the coordinators once of each match active ``days`` days without an outcome;
     returns how many reminders were written."""
@@ -247,7 +273,7 @@ def preference_table(store, subscriber: str) -> dict[tuple[str, str], bool]:
 def events_for(who) -> tuple[str, ...]:
     """The events a caller can be told of."""
     if who.association_id:
-        return ("approved", "introduced")
+        return ("approved", "introduced", "commented")
     if who.partner_id:
-        return ("introduced",)
-    return ("requested", "round_proposed", "reminder", "partner_answered")
+        return ("introduced", "commented")
+    return ("requested", "round_proposed", "reminder", "partner_answered", "commented")
