@@ -8,7 +8,9 @@ import re
 import pytest
 from pages_support import page_fixtures, sign_in, text_of
 
+from matcher.exchange import Exchange, Offering, Partner
 from matcher.principals import Role
+from matcher.store import Store
 
 USERS = {  # username: (role, scope)
     "amina": (Role.ASSOCIATION, {"association_id": "demo-a-01"}),
@@ -18,7 +20,23 @@ USERS = {  # username: (role, scope)
 SGBV_NEED = "demo-n-005"  # demo-a-02 (africa_anglophone), sensitive
 SGBV_WORDS = "kunyanyaswa"  # a word of its text
 
-pages_db, app, module_client, client, engine = page_fixtures(USERS)
+# Two offerings that match "quillwort pumps", the better match with the later id.
+RANKED = {"o-rank-1": "Quillwort pumps, once, among many other words of a long description "
+                      "about loans, training, visits and the rainy season",
+          "o-rank-2": "Quillwort pumps: quillwort pumps for quillwort pits"}
+
+
+def _with_ranked_offerings(db) -> None:
+    store = Store(db)
+    try:
+        store.import_exchange(Exchange(partners=[Partner(id="p-rank", name="Rank", offerings=[
+            Offering(id=i, title=f"Offer {i}", description=text, category="finance")
+            for i, text in RANKED.items()])]))
+    finally:
+        store.close()
+
+
+pages_db, app, module_client, client, engine = page_fixtures(USERS, _with_ranked_offerings)
 
 
 def links(html: str) -> set[str]:
@@ -33,6 +51,14 @@ def test_search_finds_offerings_and_practices_with_accents_folded(client):
     assert "/offerings/demo-o-015" in links(page.text)  # "Délimitation et sécurisation ..."
     assert "/practices/demo-pr-009" in links(client.get("/search", params={
         "q": "CHEFS de puits"}).text)
+
+
+def test_the_best_matches_come_first(client):
+    sign_in(client, "amina")
+    page = client.get("/search", params={"q": "quillwort pumps"}).text
+
+    found = re.findall(r'href="/offerings/(o-rank-\d)"', page)
+    assert list(dict.fromkeys(found)) == ["o-rank-2", "o-rank-1"]
 
 
 def test_a_sensitive_need_is_found_only_by_those_who_may_read_it(client):

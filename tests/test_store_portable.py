@@ -7,7 +7,7 @@ from __future__ import annotations
 import pytest
 
 from matcher.exchange import Association, Exchange, Need, Offering, Partner, Practice
-from matcher.store.profiles import ProfileQuery, Scope
+from matcher.store.profiles import RELEVANCE, ProfileQuery, Scope
 from matcher.store.sql import in_list
 
 NAMES = {"a-1": ("beta", "latam"), "a-2": ("Beta", None), "a-3": ("alpha", "asia"),
@@ -110,3 +110,25 @@ def test_the_hard_rules_facts_come_in_one_read_equal_to_the_three_reads(store):
             assert store.rule_facts(need, kind) == (
                 store.capacity_used() if kind == "partner" else None,
                 store.rejected_items(need, kind), store.not_interested_items(need, kind))
+
+
+def test_a_search_by_relevance_puts_the_best_matches_first(store):
+    texts = {"n-1": "Gold buyers pay late; we need a fair buyer for our gold.",
+             "n-2": "We need water pumps for the rainy season.",
+             "n-3": "Mercury vapour at the gold shop.",
+             "n-4": "Gold, gold and more gold: a fair price for gold from fair buyers.",
+             "n-5": "Land titles for the cooperative."}
+    store.import_exchange(Exchange(associations=[Association(
+        id="a-1", name="one", country="GH", needs=[Need(id=i, text=t) for i, t in
+                                                    texts.items()])]))
+
+    rows, total = store.list_records("needs", ProfileQuery(q="gold fair", sort=RELEVANCE))
+    assert total == 2 and [r["id"] for r in rows] == ["n-4", "n-1"]  # gold four times first
+    rows, total = store.list_records("needs", ProfileQuery(q="gold", sort=RELEVANCE))
+    assert total == 3 and rows[0]["id"] == "n-4"
+    assert {r["id"] for r in rows} == {"n-1", "n-3", "n-4"}
+    # by id, as before, when asked; relevance with no word to rank by is by id
+    rows, _ = store.list_records("needs", ProfileQuery(q="gold", sort="id"))
+    assert [r["id"] for r in rows] == ["n-1", "n-3", "n-4"]
+    rows, _ = store.list_records("needs", ProfileQuery(sort=RELEVANCE))
+    assert [r["id"] for r in rows] == sorted(texts)

@@ -32,7 +32,7 @@ from matcher.principals import Principal
 from matcher.ranking.engine import Engine
 from matcher.reference import Reference
 from matcher.store import Claim
-from matcher.store.profiles import SORTABLE, ProfileQuery, offering_record
+from matcher.store.profiles import RELEVANCE, SORTABLE, ProfileQuery, offering_record
 from matcher.workflow.sensitive import neutral_summary
 
 __all__ = ["SORTABLE", "Claim", "ProfileQuery", "offering_record"]
@@ -410,14 +410,16 @@ def search(engine: Engine, who: Principal, q: str, lang: str = "en", limit: int 
     """The needs, offerings and practices whose text matches ``q`` (full-text, accents and
     case folded: see :class:`ProfileQuery`), each as ``who`` may read it, per kind the caller
     may list: needs only where it may read them (partners none), practices for every role but
-    partners. At most ``limit`` records per kind, and how many match in all."""
+    partners. At most ``limit`` records per kind, the best matches first, and how many
+    match in all."""
     found: dict[str, tuple[list[dict], int]] = {}
     for kind in SEARCH_KINDS:
         if kind == "needs" and policy.need_scope(who).nothing:
             continue
         if kind == "practices" and not policy.can_read_practices(who):
             continue
-        found[kind] = page(engine, who, kind, ProfileQuery(q=q, limit=limit), lang)
+        found[kind] = page(engine, who, kind,
+                           ProfileQuery(q=q, limit=limit, sort=RELEVANCE), lang)
     return found
 
 

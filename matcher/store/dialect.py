@@ -218,3 +218,19 @@ def search_condition(postgresql: bool, table: str, alias: str, columns: tuple[st
                 {name: " ".join(words)})
     return (f'{alias}.rowid in (select rowid from "{table}_fts" where "{table}_fts" '
             f"match :{name})", {name: fts5_query(words)})
+
+
+def search_rank(postgresql: bool, table: str, alias: str, columns: tuple[str, ...],
+                name: str = "search") -> str:
+    """How well row ``alias`` matches the search ``:name`` of :func:`search_condition`, the
+    best first in ascending order. SQLite: FTS5's BM25 of the row (negative, lower is
+    better). PostgreSQL: ``ts_rank`` negated, over the folded words with their positions
+    (the index's vector keeps each word once, so it cannot count them), divided by the
+    logarithm of the text's length as BM25 weighs it."""
+    if postgresql:
+        names = ", ".join(f'{alias}."{c}"' for c in columns)
+        return (f"-ts_rank(to_tsvector('simple', matcher_fold(concat_ws(' ', {names}))), "
+                f"matcher_search_query(:{name}), 1)")
+    fts = f'"{table}_fts"'
+    return (f"(select bm25({fts}) from {fts} where {fts} match :{name} and "
+            f"{fts}.rowid = {alias}.rowid)")

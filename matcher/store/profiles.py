@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from pydantic import BaseModel
@@ -48,6 +48,8 @@ SORTABLE = {
     "needs": ("id", "association_id", "category"),
     "practices": ("id", "association_id", "category"),
 }
+# A list with ``q`` may be sorted by how well each record matches it, the best first.
+RELEVANCE = "relevance"
 # The sortable columns that hold numbers (the others hold text).
 _NUMERIC = {"members", "capacity"}
 # The free-text columns ``q`` searches, per table (each has its FTS5 index ``<table>_fts``).
@@ -274,19 +276,26 @@ class ProfilesMixin(ConfidentialMixin, IdempotencyMixin, VectorsMixin):
         if table not in SORTABLE:
             raise ValueError(f"unknown table {table!r}")
         column = query.sort.removeprefix("-")
-        if column not in SORTABLE[table]:
+        if query.sort == RELEVANCE and not search_words(query.q or ""):
+            query = replace(query, sort="id")  # no words to rank by
+            column = "id"
+        if query.sort != RELEVANCE and column not in SORTABLE[table]:
             raise InvalidInput(f"cannot sort by {query.sort!r} (expected one of: "
                                f"{', '.join(SORTABLE[table])}, each may start with '-')",
                                field="sort")
         source, where, params = _filters(self.db, table, query)
         sql = f"from {source} where {' and '.join(where) or '1 = 1'}"
         total = self.db.value(f"select count(*) {sql}", params)
-        # As SQLite sorts: nulls first (last when descending), text in binary order.
-        key = f't."{column}"'
-        if column not in _NUMERIC:
-            key = dialect.text_order(self.db, key)
-        direction = "desc nulls last" if query.sort.startswith("-") else "nulls first"
-        order = f"{key} {direction}, {dialect.text_order(self.db, 't.id')}"
+        if query.sort == RELEVANCE:  # the best match first (the search's own parameter)
+            order = (f"{dialect.search_rank(self.db.postgresql, table, 't', SEARCHED[table])}"
+                     f", {dialect.text_order(self.db, 't.id')}")
+        else:
+            # As SQLite sorts: nulls first (last when descending), text in binary order.
+            key = f't."{column}"'
+            if column not in _NUMERIC:
+                key = dialect.text_order(self.db, key)
+            direction = "desc nulls last" if query.sort.startswith("-") else "nulls first"
+            order = f"{key} {direction}, {dialect.text_order(self.db, 't.id')}"
         rows = self.db.rows(f"select t.* {sql} order by {order} limit :limit offset :offset",
                             {**params, "limit": query.limit, "offset": query.offset})
         return [_decode(row) for row in rows], total
@@ -309,6 +318,8 @@ class ProfileQuery:
       (``merc`` finds "mercury"), in any case and with or without accents ("credito" finds
       "crédito"); all must occur. A ``q`` with no letter or digit selects nothing.
     - ``scope``: for needs, whose needs the caller may read (:func:`matcher.policy.need_scope`).
+    - ``sort``: a column of :data:`SORTABLE` (``-`` first: descending), or :data:`RELEVANCE`
+      with ``q``: the best matches first (ties by id).
     """
 
     region: str | None = None
