@@ -168,15 +168,22 @@ def test_an_introduction_tells_both_sides(client, world, db, mail_server):
 MARKER = "Zqx confidential: the foreman at shaft 7 threatens the women who carry ore"
 
 
-def test_a_sensitive_needs_words_never_reach_a_partner(client, world, db, mail_server):
+def sensitive_match(db) -> dict:
+    """A proposed match of demo-p-01's offering on a new sensitive need reading MARKER."""
     store = Store(db)
-    store.create_record("needs", Need(id="n-marker", text=MARKER, category="ohs",
-                                      sensitive=True), ASSOCIATION)
-    match = store.create_match({"kind": "partner", "need_id": "n-marker",
-                                "association_id": ASSOCIATION, "item_id": "demo-o-001",
-                                "owner_id": "demo-p-01", "score": 1.0},
-                               actor="test", role="admin")
-    store.close()
+    try:
+        store.create_record("needs", Need(id="n-marker", text=MARKER, category="ohs",
+                                          sensitive=True), ASSOCIATION)
+        return store.create_match({"kind": "partner", "need_id": "n-marker",
+                                   "association_id": ASSOCIATION, "item_id": "demo-o-001",
+                                   "owner_id": "demo-p-01", "score": 1.0},
+                                  actor="test", role="admin")
+    finally:
+        store.close()
+
+
+def test_a_sensitive_needs_words_never_reach_a_partner(client, world, db, mail_server):
+    match = sensitive_match(db)
     note = "Her name is on the list at the clinic"
     for path, who in (("approve", "coord"), ("accept", "assoc")):
         response = client.post(f"{URL}/{match['id']}/{path}", json={"note": note},
@@ -239,14 +246,7 @@ def test_a_comment_tells_everyone_else_who_reads_the_match(client, world, db, ma
 
 
 def test_a_comment_on_a_sensitive_need_names_no_association_to_the_partner(client, world, db):
-    store = Store(db)
-    store.create_record("needs", Need(id="n-marker", text=MARKER, category="ohs",
-                                      sensitive=True), ASSOCIATION)
-    match = store.create_match({"kind": "partner", "need_id": "n-marker",
-                                "association_id": ASSOCIATION, "item_id": "demo-o-001",
-                                "owner_id": "demo-p-01", "score": 1.0},
-                               actor="test", role="admin")
-    store.close()
+    match = sensitive_match(db)
     partner = make_tokens(db, {"p": (Role.PARTNER, {"partner_id": "demo-p-01"})})["p"]
 
     comment(client, world["assoc"], match["id"], "Can your nurse come alone?")
