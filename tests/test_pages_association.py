@@ -521,3 +521,34 @@ def test_the_association_sees_whom_it_could_exchange_with_both_ways(client, engi
             assert need["text"][:40] not in page.text
     sign_in(client, "partner-user")
     assert client.get("/exchanges", follow_redirects=False).status_code == 303
+
+
+def test_my_matches_filter_by_status_and_kind(client, engine):
+    sign_in(client, "amina")
+    approved = _approved_match(client, engine)  # a partner match, approved
+    post(client, "/needs", {"text": "We need to learn how other groups keep their records.",
+                            "category": "formalisation"}, page="/needs")
+    need = own_needs(engine)[-1]
+    practice = engine.suggest(need["id"], "peer", 1).suggestions[0].item_id
+    post(client, f"/needs/{need['id']}/ask", {"kind": "peer", "item_id": practice},
+         page=f"/needs/{need['id']}")
+    peer = lifecycle.list_matches(engine, COORDINATOR, lifecycle.Filters(
+        need_id=need["id"], kind="peer"))[0][0]
+
+    def shown(**params) -> set[int]:
+        page = client.get("/matches", params=params)
+        assert page.status_code == 200
+        return {int(i) for i in re.findall(r'href="/matches/(\d+)"', page.text)}
+
+    everything = shown()
+    assert {approved["id"], peer["id"]} <= everything
+    assert approved["id"] in shown(status="approved")
+    assert peer["id"] not in shown(status="approved")
+    assert peer["id"] in shown(kind="peer") and approved["id"] not in shown(kind="peer")
+    assert shown(kind="peer", status="approved") == set()
+    assert "No match with these filters." in client.get(
+        "/matches", params={"kind": "peer", "status": "approved"}).text
+    # a choice that is not on the list is left out, not an error
+    assert shown(status="nonsense", kind="buyer") == everything
+    page = client.get("/matches", params={"status": "approved"}).text
+    assert '<option value="approved" selected>' in page

@@ -8,12 +8,13 @@ it comes from :func:`matcher.workflow.introductions.build`, with its WhatsApp cl
 from __future__ import annotations
 
 import re
-from urllib.parse import quote
+from urllib.parse import quote, urlencode
 
 from fastapi import APIRouter
 
 from api.deps import EngineDep
 from api.pages.association import own_association
+from api.pages.coordinator import KIND_LABELS
 from api.pages.deps import CtxDep, FormDep, SignedInDep
 from api.pages.forms import Message
 from api.pages.i18n import N_
@@ -81,15 +82,24 @@ def _introduction(engine: Engine, who: Principal, match: dict, lang: str) -> dic
 
 # ---------------------------------------------------------------------- pages
 @router.get("/matches")
-def matches(ctx: CtxDep, who: SignedInDep, engine: EngineDep, page: str | None = None):
+def matches(ctx: CtxDep, who: SignedInDep, engine: EngineDep, page: str | None = None,
+            status: str | None = None, kind: str | None = None):
+    """The association's matches, newest first, filtered by status and by kind (partner
+    offerings or peer practices); filters that are not among the choices are left out."""
     if who.role is not Role.ASSOCIATION:
         return redirect(ctx, home_for(who.role))
     association = own_association(engine, who)
+    chosen = {"status": status if status in lifecycle.STATES else None,
+              "kind": kind if kind in KIND_LABELS else None}
     number = int(page) if page and page.isdigit() and len(page) < 7 else 1
     rows, total = lifecycle.list_matches(engine, who, lifecycle.Filters(
+        statuses=[chosen["status"]] if chosen["status"] else None, kind=chosen["kind"],
         sort="-created_at", limit=PAGE_SIZE, offset=(max(1, number) - 1) * PAGE_SIZE))
+    query = urlencode({k: v for k, v in chosen.items() if v})
     return render(ctx, "association/matches.html", association=association,
                   matches=[lifecycle.view(engine, who, row, ctx.lang) for row in rows],
+                  chosen=chosen, filtered=any(chosen.values()), kinds=KIND_LABELS,
+                  query="&" + query if query else "",
                   total=total, page=number, pages=max(1, -(-total // PAGE_SIZE)))
 
 
