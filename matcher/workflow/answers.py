@@ -8,8 +8,9 @@ decide, are told (event ``partner_answered``). The answer and its audit row are 
 transaction, guarded by the match's version.
 
 Everyone who may see a match (:func:`matcher.policy.can_see_match`) reads its comments and may
-add one; the others are told of it (event ``commented``, never its words). While the match is redacted for the reader (:func:`lifecycle.redacted`), a comment of
-the association's side names no one: its author reads as "association".
+add one; the others are told of it (event ``commented``, never its words). While the match is
+redacted for the reader (:func:`lifecycle.redacted`), a comment of the association's side names
+no one: its author reads as "association".
 """
 
 from __future__ import annotations
