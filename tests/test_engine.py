@@ -214,6 +214,25 @@ def test_need_without_category_gets_an_inferred_category_with_confidence(engine,
         assert 0.0 < result.category_confidence <= 1.0
 
 
+@pytest.mark.parametrize("classes", [2, 3, 9])
+def test_the_category_model_predicts_what_scikit_learn_predicts(classes):
+    from sklearn.linear_model import LogisticRegression
+
+    from matcher.ranking import categorize
+
+    rng = np.random.default_rng(classes)
+    x, y = rng.normal(size=(300, 16)), rng.integers(0, classes, 300)
+    model = categorize.train(x, y, n_categories=10)
+    fitted = LogisticRegression(C=16.0, max_iter=2000, class_weight="balanced").fit(x, y)
+    queries = rng.normal(size=(40, 16))
+    ours = model.predict_proba(queries)
+    theirs = fitted.predict_proba(queries)
+    np.testing.assert_allclose(ours[:, model.classes], theirs, rtol=0, atol=1e-15)
+    assert np.all(np.delete(ours, model.classes, axis=1) == 0.0)
+    if classes > 2:  # a softmax with the same operations in the same order: the same bits
+        assert np.array_equal(ours[:, model.classes], theirs)
+
+
 def test_a_given_category_is_kept_with_full_confidence(engine):
     given = [(nid, n["category"]) for nid, (n, _) in NEEDS.items() if n.get("category")]
     assert given

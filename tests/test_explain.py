@@ -10,7 +10,7 @@ import pytest
 
 from matcher.language import detect_language
 from matcher.ranking.explain import shorten, summary_of
-from matcher.ranking.textproc import meaningful
+from matcher.ranking.textproc import _english_stop_words, meaningful
 from plugins.category import TOPIC_REASON
 
 SHARED = "shared words: "
@@ -91,6 +91,12 @@ def test_every_partner_suggestion_has_a_short_summary(engine):
         assert 0 < len(suggestion.summary) <= 180
         description = " ".join(offerings[suggestion.item_id]["description"].split())
         assert description.startswith(suggestion.summary.rstrip("…"))
+
+
+def test_english_function_words_are_scikit_learns_list():
+    from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
+
+    assert _english_stop_words() == ENGLISH_STOP_WORDS
 
 
 def test_a_summary_is_the_first_sentence_cut_at_a_word():

@@ -5,6 +5,7 @@ Knows nothing about HTTP. One ``Engine`` per process (it keeps the models and th
 
 from __future__ import annotations
 
+import importlib.metadata
 import logging
 import sys
 import threading
@@ -325,7 +326,6 @@ class Engine:
         """What a cached corpus is made from, besides the data: models, glossary, reference
         data, scorers and the code that builds and prepares it."""
         import bm25s
-        import sklearn
 
         scorers = {name: type(r.scorer).__module__ for name, r in self.scorers().items()}
         ref = self.ref
@@ -341,8 +341,8 @@ class Engine:
                 *scorers.values(), __name__, "matcher.ranking.corpus", "matcher.ranking.categorize",
                 "matcher.ranking.textproc", "matcher.ranking.embeddings", "matcher.language",
                 "matcher.glossary", "matcher.ranking.corpus_cache"]),
-            "versions": [np.__version__, bm25s.__version__, sklearn.__version__,
-                         sys.version_info[:2]],
+            "versions": [np.__version__, bm25s.__version__,
+                         importlib.metadata.version("scikit-learn"), sys.version_info[:2]],
         }
 
     def _load_or_build(self) -> Corpus:
