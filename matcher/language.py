@@ -21,6 +21,19 @@ def _identifier():
     return identifier
 
 
+def load_in_background() -> threading.Thread:
+    """Load the identifier's model in a thread of its own (about 0.3 s, mostly decompression,
+    which leaves the GIL to others); whatever identifies a language meanwhile waits for it."""
+
+    def load() -> None:
+        with _lock:
+            _identifier()
+
+    thread = threading.Thread(target=load, name="language-model", daemon=True)
+    thread.start()
+    return thread
+
+
 @lru_cache(maxsize=100_000)
 def detect_language(text: str) -> str:
     """The ISO 639-1 code of ``text``'s language ('en' when it cannot tell)."""

@@ -18,8 +18,6 @@ from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
-from alembic.operations import Operations
-from alembic.runtime.migration import MigrationContext
 
 from matcher.store import dialect
 from matcher.store.sql import create_engine
@@ -37,6 +35,10 @@ class Schema:
     def __init__(self, connection: sa.Connection):
         self.connection = connection
         self.postgresql = connection.dialect.name == "postgresql"
+        # imported only when a migration runs: not on every process's start (0.1 s)
+        from alembic.operations import Operations
+        from alembic.runtime.migration import MigrationContext
+
         self.op = Operations(MigrationContext.configure(connection))
 
     def execute(self, sql: str, params: dict[str, Any] | None = None) -> None:

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
 
-import bm25s
 import numpy as np
 
 from matcher import hookimpl
@@ -12,8 +12,6 @@ from matcher.i18n import N_, _
 from matcher.ranking.corpus import Block, Corpus
 from matcher.ranking.scoring import Scorer, ScoringContext
 from matcher.ranking.textproc import meaningful, stems_with_surface, tokenize
-
-logging.getLogger("bm25s").setLevel(logging.WARNING)
 
 # A shared word is a reason only when it is meaningful (matcher.ranking.textproc.meaningful)
 # and found in at most this share of the block's texts (once the block has enough of them).
@@ -55,8 +53,7 @@ class LexicalScorer(Scorer):
         for text, lang in zip(block.texts, block.languages):
             tokens = known.get((lang, text))
             docs.append(tokens if tokens is not None else (_tokens(corpus, text, lang) or [EMPTY]))
-        index = bm25s.BM25()
-        index.index(docs, show_progress=False)
+        index = Postings.of_texts(docs)
         vocab = index.vocab_dict
         ids = np.fromiter((vocab[t] for doc in docs for t in doc), dtype=np.int32)
         offsets = np.zeros(len(docs) + 1, dtype=np.int64)
@@ -85,7 +82,7 @@ class LexicalScorer(Scorer):
         tokens = [t for t in self._query_tokens(ctx) if t in state["index"].vocab_dict]
         if not tokens:
             return np.zeros(len(ctx.candidates))
-        return bm25_scores(state["index"], tokens)[ctx.candidates]
+        return state["index"].scores(tokens)[ctx.candidates]
 
     def reasons(self, ctx, positions, scores):
         state = ctx.block.state[self.name]
@@ -108,20 +105,43 @@ class LexicalScorer(Scorer):
         return out
 
 
-def bm25_scores(index: bm25s.BM25, tokens: list[str]) -> np.ndarray:
-    """``index.get_scores(tokens)``, the same values, several times sooner: a token's postings
-    hold each document once, so one indexed add per token sums what bm25s sums with
-    ``np.add.at`` (3 ms at 100,000 documents against 0.4 ms), in the same order and type."""
-    if index.nonoccurrence_array is not None:  # a variant that adds a non-occurrence score
-        return index.get_scores(tokens)
-    postings = index.scores
-    indptr, indices, data = postings["indptr"], postings["indices"], postings["data"]
-    scores = np.zeros(postings["num_docs"], dtype=index.dtype)
-    for token in index.get_tokens_ids(tokens):
-        if token + 1 < len(indptr):  # bm25s's vocabulary also holds "" (no postings)
-            start, end = indptr[token], indptr[token + 1]
-            scores[indices[start:end]] += data[start:end]
-    return scores
+@dataclass(frozen=True, eq=False)
+class Postings:
+    """What scoring needs of a bm25s index: its vocabulary and each token's postings. The
+    index object itself is not kept, so that a process reading a saved corpus does not import
+    bm25s (and numba with it: about 0.3 s of a server's start)."""
+
+    vocab_dict: dict[str, int]
+    indptr: np.ndarray
+    indices: np.ndarray
+    data: np.ndarray
+    num_docs: int
+
+    @classmethod
+    def of_texts(cls, docs: list[list[str]]) -> Postings:
+        """BM25 (bm25s's default, Lucene's variant) over the documents' tokens."""
+        import bm25s
+
+        logging.getLogger("bm25s").setLevel(logging.WARNING)
+        index = bm25s.BM25()
+        index.index(docs, show_progress=False)
+        assert index.nonoccurrence_array is None  # Lucene's variant scores present tokens only
+        scores = index.scores
+        return cls(index.vocab_dict, scores["indptr"], scores["indices"], scores["data"],
+                   int(scores["num_docs"]))
+
+    def scores(self, tokens: list[str]) -> np.ndarray:
+        """bm25s's ``get_scores(tokens)``, the same values, several times sooner: a token's
+        postings hold each document once, so one indexed add per token sums what bm25s sums
+        with ``np.add.at`` (3 ms at 100,000 documents against 0.4 ms), in the same order and
+        type."""
+        scores = np.zeros(self.num_docs, dtype=self.data.dtype)
+        for token in tokens:
+            i = self.vocab_dict.get(token)
+            if i is not None and i + 1 < len(self.indptr):  # the vocabulary also holds ""
+                start, end = self.indptr[i], self.indptr[i + 1]
+                scores[self.indices[start:end]] += self.data[start:end]
+        return scores
 
 
 PER_CORPUS_CACHE = 10_000  # needs' texts remembered per corpus (one entry per need, often)

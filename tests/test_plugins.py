@@ -366,14 +366,22 @@ def test_the_lexical_scorer_prepares_an_empty_block_without_failing(engine):
 
 
 def test_the_lexical_scores_are_those_bm25s_gives(engine):
-    from plugins.lexical import bm25_scores
+    import bm25s
+
+    from plugins.lexical import _known_tokens
 
     corpus = engine.corpus()
-    index = corpus.offerings.state["lexical"]["index"]
+    state = corpus.offerings.state["lexical"]
+    tokens = _known_tokens(corpus.offerings, state)
+    index = bm25s.BM25()
+    index.index([tokens[lang, text] for text, lang in zip(corpus.offerings.texts,
+                                                          corpus.offerings.languages)],
+                show_progress=False)
     indexed = len(index.scores["indptr"]) - 1  # bm25s's vocabulary also holds "", unindexed
     vocabulary = [token for token, i in index.vocab_dict.items() if i < indexed]
     queries = [vocabulary[:3], vocabulary[-5:], vocabulary[::7], [vocabulary[2]] * 2]
 
-    for tokens in queries:
-        assert np.array_equal(bm25_scores(index, tokens), index.get_scores(tokens))
-    assert np.any(bm25_scores(index, vocabulary[::7]) > 0)
+    for query in queries:
+        ours, theirs = state["index"].scores(query), index.get_scores(query)
+        assert ours.dtype == theirs.dtype and np.array_equal(ours, theirs)
+    assert np.any(state["index"].scores(vocabulary[::7]) > 0)

@@ -21,6 +21,7 @@ from pydantic import BaseModel
 from matcher import gc_pause
 from matcher.errors import InvalidInput, NotFound, NotReady
 from matcher.glossary import Glossary, load_glossary
+from matcher import language
 from matcher.language import detect_language
 from matcher.plugins import collect_scorers, get_embedder, get_plugin_manager
 from matcher.process_lock import worker_lock
@@ -315,8 +316,9 @@ class Engine:
         matches the data, else built and saved), so that the first suggestion does not wait
         for it: a server calls this at start, in the background, and says "starting" until
         :attr:`corpus_loaded`. What a first suggestion would load besides is loaded too (the
-        language identifier, the strength models, the scorers)."""
-        detect_language("warm up")
+        strength models, the scorers); the language identifier, which only a new text needs,
+        loads meanwhile in a thread of its own."""
+        language.load_in_background()
         self.calibration
         self.scorers()
         return self.corpus()
@@ -325,8 +327,6 @@ class Engine:
     def _cache_parts(self) -> dict:
         """What a cached corpus is made from, besides the data: models, glossary, reference
         data, scorers and the code that builds and prepares it."""
-        import bm25s
-
         scorers = {name: type(r.scorer).__module__ for name, r in self.scorers().items()}
         ref = self.ref
         return {
@@ -341,8 +341,8 @@ class Engine:
                 *scorers.values(), __name__, "matcher.ranking.corpus", "matcher.ranking.categorize",
                 "matcher.ranking.textproc", "matcher.ranking.embeddings", "matcher.language",
                 "matcher.glossary", "matcher.ranking.corpus_cache"]),
-            "versions": [np.__version__, bm25s.__version__,
-                         importlib.metadata.version("scikit-learn"), sys.version_info[:2]],
+            "versions": [np.__version__, *map(importlib.metadata.version,
+                                              ("bm25s", "scikit-learn")), sys.version_info[:2]],
         }
 
     def _load_or_build(self) -> Corpus:

@@ -9,12 +9,6 @@ from functools import lru_cache
 from pathlib import Path
 
 import Stemmer
-from bm25s.stopwords import (
-    STOPWORDS_EN_PLUS,
-    STOPWORDS_FRENCH,
-    STOPWORDS_PORTUGUESE,
-    STOPWORDS_SPANISH,
-)
 
 _STEMMERS = {"en": "english", "fr": "french", "es": "spanish", "pt": "portuguese",
              "id": "indonesian", "ms": "indonesian", "it": "italian", "de": "german",
@@ -22,17 +16,27 @@ _STEMMERS = {"en": "english", "fr": "french", "es": "spanish", "pt": "portuguese
 _WORD = re.compile(r"[^\W\d_]{2,}", re.UNICODE)
 
 
-def _english_stop_words() -> frozenset[str]:
-    """scikit-learn's English stop words (the Glasgow IR group's list), read from its module
-    without importing scikit-learn, which would add about 0.9 s to every process's start."""
-    spec = importlib.util.find_spec("sklearn")
+def _library_module(package: str, relative_path: str):
+    """A module of an installed library, run from its file without importing the library's
+    package: scikit-learn's and bm25s's packages import about a second of other modules, and
+    their stop-word lists import nothing."""
+    spec = importlib.util.find_spec(package)
     assert spec is not None and spec.submodule_search_locations
-    path = Path(spec.submodule_search_locations[0]) / "feature_extraction" / "_stop_words.py"
-    module_spec = importlib.util.spec_from_file_location("_sklearn_stop_words", path)
+    path = Path(spec.submodule_search_locations[0], relative_path)
+    module_spec = importlib.util.spec_from_file_location(f"_{package}_{path.stem}", path)
     assert module_spec is not None and module_spec.loader is not None
     module = importlib.util.module_from_spec(module_spec)
     module_spec.loader.exec_module(module)
-    return frozenset(module.ENGLISH_STOP_WORDS)
+    return module
+
+
+_BM25S_STOPWORDS = _library_module("bm25s", "stopwords.py")
+
+
+def _english_stop_words() -> frozenset[str]:
+    """scikit-learn's English stop words (the Glasgow IR group's list)."""
+    return frozenset(_library_module(
+        "sklearn", "feature_extraction/_stop_words.py").ENGLISH_STOP_WORDS)
 
 
 @lru_cache(maxsize=200_000)
@@ -40,6 +44,9 @@ def _fold(word: str) -> str:
     return "".join(c for c in unicodedata.normalize("NFKD", word) if not unicodedata.combining(c))
 
 
+STOPWORDS_EN_PLUS, STOPWORDS_FRENCH, STOPWORDS_SPANISH, STOPWORDS_PORTUGUESE = (
+    _BM25S_STOPWORDS.STOPWORDS_EN_PLUS, _BM25S_STOPWORDS.STOPWORDS_FRENCH,
+    _BM25S_STOPWORDS.STOPWORDS_SPANISH, _BM25S_STOPWORDS.STOPWORDS_PORTUGUESE)
 STOPWORDS = frozenset(_fold(w) for w in (
     *STOPWORDS_EN_PLUS, *STOPWORDS_FRENCH, *STOPWORDS_SPANISH, *STOPWORDS_PORTUGUESE))
 
