@@ -21,17 +21,11 @@ def _identifier():
     return identifier
 
 
-def load_in_background() -> threading.Thread:
-    """Load the identifier's model in a thread of its own (about 0.3 s, mostly decompression,
-    which leaves the GIL to others); whatever identifies a language meanwhile waits for it."""
-
-    def load() -> None:
-        with _lock:
-            _identifier()
-
-    thread = threading.Thread(target=load, name="language-model", daemon=True)
-    thread.start()
-    return thread
+def load() -> None:
+    """Load the identifier's model now (about 0.3 s, mostly decompression), not at the first
+    text; whatever identifies a language meanwhile waits for it."""
+    with _lock:
+        _identifier()
 
 
 @lru_cache(maxsize=100_000)

@@ -392,9 +392,12 @@ def test_a_new_process_suggests_from_the_corpus_file_without_the_libraries_that_
         f"engine = Engine(load_settings(db=sys.argv[1], scorer_budget_ms={BUDGET_MS}))\n"
         "engine.warm_up()\n"
         f"found = [s.item_id for s in engine.suggest({NEED!r}, 'partner', 5).suggestions]\n"
-        "print(json.dumps({'found': found, 'loaded': sorted({m.split('.')[0] for m in\n"
-        "                  sys.modules} & {'sklearn', 'bm25s', 'numba', 'alembic'})}))\n")
+        "loaded = sorted({m.split('.')[0] for m in sys.modules}\n"
+        "                & {'sklearn', 'bm25s', 'numba', 'alembic'})\n"
+        "from matcher.language import detect_language\n"  # its model loads beside the corpus
+        "lang = detect_language('Nous voulons arrêter le mercure dans nos mines.')\n"
+        "print(json.dumps({'found': found, 'loaded': loaded, 'lang': lang}))\n")
     other = subprocess.run([sys.executable, "-c", script, str(demo_copy)], cwd=ROOT,
                            capture_output=True, text=True, timeout=300, check=True)
     out = json.loads(other.stdout.strip().splitlines()[-1])
-    assert out["found"] and out["loaded"] == []
+    assert out["found"] and out["loaded"] == [] and out["lang"] == "fr"

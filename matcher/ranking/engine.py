@@ -41,7 +41,7 @@ from matcher.ranking.scoring import (
     record_call,
     run_scorers,
 )
-from matcher.reference import Reference, default_data_dir, load_reference
+from matcher.reference import UI_LANGUAGES, Reference, default_data_dir, load_reference
 from matcher.settings import Settings, weight_problem
 from matcher.store import Claim, Store
 from matcher.vocabulary import KINDS
@@ -316,9 +316,12 @@ class Engine:
         matches the data, else built and saved), so that the first suggestion does not wait
         for it: a server calls this at start, in the background, and says "starting" until
         :attr:`corpus_loaded`. What a first suggestion would load besides is loaded too (the
-        strength models, the scorers); the language identifier, which only a new text needs,
-        loads meanwhile in a thread of its own."""
-        language.load_in_background()
+        strength models, the scorers, each UI language's names of countries). The language
+        identifier, which only a new text needs, loads meanwhile in a thread of its own (0.3 s,
+        mostly decompression, which leaves the GIL to the corpus's read)."""
+        threading.Thread(target=language.load, name="language-model", daemon=True).start()
+        for lang in UI_LANGUAGES:
+            Reference.country_name("", lang)
         self.calibration
         self.scorers()
         return self.corpus()
