@@ -41,7 +41,7 @@ def _load_set(db: str | Path | None, dataset: dict):
     of its needs; exits with one line when the set does not import."""
     from matcher.exchange import parse_document
 
-    engine = _engine(db, create=True)
+    engine = _engine(db, create=True, batch=True)
     try:
         with _steps() as step:
             records = sum(len(dataset.get(key) or ()) for key in ("associations", "partners"))
@@ -78,10 +78,20 @@ def _check_reachable(url: str) -> None:
         _fail(f"cannot reach the database {redacted(url)}: {reason}")
 
 
-def _engine(db: str | Path | None, create: bool = False):
+def _engine(db: str | Path | None, create: bool = False, batch: bool = False):
     from matcher.ranking.engine import Engine
 
-    return Engine(_settings(db, create))
+    settings = _settings(db, create)
+    return Engine(every_core(settings) if batch else settings)
+
+
+def every_core(settings: Settings) -> Settings:
+    """``settings`` for a batch of embedding (``import``, ``eval``, ``calibrate``, the demo's
+    import): the models use every core unless ``MATCHER_THREADS`` says otherwise. A server
+    keeps one thread (the default), leaving the other cores to requests."""
+    if "threads" in settings.model_fields_set:
+        return settings
+    return settings.model_copy(update={"threads": os.cpu_count() or 1})
 
 
 def _store(db: str | Path | None) -> Store:
@@ -111,7 +121,7 @@ def import_(path: Annotated[Path, typer.Argument(help="exchange-format JSON file
         raw = sys.stdin.buffer.read() if str(path) == "-" else path.read_bytes()
     except OSError as exc:
         _fail(f"cannot read {path}: {exc.strerror}")
-    engine = _engine(db, create=True)
+    engine = _engine(db, create=True, batch=embed)
     try:
         with _steps() as step:
             document = parse_document(raw, engine.ref)
@@ -577,7 +587,7 @@ def _load_demo(settings: Settings, base_url: str) -> None:
     from matcher.principals import Role
     from matcher.ranking.engine import Engine
 
-    engine = Engine(settings)
+    engine = Engine(every_core(settings))
     demo = engine.ref.data_dir / "demo.json"
     document = parse_document(demo.read_bytes(), engine.ref)
     report = engine.store.import_exchange(document)

@@ -18,6 +18,9 @@ for _key in [k for k in os.environ if k.startswith("MATCHER_")]:
     del os.environ[_key]  # tests run on the defaults, whatever the developer's shell says
 # what a server keeps for a PostgreSQL database (corpus cache, locks): the session's own folder
 os.environ["MATCHER_STATE_DIR"] = tempfile.mkdtemp(prefix="matcher-state-")
+# one model thread, as a server: `matcher import` would take every core (tests/test_cli.py
+# checks that), and the tests run beside one another on a small machine
+os.environ["MATCHER_THREADS"] = "1"
 
 from support import api_client, copy_database, make_token  # noqa: E402
 

@@ -4,6 +4,7 @@ matters, as a real process."""
 from __future__ import annotations
 
 import json
+import os
 import re
 import subprocess
 import sys
@@ -83,6 +84,15 @@ def test_import_embeds_only_the_new_texts_with_the_real_model(demo_copy, tmp_pat
     assert snapshot(demo_copy)[0]["vectors"] == vectors + new_texts * len(embedders)
     again = run("import", path, "--db", demo_copy)
     assert "embedded 0 texts" in again.stdout
+
+
+def test_a_batch_of_embedding_uses_every_core_unless_told_otherwise(monkeypatch, tmp_path):
+    from matcher.cli import every_core
+
+    monkeypatch.delenv("MATCHER_THREADS")
+    assert every_core(load_settings(db=tmp_path / "x.db")).threads == os.cpu_count()
+    monkeypatch.setenv("MATCHER_THREADS", "1")
+    assert every_core(load_settings(db=tmp_path / "x.db")).threads == 1
 
 
 def test_import_reads_standard_input(tmp_path):
