@@ -6,7 +6,8 @@
 For each embedder and run: a fresh SQLite file in a temporary folder; time parse_document +
 Store.import_exchange (records/s) and Engine.sync_embeddings (texts/s, model already loaded);
 then import the same document again and check that it changes nothing and embeds 0 texts.
-Prints medians over the runs.
+Prints medians over the runs. The models use every core, as `matcher import` does, unless
+MATCHER_THREADS says otherwise.
 """
 
 from __future__ import annotations
@@ -34,12 +35,13 @@ console = Console(width=None if sys.stdout.isatty() else 140)
 
 
 def one_run(raw: bytes, name: str, folder: Path) -> dict:
+    from matcher.cli import every_core
     from matcher.exchange import parse_document
     from matcher.ranking.engine import Engine
     from matcher.settings import load_settings
 
     names = name.split("+")
-    engine = Engine(load_settings(db=folder / "throughput.db", embedders=names))
+    engine = Engine(every_core(load_settings(db=folder / "throughput.db", embedders=names)))
     try:
         start = time.perf_counter()
         doc = parse_document(raw, engine.ref)
@@ -76,12 +78,13 @@ def main(
         = False,
 ) -> None:
     """Median import records/s and embedding texts/s per embedder, and the re-import check."""
+    from matcher.cli import every_core
     from matcher.plugins import get_embedder, get_plugin_manager
     from matcher.settings import load_settings
 
     raw = dataset_json.read_bytes()
     names = [n.strip() for n in embedders.split(",") if n.strip()]
-    settings = load_settings()
+    settings = every_core(load_settings())
     results: dict[str, list[dict]] = {}
     load_s: dict[str, float] = {}
     for name in names + (["+".join(names)] if together and len(names) > 1 else []):
