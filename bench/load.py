@@ -55,6 +55,7 @@ from latency import (  # noqa: E402
     embedder_names,
     prepare_db,
     scale_db_path,
+    server_env,
 )
 from scale import build_scale_set  # noqa: E402
 
@@ -265,9 +266,7 @@ def main(
     need_ids = [n["id"] for n in store.needs()]
     store.close()
 
-    env = dict(os.environ, MATCHER_EMBEDDERS=json.dumps(names), OMP_NUM_THREADS="1",
-               OPENBLAS_NUM_THREADS="1", TOKENIZERS_PARALLELISM="false", HF_HUB_OFFLINE="1",
-               TRANSFORMERS_OFFLINE="1")
+    env = server_env(names)
     port, floor_port = _free_port(), _free_port()
     base, floor_base = f"http://127.0.0.1:{port}", f"http://127.0.0.1:{floor_port}"
     probe = f"{base}/api/v1/needs/{need_ids[0]}/suggestions?kind={kind}"

@@ -46,6 +46,7 @@ from latency import (  # noqa: E402
     offering_fields,
     prepare_db,
     scale_db_path,
+    server_env,
 )
 from load import (  # noqa: E402
     READY_IN_A_ROW,
@@ -145,9 +146,7 @@ def main(
                           ensure_ascii=False)
     randoms = [n.strip() for n in random_vectors.split(",")] if random_vectors else []
     prep = prepare_db(db, doc_text, names, rebuild=False, random_vectors=randoms)
-    env = dict(os.environ, MATCHER_EMBEDDERS=json.dumps(names), MATCHER_DB=str(db),
-               OMP_NUM_THREADS="1", OPENBLAS_NUM_THREADS="1", TOKENIZERS_PARALLELISM="false",
-               HF_HUB_OFFLINE="1", TRANSFORMERS_OFFLINE="1")
+    env = server_env(names, MATCHER_DB=str(db))
     began = time.perf_counter()
     subprocess.run([sys.executable, "-c", WARM], env=env, check=True)
     console.print(f"db {db} ({'reused' if prep.get('reused') else 'built'}); its corpus "
