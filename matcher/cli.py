@@ -426,8 +426,8 @@ def train(db: DbOption = None,
 def serve(db: DbOption = None, host: str = "127.0.0.1", port: int = 8000,
           demo: Annotated[bool, typer.Option(help="load the bundled demo data first")] = False,
           workers: Annotated[int, typer.Option(
-              min=1, max=64, help="worker processes (each holds its own corpus: about 0.7 GB "
-              "each at 10,000 offerings and 10,000 practices)")] = 1):
+              min=1, max=64, help="worker processes (each holds its own corpus: about "
+              "0.4-0.7 GB each at 10,000 offerings and 10,000 practices)")] = 1):
     """Run the HTTP API (OpenAPI docs at /docs). Forwarded headers count only from
     MATCHER_TRUSTED_PROXIES."""
     import uvicorn
