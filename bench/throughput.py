@@ -35,10 +35,9 @@ console = Console(width=None if sys.stdout.isatty() else 140)
 
 
 def one_run(raw: bytes, name: str, folder: Path) -> dict:
-    from matcher.cli import every_core
     from matcher.exchange import parse_document
     from matcher.ranking.engine import Engine
-    from matcher.settings import load_settings
+    from matcher.settings import every_core, load_settings
 
     names = name.split("+")
     engine = Engine(every_core(load_settings(db=folder / "throughput.db", embedders=names)))
@@ -78,9 +77,8 @@ def main(
         = False,
 ) -> None:
     """Median import records/s and embedding texts/s per embedder, and the re-import check."""
-    from matcher.cli import every_core
     from matcher.plugins import get_embedder, get_plugin_manager
-    from matcher.settings import load_settings
+    from matcher.settings import every_core, load_settings
 
     raw = dataset_json.read_bytes()
     names = [n.strip() for n in embedders.split(",") if n.strip()]

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Annotated, Optional
 import typer
 
 from matcher.errors import MatcherError
-from matcher.settings import Settings, load_settings
+from matcher.settings import Settings, every_core, load_settings
 
 if TYPE_CHECKING:
     from matcher.accounts.users import Scope
@@ -83,15 +83,6 @@ def _engine(db: str | Path | None, create: bool = False, batch: bool = False):
 
     settings = _settings(db, create)
     return Engine(every_core(settings) if batch else settings)
-
-
-def every_core(settings: Settings) -> Settings:
-    """``settings`` for a batch of embedding (``import``, ``eval``, ``calibrate``, the demo's
-    import): the models use every core unless ``MATCHER_THREADS`` says otherwise. A server
-    keeps one thread (the default), leaving the other cores to requests."""
-    if "threads" in settings.model_fields_set:
-        return settings
-    return settings.model_copy(update={"threads": os.cpu_count() or 1})
 
 
 def _store(db: str | Path | None) -> Store:

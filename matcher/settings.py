@@ -210,6 +210,15 @@ class Settings(BaseSettings):
         return table
 
 
+def every_core(settings: Settings) -> Settings:
+    """``settings`` for a batch of embedding (``import``, ``eval``, ``calibrate``, the demo's
+    import): the models use every core unless ``MATCHER_THREADS`` says otherwise. A server
+    keeps one thread (the default), leaving the other cores to requests."""
+    if "threads" in settings.model_fields_set:
+        return settings
+    return settings.model_copy(update={"threads": os.cpu_count() or 1})
+
+
 def load_settings(**overrides: Any) -> Settings:
     """Settings from the environment and config file, with explicit ``overrides`` on top."""
     return Settings(**{k: v for k, v in overrides.items() if v is not None})

@@ -87,7 +87,7 @@ def test_import_embeds_only_the_new_texts_with_the_real_model(demo_copy, tmp_pat
 
 
 def test_a_batch_of_embedding_uses_every_core_unless_told_otherwise(monkeypatch, tmp_path):
-    from matcher.cli import every_core
+    from matcher.settings import every_core
 
     monkeypatch.delenv("MATCHER_THREADS")
     assert every_core(load_settings(db=tmp_path / "x.db")).threads == os.cpu_count()
