@@ -91,7 +91,7 @@ def main(
 ) -> None:
     """Time the gather of a partner suggestion's rows against spans, in today's order and
     in region order."""
-    import plugins.semantic as semantic
+    from plugins import semantic
     from matcher.principals import Principal, Role
     from matcher.ranking.engine import Engine
     from matcher.services import suggestions
