@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import secrets
 import threading
+import weakref
 from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
@@ -67,7 +68,8 @@ class BaseStore:
 
     Each thread gets its own connection (``db``), so that a reader never sees another
     thread's uncommitted writes: it reads the last committed state while a writer works.
-    Connections may be closed from any thread by :meth:`close`.
+    A thread's connection closes when the thread ends; :meth:`close` closes them all, from
+    any thread.
     """
 
     def __init__(self, target: str | Path, *, check_same_thread: bool = True):
@@ -78,23 +80,29 @@ class BaseStore:
         self.engine = create_engine(target)
         _migrate(self.engine)
         self._local = threading.local()
-        self._connections: list[Sql] = []
+        self._connections: weakref.WeakSet[Sql] = weakref.WeakSet()
         self._connections_lock = threading.Lock()
 
     @property
     def db(self) -> Sql:
-        """This thread's connection (opened on first use)."""
+        """This thread's connection: opened on first use, closed when the thread ends or
+        the store closes, whichever comes first."""
         db = getattr(self._local, "db", None)
         if db is None:
             db = self._local.db = Sql(self.engine.connect())
+            # The thread's local is the one strong reference: when the thread ends (a
+            # server's thread pool stops the threads left idle), its connection closes too.
+            # Kept open, each new thread's connection piled up until SQLite ran out of file
+            # handles or PostgreSQL of connections.
+            weakref.finalize(db, db.connection.close)
             with self._connections_lock:
-                self._connections.append(db)
+                self._connections.add(db)
         return db
 
     def close(self) -> None:
         """Close every thread's connection."""
         with self._connections_lock:
-            connections, self._connections = self._connections, []
+            connections, self._connections = list(self._connections), weakref.WeakSet()
         for db in connections:
             db.close()
         self._local = threading.local()
