@@ -3,7 +3,9 @@ TestClient and an admin token over it (helpers in support.py)."""
 
 from __future__ import annotations
 
+import atexit
 import os
+import shutil
 import tempfile
 from pathlib import Path
 
@@ -18,6 +20,7 @@ for _key in [k for k in os.environ if k.startswith("MATCHER_")]:
     del os.environ[_key]  # tests run on the defaults, whatever the developer's shell says
 # what a server keeps for a PostgreSQL database (corpus cache, locks): the session's own folder
 os.environ["MATCHER_STATE_DIR"] = tempfile.mkdtemp(prefix="matcher-state-")
+atexit.register(shutil.rmtree, os.environ["MATCHER_STATE_DIR"], ignore_errors=True)
 # one model thread, as a server: `matcher import` would take every core (tests/test_cli.py
 # checks that), and the tests run beside one another on a small machine
 os.environ["MATCHER_THREADS"] = "1"
