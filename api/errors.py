@@ -17,6 +17,7 @@ from matcher.errors import (
     MatcherError,
     NotFound,
     NotReady,
+    Unavailable,
 )
 
 # Most specific first: the first class an error is an instance of decides its status.
@@ -26,11 +27,13 @@ STATUS: tuple[tuple[type[MatcherError], int], ...] = (
     (Conflict, 409),
     (InvalidInput, 422),
     (NotReady, 503),
+    (Unavailable, 503),
     (MatcherError, 400),
 )
 
 
-RETRY_AFTER = 5  # seconds a client should wait before asking again for a record not ready
+RETRY_AFTER = 5  # seconds a client should wait before asking again (a record not ready, or
+# the database out of reach)
 
 
 def status_for(exc: MatcherError) -> int:
@@ -39,7 +42,8 @@ def status_for(exc: MatcherError) -> int:
 
 async def matcher_error_handler(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, MatcherError)
-    headers = {"Retry-After": str(RETRY_AFTER)} if isinstance(exc, NotReady) else None
+    headers = {"Retry-After": str(RETRY_AFTER)} if isinstance(exc, NotReady | Unavailable) \
+        else None
     return JSONResponse(status_code=status_for(exc), content={"detail": str(exc)},
                         headers=headers)
 

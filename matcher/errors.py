@@ -21,6 +21,11 @@ class NotReady(MatcherError):
     """The record exists but cannot be served yet (its text is being embedded): retry soon."""
 
 
+class Unavailable(MatcherError):
+    """The database cannot be reached now (it is down, or restarted and dropped the
+    connection): nothing was done, retry soon."""
+
+
 class InvalidInput(MatcherError):
     """Input that breaks the exchange format or a request's rules.
 

@@ -34,6 +34,8 @@ COMMON_ERRORS = {
     422: _error("A parameter or a body field is malformed or out of range",
                 ValidationErrorMessage | ErrorMessage),
     429: _error("Too many failed authentications from this address; try again in a minute"),
+    503: _error("The database cannot be reached just now (it is down or restarting); try "
+                "again after the seconds in Retry-After"),
 }
 
 api_router = APIRouter(prefix=API_PREFIX, responses=COMMON_ERRORS)

@@ -2,12 +2,13 @@
 from SQLite (no model loading). ``status`` is ``ok`` when everything is embedded and the corpus
 is built, ``starting`` while the corpus is being built at start or the missing texts are being
 embedded, ``degraded`` when some are missing and nothing is
-embedding them: meanwhile suggestions leave the records without vectors out."""
+embedding them: meanwhile suggestions leave the records without vectors out. While the database
+cannot be reached (PostgreSQL down or restarting), 503."""
 
 from fastapi import APIRouter, Request
 
 from api.deps import EngineDep
-from api.schemas import EmbeddingHealth, Health
+from api.schemas import EmbeddingHealth, ErrorMessage, Health
 from api.security import PUBLIC
 
 PUBLIC.add("health")
@@ -17,7 +18,9 @@ router = APIRouter(prefix="/health", tags=["health"])
 
 
 @router.get("", response_model=Health, summary="Service health and record counts",
-            operation_id="health")
+            operation_id="health", responses={503: {
+                "model": ErrorMessage, "description": "The database cannot be reached just "
+                "now (it is down or restarting)"}})
 def health(engine: EngineDep, request: Request) -> Health:
     warming = request.app.state.engines.warming
     # while the corpus loads, the count waits for it (it says which records lack vectors);

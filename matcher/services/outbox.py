@@ -17,7 +17,7 @@ from datetime import UTC, datetime, timedelta
 from email.message import EmailMessage
 from email.utils import format_datetime, make_msgid
 
-from matcher.errors import Forbidden, NotFound
+from matcher.errors import Forbidden, NotFound, Unavailable
 from matcher.i18n import _
 from matcher.principals import Principal
 from matcher.process_lock import worker_lock
@@ -201,6 +201,9 @@ class Courier:
                         if last_reminders != today:
                             notifications.remind_stale(engine, settings.reminder_days)
                             last_reminders = today
+                except Unavailable:  # the database is down or restarting: no traceback
+                    log.warning("outbox delivery waits: the database cannot be reached")
+                    settings = self._engines.settings
                 except Exception:  # noqa: BLE001 - the loop must outlive any one failure
                     log.exception("outbox delivery failed; trying again")
                     settings = self._engines.settings

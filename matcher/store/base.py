@@ -88,6 +88,9 @@ class BaseStore:
         """This thread's connection: opened on first use, closed when the thread ends or
         the store closes, whichever comes first."""
         db = getattr(self._local, "db", None)
+        if db is not None and (db.connection.invalidated or db.connection.closed):
+            # lost (the server went away): a new one, or Unavailable until it is back
+            self._local.db = db = None
         if db is None:
             db = self._local.db = Sql(self.engine.connect())
             # The thread's local is the one strong reference: when the thread ends (a

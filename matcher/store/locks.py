@@ -17,6 +17,7 @@ from pathlib import Path
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
+from matcher.errors import Unavailable
 from matcher.store.sql import create_engine, is_url
 
 log = logging.getLogger(__name__)
@@ -54,7 +55,7 @@ class AdvisoryLock:
                 try:
                     self._connection.exec_driver_sql("SELECT 1")
                     return True
-                except sa.exc.DBAPIError:
+                except (sa.exc.DBAPIError, Unavailable):
                     log.warning("the connection holding lock %s was lost", self.key)
                     self._drop()
             connection = self._engine.connect()
@@ -78,7 +79,7 @@ class AdvisoryLock:
         if self._connection is not None:
             try:
                 self._connection.close()  # ending the session releases its locks
-            except sa.exc.DBAPIError:
+            except (sa.exc.DBAPIError, Unavailable):
                 pass
             self._connection = None
 

@@ -7,6 +7,7 @@ from urllib.parse import parse_qsl, unquote, urlsplit
 
 import sqlalchemy as sa
 
+from matcher.errors import Unavailable
 from matcher.store.sql import create_engine
 
 CONNECT_TIMEOUT = 10  # seconds; a URL without its own connect_timeout waits this long
@@ -25,6 +26,9 @@ def unreachable(url: str) -> str | None:
             connection.exec_driver_sql("SELECT 1")
     except sa.exc.DBAPIError as exc:
         return _scrubbed(_first_line(exc.orig) or type(exc.orig).__name__, url)
+    except Unavailable as exc:  # the driver's own words are its cause
+        cause = exc.__cause__ or exc
+        return _scrubbed(_first_line(cause) or type(cause).__name__, url)
     except Exception as exc:  # noqa: BLE001 - a bad URL fails in many ways; each one line
         return _scrubbed(_first_line(exc) or type(exc).__name__, url)
     finally:

@@ -21,6 +21,7 @@ from sqlalchemy.engine import Connection, CursorResult
 from sqlalchemy.pool import NullPool
 
 from matcher.db_target import is_url
+from matcher.errors import Unavailable
 
 SQLITE, POSTGRESQL = "sqlite", "postgresql"
 
@@ -48,11 +49,21 @@ def create_engine(target: str | Path) -> sa.Engine:
         args = {"check_same_thread": False, "timeout": 30}
     engine = sa.create_engine(url, poolclass=NullPool, connect_args=args,
                               isolation_level="AUTOCOMMIT")
+    sa.event.listen(engine, "handle_error", _out_of_reach)
     if engine.dialect.name == SQLITE:
         @sa.event.listens_for(engine, "connect")
         def _on_connect(dbapi_connection, _record) -> None:  # noqa: ANN001
             dbapi_connection.execute("PRAGMA foreign_keys=ON")
     return engine
+
+
+def _out_of_reach(context: sa.engine.ExceptionContext) -> None:
+    """A lost connection (the server restarted or went away) or one that cannot be opened
+    raises :class:`Unavailable`, which the API answers with 503. SQLAlchemy still marks the
+    connection invalid, and the store opens a new one at the thread's next statement."""
+    if context.is_disconnect or context.connection is None:
+        raise Unavailable("the database cannot be reached just now; try again in a few "
+                          "seconds")
 
 
 class Sql:
@@ -145,7 +156,8 @@ class Sql:
 
     def rollback(self) -> None:
         self.depth -= 1
-        self.connection.exec_driver_sql("ROLLBACK")
+        if not self.connection.invalidated:  # a lost connection took its transaction along
+            self.connection.exec_driver_sql("ROLLBACK")
 
     @contextmanager
     def savepoint(self) -> Iterator[Sql]:
@@ -156,8 +168,9 @@ class Sql:
         try:
             yield self
         except BaseException:
-            self.connection.exec_driver_sql(f"ROLLBACK TO SAVEPOINT {name}")
-            self.connection.exec_driver_sql(f"RELEASE SAVEPOINT {name}")
+            if not self.connection.invalidated:
+                self.connection.exec_driver_sql(f"ROLLBACK TO SAVEPOINT {name}")
+                self.connection.exec_driver_sql(f"RELEASE SAVEPOINT {name}")
             raise
         finally:
             self.depth -= 1

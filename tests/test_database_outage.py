@@ -1,0 +1,110 @@
+"""PostgreSQL going away and coming back: while it is down, the store raises ``Unavailable``
+and the service answers 503 with a Retry-After; once it is back, the very next requests are
+served again, without a restart.
+
+Before, a lost connection stayed in its thread: after a restart of PostgreSQL (an upgrade,
+a failover, a crash) every request answered 500 until the service itself was restarted.
+
+Each test runs its own throwaway cluster (tests/postgres.py; skipped without PostgreSQL),
+stopped as a crash would (every session cut) and started again.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+
+import httpx
+import pytest
+from postgres import NOT_INSTALLED, Cluster, create_database, throwaway_cluster
+from servers import serve_app
+from support import make_token
+
+from api.app import create_app
+from matcher.errors import Unavailable
+from matcher.principals import Role
+from matcher.services.migrate_store import migrate_store
+from matcher.settings import load_settings
+from matcher.store import Store
+
+NEED = "demo-n-001"
+READS = ["/health", "/api/v1/needs?limit=5", f"/api/v1/needs/{NEED}",
+         f"/api/v1/needs/{NEED}/suggestions"]
+
+
+@pytest.fixture
+def cluster() -> Iterator[Cluster]:
+    """A cluster of this test's own, which it may stop and start."""
+    try:
+        with throwaway_cluster() as own:
+            yield own
+    except RuntimeError as exc:
+        if str(exc) != NOT_INSTALLED:
+            raise
+        pytest.skip(NOT_INSTALLED)
+
+
+def _in_a_new_thread(work):
+    """What ``work()`` returns or raises, run in a thread of its own (a new connection)."""
+    out: list = []
+
+    def run() -> None:
+        try:
+            out.append(work())
+        except BaseException as exc:  # noqa: BLE001 - handed back to the caller
+            out.append(exc)
+
+    thread = threading.Thread(target=run)
+    thread.start()
+    thread.join(60)
+    return out[0]
+
+
+def test_the_store_is_unavailable_while_postgresql_is_down_and_serves_again_after(cluster):
+    store = Store(cluster.url(create_database(cluster.url())))
+    try:
+        assert store.counts()["needs"] == 0
+
+        cluster.stop()
+
+        with pytest.raises(Unavailable):  # the connection it held is cut
+            store.counts()
+        with pytest.raises(Unavailable):  # and no new one can be opened
+            store.counts()
+        with pytest.raises(Unavailable), store.transaction() as db:  # a write: no other error
+            db.execute("delete from needs")
+        assert isinstance(_in_a_new_thread(store.counts), Unavailable)
+
+        cluster.start()
+
+        assert store.counts()["needs"] == 0
+        with store.transaction() as db:
+            db.execute("delete from needs")
+        assert _in_a_new_thread(store.counts)["needs"] == 0
+    finally:
+        store.close()
+
+
+def test_the_service_answers_503_while_postgresql_is_down_and_200_once_it_is_back(
+        cluster, demo_db):
+    url = cluster.url(create_database(cluster.url()))
+    migrate_store(demo_db, url)
+    headers = make_token(url, Role.ADMIN)
+    with serve_app(create_app(load_settings(db=url))) as base, \
+            httpx.Client(base_url=base, headers=headers, timeout=60) as client:
+        assert [client.get(path).status_code for path in READS] == [200] * len(READS)
+
+        cluster.stop()
+        down = [client.get(path) for path in READS * 3]
+
+        assert [r.status_code for r in down] == [503] * len(down)
+        assert all(r.headers["retry-after"] == "5" for r in down)
+        detail = down[1].json()["detail"]
+        assert "cannot be reached" in detail
+        assert "psycopg" not in detail and cluster.url() not in detail
+
+        cluster.start()
+        back = [client.get(path) for path in READS * 3]
+
+        assert [r.status_code for r in back] == [200] * len(back)
+        assert back[-1].json()["suggestions"]
