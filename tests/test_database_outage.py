@@ -21,6 +21,7 @@ from servers import serve_app
 from support import make_token
 
 from api.app import create_app
+from api.pages.session import LANG_COOKIE, SESSION_COOKIE, new_session_id
 from matcher.errors import Unavailable
 from matcher.principals import Role
 from matcher.services.migrate_store import migrate_store
@@ -108,3 +109,25 @@ def test_the_service_answers_503_while_postgresql_is_down_and_200_once_it_is_bac
 
         assert [r.status_code for r in back] == [200] * len(back)
         assert back[-1].json()["suggestions"]
+
+
+def test_a_page_says_in_the_visitors_language_to_come_back_in_a_moment(cluster, demo_db):
+    url = cluster.url(create_database(cluster.url()))
+    migrate_store(demo_db, url)
+    cookies = {SESSION_COOKIE: new_session_id(), LANG_COOKIE: "fr"}  # a session to look up
+    with serve_app(create_app(load_settings(db=url))) as base, \
+            httpx.Client(base_url=base, cookies=cookies, timeout=60,
+                         follow_redirects=True) as browser:
+        assert browser.get("/needs").status_code == 200  # the sign-in page, in the end
+
+        cluster.stop()
+        down = browser.get("/needs")
+
+        assert down.status_code == 503 and down.headers["retry-after"] == "5"
+        assert down.headers["content-type"].startswith("text/html")
+        assert "De retour dans un instant" in down.text
+        assert "base de données" in down.text
+
+        cluster.start()
+
+        assert browser.get("/needs").status_code == 200

@@ -36,6 +36,7 @@ from api.pages import (
     search,
     signin,
 )
+from api.errors import RETRY_AFTER, matcher_error_handler
 from api.pages.config import WebSettings
 from api.pages.i18n import N_
 from api.pages.render import SECURITY_HEADERS, redirect, render
@@ -44,8 +45,10 @@ from api.pages.session import (
     FormTooLarge,
     PageNotFound,
     SignInRequired,
+    visitor_context,
     web_context,
 )
+from matcher.errors import Unavailable
 
 STATIC = Path(__file__).resolve().parent.parent / "static"
 
@@ -76,6 +79,28 @@ def _error_page(status: int, title: str, message: str):
     return handler
 
 
+NOT_PAGES = ("/api/", "/health", "/openapi.json", "/docs", "/static/")
+
+
+async def _unavailable(request: Request, exc: Exception):
+    """The database out of reach: a page says so in the visitor's language, read from the
+    request alone (the session cannot be read); the API answers its JSON 503. Both ask to
+    come back after ``Retry-After``."""
+    if request.url.path.startswith(NOT_PAGES):
+        return await matcher_error_handler(request, exc)
+    try:
+        response = await run_in_threadpool(
+            render, visitor_context(request), "error.html", 503,
+            title=N_("Back in a moment"),
+            message=N_("The exchange cannot reach its database just now. Wait a minute, "
+                       "then reload the page. A form you sent just now was not saved: send "
+                       "it again then."))
+    except Unavailable:  # the page itself needs the database (its first page ever)
+        return await matcher_error_handler(request, exc)
+    response.headers["Retry-After"] = str(RETRY_AFTER)
+    return response
+
+
 STATIC_CACHE = "public, max-age=86400"
 
 
@@ -102,6 +127,7 @@ def install(app: FastAPI, settings: WebSettings | None = None) -> None:
                                     "from this site. Go back, reload the page and try again.")))
     app.add_exception_handler(FormTooLarge, _error_page(
         413, N_("Form too large"), N_("This form is too large to be accepted.")))
+    app.add_exception_handler(Unavailable, _unavailable)
 
 
 __all__ = ["install", "pages_router", "ROUTERS", "SECURITY_HEADERS"]

@@ -166,6 +166,15 @@ def web_context(request: Request) -> WebContext:
     return ctx
 
 
+def visitor_context(request: Request) -> WebContext:
+    """The caller as a visitor nobody signed in, from the request alone: for a page shown
+    when the session cannot be read (the database out of reach). It sets no cookie."""
+    lang = choose_language(request.cookies.get(LANG_COOKIE),
+                           request.headers.get("accept-language"))
+    return WebContext(request, request.app.state.engines.get(), request.app.state.web_settings,
+                      new_session_id(), lang)
+
+
 def require_principal(ctx: WebContext) -> Principal:
     if ctx.principal is None:
         path = ctx.request.url.path
