@@ -115,3 +115,17 @@ def test_closing_the_store_closes_the_connections_of_threads_still_running(blank
     finally:
         release.set()
         thread.join()
+
+
+def test_a_postgresql_connection_keeps_itself_alive_unless_its_url_says_otherwise(
+        postgres_url):
+    default, chosen = Store(postgres_url), Store(postgres_url + "&keepalives_idle=5")
+    try:
+        asked = default.db.driver_connection.info.get_parameters()
+        kept = chosen.db.driver_connection.info.get_parameters()
+
+        assert asked["keepalives"] == "1" and asked["keepalives_idle"] == "60"
+        assert kept["keepalives_idle"] == "5" and kept["keepalives"] == "1"
+    finally:
+        default.close()
+        chosen.close()

@@ -14,6 +14,7 @@ from contextlib import contextmanager
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
+from urllib.parse import parse_qsl, urlsplit
 
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
@@ -40,6 +41,13 @@ def database_url(target: str | Path) -> str:
     return f"sqlite:///{Path(text).resolve()}"
 
 
+# libpq's TCP keepalives: a firewall or NAT that drops connections left idle (many cloud
+# networks do after a few minutes) sees ours alive, and a peer gone for good is noticed
+# within two minutes instead of the system's two hours.
+KEEPALIVES = {"keepalives": 1, "keepalives_idle": 60, "keepalives_interval": 10,
+              "keepalives_count": 6}
+
+
 def create_engine(target: str | Path) -> sa.Engine:
     """An engine whose connections never begin transactions by themselves (AUTOCOMMIT: the
     store sends ``BEGIN``), one per thread that asks (no pool: each thread keeps its own)."""
@@ -47,6 +55,9 @@ def create_engine(target: str | Path) -> sa.Engine:
     args: dict[str, Any] = {}
     if url.startswith("sqlite"):
         args = {"check_same_thread": False, "timeout": 30}
+    else:  # each default the URL does not set itself (psycopg lets these override the URL)
+        given = {name.lower() for name, _ in parse_qsl(urlsplit(url).query)}
+        args = {name: value for name, value in KEEPALIVES.items() if name not in given}
     engine = sa.create_engine(url, poolclass=NullPool, connect_args=args,
                               isolation_level="AUTOCOMMIT")
     sa.event.listen(engine, "handle_error", _out_of_reach)
