@@ -6,11 +6,13 @@ Before, a lost connection stayed in its thread: after a restart of PostgreSQL (a
 a failover, a crash) every request answered 500 until the service itself was restarted.
 
 Each test runs its own throwaway cluster (tests/postgres.py; skipped without PostgreSQL),
-stopped as a crash would (every session cut) and started again.
+stopped as a crash would (every session cut) and started again. A SQLite file that another
+process keeps locked past the busy timeout is unavailable the same way (it answered 500).
 """
 
 from __future__ import annotations
 
+import sqlite3
 import threading
 from collections.abc import Iterator
 
@@ -131,3 +133,25 @@ def test_a_page_says_in_the_visitors_language_to_come_back_in_a_moment(cluster, 
         cluster.start()
 
         assert browser.get("/needs").status_code == 200
+
+
+def test_a_sqlite_write_held_off_past_the_busy_timeout_is_unavailable_and_writes_nothing(
+        tmp_path):
+    path = tmp_path / "busy.db"
+    store = Store(path)
+    holder = sqlite3.connect(path)  # another process in the middle of a long write
+    holder.execute("BEGIN IMMEDIATE")
+    try:
+        store.db.execute("PRAGMA busy_timeout = 0")  # this connection gives up at once
+
+        with pytest.raises(Unavailable, match="busy"), store.transaction() as db:
+            db.execute("delete from meta")
+    finally:
+        holder.rollback()
+        holder.close()
+    try:
+        assert store.db.value("select count(*) from meta") > 0  # nothing was deleted
+        with store.transaction() as db:  # and the next write goes through
+            db.execute("update meta set value = value where 1 = 0")
+    finally:
+        store.close()

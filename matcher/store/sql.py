@@ -9,6 +9,7 @@ dialect module (:mod:`matcher.store.dialect`) words it. Transactions are begun e
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from functools import lru_cache
@@ -25,6 +26,7 @@ from matcher.db_target import is_url
 from matcher.errors import Unavailable
 
 SQLITE, POSTGRESQL = "sqlite", "postgresql"
+_SQLITE_BUSY = (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED)
 
 # A statement's text parsed once (its bind parameters found), not on every execution: a
 # suggestion runs about ten small statements, and parsing each again cost a third of their
@@ -71,10 +73,14 @@ def create_engine(target: str | Path) -> sa.Engine:
 def _out_of_reach(context: sa.engine.ExceptionContext) -> None:
     """A lost connection (the server restarted or went away) or one that cannot be opened
     raises :class:`Unavailable`, which the API answers with 503. SQLAlchemy still marks the
-    connection invalid, and the store opens a new one at the thread's next statement."""
+    connection invalid, and the store opens a new one at the thread's next statement. So
+    does a SQLite file another process held locked past the busy timeout (a long import)."""
     if context.is_disconnect or context.connection is None:
         raise Unavailable("the database cannot be reached just now; try again in a few "
                           "seconds")
+    if getattr(context.original_exception, "sqlite_errorcode", None) in _SQLITE_BUSY:
+        raise Unavailable("the database is busy with another process's write; try again in "
+                          "a few seconds")
 
 
 class Sql:
