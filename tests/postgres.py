@@ -98,9 +98,13 @@ def throwaway_cluster() -> Iterator[Cluster]:
         started = True
         yield cluster
     finally:
-        if started:
-            cluster.stop()
-        shutil.rmtree(directory, ignore_errors=True)
+        try:
+            if started:
+                cluster.stop()
+        except RuntimeError:  # stopped already (a test that stops it failed before starting it)
+            pass
+        finally:
+            shutil.rmtree(directory, ignore_errors=True)
 
 
 def create_database(cluster_url: str) -> str:

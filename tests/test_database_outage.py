@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import sqlite3
 import threading
+import time
 from collections.abc import Iterator
 
 import httpx
@@ -26,6 +27,7 @@ from api.app import create_app
 from api.pages.session import LANG_COOKIE, SESSION_COOKIE, new_session_id
 from matcher.errors import Unavailable
 from matcher.principals import Role
+from matcher.ranking.heal import Healer
 from matcher.services.migrate_store import migrate_store
 from matcher.settings import load_settings
 from matcher.store import Store
@@ -154,4 +156,32 @@ def test_a_sqlite_write_held_off_past_the_busy_timeout_is_unavailable_and_writes
         with store.transaction() as db:  # and the next write goes through
             db.execute("update meta set value = value where 1 = 0")
     finally:
+        store.close()
+
+
+def test_background_embedding_waits_out_an_outage_and_then_finishes(cluster):
+    store = Store(cluster.url(create_database(cluster.url())))
+    done = threading.Event()
+
+    def work(stop) -> None:  # as the embedding of missing texts: reads and writes the store
+        with store.transaction() as db:
+            db.execute("update meta set value = value where 1 = 0")
+        done.set()
+
+    healer = Healer(work, name="test-heal")
+    try:
+        cluster.stop()
+        assert healer.start()
+        time.sleep(1)  # it met the outage
+        assert healer.running and not done.is_set()
+
+        cluster.start()
+
+        assert done.wait(60)
+        deadline = time.monotonic() + 30
+        while healer.running and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert not healer.running and healer.last_error is None
+    finally:
+        healer.stop()
         store.close()

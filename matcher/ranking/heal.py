@@ -9,9 +9,12 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from matcher.errors import Unavailable
 from matcher.process_lock import ProcessLock
 
 log = logging.getLogger(__name__)
+
+RETRY_S = 5.0  # the database out of reach: the work is tried again after this long
 
 
 @dataclass(frozen=True)
@@ -24,7 +27,8 @@ class EmbeddingStatus:
 
 class Healer:
     """Runs ``work(stop)`` in a daemon thread, at most one at a time; ``work`` should return
-    soon after ``stop`` is set."""
+    soon after ``stop`` is set. While the database cannot be reached, the work is tried again
+    every :data:`RETRY_S` seconds."""
 
     def __init__(self, work: Callable[[threading.Event], object], name: str = "embed-missing",
                  lock: ProcessLock | None = None):
@@ -58,7 +62,15 @@ class Healer:
             while lock is not None and not lock.try_acquire():
                 if self._stop.wait(1.0):
                     return
-            self._work(self._stop)
+            while True:
+                try:
+                    self._work(self._stop)
+                    break
+                except Unavailable:  # down or restarting: go on once it is back
+                    log.warning("embedding the missing texts waits: the database cannot be "
+                                "reached")
+                    if self._stop.wait(RETRY_S):
+                        return
             self.last_error = None
         except Exception as exc:  # the server keeps serving; /health says what is missing
             if not self._stop.is_set():
