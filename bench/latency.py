@@ -230,6 +230,20 @@ def prepare_db(db: Path, doc_text: str, embedders: list[str], rebuild: bool,
     return figures
 
 
+def prepared_scale_db(offerings: int, practices: int, associations: int, needs: int,
+                      seed: int, db: Path | None, names: list[str],
+                      random_vectors: str | None) -> tuple[Path, dict]:
+    """The scale set's db (``db``, or the default file named after what it is built from),
+    imported and embedded unless it already holds exactly that (:func:`prepare_db`); and
+    :func:`prepare_db`'s figures."""
+    db = db or scale_db_path(offerings, practices, associations, needs, seed, names,
+                             random_vectors)
+    doc_text = json.dumps(build_scale_set(offerings, practices, associations, needs, seed),
+                          ensure_ascii=False)
+    randoms = [n.strip() for n in random_vectors.split(",")] if random_vectors else []
+    return db, prepare_db(db, doc_text, names, rebuild=False, random_vectors=randoms)
+
+
 def _random_stand_in(embedder) -> None:
     """Make ``embedder`` return a random unit vector per text (seeded by the text), of its
     model's dimension, instead of running the model."""

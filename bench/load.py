@@ -53,11 +53,9 @@ from latency import (  # noqa: E402
     RandomVectors,
     ScaleDb,
     embedder_names,
-    prepare_db,
-    scale_db_path,
+    prepared_scale_db,
     server_env,
 )
-from scale import build_scale_set  # noqa: E402
 
 console = Console(width=None if sys.stdout.isatty() else 120)
 
@@ -245,13 +243,8 @@ def main(
         raise SystemExit("wrk is not installed (Debian: apt-get install wrk)")
     connections = connections or [10, 1]
     names = embedder_names(embedders)
-    if db is None:
-        db = scale_db_path(offerings, practices, associations, needs, seed, names,
-                           random_vectors)
-    doc_text = json.dumps(build_scale_set(offerings, practices, associations, needs, seed),
-                          ensure_ascii=False)
-    randoms = [n.strip() for n in random_vectors.split(",")] if random_vectors else []
-    prep = prepare_db(db, doc_text, names, rebuild=False, random_vectors=randoms)
+    db, prep = prepared_scale_db(offerings, practices, associations, needs, seed, db, names,
+                                 random_vectors)
     work = Path(tempfile.mkdtemp(prefix="delve-load-")) if keep is None else keep
     work.mkdir(parents=True, exist_ok=True)
     served = work / "served.db"

@@ -20,7 +20,6 @@ compared (the same rows' dot products, in another order).
 
 from __future__ import annotations
 
-import json
 import os
 import random
 import sys
@@ -49,10 +48,8 @@ from latency import (  # noqa: E402
     RandomVectors,
     ScaleDb,
     embedder_names,
-    prepare_db,
-    scale_db_path,
+    prepared_scale_db,
 )
-from scale import build_scale_set  # noqa: E402
 
 console = Console()
 GAP = 32  # rows further apart than this start a new span
@@ -91,19 +88,15 @@ def main(
 ) -> None:
     """Time the gather of a partner suggestion's rows against spans, in today's order and
     in region order."""
-    from plugins import semantic
     from matcher.principals import Principal, Role
     from matcher.ranking.engine import Engine
     from matcher.services import suggestions
     from matcher.settings import load_settings
+    from plugins import semantic
 
     names = embedder_names(embedders)
-    db = db or scale_db_path(offerings, practices, associations, needs, seed, names,
-                             random_vectors)
-    doc_text = json.dumps(build_scale_set(offerings, practices, associations, needs, seed),
-                          ensure_ascii=False)
-    randoms = [n.strip() for n in random_vectors.split(",")] if random_vectors else []
-    prepare_db(db, doc_text, names, rebuild=False, random_vectors=randoms)
+    db, _ = prepared_scale_db(offerings, practices, associations, needs, seed, db, names,
+                              random_vectors)
     engine = Engine(load_settings(db=db, embedders=names))
     engine.warm_up()
     corpus = engine.corpus()

@@ -44,8 +44,7 @@ from latency import (  # noqa: E402
     ScaleDb,
     embedder_names,
     offering_fields,
-    prepare_db,
-    scale_db_path,
+    prepared_scale_db,
     server_env,
 )
 from load import (  # noqa: E402
@@ -57,7 +56,6 @@ from load import (  # noqa: E402
     _load_average,
     _process,
 )
-from scale import build_scale_set  # noqa: E402
 
 console = Console(width=None if sys.stdout.isatty() else 120)
 PATIENCE_S = 900  # a start that takes longer is reported as a failure, not waited for
@@ -139,13 +137,8 @@ def main(
 
     workers = workers or [1, 2]
     names = embedder_names(embedders)
-    if db is None:
-        db = scale_db_path(offerings, practices, associations, needs, seed, names,
-                           random_vectors)
-    doc_text = json.dumps(build_scale_set(offerings, practices, associations, needs, seed),
-                          ensure_ascii=False)
-    randoms = [n.strip() for n in random_vectors.split(",")] if random_vectors else []
-    prep = prepare_db(db, doc_text, names, rebuild=False, random_vectors=randoms)
+    db, prep = prepared_scale_db(offerings, practices, associations, needs, seed, db, names,
+                                 random_vectors)
     env = server_env(names, MATCHER_DB=str(db))
     began = time.perf_counter()
     subprocess.run([sys.executable, "-c", WARM], env=env, check=True)
