@@ -65,6 +65,8 @@ def _settings(db: str | Path | None, create: bool = False) -> Settings:
     elif not create and not settings.db.is_file():
         _fail(f"no database at {settings.db}; create one with "
               f"`matcher import FILE --db {settings.db}`")
+    elif not settings.db.parent.is_dir():
+        _fail(f"no folder {settings.db.parent} to create the database {settings.db.name} in")
     return settings
 
 

@@ -382,6 +382,16 @@ def test_a_missing_database_is_refused_with_one_line_and_not_created(tmp_path, a
     assert not db.exists() and list(tmp_path.iterdir()) == []
 
 
+def test_a_database_in_a_missing_folder_is_refused_with_one_line(tmp_path):
+    db = tmp_path / "no-such-folder" / "new.db"
+    result = run("import", DEMO, "--db", db)
+    assert result.exit_code == 1
+    lines = result.stderr.strip().splitlines()
+    assert lines == [f"Error: no folder {db.parent} to create the database new.db in"], \
+        result.stderr
+    assert list(tmp_path.iterdir()) == []
+
+
 def test_import_creates_the_database_and_prints_its_steps_with_counts_and_time(tmp_path):
     db = tmp_path / "new.db"
     result = run("import", DEMO, "--db", db, "--no-embed")
